@@ -1,0 +1,10 @@
+//! loopscope: watch a Redis-style event loop think.
+//!
+//! # Layout
+//! - [`ae`]: the event loop, a mirror of Redis's `ae.c`, on `mio`.
+//! - [`server`]: the Redis subset on top of it (`server.c`, `networking.c`).
+//! - [`trace`]: probes, the trace model, the stepping gate and its transports.
+
+pub mod ae;
+pub mod server;
+pub mod trace;

@@ -1,0 +1,5 @@
+//! (family keys: filled in by its owner)
+
+use super::RedisCommand;
+
+pub const COMMANDS: &[RedisCommand] = &[];

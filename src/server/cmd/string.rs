@@ -1,0 +1,5 @@
+//! (family string: filled in by its owner)
+
+use super::RedisCommand;
+
+pub const COMMANDS: &[RedisCommand] = &[];

@@ -1,0 +1,1 @@
+//! Accepting, reading, parsing, replying: the mirror of Redis's `networking.c`.

@@ -1,0 +1,1 @@
+//! Instrumentation: probes, the trace event model, the stepping gate, sinks.
