@@ -51,6 +51,9 @@ pub struct Client {
     pub last_interaction: Instant,
     /// Name of the last command run (`cmd=` in `CLIENT LIST`).
     pub last_cmd: &'static str,
+    /// True while the writable handler (`send_reply_to_client`) is registered
+    /// for this client's fd (`events=rw` in `CLIENT LIST`).
+    pub write_handler_installed: bool,
     /// Totals for this connection.
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
@@ -79,6 +82,7 @@ impl Client {
             ctime: now,
             last_interaction: now,
             last_cmd: "NULL",
+            write_handler_installed: false,
             net_input_bytes: 0,
             net_output_bytes: 0,
         }

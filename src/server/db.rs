@@ -17,4 +17,20 @@ impl Db {
     pub fn size(&self) -> usize {
         0
     }
+
+    /// Number of keys with a time to live (`expires=` in `INFO keyspace`).
+    pub fn expires_len(&self) -> usize {
+        0
+    }
+
+    /// Average TTL in ms of keys with an expire, as estimated by the active
+    /// expire cycle (`avg_ttl=` in `INFO keyspace`).
+    pub fn avg_ttl(&self) -> u64 {
+        0
+    }
+
+    /// Removes every key (`FLUSHDB`); returns how many there were.
+    pub fn clear(&mut self) -> usize {
+        0
+    }
 }
