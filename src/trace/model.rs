@@ -921,6 +921,14 @@ impl Snapshot {
         }
     }
 
+    /// Sets every file event's [`FileEventInfo::what`] from the listeners and
+    /// clients (a snapshot builder calls this after filling all three).
+    pub fn relabel_all(&mut self) {
+        for i in 0..self.file_events.len() {
+            self.file_events[i].what = self.fd_role(self.file_events[i].fd);
+        }
+    }
+
     fn relabel(&mut self, fd: Fd) {
         let what = self.fd_role(fd);
         if let Some(f) = self.file_events.iter_mut().find(|f| f.fd == fd) {
