@@ -133,3 +133,40 @@ impl Default for CommandTable {
         Self::new()
     }
 }
+
+/// The error for a request whose command is not in the table (mirror of
+/// `commandCheckExistence`).
+pub fn command_lookup_error(argv: &[Vec<u8>], table: &CommandTable) -> String {
+    let name = String::from_utf8_lossy(argv.first().map_or(&[][..], |a| a.as_slice())).into_owned();
+    let is_container = table
+        .by_name
+        .get(name.to_ascii_lowercase().as_str())
+        .is_some_and(|c| !c.subcommands.is_empty());
+    if is_container && argv.len() >= 2 {
+        let sub = String::from_utf8_lossy(&argv[1]);
+        return format!(
+            "unknown subcommand '{}'. Try {} HELP.",
+            truncate(&sub, 128),
+            name.to_ascii_uppercase()
+        );
+    }
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        args.push_str(&format!(
+            "'{}' ",
+            truncate(&String::from_utf8_lossy(a), 128)
+        ));
+    }
+    format!(
+        "unknown command '{}', with args beginning with: {}",
+        truncate(&name, 128),
+        args
+    )
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
