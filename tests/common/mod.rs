@@ -144,3 +144,132 @@ pub fn tool(name: &str) -> Option<std::path::PathBuf> {
     }
     found
 }
+
+/// A connection that reads whole RESP replies, for comparing servers byte for byte.
+pub struct RespConn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RespConn {
+    pub fn connect(addr: &str) -> RespConn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.set_nodelay(true).unwrap();
+        RespConn { stream, buf: Vec::new() }
+    }
+
+    /// Sends one command as a multibulk request.
+    pub fn send(&mut self, args: &[&[u8]]) {
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        self.stream.write_all(&req).unwrap();
+    }
+
+    /// Reads exactly one reply and returns its raw bytes.
+    pub fn reply(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(end) = reply_end(&self.buf, 0) {
+                return self.buf.drain(..end).collect();
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => panic!("connection closed mid-reply: {:?}", String::from_utf8_lossy(&self.buf)),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("no reply ({e}); got so far {:?}", String::from_utf8_lossy(&self.buf)),
+            }
+        }
+    }
+
+    /// Sends a command and returns its reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(args);
+        self.reply()
+    }
+}
+
+/// Where the RESP2/RESP3 reply starting at `at` ends, if it is complete.
+fn reply_end(buf: &[u8], at: usize) -> Option<usize> {
+    let line_end = at + buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+    let header = std::str::from_utf8(&buf[at + 1..line_end]).ok()?;
+    let after = line_end + 2;
+    match buf[at] {
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after),
+        b'$' | b'=' | b'!' => {
+            let len: i64 = header.parse().ok()?;
+            if len < 0 {
+                return Some(after);
+            }
+            let end = after + len as usize + 2;
+            (buf.len() >= end).then_some(end)
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let mut n: i64 = header.parse().ok()?;
+            if matches!(buf[at], b'%' | b'|') {
+                n *= 2;
+            }
+            let mut pos = after;
+            for _ in 0..n.max(0) {
+                pos = reply_end(buf, pos)?;
+            }
+            Some(pos)
+        }
+        _ => panic!("not a RESP reply: {:?}", String::from_utf8_lossy(&buf[at..])),
+    }
+}
+
+/// A real `redis-server` on a free loopback port, killed by PID when dropped.
+pub struct RealRedis {
+    pub port: u16,
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl RealRedis {
+    /// Starts Debian's redis-server, or returns None (after a loud skip note) if it is not installed.
+    pub fn start() -> Option<RealRedis> {
+        let bin = tool("redis-server")?;
+        for attempt in 0..10 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!("loopscope-redis-{}-{port}-{attempt}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut child = Command::new(&bin)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Some(RealRedis { port, child, dir });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("could not start redis-server");
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
