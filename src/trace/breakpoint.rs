@@ -27,7 +27,9 @@ fn on_matches(on: &BreakOn, data: &ProbeData) -> bool {
             _ => false,
         },
         BreakOn::Key { pattern } => match data {
-            ProbeData::Command { keys, .. } => keys.iter().any(|k| glob_match(pattern.as_bytes(), k.as_bytes())),
+            ProbeData::Command { keys, .. } => keys
+                .iter()
+                .any(|k| glob_match(pattern.as_bytes(), k.as_bytes())),
             _ => false,
         },
     }
@@ -40,7 +42,10 @@ enum Token {
     AnyByte,
     AnyRun,
     /// `[...]`: byte ranges (a single byte is the range `b..=b`), maybe negated.
-    Class { negated: bool, ranges: Vec<(u8, u8)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(u8, u8)>,
+    },
 }
 
 fn tokenize(pattern: &[u8]) -> Vec<Token> {
@@ -74,7 +79,9 @@ fn tokenize(pattern: &[u8]) -> Vec<Token> {
                             i += 1;
                             ranges.push((escaped, escaped));
                         }
-                        _ if pattern.get(i) == Some(&b'-') && pattern.get(i + 1).is_some_and(|&e| e != b']') => {
+                        _ if pattern.get(i) == Some(&b'-')
+                            && pattern.get(i + 1).is_some_and(|&e| e != b']') =>
+                        {
                             let end = pattern[i + 1];
                             i += 2;
                             ranges.push((m.min(end), m.max(end)));
@@ -96,7 +103,9 @@ fn token_matches(token: &Token, b: u8) -> bool {
         Token::Byte(t) => *t == b,
         Token::AnyByte => true,
         Token::AnyRun => false,
-        Token::Class { negated, ranges } => ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&b)) != *negated,
+        Token::Class { negated, ranges } => {
+            ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&b)) != *negated
+        }
     }
 }
 
@@ -131,7 +140,9 @@ pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
             },
         }
     }
-    tokens[p.min(tokens.len())..].iter().all(|tok| *tok == Token::AnyRun)
+    tokens[p.min(tokens.len())..]
+        .iter()
+        .all(|tok| *tok == Token::AnyRun)
 }
 
 #[cfg(test)]
@@ -148,7 +159,13 @@ mod tests {
     };
 
     fn ev(data: ProbeData) -> Event {
-        Event { seq: 1, iter: 1, t_us: 0, site: Cow::Borrowed(&SITE), data }
+        Event {
+            seq: 1,
+            iter: 1,
+            t_us: 0,
+            site: Cow::Borrowed(&SITE),
+            data,
+        }
     }
 
     fn command(name: &str, keys: &[&str], fd: i32) -> Event {
@@ -158,7 +175,9 @@ mod tests {
             fd,
             db: 0,
             name: Some(name.to_string()),
-            argv: std::iter::once(name.to_uppercase()).chain(keys.iter().map(|k| k.to_string())).collect(),
+            argv: std::iter::once(name.to_uppercase())
+                .chain(keys.iter().map(|k| k.to_string()))
+                .collect(),
             argc: 1 + keys.len() as u32,
             keys: keys.iter().map(|k| k.to_string()).collect(),
             reply: ReplyInfo::from_resp(b"+OK\r\n"),
@@ -167,7 +186,11 @@ mod tests {
     }
 
     fn bp(on: BreakOn) -> Breakpoint {
-        Breakpoint { id: 1, enabled: true, on }
+        Breakpoint {
+            id: 1,
+            enabled: true,
+            on,
+        }
     }
 
     #[test]
@@ -196,7 +219,11 @@ mod tests {
             ("**", "x", true),
         ];
         for &(pat, text, want) in cases {
-            assert_eq!(glob_match(pat.as_bytes(), text.as_bytes()), want, "{pat:?} vs {text:?}");
+            assert_eq!(
+                glob_match(pat.as_bytes(), text.as_bytes()),
+                want,
+                "{pat:?} vs {text:?}"
+            );
         }
     }
 
@@ -208,13 +235,21 @@ mod tests {
 
     #[test]
     fn command_breakpoint_matches_name_any_case() {
-        assert!(matches(&bp(BreakOn::Command { name: "GET".into() }), &command("get", &["k"], 8)));
-        assert!(!matches(&bp(BreakOn::Command { name: "set".into() }), &command("get", &["k"], 8)));
+        assert!(matches(
+            &bp(BreakOn::Command { name: "GET".into() }),
+            &command("get", &["k"], 8)
+        ));
+        assert!(!matches(
+            &bp(BreakOn::Command { name: "set".into() }),
+            &command("get", &["k"], 8)
+        ));
     }
 
     #[test]
     fn key_breakpoint_matches_keys_only() {
-        let b = bp(BreakOn::Key { pattern: "user:*".into() });
+        let b = bp(BreakOn::Key {
+            pattern: "user:*".into(),
+        });
         assert!(matches(&b, &command("get", &["user:1"], 8)));
         assert!(!matches(&b, &command("get", &["session:1"], 8)));
     }
@@ -224,7 +259,12 @@ mod tests {
         let b = bp(BreakOn::Fd { fd: 8 });
         assert!(matches(&b, &command("get", &[], 8)));
         assert!(!matches(&b, &command("get", &[], 9)));
-        let fe = ev(ProbeData::FileEvent { fd: 8, mask: Mask::READABLE, handler: Handler::new("a", "b"), refired: false });
+        let fe = ev(ProbeData::FileEvent {
+            fd: 8,
+            mask: Mask::READABLE,
+            handler: Handler::new("a", "b"),
+            refired: false,
+        });
         assert!(matches(&b, &fe));
         assert!(!matches(&b, &ev(ProbeData::AfterSleep {})));
     }
@@ -237,11 +277,36 @@ mod tests {
             handler: Handler::new("read_query_from_client", "readQueryFromClient"),
             refired: false,
         });
-        assert!(matches(&bp(BreakOn::Handler { name: "readQueryFromClient".into() }), &fe));
-        assert!(matches(&bp(BreakOn::Handler { name: "read_query_from_client".into() }), &fe));
-        assert!(!matches(&bp(BreakOn::Handler { name: "server_cron".into() }), &fe));
-        assert!(matches(&bp(BreakOn::Kind { kind: ProbeKind::FileEvent }), &fe));
-        assert!(!matches(&bp(BreakOn::Kind { kind: ProbeKind::Command }), &fe));
+        assert!(matches(
+            &bp(BreakOn::Handler {
+                name: "readQueryFromClient".into()
+            }),
+            &fe
+        ));
+        assert!(matches(
+            &bp(BreakOn::Handler {
+                name: "read_query_from_client".into()
+            }),
+            &fe
+        ));
+        assert!(!matches(
+            &bp(BreakOn::Handler {
+                name: "server_cron".into()
+            }),
+            &fe
+        ));
+        assert!(matches(
+            &bp(BreakOn::Kind {
+                kind: ProbeKind::FileEvent
+            }),
+            &fe
+        ));
+        assert!(!matches(
+            &bp(BreakOn::Kind {
+                kind: ProbeKind::Command
+            }),
+            &fe
+        ));
     }
 
     #[test]

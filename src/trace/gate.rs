@@ -23,7 +23,9 @@
 use std::time::Duration;
 
 use super::breakpoint;
-use super::model::{Breakpoint, Control, Event, GateState, GateStatus, ProbeKind, StepUnit, StopPoint, StopReason};
+use super::model::{
+    Breakpoint, Control, Event, GateState, GateStatus, ProbeKind, StepUnit, StopPoint, StopReason,
+};
 
 /// The gate's state. See the module doc for the rules.
 #[derive(Debug)]
@@ -52,11 +54,23 @@ impl Gate {
     /// start of the first iteration.
     pub fn new(start_paused: bool) -> Gate {
         let (state, step_reason) = if start_paused {
-            (GateState::Stepping { unit: StepUnit::Iteration }, StopReason::StartPaused)
+            (
+                GateState::Stepping {
+                    unit: StepUnit::Iteration,
+                },
+                StopReason::StartPaused,
+            )
         } else {
             (GateState::Running, StopReason::Step)
         };
-        Gate { state, step_reason, at: None, breakpoints: Vec::new(), next_breakpoint: 1, controller: None }
+        Gate {
+            state,
+            step_reason,
+            at: None,
+            breakpoints: Vec::new(),
+            next_breakpoint: 1,
+            controller: None,
+        }
     }
 
     /// True when the gate may stop the loop, so probes must be evaluated even
@@ -80,7 +94,9 @@ impl Gate {
         let reason = match self.breakpoints.iter().find(|b| breakpoint::matches(b, ev)) {
             Some(b) => Some(StopReason::Breakpoint { id: b.id }),
             None => match self.state {
-                GateState::Stepping { unit } if step_ends_at(unit, kind) => Some(self.step_reason.clone()),
+                GateState::Stepping { unit } if step_ends_at(unit, kind) => {
+                    Some(self.step_reason.clone())
+                }
                 _ => None,
             },
         };
@@ -97,7 +113,11 @@ impl Gate {
     /// between two played iterations).
     pub fn stop_at(&mut self, ev: &Event, reason: StopReason) {
         self.state = GateState::Paused;
-        self.at = Some(StopPoint { seq: ev.seq, kind: ev.data.kind(), reason });
+        self.at = Some(StopPoint {
+            seq: ev.seq,
+            kind: ev.data.kind(),
+            reason,
+        });
     }
 
     /// A pause was asked for and not yet reached.
@@ -115,34 +135,60 @@ impl Gate {
 
     /// Carries out a control message from `viewer`. On error nothing changed.
     pub fn control(&mut self, viewer: u64, control: &Control) -> Result<Done, String> {
-        let unchanged = Done { breakpoint: None, changed: false };
+        let unchanged = Done {
+            breakpoint: None,
+            changed: false,
+        };
         if let Control::Snapshot = control {
             return Ok(unchanged);
         }
         match self.controller {
             Some(c) if c != viewer => {
-                return Err(format!("viewer {c} has control; this viewer is read-only until it releases it"));
+                return Err(format!(
+                    "viewer {c} has control; this viewer is read-only until it releases it"
+                ));
             }
             Some(_) => {}
-            None if *control == Control::ReleaseControl => return Err("this viewer does not have control".into()),
+            None if *control == Control::ReleaseControl => {
+                return Err("this viewer does not have control".into());
+            }
             None => self.controller = Some(viewer),
         }
-        let mut done = Done { breakpoint: None, changed: true };
+        let mut done = Done {
+            breakpoint: None,
+            changed: true,
+        };
         match control {
             Control::TakeControl | Control::Snapshot => {}
             Control::ReleaseControl => self.controller = None,
             Control::Pause => {
                 if !self.is_paused() {
-                    self.run(GateState::Stepping { unit: StepUnit::Probe }, StopReason::Pause);
+                    self.run(
+                        GateState::Stepping {
+                            unit: StepUnit::Probe,
+                        },
+                        StopReason::Pause,
+                    );
                 }
             }
-            Control::Step { unit } => self.run(GateState::Stepping { unit: *unit }, StopReason::Step),
+            Control::Step { unit } => {
+                self.run(GateState::Stepping { unit: *unit }, StopReason::Step)
+            }
             Control::Continue => self.run(GateState::Running, StopReason::Step),
-            Control::Play { interval_ms } => self.run(GateState::Playing { interval_ms: *interval_ms }, StopReason::Step),
+            Control::Play { interval_ms } => self.run(
+                GateState::Playing {
+                    interval_ms: *interval_ms,
+                },
+                StopReason::Step,
+            ),
             Control::BreakAdd { on } => {
                 let id = self.next_breakpoint;
                 self.next_breakpoint = self.next_breakpoint.wrapping_add(1).max(1);
-                self.breakpoints.push(Breakpoint { id, enabled: true, on: on.clone() });
+                self.breakpoints.push(Breakpoint {
+                    id,
+                    enabled: true,
+                    on: on.clone(),
+                });
                 done.breakpoint = Some(id);
             }
             Control::BreakRemove { id } => {
@@ -163,10 +209,15 @@ impl Gate {
         if self.controller != Some(viewer) {
             return false;
         }
+        self.reset();
+        true
+    }
+
+    /// Back to a free-running gate with no controller and no breakpoints.
+    pub fn reset(&mut self) {
         self.controller = None;
         self.breakpoints.clear();
         self.run(GateState::Running, StopReason::Step);
-        true
     }
 
     /// The status viewers see.
@@ -186,7 +237,10 @@ impl Gate {
     }
 
     fn find(&self, id: u32) -> Result<usize, String> {
-        self.breakpoints.iter().position(|b| b.id == id).ok_or_else(|| format!("no breakpoint {id}"))
+        self.breakpoints
+            .iter()
+            .position(|b| b.id == id)
+            .ok_or_else(|| format!("no breakpoint {id}"))
     }
 }
 
@@ -213,11 +267,25 @@ mod tests {
     };
 
     fn ev(seq: u64, data: ProbeData) -> Event {
-        Event { seq, iter: 1, t_us: 0, site: Cow::Borrowed(&SITE), data }
+        Event {
+            seq,
+            iter: 1,
+            t_us: 0,
+            site: Cow::Borrowed(&SITE),
+            data,
+        }
     }
 
     fn file_event(seq: u64, fd: i32) -> Event {
-        ev(seq, ProbeData::FileEvent { fd, mask: Mask::READABLE, handler: Handler::new("h", "H"), refired: false })
+        ev(
+            seq,
+            ProbeData::FileEvent {
+                fd,
+                mask: Mask::READABLE,
+                handler: Handler::new("h", "H"),
+                refired: false,
+            },
+        )
     }
 
     fn ok(g: &mut Gate, viewer: u64, c: Control) -> Done {
@@ -236,7 +304,10 @@ mod tests {
     fn start_paused_stops_at_first_iteration_begin() {
         let mut g = Gate::new(true);
         assert!(g.engaged());
-        assert!(!g.check(&file_event(1, 6)), "setup probes run before the first iteration");
+        assert!(
+            !g.check(&file_event(1, 6)),
+            "setup probes run before the first iteration"
+        );
         assert!(g.check(&ev(2, ProbeData::IterationBegin {})));
         let at = g.status().at.expect("paused somewhere");
         assert_eq!((at.seq, at.reason), (2, StopReason::StartPaused));
@@ -249,19 +320,40 @@ mod tests {
         assert!(g.check(&ev(1, ProbeData::AfterSleep {})));
         assert_eq!(g.status().at.map(|a| a.reason), Some(StopReason::Pause));
 
-        ok(&mut g, 1, Control::Step { unit: StepUnit::Probe });
+        ok(
+            &mut g,
+            1,
+            Control::Step {
+                unit: StepUnit::Probe,
+            },
+        );
         assert!(!g.is_paused());
         assert!(g.check(&ev(2, ProbeData::AfterSleep {})));
 
-        ok(&mut g, 1, Control::Step { unit: StepUnit::FileEvent });
+        ok(
+            &mut g,
+            1,
+            Control::Step {
+                unit: StepUnit::FileEvent,
+            },
+        );
         assert!(!g.check(&ev(3, ProbeData::AfterSleep {})));
         assert!(g.check(&file_event(4, 8)));
 
-        ok(&mut g, 1, Control::Step { unit: StepUnit::Iteration });
+        ok(
+            &mut g,
+            1,
+            Control::Step {
+                unit: StepUnit::Iteration,
+            },
+        );
         assert!(!g.check(&file_event(5, 8)));
         assert!(!g.check(&ev(6, ProbeData::BeforeSleepBegin {})));
         assert!(g.check(&ev(7, ProbeData::IterationBegin {})));
-        assert_eq!(g.status().at.map(|a| (a.seq, a.reason)), Some((7, StopReason::Step)));
+        assert_eq!(
+            g.status().at.map(|a| (a.seq, a.reason)),
+            Some((7, StopReason::Step))
+        );
 
         ok(&mut g, 1, Control::Continue);
         assert!(!g.engaged());
@@ -271,11 +363,22 @@ mod tests {
     #[test]
     fn breakpoints_stop_exactly_there_and_can_be_toggled() {
         let mut g = Gate::new(false);
-        let id = ok(&mut g, 1, Control::BreakAdd { on: BreakOn::Fd { fd: 9 } }).breakpoint.expect("id");
+        let id = ok(
+            &mut g,
+            1,
+            Control::BreakAdd {
+                on: BreakOn::Fd { fd: 9 },
+            },
+        )
+        .breakpoint
+        .expect("id");
         assert!(g.engaged());
         assert!(!g.check(&file_event(1, 8)));
         assert!(g.check(&file_event(2, 9)));
-        assert_eq!(g.status().at.map(|a| a.reason), Some(StopReason::Breakpoint { id }));
+        assert_eq!(
+            g.status().at.map(|a| a.reason),
+            Some(StopReason::Breakpoint { id })
+        );
 
         ok(&mut g, 1, Control::Continue);
         ok(&mut g, 1, Control::BreakDisable { id });
@@ -292,20 +395,57 @@ mod tests {
     #[test]
     fn several_breakpoints_the_first_matching_one_is_reported() {
         let mut g = Gate::new(false);
-        ok(&mut g, 1, Control::BreakAdd { on: BreakOn::Fd { fd: 9 } });
-        let second = ok(&mut g, 1, Control::BreakAdd { on: BreakOn::Kind { kind: ProbeKind::AfterSleep } });
+        ok(
+            &mut g,
+            1,
+            Control::BreakAdd {
+                on: BreakOn::Fd { fd: 9 },
+            },
+        );
+        let second = ok(
+            &mut g,
+            1,
+            Control::BreakAdd {
+                on: BreakOn::Kind {
+                    kind: ProbeKind::AfterSleep,
+                },
+            },
+        );
         assert!(g.check(&ev(1, ProbeData::AfterSleep {})));
-        assert_eq!(g.status().at.map(|a| a.reason), Some(StopReason::Breakpoint { id: second.breakpoint.unwrap_or(0) }));
+        assert_eq!(
+            g.status().at.map(|a| a.reason),
+            Some(StopReason::Breakpoint {
+                id: second.breakpoint.unwrap_or(0)
+            })
+        );
         assert_eq!(g.status().breakpoints.len(), 2);
     }
 
     #[test]
     fn breakpoint_beats_a_step() {
         let mut g = Gate::new(false);
-        let id = ok(&mut g, 1, Control::BreakAdd { on: BreakOn::Kind { kind: ProbeKind::AfterSleep } }).breakpoint;
-        ok(&mut g, 1, Control::Step { unit: StepUnit::Iteration });
+        let id = ok(
+            &mut g,
+            1,
+            Control::BreakAdd {
+                on: BreakOn::Kind {
+                    kind: ProbeKind::AfterSleep,
+                },
+            },
+        )
+        .breakpoint;
+        ok(
+            &mut g,
+            1,
+            Control::Step {
+                unit: StepUnit::Iteration,
+            },
+        );
         assert!(g.check(&ev(1, ProbeData::AfterSleep {})));
-        assert_eq!(g.status().at.map(|a| a.reason), id.map(|id| StopReason::Breakpoint { id }));
+        assert_eq!(
+            g.status().at.map(|a| a.reason),
+            id.map(|id| StopReason::Breakpoint { id })
+        );
     }
 
     #[test]
@@ -329,9 +469,20 @@ mod tests {
         let before = g.status();
         assert!(g.control(2, &Control::Continue).is_err());
         assert!(g.control(2, &Control::TakeControl).is_err());
-        assert!(g.control(2, &Control::BreakAdd { on: BreakOn::Fd { fd: 1 } }).is_err());
+        assert!(
+            g.control(
+                2,
+                &Control::BreakAdd {
+                    on: BreakOn::Fd { fd: 1 }
+                }
+            )
+            .is_err()
+        );
         assert_eq!(g.status(), before, "a refused message changes nothing");
-        assert!(g.control(2, &Control::Snapshot).is_ok(), "anyone may ask for a snapshot");
+        assert!(
+            g.control(2, &Control::Snapshot).is_ok(),
+            "anyone may ask for a snapshot"
+        );
 
         ok(&mut g, 1, Control::ReleaseControl);
         assert_eq!(g.controller(), None);
@@ -343,7 +494,13 @@ mod tests {
     #[test]
     fn controller_leaving_lets_the_loop_run() {
         let mut g = Gate::new(false);
-        ok(&mut g, 1, Control::BreakAdd { on: BreakOn::Fd { fd: 9 } });
+        ok(
+            &mut g,
+            1,
+            Control::BreakAdd {
+                on: BreakOn::Fd { fd: 9 },
+            },
+        );
         assert!(g.check(&file_event(1, 9)));
         assert!(!g.leave(2), "a read-only viewer leaving changes nothing");
         assert!(g.is_paused());

@@ -180,7 +180,11 @@ impl Inbox {
                         q.consumer_waiting = false;
                         return Err(RecvError::Timeout);
                     }
-                    self.0.ready.wait_timeout(q, left).unwrap_or_else(|e| e.into_inner()).0
+                    self.0
+                        .ready
+                        .wait_timeout(q, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
                 }
             };
             q.consumer_waiting = false;
@@ -241,11 +245,18 @@ mod tests {
     use std::borrow::Cow;
 
     fn msg(n: u64) -> Arc<Message> {
-        Arc::new(Message::Error(ErrorReply { id: Some(n), error: String::new() }))
+        Arc::new(Message::Error(ErrorReply {
+            id: Some(n),
+            error: String::new(),
+        }))
     }
 
     fn ack() -> Arc<Message> {
-        Arc::new(Message::Ack(Ack { id: None, cmd: Cow::Borrowed("pause"), breakpoint: None }))
+        Arc::new(Message::Ack(Ack {
+            id: None,
+            cmd: Cow::Borrowed("pause"),
+            breakpoint: None,
+        }))
     }
 
     #[test]
@@ -260,7 +271,10 @@ mod tests {
 
         assert_eq!(inbox.recv_timeout(Some(Duration::ZERO)), Ok(msg(1)));
         assert_eq!(inbox.recv_timeout(Some(Duration::ZERO)), Ok(msg(2)));
-        assert_eq!(inbox.recv_timeout(Some(Duration::ZERO)), Err(RecvError::Timeout));
+        assert_eq!(
+            inbox.recv_timeout(Some(Duration::ZERO)),
+            Err(RecvError::Timeout)
+        );
 
         let drops = out.resync_room(2).expect("room now, and drops to report");
         assert_eq!(drops.total, 3);
@@ -280,7 +294,11 @@ mod tests {
     fn forced_messages_use_the_slack_then_cut_off_a_dead_reader() {
         let (out, inbox) = channel(1);
         out.push(&msg(1), ProbeKind::Command);
-        assert_eq!(out.push_forced(ack()), Pushed::Queued, "past capacity, within slack");
+        assert_eq!(
+            out.push_forced(ack()),
+            Pushed::Queued,
+            "past capacity, within slack"
+        );
         for _ in 0..FORCED_SLACK - 1 {
             assert_eq!(out.push_forced(ack()), Pushed::Queued);
         }
@@ -319,7 +337,10 @@ mod tests {
     fn injected_messages_arrive_in_order() {
         let (out, inbox) = channel(4);
         out.push(&msg(1), ProbeKind::Command);
-        inbox.injector().push(Message::Error(ErrorReply { id: Some(2), error: String::new() }));
+        inbox.injector().push(Message::Error(ErrorReply {
+            id: Some(2),
+            error: String::new(),
+        }));
         assert_eq!(inbox.recv_timeout(None), Ok(msg(1)));
         assert_eq!(inbox.recv_timeout(None), Ok(msg(2)));
     }
