@@ -145,6 +145,11 @@ impl ApiState {
         !self.carry.is_empty()
     }
 
+    /// The fds found still ready by [`ApiState::collect_still_ready`], for the trace.
+    pub fn still_ready(&self) -> impl Iterator<Item = Fd> + '_ {
+        self.carry.iter().map(|fe| fe.fd)
+    }
+
     /// Waits for readiness and fills `fired` (mirror of `aeApiPoll`). Returns
     /// the number of entries. Like Redis, an error or hang-up reports the fd as
     /// both readable and writable so the handlers find the condition when they

@@ -15,6 +15,7 @@ pub mod cmd;
 pub mod db;
 pub mod log;
 pub mod networking;
+pub mod probes;
 pub mod resp;
 
 use std::net::SocketAddr;
@@ -207,6 +208,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         ));
     }
     el.before_sleep = Some(BEFORE_SLEEP);
+    el.describe = Some(probes::describe);
     install_shutdown_signal_handlers();
     Ok((el, server))
 }
@@ -277,8 +279,10 @@ pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
 /// replies are written, then clients marked for closing are freed.
 // anchor: server.before_sleep
 pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
+    crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
     networking::handle_clients_with_pending_writes(el, server);
     networking::free_clients_in_async_free_queue(el, server);
+    el.tracer.before_sleep_end(crate::site!("before_sleep", "beforeSleep"), || probes::keyspace(server));
 }
 
 /// The serverCron time event.
