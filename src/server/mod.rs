@@ -61,7 +61,7 @@ impl Default for Config {
             hz: CONFIG_DEFAULT_HZ,
             maxclients: CONFIG_DEFAULT_MAX_CLIENTS,
             timeout: 0,
-            proto_max_bulk_len: 512 * 1024 * 1024,
+            proto_max_bulk_len: resp::CONFIG_DEFAULT_PROTO_MAX_BULK_LEN,
             client_query_buffer_limit: 1024 * 1024 * 1024,
         }
     }
