@@ -512,8 +512,7 @@ impl<C> EventLoop<C> {
             }
 
             let still_ready = self.api.collect_still_ready(&self.events, &self.fired);
-            let (timeout, reason) = if flags & AE_DONT_WAIT != 0 || self.flags & AE_DONT_WAIT != 0
-            {
+            let (timeout, reason) = if flags & AE_DONT_WAIT != 0 || self.flags & AE_DONT_WAIT != 0 {
                 (Some(Duration::ZERO), TimeoutReason::DontWait)
             } else if still_ready {
                 (Some(Duration::ZERO), TimeoutReason::StillReady)
@@ -559,10 +558,10 @@ impl<C> EventLoop<C> {
         if flags & AE_TIME_EVENTS != 0 {
             processed += self.process_time_events(ctx);
         }
-        self.tracer.iteration_end(crate::site!("process_events", "aeProcessEvents"));
+        self.tracer
+            .iteration_end(crate::site!("process_events", "aeProcessEvents"));
         processed
     }
-
 
     /// Runs the handlers for `fired[j]`: the inner loop of `aeProcessEvents`.
     ///
@@ -597,7 +596,7 @@ impl<C> EventLoop<C> {
         }
     }
 
-    /// Calls the handler registered on `fd` for `direction`, (the probe site for file events).
+    /// Calls the handler registered on `fd` for `direction`.
     fn call_file_handler(
         &mut self,
         ctx: &mut C,
@@ -636,13 +635,24 @@ impl<C> EventLoop<C> {
 }
 
 /// Why the poll waits, as the trace shows it.
-fn traced_reason<C>(reason: TimeoutReason, time_events: &[TimeEvent<C>], api: &poll::ApiState) -> PollReason {
+fn traced_reason<C>(
+    reason: TimeoutReason,
+    time_events: &[TimeEvent<C>],
+    api: &poll::ApiState,
+) -> PollReason {
     match reason {
         TimeoutReason::DontWait => PollReason::DontWait,
-        TimeoutReason::StillReady => PollReason::StillReady { fds: api.still_ready().collect() },
+        TimeoutReason::StillReady => PollReason::StillReady {
+            fds: api.still_ready().collect(),
+        },
         TimeoutReason::NearestTimer(id) => PollReason::Timer {
             id,
-            name: std::borrow::Cow::Borrowed(time_events.iter().find(|te| te.id == id).map_or("", |te| te.proc_.name)),
+            name: std::borrow::Cow::Borrowed(
+                time_events
+                    .iter()
+                    .find(|te| te.id == id)
+                    .map_or("", |te| te.proc_.name),
+            ),
         },
         TimeoutReason::Forever => PollReason::NoTimers,
     }
@@ -650,7 +660,11 @@ fn traced_reason<C>(reason: TimeoutReason, time_events: &[TimeEvent<C>], api: &p
 
 /// A `fired` entry as the trace shows it.
 fn traced_fired(fe: &FiredEvent) -> model::Fired {
-    model::Fired { fd: fe.fd, mask: Mask(fe.mask), refired: fe.refired }
+    model::Fired {
+        fd: fe.fd,
+        mask: Mask(fe.mask),
+        refired: fe.refired,
+    }
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ impl Default for Config {
             hz: CONFIG_DEFAULT_HZ,
             maxclients: CONFIG_DEFAULT_MAX_CLIENTS,
             timeout: 0,
-            proto_max_bulk_len: 512 * 1024 * 1024,
+            proto_max_bulk_len: resp::CONFIG_DEFAULT_PROTO_MAX_BULK_LEN,
             client_query_buffer_limit: 1024 * 1024 * 1024,
         }
     }
@@ -282,7 +282,10 @@ pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
     crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
     networking::handle_clients_with_pending_writes(el, server);
     networking::free_clients_in_async_free_queue(el, server);
-    el.tracer.before_sleep_end(crate::site!("before_sleep", "beforeSleep"), || probes::keyspace(server));
+    el.tracer
+        .before_sleep_end(crate::site!("before_sleep", "beforeSleep"), || {
+            probes::keyspace(server)
+        });
 }
 
 /// The serverCron time event.

@@ -162,7 +162,14 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         el.clear_ready(fd, AE_READABLE);
         return;
     }
-    let readlen = PROTO_IOBUF_LEN;
+    // While a big argument (32 KiB or more) is arriving, read exactly what it
+    // still needs, as Redis does, so it lands in one piece without extra reads.
+    let unparsed = c.querybuf.len() - c.qb_pos;
+    let readlen = c
+        .parser
+        .big_arg_missing(unparsed)
+        .filter(|&n| n > PROTO_IOBUF_LEN)
+        .unwrap_or(PROTO_IOBUF_LEN);
     let result = read_into_spare(fd, &mut c.querybuf, readlen);
     probe!(el.tracer, "read_query_from_client" => "readQueryFromClient", probes::read(c, &result, readlen));
     match result {
@@ -232,6 +239,8 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
         return;
     };
     let mut commands = 0;
+    // Redis reads proto-max-bulk-len on every `$` line, so CONFIG SET applies at once.
+    c.parser.max_bulk_len = server.config.proto_max_bulk_len;
     while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP) == 0
         && c.qb_pos < c.querybuf.len()
     {
@@ -246,7 +255,7 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
             Ok(None) => break,
             Err(e) => {
                 let had_pending = c.has_pending_replies();
-                c.add_reply_error(&e.message);
+                c.add_reply_protocol_error(&e);
                 c.flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
                 log::verbose(&format!(
                     "Protocol error ({}) from client: id={} addr={}",

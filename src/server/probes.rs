@@ -11,7 +11,8 @@ use super::Server;
 use super::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_PROTOCOL_ERROR, Client};
 use super::cmd::RedisCommand;
 use crate::trace::model::{
-    ClientInfo, IoOutcome, KeyspaceInfo, ListenerInfo, MAX_ARGS, ProbeData, ReplyInfo, Snapshot, short_bytes,
+    ClientInfo, IoOutcome, KeyspaceInfo, ListenerInfo, MAX_ARGS, ProbeData, ReplyInfo, Snapshot,
+    short_bytes,
 };
 use crate::trace::{Facts, TraceClock};
 
@@ -21,15 +22,26 @@ pub fn facts(server: &Server, setsize: usize) -> Facts {
         setsize,
         hz: server.config.hz,
         port: server.local_addr.port(),
-        listeners: vec![ListenerInfo { fd: server.listener_fd, addr: server.local_addr.to_string() }],
+        listeners: vec![ListenerInfo {
+            fd: server.listener_fd,
+            addr: server.local_addr.to_string(),
+        }],
     }
 }
 
 /// Adds the server's part to a loop snapshot: listeners, clients, keyspace.
 /// Installed as the event loop's `describe` hook.
 pub fn describe(server: &Server, clock: &TraceClock, snap: &mut Snapshot) {
-    snap.listeners = vec![ListenerInfo { fd: server.listener_fd, addr: server.local_addr.to_string() }];
-    snap.clients = server.clients.iter().flatten().map(|c| client_info(c, clock)).collect();
+    snap.listeners = vec![ListenerInfo {
+        fd: server.listener_fd,
+        addr: server.local_addr.to_string(),
+    }];
+    snap.clients = server
+        .clients
+        .iter()
+        .flatten()
+        .map(|c| client_info(c, clock))
+        .collect();
     snap.clients.sort_by_key(|c| c.id);
     snap.keyspace = keyspace(server);
     snap.relabel_all();
@@ -57,7 +69,11 @@ pub fn keyspace(server: &Server) -> Vec<KeyspaceInfo> {
         .iter()
         .enumerate()
         .filter(|(_, db)| db.size() > 0)
-        .map(|(i, db)| KeyspaceInfo { db: i as u32, keys: db.size() as u64, expires: db.expires_len() as u64 })
+        .map(|(i, db)| KeyspaceInfo {
+            db: i as u32,
+            keys: db.size() as u64,
+            expires: db.expires_len() as u64,
+        })
         .collect()
 }
 
@@ -68,7 +84,12 @@ pub fn read(c: &Client, result: &io::Result<usize>, asked: usize) -> ProbeData {
         Ok(n) if *n < asked => (*n, IoOutcome::Drained),
         Ok(n) => (*n, IoOutcome::Ok),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => (0, IoOutcome::Drained),
-        Err(e) => (0, IoOutcome::Error { message: e.to_string() }),
+        Err(e) => (
+            0,
+            IoOutcome::Error {
+                message: e.to_string(),
+            },
+        ),
     };
     ProbeData::Read {
         client: c.id,
@@ -80,16 +101,30 @@ pub fn read(c: &Client, result: &io::Result<usize>, asked: usize) -> ProbeData {
 }
 
 /// One command that ran, with the reply bytes it appended.
-pub fn command(c: &Client, cmd: Option<&RedisCommand>, reply: &[u8], duration_us: u64) -> ProbeData {
+pub fn command(
+    c: &Client,
+    cmd: Option<&RedisCommand>,
+    reply: &[u8],
+    duration_us: u64,
+) -> ProbeData {
     ProbeData::Command {
         client: c.id,
         client_name: c.name.as_deref().map(short_bytes),
         fd: c.fd,
         db: c.db as u32,
         name: cmd.map(|cmd| cmd.name.to_string()),
-        argv: c.argv.iter().take(MAX_ARGS).map(|a| short_bytes(a)).collect(),
+        argv: c
+            .argv
+            .iter()
+            .take(MAX_ARGS)
+            .map(|a| short_bytes(a))
+            .collect(),
         argc: c.argv.len() as u32,
-        keys: cmd.map_or_else(Vec::new, |cmd| key_positions(cmd, c.argv.len()).map(|i| short_bytes(&c.argv[i])).collect()),
+        keys: cmd.map_or_else(Vec::new, |cmd| {
+            key_positions(cmd, c.argv.len())
+                .map(|i| short_bytes(&c.argv[i]))
+                .collect()
+        }),
         reply: ReplyInfo::from_resp(reply),
         duration_us,
     }
@@ -106,8 +141,15 @@ fn key_positions(cmd: &RedisCommand, argc: usize) -> impl Iterator<Item = usize>
         l => l,
     };
     let step = i64::from(cmd.key_step).max(1);
-    let range = if first > 0 { first..=last.min(argc - 1) } else { 1..=0 };
-    range.step_by(step as usize).map(|i| i as usize).take(MAX_ARGS)
+    let range = if first > 0 {
+        first..=last.min(argc - 1)
+    } else {
+        1..=0
+    };
+    range
+        .step_by(step as usize)
+        .map(|i| i as usize)
+        .take(MAX_ARGS)
 }
 
 /// A reply write; `pending` bytes remain after it.
@@ -130,5 +172,10 @@ pub fn client_closed(c: &Client) -> ProbeData {
     } else {
         "freed asynchronously (connection closed, I/O error, limit or timeout)"
     };
-    ProbeData::ClientClosed { client: c.id, fd: c.fd, addr: c.addr.to_string(), reason: reason.to_string() }
+    ProbeData::ClientClosed {
+        client: c.id,
+        fd: c.fd,
+        addr: c.addr.to_string(),
+        reason: reason.to_string(),
+    }
 }
