@@ -8,3 +8,6 @@
 pub mod ae;
 pub mod server;
 pub mod trace;
+
+#[global_allocator]
+static ALLOCATOR: server::zmalloc::CountingAllocator = server::zmalloc::CountingAllocator;

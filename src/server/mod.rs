@@ -9,12 +9,16 @@
 //! - [`resp`]: the protocol: request parsing and reply encoding.
 //! - [`db`]: the keyspaces and expiry.
 //! - [`cmd`]: the command table, one file per family.
+//! - [`util`]: Redis's strict number parsing and glob matching.
+//! - [`zmalloc`]: the counting allocator behind `INFO memory`.
 
 pub mod client;
 pub mod cmd;
 pub mod db;
 pub mod networking;
 pub mod resp;
+pub mod util;
+pub mod zmalloc;
 
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -118,10 +122,16 @@ pub struct Server {
 
 /// Milliseconds since the Unix epoch (mirror of `mstime`).
 pub fn mstime() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Microseconds since the Unix epoch (mirror of `ustime`).
 pub fn ustime() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
