@@ -203,6 +203,9 @@ pub mod string;
 
 use std::collections::HashMap;
 
+/// No top-level command name is longer than this (Redis's longest is 20).
+const MAX_COMMAND_NAME_LEN: usize = 32;
+
 /// Every command, indexed by lower-case name (mirror of `server.commands` and
 /// `lookupCommand`).
 pub struct CommandTable {
@@ -262,9 +265,18 @@ impl CommandTable {
     }
 
     /// The top-level command called `name` in any case.
+    ///
+    /// This runs for every request, so the name is lower-cased in a stack
+    /// buffer rather than a new `String`; a name longer than the buffer
+    /// cannot be a command.
     fn top_level(&self, name: &[u8]) -> Option<&'static RedisCommand> {
-        let name = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
-        self.by_name.get(name.as_str()).copied()
+        let mut buf = [0u8; MAX_COMMAND_NAME_LEN];
+        let lower = buf.get_mut(..name.len())?;
+        for (dst, src) in lower.iter_mut().zip(name) {
+            *dst = src.to_ascii_lowercase();
+        }
+        let name = std::str::from_utf8(lower).ok()?;
+        self.by_name.get(name).copied()
     }
 
     /// Iterates over all top-level commands, in a stable order.
@@ -700,6 +712,14 @@ mod tests {
             "{}",
             cmd.name
         );
+        assert!(!cmd.since.is_empty(), "{} lacks since", cmd.name);
+        if parent.is_none() {
+            assert!(
+                cmd.name.len() <= MAX_COMMAND_NAME_LEN,
+                "{} is too long to look up",
+                cmd.name
+            );
+        }
         for sub in cmd.subcommands {
             assert!(sub.subcommands.is_empty(), "{} nests too deep", sub.name);
             check_entry(sub, Some(cmd.name));

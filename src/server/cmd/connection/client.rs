@@ -17,6 +17,7 @@ use std::io::Write;
 use super::super::{Arg, ArgKind, RedisCommand, container_proc, parse_long_long_or_reply};
 use crate::server::Server;
 use crate::server::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, Client};
+use crate::server::util::c_str_prefix;
 
 /// Checks a name for `CLIENT SETNAME` / `HELLO SETNAME`: only the printable
 /// ASCII range `!`..`~` is allowed, so that `CLIENT LIST` stays one
@@ -173,10 +174,8 @@ fn parse_list_filter(c: &mut Client) -> Option<ListFilter> {
             b"normal" => Some(ListFilter::Normal(true)),
             b"master" | b"replica" | b"slave" | b"pubsub" => Some(ListFilter::Normal(false)),
             _ => {
-                let msg = format!(
-                    "Unknown client type '{}'",
-                    String::from_utf8_lossy(&c.argv[3])
-                );
+                let name = String::from_utf8_lossy(c_str_prefix(&c.argv[3], usize::MAX));
+                let msg = format!("Unknown client type '{name}'");
                 c.add_reply_error(&msg);
                 None
             }
@@ -601,6 +600,14 @@ mod tests {
             ("CLIENT LIST TYPE normal ID 3", "-ERR syntax error\r\n"),
             ("CLIENT LIST ID 1 TYPE normal", "-ERR Invalid client ID\r\n"),
         ];
+        assert_eq!(
+            show(&run(
+                &mut server,
+                &mut c,
+                &[b"CLIENT", b"LIST", b"TYPE", b"fo\0o"]
+            )),
+            "-ERR Unknown client type 'fo'\r\n"
+        );
         for (req, expected) in cases {
             assert_eq!(show(&run_str(&mut server, &mut c, req)), expected, "{req}");
         }

@@ -608,6 +608,49 @@ mod tests {
         );
     }
 
+    /// Redis 7.0.15 orders a deprecated command's docs (GEORADIUS) as
+    /// summary, since, group, complexity, doc_flags, deprecated_since,
+    /// replaced_by, history, arguments.
+    #[test]
+    fn deprecated_docs_fields_come_in_redis_order() {
+        const OLD: RedisCommand = RedisCommand {
+            doc_flags: "deprecated",
+            deprecated_since: Some("6.2.0"),
+            replaced_by: Some("`NEW`"),
+            history: &[("6.0.0", "A change.")],
+            args: COMMAND_NAMES_ARG,
+            since: "1.0.0",
+            summary: "s",
+            complexity: "c",
+            ..server_command("old", command_count_command, 1, "", "@slow")
+        };
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        c.resp = 3;
+        reply_command_docs(&mut c, &OLD);
+        let reply = show(&c.reply);
+        let keys = [
+            "summary",
+            "since",
+            "group",
+            "complexity",
+            "doc_flags",
+            "deprecated_since",
+            "replaced_by",
+            "history",
+            "arguments",
+        ];
+        assert!(reply.starts_with("%9\r\n"), "{reply}");
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| reply.find(&format!("${}\r\n{k}\r\n", k.len())).expect(k))
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{reply}");
+        assert!(reply.contains(
+            "$9\r\ndoc_flags\r\n~1\r\n+deprecated\r\n$16\r\ndeprecated_since\r\n$5\r\n6.2.0\r\n"
+        ));
+    }
+
     #[test]
     fn key_arguments_are_numbered_in_order() {
         const ARGS: &[Arg] = &[

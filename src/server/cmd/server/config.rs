@@ -36,6 +36,47 @@ enum Setter {
         memory: bool,
         apply: fn(&mut Server, i64) -> Result<(), String>,
     },
+    /// Describes something this server cannot change, so only the value it
+    /// already has is accepted (a no-op): test suites commonly switch
+    /// persistence off with `CONFIG SET save ""`, which is true here anyway.
+    /// `check` says why any other value is refused.
+    OnlyCurrent {
+        check: fn(&[u8]) -> Result<(), &'static str>,
+    },
+}
+
+/// Why persistence settings cannot be turned on.
+const NO_DISK: &str = "loopscope keeps no data on disk";
+
+/// `save ""` is accepted; well-formed save points (pairs of integers) are
+/// refused because nothing is ever saved; anything else gets Redis's error.
+fn check_save(value: &[u8]) -> Result<(), &'static str> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    let words: Vec<&[u8]> = value
+        .split(|&b| b == b' ')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let numbers = words
+        .iter()
+        .all(|w| std::str::from_utf8(w).is_ok_and(|w| w.parse::<i64>().is_ok()));
+    if words.is_empty() || words.len() % 2 == 1 || !numbers {
+        Err("Invalid save parameters")
+    } else {
+        Err(NO_DISK)
+    }
+}
+
+/// `appendonly no` is accepted; `yes` is refused; anything else gets Redis's error.
+fn check_appendonly(value: &[u8]) -> Result<(), &'static str> {
+    if value.eq_ignore_ascii_case(b"no") {
+        Ok(())
+    } else if value.eq_ignore_ascii_case(b"yes") {
+        Err(NO_DISK)
+    } else {
+        Err("argument must be 'yes' or 'no'")
+    }
 }
 
 /// One configuration parameter (mirror of Redis's `standardConfig`).
@@ -53,12 +94,14 @@ const PARAMS: &[Param] = &[
     Param {
         name: "save",
         get: |_| String::new(),
-        set: Setter::Immutable,
+        set: Setter::OnlyCurrent { check: check_save },
     },
     Param {
         name: "appendonly",
         get: |_| "no".to_string(),
-        set: Setter::Immutable,
+        set: Setter::OnlyCurrent {
+            check: check_appendonly,
+        },
     },
     Param {
         name: "bind",
@@ -319,18 +362,21 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
 
     let mut updates = Vec::with_capacity(chosen.len());
     for (param, (_, value)) in chosen.iter().zip(&pairs) {
-        let Setter::Number {
-            min,
-            max,
-            memory,
-            apply,
-        } = param.set
-        else {
-            continue;
+        let checked = match param.set {
+            Setter::Number {
+                min,
+                max,
+                memory,
+                apply,
+            } => {
+                parse_number(value, min, max, memory).map(|v| updates.push((param.name, apply, v)))
+            }
+            Setter::OnlyCurrent { check } => check(value).map_err(str::to_string),
+            // Refused while reading the names.
+            Setter::Immutable => Ok(()),
         };
-        match parse_number(value, min, max, memory) {
-            Ok(v) => updates.push((param.name, apply, v)),
-            Err(why) => return reply_set_failed(c, param.name.as_bytes(), &why),
+        if let Err(why) = checked {
+            return reply_set_failed(c, param.name.as_bytes(), &why);
         }
     }
 
@@ -466,6 +512,7 @@ pub const CONFIG: RedisCommand = RedisCommand {
 #[cfg(test)]
 mod tests {
     use super::super::super::test_support::{client, run, run_str, server, show};
+    use super::NO_DISK;
 
     fn pair(name: &str, value: &str) -> String {
         format!(
@@ -740,6 +787,51 @@ mod tests {
             (10000, 10),
             "all or nothing"
         );
+    }
+
+    #[test]
+    fn persistence_can_only_stay_off() {
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        let failed = |arg: &str, why: &str| {
+            format!("-ERR CONFIG SET failed (possibly related to argument '{arg}') - {why}\r\n")
+        };
+        let cases: [(&[&[u8]], String); 8] = [
+            (&[b"CONFIG", b"SET", b"save", b""], "+OK\r\n".to_string()),
+            (
+                &[b"CONFIG", b"SET", b"appendonly", b"NO"],
+                "+OK\r\n".to_string(),
+            ),
+            // Redis 7.0.15's texts for malformed values.
+            (
+                &[b"CONFIG", b"SET", b"save", b" "],
+                failed("save", "Invalid save parameters"),
+            ),
+            (
+                &[b"CONFIG", b"SET", b"save", b"abc"],
+                failed("save", "Invalid save parameters"),
+            ),
+            (
+                &[b"CONFIG", b"SET", b"save", b"1 2 3"],
+                failed("save", "Invalid save parameters"),
+            ),
+            (
+                &[b"CONFIG", b"SET", b"appendonly", b"maybe"],
+                failed("appendonly", "argument must be 'yes' or 'no'"),
+            ),
+            // Well-formed, but this server never writes to disk.
+            (
+                &[b"CONFIG", b"SET", b"save", b"3600 1"],
+                failed("save", NO_DISK),
+            ),
+            (
+                &[b"CONFIG", b"SET", b"appendonly", b"yes"],
+                failed("appendonly", NO_DISK),
+            ),
+        ];
+        for (req, expected) in cases {
+            assert_eq!(show(&run(&mut server, &mut c, req)), expected, "{req:?}");
+        }
     }
 
     #[test]
