@@ -694,6 +694,12 @@ mod tests {
         for cmd in table.iter() {
             check_entry(cmd, None);
         }
+        // Two families defining one name would make the index disagree with the list.
+        assert_eq!(
+            table.by_name.len(),
+            table.len(),
+            "a command is defined twice"
+        );
     }
 
     fn check_entry(cmd: &RedisCommand, parent: Option<&str>) {
