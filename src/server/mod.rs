@@ -342,5 +342,5 @@ fn clients_cron(server: &mut Server) {
 /// serverCron run (mirror of the `run_with_period` macro).
 fn run_with_period(server: &Server, ms: u64) -> bool {
     let tick = 1000 / u64::from(server.config.hz.clamp(1, 500));
-    ms <= tick || server.cronloops % (ms / tick) == 0
+    ms <= tick || server.cronloops.is_multiple_of(ms / tick)
 }
