@@ -9,3 +9,6 @@ pub mod ae;
 pub mod server;
 pub mod source;
 pub mod trace;
+
+#[global_allocator]
+static ALLOCATOR: server::zmalloc::CountingAllocator = server::zmalloc::CountingAllocator;
