@@ -142,7 +142,11 @@ fn key_positions(cmd: &RedisCommand, argc: usize) -> impl Iterator<Item = usize>
     };
     let step = i64::from(cmd.key_step).max(1);
     // A command without keys has first = 0: an empty range.
-    let last = if first > 0 { last.min(argc - 1) } else { first - 1 };
+    let last = if first > 0 {
+        last.min(argc - 1)
+    } else {
+        first - 1
+    };
     (first..=last)
         .step_by(step as usize)
         .map(|i| i as usize)
