@@ -13,8 +13,10 @@
 pub mod client;
 pub mod cmd;
 pub mod db;
+pub mod expire;
 pub mod networking;
 pub mod resp;
+pub mod util;
 
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -105,6 +107,8 @@ pub struct Server {
     pub dbs: Vec<Db>,
     pub commands: cmd::CommandTable,
     pub stats: Stats,
+    /// State and statistics of the active expire cycle (see [`expire`]).
+    pub expire_cycle: expire::ExpireCycle,
     /// Monotonic and wall-clock start time, for `uptime_in_seconds`.
     pub start_instant: Instant,
     pub start_unix_ms: u64,
@@ -118,10 +122,16 @@ pub struct Server {
 
 /// Milliseconds since the Unix epoch (mirror of `mstime`).
 pub fn mstime() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Microseconds since the Unix epoch (mirror of `ustime`).
 pub fn ustime() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
