@@ -18,6 +18,9 @@ pub mod number;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+pub use glob::string_match;
+pub use number::string2ll;
+
 /// The bytes a C function would see: Redis hands its arguments to C string
 /// functions (`strcasecmp`, `strtold`, `strtoul`), which stop at the first
 /// NUL byte, so `"nx\0junk"` reads as `"nx"` to them.

@@ -247,9 +247,9 @@ impl Dict {
         to as u64
     }
 
-    /// Iterates over every key and value, in table order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Sds, &Value)> {
-        self.entries.iter().map(|e| (&e.key, &e.value))
+    /// Iterates over every key, value and deadline, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Sds, &Value, Option<i64>)> {
+        self.entries.iter().map(|e| (&e.key, &e.value, self.expires.get(e.expire_slot).map(|x| x.when)))
     }
 }
 
@@ -347,7 +347,7 @@ mod tests {
             next_key += 1;
         }
         let mut ever_deleted = HashSet::new();
-        let initial: HashSet<Sds> = d.iter().map(|(k, _)| k.clone()).collect();
+        let initial: HashSet<Sds> = d.iter().map(|(k, _, _)| k.clone()).collect();
         let mut returned = HashSet::new();
         let mut cursor = 0;
         let mut calls = 0;

@@ -1,6 +1,8 @@
 //! Glob-style matching of keys and channel names: `KEYS h?llo`,
 //! `SCAN 0 MATCH user:*`, and later `PSUBSCRIBE news.*`.
 //!
+//! With `nocase` (what `CONFIG GET` uses) ASCII letters match either case.
+//!
 //! The pattern language is Redis's, not the shell's:
 //! - `*` matches any run of bytes (also none), `?` exactly one byte;
 //! - `[abc]` one of the listed bytes, `[^abc]` any other byte, `[a-z]` a range
@@ -24,115 +26,139 @@
 /// How deep `*` may recurse before the match is abandoned (Redis's limit).
 const MAX_NESTING: u32 = 1000;
 
-/// True when `string` matches the glob `pattern` (case-sensitive).
+/// True when `string` matches the glob `pattern`; with `nocase`, ASCII
+/// letters compare without case.
 ///
-/// Mirror of `stringmatchlen` (util.c) with `nocase = 0`.
-pub fn string_match(pattern: &[u8], string: &[u8]) -> bool {
-    let mut skip_longer_matches = false;
-    match_from(pattern, string, &mut skip_longer_matches, 0)
+/// Mirror of `stringmatchlen` (util.c).
+pub fn string_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
+    let mut m = Matcher { nocase, skip_longer_matches: false };
+    m.match_from(pattern, string, 0)
 }
 
-/// One level of the matcher: consumes `pattern` and `string` together.
-///
-/// `skip_longer_matches` is Redis's shortcut for patterns like `*a*a*a*b`:
-/// once the tail after a `*` failed to match at *every* later position, no
-/// earlier `*` can help by swallowing more, so all levels give up at once.
-///
-/// Mirror of `stringmatchlen_impl` (util.c).
-fn match_from(mut p: &[u8], mut s: &[u8], skip_longer_matches: &mut bool, nesting: u32) -> bool {
-    if nesting > MAX_NESTING {
-        return false;
+/// The state shared by all recursion levels of one match.
+struct Matcher {
+    nocase: bool,
+    /// Redis's shortcut for patterns like `*a*a*a*b`: once the tail after a
+    /// `*` failed to match at *every* later position, no earlier `*` can help
+    /// by swallowing more, so all levels give up at once.
+    skip_longer_matches: bool,
+}
+
+impl Matcher {
+    /// Byte equality, folding ASCII case when asked (C's `tolower` leaves
+    /// bytes above 0x7f alone, and so does this).
+    fn same(&self, a: u8, b: u8) -> bool {
+        if self.nocase { a.eq_ignore_ascii_case(&b) } else { a == b }
     }
-    while let (Some(&pc), Some(&sc)) = (p.first(), s.first()) {
-        match pc {
-            b'*' => {
-                while p.get(1) == Some(&b'*') {
-                    p = &p[1..];
-                }
-                if p.len() == 1 {
-                    return true;
-                }
-                while !s.is_empty() {
-                    if match_from(&p[1..], s, skip_longer_matches, nesting + 1) {
+
+    /// One level of the matcher: consumes `pattern` and `string` together.
+    ///
+    /// Mirror of `stringmatchlen_impl` (util.c).
+    fn match_from(&mut self, mut p: &[u8], mut s: &[u8], nesting: u32) -> bool {
+        if nesting > MAX_NESTING {
+            return false;
+        }
+        while let (Some(&pc), Some(&sc)) = (p.first(), s.first()) {
+            match pc {
+                b'*' => {
+                    while p.get(1) == Some(&b'*') {
+                        p = &p[1..];
+                    }
+                    if p.len() == 1 {
                         return true;
                     }
-                    if *skip_longer_matches {
+                    while !s.is_empty() {
+                        if self.match_from(&p[1..], s, nesting + 1) {
+                            return true;
+                        }
+                        if self.skip_longer_matches {
+                            return false;
+                        }
+                        s = &s[1..];
+                    }
+                    self.skip_longer_matches = true;
+                    return false;
+                }
+                b'?' => p = &p[1..],
+                b'[' => {
+                    let (matched, rest) = self.match_class(&p[1..], sc);
+                    if !matched {
                         return false;
                     }
-                    s = &s[1..];
+                    p = rest;
                 }
-                *skip_longer_matches = true;
-                return false;
-            }
-            b'?' => p = &p[1..],
-            b'[' => {
-                let (matched, rest) = match_class(&p[1..], sc);
-                if !matched {
-                    return false;
+                b'\\' if p.len() >= 2 => {
+                    if !self.same(p[1], sc) {
+                        return false;
+                    }
+                    p = &p[2..];
                 }
-                p = rest;
-            }
-            b'\\' if p.len() >= 2 => {
-                if p[1] != sc {
-                    return false;
+                _ => {
+                    if !self.same(pc, sc) {
+                        return false;
+                    }
+                    p = &p[1..];
                 }
-                p = &p[2..];
             }
-            _ => {
-                if pc != sc {
-                    return false;
+            s = &s[1..];
+            if s.is_empty() {
+                // Trailing stars match the empty rest of the string.
+                while p.first() == Some(&b'*') {
+                    p = &p[1..];
                 }
-                p = &p[1..];
-            }
-        }
-        s = &s[1..];
-        if s.is_empty() {
-            // Trailing stars match the empty rest of the string.
-            while p.first() == Some(&b'*') {
-                p = &p[1..];
-            }
-            break;
-        }
-    }
-    p.is_empty() && s.is_empty()
-}
-
-/// Matches one byte `c` against a bracket class. `p` starts just after the
-/// `[`; the result says whether `c` is in the class and returns the pattern
-/// after the class (after its `]`, or empty when the class is unclosed).
-fn match_class(mut p: &[u8], c: u8) -> (bool, &[u8]) {
-    let negate = p.first() == Some(&b'^');
-    if negate {
-        p = &p[1..];
-    }
-    let mut matched = false;
-    loop {
-        match p {
-            [b'\\', escaped, ..] => {
-                matched |= *escaped == c;
-                p = &p[2..];
-            }
-            [b']', rest @ ..] => {
-                p = rest;
                 break;
             }
-            [] => break,
-            [start, b'-', end, rest @ ..] => {
-                // C compares these as signed chars; keep that, bug for bug.
-                let (mut lo, mut hi) = (*start as i8, *end as i8);
-                if lo > hi {
-                    std::mem::swap(&mut lo, &mut hi);
+        }
+        p.is_empty() && s.is_empty()
+    }
+
+    /// Matches one byte `c` against a bracket class. `p` starts just after
+    /// the `[`; the result says whether `c` is in the class and returns the
+    /// pattern after the class (after its `]`, or empty when unclosed).
+    fn match_class<'p>(&self, mut p: &'p [u8], c: u8) -> (bool, &'p [u8]) {
+        let negate = p.first() == Some(&b'^');
+        if negate {
+            p = &p[1..];
+        }
+        let mut matched = false;
+        loop {
+            match p {
+                // An escaped byte inside a class compares exactly, even with nocase.
+                [b'\\', escaped, ..] => {
+                    matched |= *escaped == c;
+                    p = &p[2..];
                 }
-                matched |= (lo..=hi).contains(&(c as i8));
-                p = rest;
-            }
-            [literal, rest @ ..] => {
-                matched |= *literal == c;
-                p = rest;
+                [b']', rest @ ..] => {
+                    p = rest;
+                    break;
+                }
+                [] => break,
+                [start, b'-', end, rest @ ..] => {
+                    // C compares these as signed chars; keep that, bug for bug.
+                    let (mut lo, mut hi) = (*start as i8, *end as i8);
+                    if lo > hi {
+                        std::mem::swap(&mut lo, &mut hi);
+                    }
+                    let mut x = c as i8;
+                    if self.nocase {
+                        (lo, hi, x) = (to_lower(lo), to_lower(hi), to_lower(x));
+                    }
+                    matched |= (lo..=hi).contains(&x);
+                    p = rest;
+                }
+                [literal, rest @ ..] => {
+                    matched |= self.same(*literal, c);
+                    p = rest;
+                }
             }
         }
+        (matched != negate, p)
     }
-    (matched != negate, p)
+}
+
+/// C's `tolower` on a signed char: only `A`..=`Z` change.
+fn to_lower(c: i8) -> i8 {
+    (c as u8).to_ascii_lowercase() as i8
 }
 
 #[cfg(test)]
@@ -140,7 +166,7 @@ mod tests {
     use super::*;
 
     fn m(p: &str, s: &str) -> bool {
-        string_match(p.as_bytes(), s.as_bytes())
+        string_match(p.as_bytes(), s.as_bytes(), false)
     }
 
     #[test]
@@ -211,18 +237,29 @@ mod tests {
     #[test]
     fn range_bounds_are_signed_chars() {
         // 0xff is -1 as a signed char, so [\xff-a] spans -1..=97 and 0x80 (-128) is outside.
-        assert!(!string_match(b"[\xff-a]", b"\x80"));
-        assert!(string_match(b"[\xff-a]", b"\xff"));
-        assert!(string_match(b"[\xff-a]", b"A"));
-        assert!(string_match(b"[a-\xff]*", b"aaaa"));
+        assert!(!string_match(b"[\xff-a]", b"\x80", false));
+        assert!(string_match(b"[\xff-a]", b"\xff", false));
+        assert!(string_match(b"[\xff-a]", b"A", false));
+        assert!(string_match(b"[a-\xff]*", b"aaaa", false));
+    }
+
+    #[test]
+    fn nocase_folds_ascii_letters_only() {
+        assert!(string_match(b"P*RT", b"port", true));
+        assert!(!string_match(b"P*RT", b"port", false));
+        assert!(string_match(b"[A-Z]", b"q", true));
+        assert!(string_match(b"[q]", b"Q", true));
+        assert!(!string_match(b"[\\q]", b"Q", true), "an escaped class byte compares exactly");
+        assert!(string_match(b"\\Q", b"q", true));
+        assert!(!string_match(b"\xc9", b"\xe9", true));
     }
 
     #[test]
     fn nesting_limit_matches_redis() {
         // On redis-server 7.0.15 "a*" repeated 1001 times still matches 2000 a's, 1002 times does not.
         let key = vec![b'a'; 2000];
-        assert!(string_match(&b"a*".repeat(1001), &key));
-        assert!(!string_match(&b"a*".repeat(1002), &key));
+        assert!(string_match(&b"a*".repeat(1001), &key, false));
+        assert!(!string_match(&b"a*".repeat(1002), &key, false));
     }
 
     #[test]
@@ -230,6 +267,6 @@ mod tests {
         let key = vec![b'a'; 5000];
         let mut pattern = b"*a".repeat(40);
         pattern.push(b'b');
-        assert!(!string_match(&pattern, &key));
+        assert!(!string_match(&pattern, &key, false));
     }
 }

@@ -55,6 +55,9 @@ struct Rounded {
 }
 
 impl LongDouble {
+    /// Positive zero.
+    pub const ZERO: LongDouble = LongDouble::Finite { negative: false, mant: 0, exp: MIN_EXP };
+
     /// Zero with the given sign.
     fn zero(negative: bool) -> Self {
         LongDouble::Finite {

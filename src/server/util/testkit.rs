@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::server::client::Client;
 use crate::server::cmd::CommandTable;
-use crate::server::db::Db;
+use crate::server::db::{Db, Sds, Value};
 use crate::server::{CONFIG_DEFAULT_DBNUM, Config, Server, Stats, mstime};
 
 /// A server bound to an ephemeral loopback port, with 16 empty databases.
@@ -64,6 +64,13 @@ impl Harness {
         let server = test_server();
         let client = test_client(&server);
         Harness { server, client }
+    }
+
+    /// Stores a one-element list under `key` in db 0, as `RPUSH key x` does
+    /// (for WRONGTYPE checks before the list commands exist).
+    pub fn add_list(&mut self, key: &[u8]) {
+        let list = std::iter::once(Sds::new(b"x")).collect();
+        self.server.dbs[0].set_key(key, Value::List(Box::new(list)), false);
     }
 
     /// Runs one command as the networking code does (table lookup, arity
