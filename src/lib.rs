@@ -7,4 +7,8 @@
 
 pub mod ae;
 pub mod server;
+pub mod source;
 pub mod trace;
+
+#[global_allocator]
+static ALLOCATOR: server::zmalloc::CountingAllocator = server::zmalloc::CountingAllocator;

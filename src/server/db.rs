@@ -99,16 +99,9 @@ impl Db {
         &self.dict
     }
 
-    /// True when `key` exists, has a deadline, and the deadline has passed.
-    /// Nothing is deleted.
+    /// True when the entry at `pos` has a deadline before `now`.
     ///
     /// Mirror of `keyIsExpired` (db.c).
-    pub fn key_is_expired(&self, key: &[u8]) -> bool {
-        self.dict
-            .find(key)
-            .is_some_and(|pos| self.is_expired_at(pos, mstime_i64()))
-    }
-
     fn is_expired_at(&self, pos: Pos, now: i64) -> bool {
         self.dict.expire_at(pos).is_some_and(|when| now > when)
     }
@@ -325,8 +318,6 @@ mod tests {
             2,
             "an expired key counts until something removes it"
         );
-        assert!(db.key_is_expired(b"old"));
-        assert!(!db.key_is_expired(b"new"));
         assert!(db.lookup_key_read(b"old", &mut stats).is_none());
         assert!(db.lookup_key_read(b"new", &mut stats).is_some());
         assert_eq!(db.size(), 1);

@@ -134,10 +134,6 @@ impl Dict {
         &self.entries[pos].key
     }
 
-    pub fn value_at(&self, pos: Pos) -> &Value {
-        &self.entries[pos].value
-    }
-
     pub fn value_at_mut(&mut self, pos: Pos) -> &mut Value {
         &mut self.entries[pos].value
     }
@@ -249,7 +245,13 @@ impl Dict {
 
     /// Iterates over every key, value and deadline, in table order.
     pub fn iter(&self) -> impl Iterator<Item = (&Sds, &Value, Option<i64>)> {
-        self.entries.iter().map(|e| (&e.key, &e.value, self.expires.get(e.expire_slot).map(|x| x.when)))
+        self.entries.iter().map(|e| {
+            (
+                &e.key,
+                &e.value,
+                self.expires.get(e.expire_slot).map(|x| x.when),
+            )
+        })
     }
 }
 

@@ -44,22 +44,6 @@ impl Value {
             Value::Set(_) => "set",
         }
     }
-
-    /// The string, or `None` for any other type.
-    pub fn as_string(&self) -> Option<&Sds> {
-        match self {
-            Value::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The string for in-place edits (`APPEND`, `SETRANGE`), or `None`.
-    pub fn as_string_mut(&mut self) -> Option<&mut Sds> {
-        match self {
-            Value::String(s) => Some(s),
-            _ => None,
-        }
-    }
 }
 
 /// The type name of a lookup result: `"none"` when there is no value.

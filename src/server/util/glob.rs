@@ -31,7 +31,10 @@ const MAX_NESTING: u32 = 1000;
 ///
 /// Mirror of `stringmatchlen` (util.c).
 pub fn string_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
-    let mut m = Matcher { nocase, skip_longer_matches: false };
+    let mut m = Matcher {
+        nocase,
+        skip_longer_matches: false,
+    };
     m.match_from(pattern, string, 0)
 }
 
@@ -48,7 +51,11 @@ impl Matcher {
     /// Byte equality, folding ASCII case when asked (C's `tolower` leaves
     /// bytes above 0x7f alone, and so does this).
     fn same(&self, a: u8, b: u8) -> bool {
-        if self.nocase { a.eq_ignore_ascii_case(&b) } else { a == b }
+        if self.nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
     }
 
     /// One level of the matcher: consumes `pattern` and `string` together.
@@ -249,7 +256,10 @@ mod tests {
         assert!(!string_match(b"P*RT", b"port", false));
         assert!(string_match(b"[A-Z]", b"q", true));
         assert!(string_match(b"[q]", b"Q", true));
-        assert!(!string_match(b"[\\q]", b"Q", true), "an escaped class byte compares exactly");
+        assert!(
+            !string_match(b"[\\q]", b"Q", true),
+            "an escaped class byte compares exactly"
+        );
         assert!(string_match(b"\\Q", b"q", true));
         assert!(!string_match(b"\xc9", b"\xe9", true));
     }

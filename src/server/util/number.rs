@@ -5,14 +5,8 @@
 //! The same function decides whether a stored string can be `INCR`ed. SCAN
 //! cursors are the exception: they go through C's `strtoul`, which is much
 //! more forgiving (a sign, leading zeros, even an empty string are fine).
-//!
-//! The `*_or_reply` helpers mirror Redis's `get…FromObjectOrReply` family:
-//! they parse `c.argv[idx]` and, when it is not a number, queue the error
-//! reply and return `None`, so a command can simply `return`.
 
-use super::long_double::LongDouble;
-use super::{c_str, is_c_space};
-use crate::server::client::Client;
+use super::{c_str_prefix, is_c_space};
 
 /// The reply when an argument (or a stored value) is not a 64-bit integer.
 pub const ERR_NOT_INTEGER: &str = "value is not an integer or out of range";
@@ -63,7 +57,7 @@ pub fn string2ll(s: &[u8]) -> Option<i64> {
 ///
 /// Mirror of `parseScanCursorOrReply` (db.c), without the reply.
 pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
-    let s = c_str(arg);
+    let s = c_str_prefix(arg, usize::MAX);
     let Some(&first) = s.first() else {
         // strtoul converts nothing and leaves `end` on the terminating NUL.
         return Some(0);
@@ -84,30 +78,6 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
         v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
     }
     Some(if negative { v.wrapping_neg() } else { v })
-}
-
-/// Parses `c.argv[idx]` as an `i64`, or replies with the integer error.
-///
-/// Mirror of `getLongLongFromObjectOrReply` (object.c). On a 64-bit build
-/// Redis's `long` is the same type, so this also stands for
-/// `getLongFromObjectOrReply`.
-pub fn get_long_long_or_reply(c: &mut Client, idx: usize) -> Option<i64> {
-    let parsed = c.argv.get(idx).and_then(|arg| string2ll(arg));
-    if parsed.is_none() {
-        c.add_reply_error(ERR_NOT_INTEGER);
-    }
-    parsed
-}
-
-/// Parses `c.argv[idx]` as a `long double`, or replies with the float error.
-///
-/// Mirror of `getLongDoubleFromObjectOrReply` (object.c).
-pub fn get_long_double_or_reply(c: &mut Client, idx: usize) -> Option<LongDouble> {
-    let parsed = c.argv.get(idx).and_then(|arg| LongDouble::parse(arg));
-    if parsed.is_none() {
-        c.add_reply_error(ERR_NOT_FLOAT);
-    }
-    parsed
 }
 
 #[cfg(test)]
