@@ -99,11 +99,14 @@ impl Db {
         &self.dict
     }
 
-    /// True when the entry at `pos` has a deadline before `now`.
+    /// True when the entry at `pos` has a deadline and it has passed. The
+    /// clock is only read for keys that have a deadline.
     ///
     /// Mirror of `keyIsExpired` (db.c).
-    fn is_expired_at(&self, pos: Pos, now: i64) -> bool {
-        self.dict.expire_at(pos).is_some_and(|when| now > when)
+    fn is_expired_at(&self, pos: Pos) -> bool {
+        self.dict
+            .expire_at(pos)
+            .is_some_and(|when| mstime_i64() > when)
     }
 
     /// Deletes `key` if its deadline has passed, counting it in
@@ -118,7 +121,7 @@ impl Db {
     }
 
     fn expire_pos_if_needed(&mut self, pos: Pos, stats: &mut Stats) -> bool {
-        if !self.is_expired_at(pos, mstime_i64()) {
+        if !self.is_expired_at(pos) {
             return false;
         }
         self.delete_expired_at(pos, stats);
@@ -128,7 +131,7 @@ impl Db {
     /// Removes an entry whose deadline passed and counts it.
     ///
     /// Mirror of `deleteExpiredKeyAndPropagate` (db.c).
-    pub(crate) fn delete_expired_at(&mut self, pos: Pos, stats: &mut Stats) {
+    fn delete_expired_at(&mut self, pos: Pos, stats: &mut Stats) {
         self.dict.remove_at(pos);
         stats.expiredkeys += 1;
     }

@@ -6,6 +6,9 @@
 //! milliseconds; `EXPIRE` and friends convert to that, and a deadline that is
 //! already in the past deletes the key at once, since it would be gone at the
 //! next lookup anyway.
+//!
+//! The end of the file also holds the small builders of command-table rows
+//! (arguments, key specs) that the keyed families share.
 
 use super::{Arg, ArgKind, BeginSearch, FindKeys, KeySpec, RedisCommand, parse_long_long_or_reply};
 use crate::server::Server;

@@ -186,12 +186,13 @@ impl BigUint {
     }
 
     /// Quotient and "remainder is non-zero" of `self / divisor`, for a
-    /// quotient known to be small (at most 128 bits): plain binary long
-    /// division, one quotient bit per step.
+    /// quotient the caller knows to be small (under 2^127): plain binary
+    /// long division, one quotient bit per step.
     pub fn div_small_quotient(&self, divisor: &BigUint) -> (u128, bool) {
         let mut rem = self.clone();
         let mut q = 0u128;
         let top = self.bit_len().saturating_sub(divisor.bit_len());
+        debug_assert!(top < 127, "quotient too large for div_small_quotient");
         for i in (0..=top).rev() {
             let shifted = divisor.shl(i);
             if rem >= shifted {

@@ -346,14 +346,24 @@ fn parse_decimal(negative: bool, s: &[u8]) -> Option<Rounded> {
         }
         return Some(round(negative, &exact, 0));
     }
-    // value = big / 10^k. Scale the numerator so the quotient has at least
-    // 66 bits, then keep "was there a remainder" as one extra sticky bit so
-    // the rounding sees the exact value's position between two neighbours.
+    // value = big / 10^k. Only the top 66 bits of the quotient and whether
+    // anything is left over matter, so scale numerator or divisor by a power
+    // of two until the quotient has 66 or 67 bits, then keep "was there a
+    // remainder" as one extra sticky bit: rounding then sees where the exact
+    // value lies between its two neighbours.
     let divisor = BigUint::pow10(scale.unsigned_abs() as u32);
-    let extra = (divisor.bit_len() + 66).saturating_sub(big.bit_len());
-    let (q, inexact) = big.shl(extra).div_small_quotient(&divisor);
+    let (num_bits, div_bits) = (big.bit_len(), divisor.bit_len());
+    let num_shift = (div_bits + 66).saturating_sub(num_bits);
+    let div_shift = num_bits.saturating_sub(div_bits + 66);
+    let (q, inexact) = big
+        .shl(num_shift)
+        .div_small_quotient(&divisor.shl(div_shift));
     let with_sticky = BigUint::from_u128((q << 1) | u128::from(inexact));
-    Some(round(negative, &with_sticky, -(extra as i64) - 1))
+    Some(round(
+        negative,
+        &with_sticky,
+        div_shift as i64 - num_shift as i64 - 1,
+    ))
 }
 
 /// The part after `0x`: `[hexdigits][.hexdigits][p[+-]digits]`, the whole
@@ -455,6 +465,16 @@ mod tests {
         assert_eq!(human("1E2"), "100");
         assert_eq!(human("0X1.8P1"), "3");
         assert_eq!(human("000123.4500"), "123.45");
+        // Many integer digits and few decimals (expected text from C's
+        // strtold and printf on x86-64 glibc).
+        assert_eq!(
+            human("123456789012345678901234567890123456789.5"),
+            "123456789012345678898145200625606983680"
+        );
+        assert_eq!(
+            human(&format!("{}.5", "9".repeat(60))),
+            "999999999999999999999373423426722168652130621984886772203520"
+        );
         assert_eq!(
             LongDouble::parse(&vec![b'0'; 5119])
                 .map(|v| v.to_human_string())
