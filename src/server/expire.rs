@@ -126,6 +126,7 @@ impl Tuning {
 /// Runs one active expire cycle over the server's databases.
 ///
 /// Mirror of `activeExpireCycle` (expire.c).
+// anchor: expire.active_expire_cycle
 pub fn active_expire_cycle(server: &mut Server, kind: ExpireCycleKind) -> ExpireCycleStats {
     run_cycle(server, kind, &mut ustime)
 }

@@ -58,6 +58,30 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit`: a client whose unparsed input exceeds this is closed.
     pub client_query_buffer_limit: u64,
+    /// `enable-debug-command`: who may run DEBUG. Redis defaults to `no`;
+    /// loopscope defaults to `local`, because its chapters block the loop
+    /// with `DEBUG SLEEP` from a loopback connection.
+    pub enable_debug_command: ProtectedAction,
+}
+
+/// Who may run a protected command such as DEBUG (Redis's `PROTECTED_ACTION_ALLOWED_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtectedAction {
+    No,
+    Yes,
+    /// Only clients connected over loopback.
+    Local,
+}
+
+impl ProtectedAction {
+    /// The config value as `CONFIG GET` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtectedAction::No => "no",
+            ProtectedAction::Yes => "yes",
+            ProtectedAction::Local => "local",
+        }
+    }
 }
 
 impl Default for Config {
@@ -70,6 +94,7 @@ impl Default for Config {
             timeout: 0,
             proto_max_bulk_len: resp::CONFIG_DEFAULT_PROTO_MAX_BULK_LEN,
             client_query_buffer_limit: 1024 * 1024 * 1024,
+            enable_debug_command: ProtectedAction::Local,
         }
     }
 }
@@ -289,6 +314,10 @@ pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
 // anchor: server.before_sleep
 pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
     crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
+    let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Fast);
+    if stats.ran {
+        crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
+    }
     networking::handle_clients_with_pending_writes(el, server);
     networking::free_clients_in_async_free_queue(el, server);
     el.tracer
@@ -324,6 +353,7 @@ pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) ->
         );
     }
     clients_cron(server);
+    databases_cron(el, server);
     server.cronloops += 1;
     1000 / server.config.hz.clamp(1, 500) as i64
 }
@@ -354,4 +384,11 @@ fn clients_cron(server: &mut Server) {
 fn run_with_period(server: &Server, ms: u64) -> bool {
     let tick = 1000 / u64::from(server.config.hz.clamp(1, 500));
     ms <= tick || server.cronloops.is_multiple_of(ms / tick)
+}
+
+/// Background work on the keyspaces (mirror of `databasesCron`): the slow
+/// active expire cycle, which may use up to a quarter of each cron tick.
+fn databases_cron(el: &mut EventLoop<Server>, server: &mut Server) {
+    let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Slow);
+    crate::probe!(el.tracer, "databases_cron" => "activeExpireCycle", probes::expire_cycle(false, &stats));
 }

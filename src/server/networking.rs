@@ -292,6 +292,14 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
             c.add_reply_error(&err);
         }
         Some(cmd) if !cmd.accepts_argc(c.argv.len()) => c.add_reply_error_arity(cmd.name),
+        Some(cmd) if cmd::is_protected(cmd) && !protected_allowed(server.config.enable_debug_command, c) => {
+            c.add_reply_error(&format!(
+                "{} command not allowed. If the enable-debug-command option is set to \"local\", you can run it \
+                 from a local connection, otherwise you need to set this option in the configuration file, and then \
+                 restart the server.",
+                cmd.name.to_ascii_uppercase()
+            ))
+        }
         Some(cmd) => call(server, c, cmd),
     }
     probe!(tracer, "process_command" => "call", {
@@ -299,6 +307,15 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
         probes::command(c, found, reply, stopwatch.us())
     });
     queue_if_first_reply(server, c, had_pending);
+}
+
+/// Whether `c` may run a protected command (the check in `processCommand`).
+fn protected_allowed(setting: super::ProtectedAction, c: &Client) -> bool {
+    match setting {
+        super::ProtectedAction::Yes => true,
+        super::ProtectedAction::No => false,
+        super::ProtectedAction::Local => c.addr.ip().is_loopback(),
+    }
 }
 
 /// Runs a command and keeps the books (mirror of `call`).

@@ -180,3 +180,13 @@ pub fn client_closed(c: &Client) -> ProbeData {
         reason: reason.to_string(),
     }
 }
+
+/// What one active expire cycle did.
+pub fn expire_cycle(fast: bool, stats: &super::expire::ExpireCycleStats) -> ProbeData {
+    ProbeData::ExpireCycle {
+        fast,
+        sampled: stats.sampled,
+        expired: stats.expired,
+        duration_us: stats.elapsed_us,
+    }
+}

@@ -592,6 +592,7 @@ impl Client {
     }
 
     /// A bulk string `$len\r\nbytes\r\n` (mirror of `addReplyBulkCBuffer`).
+    // anchor: net.add_reply
     pub fn add_reply_bulk(&mut self, bytes: &[u8]) {
         self.push_len(b'$', bytes.len() as i64);
         self.reply.extend_from_slice(bytes);

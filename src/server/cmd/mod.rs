@@ -733,3 +733,9 @@ mod tests {
         }
     }
 }
+
+/// Commands Redis marks `CMD_PROTECTED` (a flag `COMMAND INFO` does not show):
+/// `processCommand` runs them only as `enable-debug-command` allows.
+pub fn is_protected(cmd: &RedisCommand) -> bool {
+    cmd.name == "debug"
+}

@@ -97,6 +97,11 @@ const PARAMS: &[Param] = &[
         set: Setter::OnlyCurrent { check: check_save },
     },
     Param {
+        name: "enable-debug-command",
+        get: |s| s.config.enable_debug_command.name().to_string(),
+        set: Setter::Immutable,
+    },
+    Param {
         name: "appendonly",
         get: |_| "no".to_string(),
         set: Setter::OnlyCurrent {
