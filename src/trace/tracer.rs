@@ -772,6 +772,27 @@ macro_rules! probe {
     };
 }
 
+/// The anchor table for the hello, from the embedded sources.
+fn anchor_entries() -> Vec<crate::trace::model::AnchorEntry> {
+    let sites = crate::source::anchor_sites();
+    crate::source::ANCHORS
+        .iter()
+        .filter_map(|info| {
+            let site = sites.iter().find(|s| s.name == info.name)?;
+            Some(crate::trace::model::AnchorEntry {
+                name: Cow::Borrowed(info.name),
+                file: Cow::Borrowed(site.file),
+                line: site.line,
+                function: Cow::Borrowed(info.function),
+                note: Cow::Borrowed(info.note),
+                redis_function: Cow::Borrowed(info.redis.function),
+                redis_file: Cow::Borrowed(info.redis.file),
+                permalink: info.redis.permalink(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -945,25 +966,4 @@ mod tests {
         assert_eq!(t.stopwatch().us(), 0);
         assert!(t.stopwatch().0.is_none());
     }
-}
-
-/// The anchor table for the hello, from the embedded sources.
-fn anchor_entries() -> Vec<crate::trace::model::AnchorEntry> {
-    let sites = crate::source::anchor_sites();
-    crate::source::ANCHORS
-        .iter()
-        .filter_map(|info| {
-            let site = sites.iter().find(|s| s.name == info.name)?;
-            Some(crate::trace::model::AnchorEntry {
-                name: Cow::Borrowed(info.name),
-                file: Cow::Borrowed(site.file),
-                line: site.line,
-                function: Cow::Borrowed(info.function),
-                note: Cow::Borrowed(info.note),
-                redis_function: Cow::Borrowed(info.redis.function),
-                redis_file: Cow::Borrowed(info.redis.file),
-                permalink: info.redis.permalink(),
-            })
-        })
-        .collect()
 }
