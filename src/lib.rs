@@ -4,7 +4,9 @@
 //! - [`ae`]: the event loop, a mirror of Redis's `ae.c`, on `mio`.
 //! - [`server`]: the Redis subset on top of it (`server.c`, `networking.c`).
 //! - [`trace`]: probes, the trace model, the stepping gate and its transports.
+//! - [`tui`]: the terminal UI, fed only by the trace model.
 
 pub mod ae;
 pub mod server;
 pub mod trace;
+pub mod tui;

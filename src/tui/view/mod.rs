@@ -1,0 +1,355 @@
+//! Drawing: a pure function of the [`App`] state.
+//!
+//! [`draw`] lays the screen out (header, the panes, the status line, the
+//! footer), hands each pane's rectangle to that pane's widget, and puts the
+//! open popup, if any, on top. It never changes the state, so what a test
+//! renders into a `TestBackend` is exactly what a user sees.
+//!
+//! # Layout (80x24 and up)
+//!
+//! ```text
+//! header: iteration, loop state, clients, ops/s, drops   (or the PAST banner)
+//!         the phase strip and the probe the loop is at
+//! +- events --------------------+ +- fired -----------+
+//! +- command flow --------------+ +- time events -----+
+//! |                             | +- beforeSleep -----+
+//! +- activity ------------------+ +- clients ---------+
+//! status line: how to connect, errors, acknowledgements
+//! footer: the keys of whatever has the keyboard
+//! ```
+//!
+//! Below [`MIN_WIDTH`] x [`MIN_HEIGHT`] a "terminal too small" panel replaces
+//! everything: nothing is drawn half-way, and nothing panics at 1x1.
+
+mod activity;
+mod popup;
+mod table;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+pub use popup::{breakpoint_text, help_lines};
+
+use crate::trace::model::{GateState, GateStatus, ProbeData, StepUnit, StopReason};
+use crate::tui::frame::Phase;
+use crate::tui::keys::{self, Mode};
+use crate::tui::panes::Pane;
+use crate::tui::state::{App, Overlay, Status, probe_kind_name};
+use activity::ActivityView;
+use table::PaneView;
+
+/// The smallest terminal the full layout fits in.
+pub const MIN_WIDTH: u16 = 64;
+pub const MIN_HEIGHT: u16 = 18;
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame, app: &App) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        draw_too_small(f, app, area);
+        return;
+    }
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, app, header);
+    draw_body(f, app, body);
+    draw_status(f, app, status);
+    draw_footer(f, app, footer);
+    let buf = f.buffer_mut();
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help { scroll } => popup::render_help(area, buf, app, *scroll),
+        Overlay::Details { pane, row } => popup::render_details(area, buf, app, *pane, *row),
+        Overlay::Breakpoints { selected } => {
+            popup::render_breakpoints(area, buf, app, *selected, None)
+        }
+        Overlay::Prompt { input } => popup::render_breakpoints(area, buf, app, 0, Some(input)),
+    }
+}
+
+fn draw_too_small(f: &mut Frame, app: &App, area: Rect) {
+    let text = format!(
+        "terminal too small: {}x{}, loopscope needs {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge the window (q quits).",
+        area.width, area.height
+    );
+    f.render_widget(
+        Paragraph::new(text)
+            .style(app.theme.alert())
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+fn draw_body(f: &mut Frame, app: &App, area: Rect) {
+    let [left, right] = Layout::horizontal([Constraint::Fill(4), Constraint::Fill(3)]).areas(area);
+    let [events, flow, activity] = Layout::vertical([
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Length(2 + 3.min(area.height / 6)),
+    ])
+    .areas(left);
+    let [fired, timers, before_sleep, clients] = Layout::vertical([
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+    ])
+    .areas(right);
+    let frame = app.frame();
+    let events_extra = frame.map_or_else(String::new, |fr| {
+        format!(
+            "setsize {} {} maxfd {}",
+            fr.snap.setsize, app.theme.glyphs.sep, fr.snap.maxfd
+        )
+    });
+    let fired_extra = frame
+        .and_then(|fr| fr.poll.as_ref())
+        .map_or_else(String::new, |p| match p.slept_us {
+            Some(us) => format!(
+                "{} {} slept {}",
+                fr_len(app),
+                app.theme.glyphs.sep,
+                duration_text(us)
+            ),
+            None => format!("poll waiting, timeout {}", timeout_text(p.timeout_ms)),
+        });
+    let pane = |pane, title_extra: String, header, empty| PaneView {
+        app,
+        pane,
+        title_extra,
+        header,
+        empty,
+    };
+    f.render_widget(
+        pane(Pane::Events, events_extra, true, "(no snapshot yet)"),
+        events,
+    );
+    f.render_widget(
+        pane(
+            Pane::Flow,
+            String::new(),
+            true,
+            "(no command yet: try redis-cli SET foo bar)",
+        ),
+        flow,
+    );
+    f.render_widget(ActivityView { app }, activity);
+    f.render_widget(
+        pane(
+            Pane::Fired,
+            fired_extra,
+            true,
+            "(nothing fired this iteration yet)",
+        ),
+        fired,
+    );
+    f.render_widget(
+        pane(Pane::Timers, String::new(), true, "(no time events)"),
+        timers,
+    );
+    f.render_widget(
+        pane(Pane::BeforeSleep, String::new(), false, "(not seen yet)"),
+        before_sleep,
+    );
+    f.render_widget(
+        pane(Pane::Clients, String::new(), true, "(no clients connected)"),
+        clients,
+    );
+}
+
+fn fr_len(app: &App) -> String {
+    let n = app.frame().map_or(0, |f| f.snap.fired.len());
+    format!("{n} ready")
+}
+
+fn duration_text(us: u64) -> String {
+    if us >= 10_000 {
+        format!("{} ms", us / 1000)
+    } else {
+        format!("{us} µs")
+    }
+}
+
+fn timeout_text(ms: Option<u64>) -> String {
+    ms.map_or("none (wait for I/O)".into(), |ms| format!("{ms} ms"))
+}
+
+/// The loop state, as one short phrase.
+fn gate_text(g: Option<&GateStatus>) -> String {
+    let Some(g) = g else {
+        return "state unknown".into();
+    };
+    match g.state {
+        GateState::Running => "running".into(),
+        GateState::Paused => match &g.at {
+            Some(at) => {
+                let why = match &at.reason {
+                    StopReason::StartPaused => "start".to_string(),
+                    StopReason::Pause => "pause".into(),
+                    StopReason::Step => "step".into(),
+                    StopReason::Breakpoint { id } => format!("breakpoint #{id}"),
+                };
+                format!("PAUSED ({why})")
+            }
+            None => "PAUSED".into(),
+        },
+        GateState::Stepping { unit } => format!(
+            "stepping to next {}",
+            match unit {
+                StepUnit::Probe => "probe",
+                StepUnit::FileEvent => "file event",
+                StepUnit::Iteration => "iteration",
+            }
+        ),
+        GateState::Playing { interval_ms } => format!("playing, {interval_ms} ms/iteration"),
+    }
+}
+
+fn draw_header(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let g = &t.glyphs;
+    let [top, strip] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let frame = app.frame();
+    let iter = frame.map_or(0, |f| f.snap.iter);
+    let sep = Span::styled(format!(" {} ", g.sep), t.border());
+    let line = match app.behind() {
+        Some(behind) => Line::from(vec![Span::styled(
+            format!(
+                " {} VIEWING THE PAST: iteration {iter}, {behind} steps behind live {} loop {} {} End: back to live ",
+                if g.current == ">" { "<<" } else { "◀" },
+                g.sep,
+                gate_text(app.gate.as_ref()),
+                g.sep,
+            ),
+            t.past(),
+        )]),
+        None => {
+            let clients = frame.map_or(0, |f| f.snap.clients.len());
+            let lost = app.drops.total.max(app.gaps);
+            let mut spans = vec![
+                Span::styled(" loopscope ", t.title()),
+                Span::raw(app.source.clone()),
+                sep.clone(),
+                Span::styled(format!("iter {iter}"), t.current()),
+                sep.clone(),
+                Span::styled(gate_text(app.gate.as_ref()), t.key()),
+                sep.clone(),
+                Span::raw(format!(
+                    "{clients} client{}",
+                    if clients == 1 { "" } else { "s" }
+                )),
+                sep.clone(),
+                Span::raw(format!("{} ops/s", app.ops_per_sec())),
+                sep.clone(),
+                Span::styled(
+                    format!("dropped {lost}"),
+                    if lost > 0 { t.alert() } else { Style::new() },
+                ),
+            ];
+            if frame.is_some_and(|f| f.stale) {
+                spans.push(Span::styled(" (stale until next snapshot)", t.alert()));
+            }
+            Line::from(spans)
+        }
+    };
+    f.render_widget(Paragraph::new(line), top);
+    f.render_widget(Paragraph::new(phase_line(app)), strip);
+}
+
+/// The phase strip, and the probe the frame stops at.
+fn phase_line(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    let phase = app.frame().map_or(Phase::Unknown, |f| f.phase);
+    let mut spans = vec![Span::raw(" ")];
+    for (i, p) in Phase::STRIP.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(format!(" {} ", t.glyphs.arrow), t.border()));
+        }
+        if *p == phase {
+            spans.push(Span::styled(
+                format!("[{}]", p.name().to_uppercase()),
+                t.current(),
+            ));
+        } else {
+            spans.push(Span::styled(p.name().to_string(), t.dim()));
+        }
+    }
+    if matches!(phase, Phase::Start | Phase::End) {
+        spans.push(Span::styled(format!("  ({})", phase.name()), t.current()));
+    }
+    if let Some(ev) = app.frame().and_then(|f| f.at.as_ref()) {
+        spans.push(Span::raw(format!("  at {}", probe_text(&ev.data))));
+        let site = &ev.site;
+        let mirrors = if site.mirrors.is_empty() {
+            String::new()
+        } else {
+            format!(" = {}", site.mirrors)
+        };
+        spans.push(Span::styled(
+            format!(" in {}(){mirrors}", site.function),
+            t.dim(),
+        ));
+    }
+    Line::from(spans)
+}
+
+/// A probe in a few words: its kind and the fd or handler it is about.
+fn probe_text(d: &ProbeData) -> String {
+    let kind = probe_kind_name(d.kind());
+    match d {
+        ProbeData::FileEvent {
+            fd, mask, handler, ..
+        } => format!("{kind} fd {fd} {mask} {}", handler.name),
+        ProbeData::Command { argv, .. } => {
+            format!("{kind} {}", argv.first().map_or("", String::as_str))
+        }
+        ProbeData::TimeEvent { handler, .. } => format!("{kind} {}", handler.name),
+        _ => match d.fd() {
+            Some(fd) => format!("{kind} fd {fd}"),
+            None => kind,
+        },
+    }
+}
+
+fn draw_status(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let line = match &app.status {
+        Some(Status::Error(e)) => Line::styled(format!(" error: {e}"), t.alert()),
+        Some(Status::Info(s)) => Line::styled(format!(" {s}"), t.current()),
+        None => Line::raw(format!(" {}", app.hint)),
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+/// The footer: the keys of the mode that has the keyboard, as many as fit;
+/// the help key always shows.
+fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let mode = app.mode();
+    let items: Vec<(&str, &str)> = keys::bindings(mode)
+        .filter_map(|b| b.footer.map(|w| (b.label, w)))
+        .collect();
+    let help = keys::bindings(Mode::Normal).find(|b| b.action == keys::Action::Help);
+    let reserve = help.map_or(0, |h| h.label.len() + 6);
+    let mut used = 0usize;
+    let mut spans = Vec::new();
+    for (label, word) in items {
+        let is_help = help.is_some_and(|h| h.label == label && mode == Mode::Normal);
+        let w = label.len() + word.len() + 3;
+        if !is_help && used + w + reserve > usize::from(area.width) {
+            continue;
+        }
+        used += w;
+        spans.push(Span::styled(format!(" {label}"), t.key()));
+        spans.push(Span::raw(format!(" {word} ")));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
