@@ -54,6 +54,16 @@ impl Phase {
         }
     }
 
+    /// The name in the phase strip: Redis's own words where it has them.
+    pub fn short(self) -> &'static str {
+        match self {
+            Phase::BeforeSleep => "beforeSleep",
+            Phase::Polling => "poll",
+            Phase::AfterSleep => "afterSleep",
+            other => other.name(),
+        }
+    }
+
     /// The phase a probe of `kind` announces. Kinds that can happen in more
     /// than one phase (a write happens in `beforeSleep` or in a write handler)
     /// announce none and leave the phase as it was.

@@ -128,8 +128,25 @@ pub struct Binding {
     pub action: Action,
     /// What it does, for the help overlay.
     pub help: &'static str,
-    /// The word the footer shows, or `None` to keep it out of the footer.
-    pub footer: Option<&'static str>,
+    /// Whether and how the footer shows it.
+    pub footer: Footer,
+}
+
+/// A binding's place in the footer. The footer shows the key (the label up to
+/// its first `/`) and a word; when the terminal is narrow, only the
+/// [`Footer::Always`] ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Footer {
+    No,
+    Always(&'static str),
+    Wide(&'static str),
+}
+
+impl Binding {
+    /// The key as the footer writes it: `n` for `n/space`.
+    pub fn short_label(&self) -> &'static str {
+        self.label.split('/').next().unwrap_or(self.label)
+    }
 }
 
 use Action as A;
@@ -142,7 +159,7 @@ const fn b(
     label: &'static str,
     action: Action,
     help: &'static str,
-    footer: Option<&'static str>,
+    footer: Footer,
 ) -> Binding {
     Binding {
         mode,
@@ -158,59 +175,59 @@ const fn b(
 /// wins, and the footer and the help list bindings in this order.
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
-    b(M::Normal, &[K::Char(' '), K::Char('n')], "space/n", A::Step(StepUnit::Probe),
-      "step: run the loop to its next probe (in the past: move one probe forward)", Some("step")),
+    b(M::Normal, &[K::Char(' '), K::Char('n')], "n/space", A::Step(StepUnit::Probe),
+      "step: run the loop to its next probe (in the past: move one probe forward)", Footer::Always("step")),
     b(M::Normal, &[K::Char('f')], "f", A::Step(StepUnit::FileEvent),
-      "run to the next file event the loop dispatches", Some("file ev")),
+      "run to the next file event the loop dispatches", Footer::Always("file")),
     b(M::Normal, &[K::Char('i'), K::Char('N')], "i/N", A::Step(StepUnit::Iteration),
-      "run to the start of the next loop iteration", Some("iter")),
+      "run to the start of the next loop iteration", Footer::Always("iter")),
     b(M::Normal, &[K::Char('c')], "c", A::Continue,
-      "continue: let the loop run freely (breakpoints still stop it)", Some("cont")),
-    b(M::Normal, &[K::Char('p')], "p", A::Pause, "pause the loop at its next probe", Some("pause")),
+      "continue: let the loop run freely (breakpoints still stop it)", Footer::Always("cont")),
+    b(M::Normal, &[K::Char('p')], "p", A::Pause, "pause the loop at its next probe", Footer::Wide("pause")),
     b(M::Normal, &[K::Char('P')], "P", A::Play,
-      "play: run one iteration, wait, run the next ... (speed with + and -)", Some("play")),
-    b(M::Normal, &[K::Char('+'), K::Char('=')], "+", A::Faster, "play faster (shorter wait between iterations)", None),
-    b(M::Normal, &[K::Char('-'), K::Char('_')], "-", A::Slower, "play slower (longer wait between iterations)", None),
+      "play: run one iteration, wait, run the next ... (speed with + and -)", Footer::Always("play")),
+    b(M::Normal, &[K::Char('+'), K::Char('=')], "+", A::Faster, "play faster (shorter wait between iterations)", Footer::No),
+    b(M::Normal, &[K::Char('-'), K::Char('_')], "-", A::Slower, "play slower (longer wait between iterations)", Footer::No),
     b(M::Normal, &[K::Char('[')], "[", A::Back,
-      "history: one probe back (shows what was recorded; nothing runs again)", Some("back")),
-    b(M::Normal, &[K::Char(']')], "]", A::Forward, "history: one probe forward", Some("fwd")),
-    b(M::Normal, &[K::Char('{')], "{", A::BackIteration, "history: one iteration back", None),
-    b(M::Normal, &[K::Char('}')], "}", A::ForwardIteration, "history: one iteration forward", None),
-    b(M::Normal, &[K::Home], "Home", A::Oldest, "history: the oldest recorded state", None),
-    b(M::Normal, &[K::End], "End", A::Live, "back to the live state (follow the loop)", Some("live")),
-    b(M::Normal, &[K::Tab], "Tab", A::FocusNext, "focus the next pane", None),
-    b(M::Normal, &[K::BackTab], "S-Tab", A::FocusPrev, "focus the previous pane", None),
-    b(M::Normal, &[K::Up, K::Char('k')], "up/k", A::Up, "select the row above in the focused pane", None),
-    b(M::Normal, &[K::Down, K::Char('j')], "down/j", A::Down, "select the row below in the focused pane", None),
-    b(M::Normal, &[K::Left, K::Char('h')], "left/h", A::Left, "scroll the focused pane left", None),
-    b(M::Normal, &[K::Right, K::Char('l')], "right/l", A::Right, "scroll the focused pane right", None),
-    b(M::Normal, &[K::PageUp], "PgUp", A::PageUp, "one page up in the focused pane", None),
-    b(M::Normal, &[K::PageDown], "PgDn", A::PageDown, "one page down in the focused pane", None),
-    b(M::Normal, &[K::Enter], "Enter", A::Details, "details of the selected row", None),
-    b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Some("brk")),
-    b(M::Normal, &[K::Char('?')], "?", A::Help, "this help: every key, every column", Some("help")),
-    b(M::Normal, &[K::Char('q'), K::Ctrl('c')], "q", A::Quit, "quit (a paused tour server stops with it)", Some("quit")),
-    b(M::Help, &[K::Up, K::Char('k')], "up/k", A::Up, "scroll up", None),
-    b(M::Help, &[K::Down, K::Char('j')], "down/j", A::Down, "scroll down", Some("scroll")),
-    b(M::Help, &[K::PageUp], "PgUp", A::PageUp, "one page up", None),
-    b(M::Help, &[K::PageDown, K::Char(' ')], "PgDn", A::PageDown, "one page down", None),
-    b(M::Help, &[K::Esc, K::Char('?'), K::Char('q')], "Esc/?", A::Close, "close the help", Some("close")),
-    b(M::Help, &[K::Ctrl('c')], "C-c", A::Quit, "quit", None),
-    b(M::Details, &[K::Esc, K::Enter, K::Char('q')], "Esc", A::Close, "close the details", Some("close")),
-    b(M::Details, &[K::Ctrl('c')], "C-c", A::Quit, "quit", None),
+      "history: one probe back (shows what was recorded; nothing runs again)", Footer::Always("back")),
+    b(M::Normal, &[K::Char(']')], "]", A::Forward, "history: one probe forward", Footer::Wide("fwd")),
+    b(M::Normal, &[K::Char('{')], "{", A::BackIteration, "history: one iteration back", Footer::No),
+    b(M::Normal, &[K::Char('}')], "}", A::ForwardIteration, "history: one iteration forward", Footer::No),
+    b(M::Normal, &[K::Home], "Home", A::Oldest, "history: the oldest recorded state", Footer::No),
+    b(M::Normal, &[K::End], "End", A::Live, "back to the live state (follow the loop)", Footer::Wide("live")),
+    b(M::Normal, &[K::Tab], "Tab", A::FocusNext, "focus the next pane", Footer::No),
+    b(M::Normal, &[K::BackTab], "S-Tab", A::FocusPrev, "focus the previous pane", Footer::No),
+    b(M::Normal, &[K::Up, K::Char('k')], "up/k", A::Up, "select the row above in the focused pane", Footer::No),
+    b(M::Normal, &[K::Down, K::Char('j')], "down/j", A::Down, "select the row below in the focused pane", Footer::No),
+    b(M::Normal, &[K::Left, K::Char('h')], "left/h", A::Left, "scroll the focused pane left", Footer::No),
+    b(M::Normal, &[K::Right, K::Char('l')], "right/l", A::Right, "scroll the focused pane right", Footer::No),
+    b(M::Normal, &[K::PageUp], "PgUp", A::PageUp, "one page up in the focused pane", Footer::No),
+    b(M::Normal, &[K::PageDown], "PgDn", A::PageDown, "one page down in the focused pane", Footer::No),
+    b(M::Normal, &[K::Enter], "Enter", A::Details, "details of the selected row", Footer::No),
+    b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Footer::Always("brk")),
+    b(M::Normal, &[K::Char('?')], "?", A::Help, "this help: every key, every column", Footer::Always("help")),
+    b(M::Normal, &[K::Char('q'), K::Ctrl('c')], "q", A::Quit, "quit (a paused tour server stops with it)", Footer::Always("quit")),
+    b(M::Help, &[K::Up, K::Char('k')], "up/k", A::Up, "scroll up", Footer::No),
+    b(M::Help, &[K::Down, K::Char('j')], "down/j", A::Down, "scroll down", Footer::Always("scroll")),
+    b(M::Help, &[K::PageUp], "PgUp", A::PageUp, "one page up", Footer::No),
+    b(M::Help, &[K::PageDown, K::Char(' ')], "PgDn", A::PageDown, "one page down", Footer::No),
+    b(M::Help, &[K::Esc, K::Char('?'), K::Char('q')], "Esc/?", A::Close, "close the help", Footer::Always("close")),
+    b(M::Help, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
+    b(M::Details, &[K::Esc, K::Enter, K::Char('q')], "Esc", A::Close, "close the details", Footer::Always("close")),
+    b(M::Details, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
     b(M::Breakpoints, &[K::Char('a')], "a", A::BreakAdd,
-      "add: type `command set`, `fd 8`, `handler readQueryFromClient`, `kind poll_return` or `key user:*`", Some("add")),
-    b(M::Breakpoints, &[K::Char(' '), K::Char('t')], "space/t", A::BreakToggle,
-      "enable or disable the selected breakpoint", Some("toggle")),
+      "add: type `command set`, `fd 8`, `handler readQueryFromClient`, `kind poll_return` or `key user:*`", Footer::Always("add")),
+    b(M::Breakpoints, &[K::Char(' '), K::Char('t')], "t/space", A::BreakToggle,
+      "enable or disable the selected breakpoint", Footer::Always("toggle")),
     b(M::Breakpoints, &[K::Char('d'), K::Delete, K::Char('x')], "d/Del", A::BreakRemove,
-      "remove the selected breakpoint", Some("remove")),
-    b(M::Breakpoints, &[K::Up, K::Char('k')], "up/k", A::Up, "select the breakpoint above", None),
-    b(M::Breakpoints, &[K::Down, K::Char('j')], "down/j", A::Down, "select the breakpoint below", None),
-    b(M::Breakpoints, &[K::Esc, K::Char('b'), K::Char('q')], "Esc/b", A::Close, "close the list", Some("close")),
-    b(M::Breakpoints, &[K::Ctrl('c')], "C-c", A::Quit, "quit", None),
-    b(M::Prompt, &[K::Enter], "Enter", A::Submit, "add the breakpoint typed", Some("add")),
-    b(M::Prompt, &[K::Esc], "Esc", A::Close, "cancel", Some("cancel")),
-    b(M::Prompt, &[K::Ctrl('c')], "C-c", A::Quit, "quit", None),
+      "remove the selected breakpoint", Footer::Always("remove")),
+    b(M::Breakpoints, &[K::Up, K::Char('k')], "up/k", A::Up, "select the breakpoint above", Footer::No),
+    b(M::Breakpoints, &[K::Down, K::Char('j')], "down/j", A::Down, "select the breakpoint below", Footer::No),
+    b(M::Breakpoints, &[K::Esc, K::Char('b'), K::Char('q')], "Esc/b", A::Close, "close the list", Footer::Always("close")),
+    b(M::Breakpoints, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
+    b(M::Prompt, &[K::Enter], "Enter", A::Submit, "add the breakpoint typed", Footer::Always("add")),
+    b(M::Prompt, &[K::Esc], "Esc", A::Close, "cancel", Footer::Always("cancel")),
+    b(M::Prompt, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
 ];
 
 /// The action bound to `key` in `mode`, if any.

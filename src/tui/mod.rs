@@ -18,3 +18,6 @@ pub mod panes;
 pub mod state;
 pub mod theme;
 pub mod view;
+
+#[cfg(test)]
+mod testkit;

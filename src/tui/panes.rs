@@ -122,7 +122,7 @@ impl Pane {
             Pane::Clients => "Connected clients, with the fields CLIENT LIST shows.",
             Pane::Activity => {
                 "Loop activity over recent iterations, newest on the right: fired entries per \
-                 iteration, commands per iteration, and microseconds busy (not sleeping in poll)."
+                 iteration, commands per iteration, and busy%: the share of the iteration not spent sleeping in poll. The number after each name is the highest bar shown."
             }
         }
     }
@@ -145,12 +145,17 @@ const EVENTS_COLUMNS: &[Column] = &[
     col(
         "fd",
         5,
-        "the slot index: a file descriptor (a run of empty slots shows as first-last)",
+        "the slot index, a file descriptor; 0-5 is a run of empty slots, 9+ the unused slots above maxfd",
     ),
     col(
         "mask",
         4,
-        "registered events: r = AE_READABLE, w = AE_WRITABLE, b = AE_BARRIER (write before read); - = AE_NONE, empty slot",
+        "registered events: r = AE_READABLE, w = AE_WRITABLE, b = AE_BARRIER (write before read); - = AE_NONE, an empty slot",
+    ),
+    col(
+        "what",
+        9,
+        "what the fd is: the listening socket, or client N (see the clients pane)",
     ),
     col(
         "read handler",
@@ -163,26 +168,21 @@ const EVENTS_COLUMNS: &[Column] = &[
         "wfileProc: our function called when the fd is writable",
     ),
     col(
-        "what",
-        28,
-        "what the fd is: the listening socket, or a client (id, address, name)",
+        "Redis",
+        36,
+        "the Redis functions our handlers mirror (read / write)",
     ),
     col(
-        "Redis read",
-        20,
-        "the Redis function our read handler mirrors",
-    ),
-    col(
-        "Redis write",
+        "peer",
         0,
-        "the Redis function our write handler mirrors",
+        "the listener's address, or the client's address and name",
     ),
 ];
 
 const FIRED_COLUMNS: &[Column] = &[
     col(
         "",
-        3,
+        2,
         "marks: the entry being dispatched, done entries, and refired entries",
     ),
     col("fd", 4, "the fd poll reported ready"),
@@ -226,7 +226,7 @@ const TIMERS_COLUMNS: &[Column] = &[
 ];
 
 const BEFORE_SLEEP_COLUMNS: &[Column] = &[
-    col("what", 18, "one thing beforeSleep did"),
+    col("what", 10, "one thing beforeSleep did"),
     col(
         "count",
         0,
@@ -450,52 +450,38 @@ fn event_slots(f: &Frame) -> Vec<Slot<'_>> {
     out
 }
 
-fn fd_range(a: i64, b: i64) -> String {
-    if a == b {
-        a.to_string()
-    } else {
-        format!("{a}-{b}")
-    }
-}
-
 fn event_row(f: &Frame, slot: &Slot<'_>) -> PaneRow {
+    let dim = |fd: String, what: &str| PaneRow {
+        cells: vec![fd, "-".into(), what.into()],
+        mark: Mark::Dim,
+    };
     match slot {
-        Slot::Used(fe) => PaneRow {
-            cells: vec![
-                fe.fd.to_string(),
-                mask_text(fe.mask),
-                handler_ours(fe.read.as_ref()),
-                handler_ours(fe.write.as_ref()),
-                role_text(&fe.what),
-                handler_redis(fe.read.as_ref()),
-                handler_redis(fe.write.as_ref()),
-            ],
-            mark: if f.dispatching() == Some(fe.fd) {
-                Mark::Current
-            } else {
-                Mark::Plain
-            },
-        },
-        Slot::Empty(a, b) => PaneRow {
-            cells: vec![
-                fd_range(*a, *b),
-                "-".into(),
-                String::new(),
-                String::new(),
-                "(empty)".into(),
-            ],
-            mark: Mark::Dim,
-        },
-        Slot::Beyond(a, b) => PaneRow {
-            cells: vec![
-                fd_range(*a, *b),
-                "-".into(),
-                String::new(),
-                String::new(),
-                "(above maxfd: unused)".into(),
-            ],
-            mark: Mark::Dim,
-        },
+        Slot::Used(fe) => {
+            let redis: Vec<String> = [fe.read.as_ref(), fe.write.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(|h| h.mirrors.to_string())
+                .collect();
+            PaneRow {
+                cells: vec![
+                    fe.fd.to_string(),
+                    mask_text(fe.mask),
+                    role_short(&fe.what),
+                    handler_ours(fe.read.as_ref()),
+                    handler_ours(fe.write.as_ref()),
+                    redis.join(" / "),
+                    role_peer(&fe.what),
+                ],
+                mark: if f.dispatching() == Some(fe.fd) {
+                    Mark::Current
+                } else {
+                    Mark::Plain
+                },
+            }
+        }
+        Slot::Empty(a, b) if a == b => dim(a.to_string(), "(empty)"),
+        Slot::Empty(a, b) => dim(format!("{a}-{b}"), "(empty)"),
+        Slot::Beyond(a, _) => dim(format!("{a}+"), "(unused)"),
     }
 }
 
@@ -530,10 +516,6 @@ fn handler_ours(h: Option<&Handler>) -> String {
     h.map_or_else(String::new, |h| h.name.to_string())
 }
 
-fn handler_redis(h: Option<&Handler>) -> String {
-    h.map_or_else(String::new, |h| h.mirrors.to_string())
-}
-
 fn handler_both(h: Option<&Handler>) -> String {
     match h {
         None => "none".into(),
@@ -543,13 +525,29 @@ fn handler_both(h: Option<&Handler>) -> String {
 }
 
 fn role_text(r: &FdRole) -> String {
+    format!("{} {}", role_short(r), role_peer(r))
+        .trim_end()
+        .to_string()
+}
+
+/// The kind of fd in a word or two: `listener`, `client 3`.
+fn role_short(r: &FdRole) -> String {
     match r {
-        FdRole::Listener { addr } => format!("listener {addr}"),
-        FdRole::Client { client, addr, name } => match name {
-            Some(n) => format!("client {client} {addr} {n}"),
-            None => format!("client {client} {addr}"),
-        },
+        FdRole::Listener { .. } => "listener".into(),
+        FdRole::Client { client, .. } => format!("client {client}"),
         FdRole::Other => "other".into(),
+    }
+}
+
+/// The address (and client name) behind an fd.
+fn role_peer(r: &FdRole) -> String {
+    match r {
+        FdRole::Listener { addr } => addr.clone(),
+        FdRole::Client { addr, name, .. } => match name {
+            Some(n) => format!("{addr} {n}"),
+            None => addr.clone(),
+        },
+        FdRole::Other => String::new(),
     }
 }
 
@@ -667,23 +665,27 @@ fn before_sleep_lines(f: &Frame) -> Vec<(&'static str, String, &'static str)> {
             "the iteration whose beforeSleep these numbers describe",
         ),
         (
-            "replies written",
-            format!("{} clients, {} bytes", d.clients_written, d.bytes_written),
+            "written",
+            format!(
+                "{}, {} bytes",
+                plural(u64::from(d.clients_written), "client"),
+                d.bytes_written
+            ),
             "handleClientsWithPendingWrites: replies queued by commands were written straight to the sockets, without waiting for a writable event",
         ),
         (
-            "write handlers",
-            format!("{} installed", d.write_handlers_installed),
+            "installed",
+            plural(u64::from(d.write_handlers_installed), "write handler"),
             "clients whose socket could not take the whole reply got a writable handler (sendReplyToClient) to finish later",
         ),
         (
-            "clients closed",
-            d.clients_closed.to_string(),
+            "closed",
+            plural(u64::from(d.clients_closed), "client"),
             "clients marked to close asynchronously (freeClientAsync) were freed here",
         ),
         (
-            "keys expired",
-            d.keys_expired.to_string(),
+            "expired",
+            plural(d.keys_expired, "key"),
             "the fast active-expire cycle removed keys whose time to live had passed",
         ),
         (
@@ -692,6 +694,15 @@ fn before_sleep_lines(f: &Frame) -> Vec<(&'static str, String, &'static str)> {
             "time spent in beforeSleep",
         ),
     ]
+}
+
+/// `1 client`, `2 clients`.
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -618,3 +618,425 @@ pub fn probe_kind_name(kind: ProbeKind) -> String {
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::model::{Breakpoint, Drops, Mask, Snapshot};
+    use crate::tui::testkit::{CLIENT_FD, Script, app_with};
+
+    fn small_history_app(limits: Limits) -> App {
+        App::with_limits(Theme::new(false, true), "live", "", limits)
+    }
+
+    /// Feeds every message, remembering the live frame after each event.
+    fn feed_recording(app: &mut App, msgs: &[Message]) -> Vec<Frame> {
+        let mut seen = Vec::new();
+        for m in msgs {
+            let is_event = matches!(m, Message::Event(_));
+            app.on_message(m.clone());
+            if is_event {
+                seen.push(app.frame().cloned().expect("frame"));
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn scrubbing_back_and_forth_shows_exactly_the_recorded_frames() {
+        let script = Script::story();
+        for every in [1, 3, 4, 256] {
+            let mut app = small_history_app(Limits {
+                keyframe_every: every,
+                ..Limits::default()
+            });
+            let seen = feed_recording(&mut app, &script.out);
+            assert!(seen.len() > 30);
+            // Back one probe at a time, down to the snapshot.
+            for want in seen.iter().rev().skip(1) {
+                app.on_action(Action::Back);
+                assert_eq!(app.frame(), Some(want), "keyframe_every {every}");
+                assert!(app.behind().is_some());
+            }
+            app.on_action(Action::Back);
+            let snap_frame = app.frame().cloned().expect("snapshot frame");
+            assert!(
+                snap_frame.at.is_none(),
+                "the oldest stop is the snapshot itself"
+            );
+            app.on_action(Action::Back);
+            assert_eq!(app.frame(), Some(&snap_frame), "nothing before the oldest");
+            // And forward again to live.
+            for want in &seen[..seen.len() - 1] {
+                app.on_action(Action::Forward);
+                assert_eq!(app.frame(), Some(want));
+            }
+            app.on_action(Action::Forward);
+            assert_eq!(app.behind(), None, "the newest position is live");
+            assert_eq!(app.frame(), seen.last());
+        }
+    }
+
+    #[test]
+    fn the_past_does_not_move_while_the_loop_goes_on() {
+        let mut s = Script::story();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::BackIteration);
+        app.on_action(Action::BackIteration);
+        let frozen = app.frame().cloned();
+        let behind = app.behind().expect("in the past");
+        let n = s.out.len();
+        s.idle();
+        s.idle();
+        for m in &s.out[n..] {
+            app.on_message(m.clone());
+        }
+        assert_eq!(app.frame().cloned(), frozen);
+        assert!(app.behind().expect("still in the past") > behind);
+        // The command flow as of that frame hides the SET that came later.
+        let at = frozen.expect("frame").snap.seq;
+        assert!(app.commands.get(0).is_some_and(|c| c.seq > at));
+        assert_eq!(crate::tui::panes::len(Pane::Flow, &app), 0);
+        app.on_action(Action::Live);
+        assert_eq!(crate::tui::panes::len(Pane::Flow, &app), 1);
+        assert_eq!(app.frame(), app.live_frame());
+    }
+
+    #[test]
+    fn iteration_travel_and_home() {
+        let s = Script::story();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::BackIteration);
+        let f = app.frame().expect("frame");
+        assert_eq!(
+            f.at.as_ref().map(|e| e.data.kind()),
+            Some(ProbeKind::IterationBegin)
+        );
+        assert_eq!(f.snap.iter, 4);
+        app.on_action(Action::BackIteration);
+        assert_eq!(app.frame().map(|f| f.snap.iter), Some(3));
+        app.on_action(Action::ForwardIteration);
+        assert_eq!(app.frame().map(|f| f.snap.iter), Some(4));
+        app.on_action(Action::Oldest);
+        assert_eq!(app.frame().map(|f| f.snap.seq), Some(0));
+        app.on_action(Action::Live);
+        assert_eq!(app.behind(), None);
+    }
+
+    #[test]
+    fn stepping_in_the_past_replays_the_recording_and_live_steps_the_loop() {
+        let s = Script::story();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::Step(StepUnit::FileEvent));
+        assert_eq!(
+            app.outbox.drain(..).collect::<Vec<_>>(),
+            [Control::Step {
+                unit: StepUnit::FileEvent
+            }]
+        );
+        app.on_action(Action::Oldest);
+        app.on_action(Action::Step(StepUnit::FileEvent));
+        assert!(app.outbox.is_empty(), "the past never runs the loop");
+        let f = app.frame().expect("frame");
+        assert_eq!(f.dispatching(), Some(crate::tui::testkit::LISTENER));
+        app.on_action(Action::Step(StepUnit::FileEvent));
+        assert_eq!(app.frame().and_then(|f| f.dispatching()), Some(CLIENT_FD));
+        // No later file event is recorded: the step lands on live.
+        app.on_action(Action::Step(StepUnit::FileEvent));
+        assert_eq!(app.behind(), None);
+        assert!(app.outbox.is_empty());
+    }
+
+    #[test]
+    fn history_is_bounded_by_iterations_and_keeps_at_least_the_limit() {
+        let mut s = Script::start();
+        for _ in 0..60 {
+            s.idle();
+        }
+        let limits = Limits {
+            iterations: 10,
+            keyframe_every: 16,
+            ..Limits::default()
+        };
+        let mut app = small_history_app(limits);
+        let seen = feed_recording(&mut app, &s.out);
+        let h = app.history();
+        assert!(h.iterations() >= 10, "{}", h.iterations());
+        assert!(h.iterations() < 20, "{}", h.iterations());
+        app.on_action(Action::Oldest);
+        let oldest = app.frame().cloned().expect("frame");
+        assert!(oldest.snap.iter > 30, "old iterations were dropped");
+        // Still exact: the oldest recorded frame is one that was live.
+        assert!(seen.contains(&oldest));
+    }
+
+    #[test]
+    fn history_is_bounded_by_memory() {
+        let mut s = Script::start();
+        for _ in 0..200 {
+            s.idle();
+        }
+        let limits = Limits {
+            bytes: 64 << 10,
+            keyframe_every: 16,
+            ..Limits::default()
+        };
+        let mut app = small_history_app(limits);
+        feed_recording(&mut app, &s.out);
+        // The segment being written is never dropped, so the bound is the
+        // budget plus one segment.
+        assert!(
+            app.history().bytes() <= (64 << 10) + (16 << 10),
+            "{}",
+            app.history().bytes()
+        );
+        assert!(app.history().iterations() < 200);
+    }
+
+    #[test]
+    fn gaps_mark_the_state_stale_until_a_snapshot() {
+        let mut s = Script::start();
+        s.idle();
+        let mut app = app_with(&s.out, false);
+        s.out.clear();
+        s.seq += 5; // five events lost
+        s.idle();
+        for m in &s.out {
+            app.on_message(m.clone());
+        }
+        assert_eq!(app.gaps, 5);
+        assert!(app.frame().is_some_and(|f| f.stale));
+        let snap = app.live_frame().map(|f| f.snap.clone()).expect("snap");
+        app.on_message(Message::Snapshot(snap));
+        assert!(!app.frame().is_some_and(|f| f.stale));
+        app.on_message(Message::Drops(Drops {
+            total: 5,
+            ..Drops::default()
+        }));
+        assert_eq!(app.drops.total, 5);
+    }
+
+    #[test]
+    fn events_before_any_snapshot_or_already_in_it_are_ignored() {
+        let mut app = small_history_app(Limits::default());
+        let mut s = Script::start();
+        s.idle();
+        let events: Vec<Message> = s
+            .out
+            .iter()
+            .filter(|m| matches!(m, Message::Event(_)))
+            .cloned()
+            .collect();
+        for m in &events {
+            app.on_message(m.clone());
+        }
+        assert!(app.frame().is_none());
+        let mut snap = Snapshot {
+            seq: 3,
+            ..Snapshot::default()
+        };
+        snap.maxfd = -1;
+        app.on_message(Message::Snapshot(snap));
+        for m in &events {
+            app.on_message(m.clone());
+        }
+        assert_eq!(app.gaps, 0);
+        assert_eq!(app.frame().map(|f| f.snap.seq), Some(s.seq));
+    }
+
+    #[test]
+    fn derived_facts_follow_the_iteration() {
+        let mut s = Script::start();
+        s.idle();
+        s.connect();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::BackIteration);
+        // Walk forward through the connect iteration and check each phase.
+        let mut phases = Vec::new();
+        while app.behind().is_some() {
+            app.on_action(Action::Forward);
+            phases.push(app.frame().expect("frame").phase);
+        }
+        phases.dedup();
+        use crate::tui::frame::Phase::*;
+        assert_eq!(phases, [BeforeSleep, Polling, AfterSleep, FileEvents, End]);
+        let f = app.frame().expect("frame");
+        assert_eq!(f.bounding_timer(), Some(0));
+        assert!(
+            f.snap
+                .file_events
+                .iter()
+                .any(|e| e.fd == CLIENT_FD && e.mask == Mask::READABLE)
+        );
+        assert_eq!(f.fired_reached(), Some(0));
+    }
+
+    #[test]
+    fn activity_and_ops() {
+        let s = Script::story();
+        let app = app_with(&s.out, false);
+        assert_eq!(app.activity.count_upto(u64::MAX), 4);
+        let set_iter = app.activity.get(2).expect("stats");
+        assert_eq!((set_iter.fired, set_iter.commands), (1, 1));
+        assert_eq!(app.ops_per_sec(), 1);
+    }
+
+    #[test]
+    fn breakpoint_prompt_sends_controls() {
+        let mut app = app_with(&Script::start().out, false);
+        app.on_key(Key::Char('b'));
+        assert_eq!(app.mode(), Mode::Breakpoints);
+        app.on_key(Key::Char('a'));
+        for c in "command SET".chars() {
+            app.on_key(Key::Char(c));
+        }
+        app.on_key(Key::Backspace);
+        app.on_key(Key::Char('T'));
+        app.on_key(Key::Enter);
+        assert_eq!(
+            app.outbox.drain(..).collect::<Vec<_>>(),
+            [Control::BreakAdd {
+                on: BreakOn::Command { name: "set".into() }
+            }]
+        );
+        assert_eq!(app.mode(), Mode::Breakpoints);
+        app.on_message(Message::Gate(GateStatus {
+            state: GateState::Running,
+            at: None,
+            breakpoints: vec![Breakpoint {
+                id: 4,
+                enabled: true,
+                on: BreakOn::Fd { fd: 8 },
+            }],
+            controller: Some(0),
+        }));
+        app.on_key(Key::Char(' '));
+        app.on_key(Key::Char('d'));
+        assert_eq!(
+            app.outbox.drain(..).collect::<Vec<_>>(),
+            [
+                Control::BreakDisable { id: 4 },
+                Control::BreakRemove { id: 4 }
+            ]
+        );
+        app.on_key(Key::Esc);
+        assert_eq!(app.mode(), Mode::Normal);
+        // A bad breakpoint keeps the prompt open and says why.
+        app.on_key(Key::Char('b'));
+        app.on_key(Key::Char('a'));
+        for c in "fd eight".chars() {
+            app.on_key(Key::Char(c));
+        }
+        app.on_key(Key::Enter);
+        assert_eq!(app.mode(), Mode::Prompt);
+        assert!(matches!(app.status, Some(Status::Error(_))));
+        assert!(app.outbox.is_empty());
+    }
+
+    #[test]
+    fn breakpoint_parser() {
+        assert_eq!(parse_breakpoint("fd 8"), Ok(BreakOn::Fd { fd: 8 }));
+        assert_eq!(
+            parse_breakpoint(" kind poll-return "),
+            Ok(BreakOn::Kind {
+                kind: ProbeKind::PollReturn
+            })
+        );
+        assert_eq!(
+            parse_breakpoint("key user:*"),
+            Ok(BreakOn::Key {
+                pattern: "user:*".into()
+            })
+        );
+        assert_eq!(
+            parse_breakpoint("handler readQueryFromClient"),
+            Ok(BreakOn::Handler {
+                name: "readQueryFromClient".into()
+            })
+        );
+        for bad in ["", "fd", "fd x", "kind nope", "colour red", "\u{0}\u{ffff}"] {
+            assert!(parse_breakpoint(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn play_speed_steps_and_resends_while_playing() {
+        let mut app = app_with(&Script::start().out, false);
+        assert_eq!(app.play_ms, 250);
+        app.on_action(Action::Faster);
+        assert_eq!(app.play_ms, 100);
+        assert!(
+            app.outbox.is_empty(),
+            "not playing: only the setting changes"
+        );
+        app.on_action(Action::Play);
+        assert_eq!(app.outbox.pop(), Some(Control::Play { interval_ms: 100 }));
+        app.on_message(Message::Gate(GateStatus {
+            state: GateState::Playing { interval_ms: 100 },
+            at: None,
+            breakpoints: Vec::new(),
+            controller: Some(0),
+        }));
+        app.on_action(Action::Slower);
+        assert_eq!(app.outbox.pop(), Some(Control::Play { interval_ms: 250 }));
+        for _ in 0..20 {
+            app.on_action(Action::Slower);
+        }
+        assert_eq!(app.play_ms, PLAY_SPEEDS_MS[0]);
+        for _ in 0..20 {
+            app.on_action(Action::Faster);
+        }
+        assert_eq!(app.play_ms, 0);
+    }
+
+    #[test]
+    fn focus_selection_and_details() {
+        let s = Script::story();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::Details);
+        assert_eq!(app.overlay, Overlay::None, "no row selected yet");
+        app.on_action(Action::Down);
+        app.on_action(Action::Down);
+        app.on_action(Action::Details);
+        assert_eq!(
+            app.overlay,
+            Overlay::Details {
+                pane: Pane::Events,
+                row: 1
+            }
+        );
+        let d = crate::tui::panes::details(Pane::Events, &app, 1);
+        assert!(
+            d.iter()
+                .any(|(k, v)| k == "read handler" && v.contains("acceptTcpHandler"))
+        );
+        app.on_key(Key::Esc);
+        for _ in 0..Pane::ALL.len() {
+            app.on_action(Action::FocusNext);
+        }
+        assert_eq!(app.focus, Pane::Events);
+        app.on_action(Action::FocusPrev);
+        assert_eq!(app.focus, Pane::Activity);
+        // The flow pane follows its end until you move up into it.
+        app.focus = Pane::Flow;
+        app.on_action(Action::Up);
+        assert_eq!(app.pane(Pane::Flow).selected, Some(0));
+        app.on_action(Action::Down);
+        assert_eq!(app.pane(Pane::Flow).selected, None);
+    }
+
+    #[test]
+    fn quit_from_every_mode() {
+        for keys in [
+            vec![Key::Char('q')],
+            vec![Key::Char('?'), Key::Ctrl('c')],
+            vec![Key::Char('b'), Key::Char('a'), Key::Ctrl('c')],
+        ] {
+            let mut app = app_with(&Script::start().out, false);
+            for k in keys {
+                app.on_key(k);
+            }
+            assert!(app.quit);
+        }
+    }
+}

@@ -35,7 +35,7 @@ pub use popup::{breakpoint_text, help_lines};
 
 use crate::trace::model::{GateState, GateStatus, ProbeData, StepUnit, StopReason};
 use crate::tui::frame::Phase;
-use crate::tui::keys::{self, Mode};
+use crate::tui::keys::{self, Footer, Mode};
 use crate::tui::panes::Pane;
 use crate::tui::state::{App, Overlay, Status, probe_kind_name};
 use activity::ActivityView;
@@ -223,11 +223,11 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     let line = match app.behind() {
         Some(behind) => Line::from(vec![Span::styled(
             format!(
-                " {} VIEWING THE PAST: iteration {iter}, {behind} steps behind live {} loop {} {} End: back to live ",
+                " {} VIEWING THE PAST: iteration {iter}, {behind} steps back {} End: live {} loop {} ",
                 if g.current == ">" { "<<" } else { "◀" },
                 g.sep,
-                gate_text(app.gate.as_ref()),
                 g.sep,
+                gate_text(app.gate.as_ref()),
             ),
             t.past(),
         )]),
@@ -275,18 +275,19 @@ fn phase_line(app: &App) -> Line<'static> {
         }
         if *p == phase {
             spans.push(Span::styled(
-                format!("[{}]", p.name().to_uppercase()),
+                format!("[{}]", p.short().to_uppercase()),
                 t.current(),
             ));
         } else {
-            spans.push(Span::styled(p.name().to_string(), t.dim()));
+            spans.push(Span::styled(p.short().to_string(), t.dim()));
         }
     }
     if matches!(phase, Phase::Start | Phase::End) {
         spans.push(Span::styled(format!("  ({})", phase.name()), t.current()));
     }
     if let Some(ev) = app.frame().and_then(|f| f.at.as_ref()) {
-        spans.push(Span::raw(format!("  at {}", probe_text(&ev.data))));
+        spans.push(Span::styled(format!(" {} ", t.glyphs.sep), t.border()));
+        spans.push(Span::raw(format!("at {}", probe_text(&ev.data))));
         let site = &ev.site;
         let mirrors = if site.mirrors.is_empty() {
             String::new()
@@ -329,27 +330,41 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(Paragraph::new(line), area);
 }
 
-/// The footer: the keys of the mode that has the keyboard, as many as fit;
-/// the help key always shows.
+/// The footer: the keys of the mode that has the keyboard. When they do
+/// not all fit, only the essential ones show.
 fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let mode = app.mode();
-    let items: Vec<(&str, &str)> = keys::bindings(mode)
-        .filter_map(|b| b.footer.map(|w| (b.label, w)))
-        .collect();
-    let help = keys::bindings(Mode::Normal).find(|b| b.action == keys::Action::Help);
-    let reserve = help.map_or(0, |h| h.label.len() + 6);
-    let mut used = 0usize;
-    let mut spans = Vec::new();
-    for (label, word) in items {
-        let is_help = help.is_some_and(|h| h.label == label && mode == Mode::Normal);
-        let w = label.len() + word.len() + 3;
-        if !is_help && used + w + reserve > usize::from(area.width) {
-            continue;
-        }
-        used += w;
-        spans.push(Span::styled(format!(" {label}"), t.key()));
-        spans.push(Span::raw(format!(" {word} ")));
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    f.render_widget(
+        Paragraph::new(footer_line(app, app.mode(), area.width)),
+        area,
+    );
 }
+
+/// The keys of `mode` as one line no wider than `width` (if it can be helped).
+pub(super) fn footer_line(app: &App, mode: Mode, width: u16) -> Line<'static> {
+    let t = &app.theme;
+    let items = |wide: bool| -> Vec<(&'static str, &'static str)> {
+        keys::bindings(mode)
+            .filter_map(|b| match b.footer {
+                Footer::Always(w) => Some((b.short_label(), w)),
+                Footer::Wide(w) if wide => Some((b.short_label(), w)),
+                _ => None,
+            })
+            .collect()
+    };
+    let len = |v: &[(&str, &str)]| v.iter().map(|(k, w)| k.len() + w.len() + 3).sum::<usize>();
+    let all = items(true);
+    let shown = if len(&all) <= usize::from(width) {
+        all
+    } else {
+        items(false)
+    };
+    let mut spans = Vec::new();
+    for (k, w) in shown {
+        spans.push(Span::styled(format!(" {k}"), t.key()));
+        spans.push(Span::raw(format!(" {w} ")));
+    }
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests;

@@ -30,7 +30,14 @@ fn popup_block<'a>(t: &Theme, title: &str, hint: &str) -> Block<'a> {
         .border_set(t.glyphs.border)
         .border_style(t.focused_border())
         .title(Span::styled(format!(" {title} "), t.title()))
-        .title_bottom(Line::from(format!(" {hint} ")).right_aligned())
+        .title_bottom(
+            Line::from(if hint.is_empty() {
+                String::new()
+            } else {
+                format!(" {hint} ")
+            })
+            .right_aligned(),
+        )
 }
 
 /// Draws `lines` in a popup of `w` x `h` (clamped to the screen).
@@ -200,7 +207,7 @@ pub fn render_details(area: Rect, buf: &mut Buffer, app: &App, pane: Pane, row: 
         area,
         buf,
         t,
-        &format!("{} {}", pane.title(), t.glyphs.arrow),
+        &format!("{}: details", pane.title()),
         &close_hint(Mode::Details),
         lines,
         0,
@@ -218,13 +225,6 @@ pub fn breakpoint_text(on: &BreakOn) -> String {
         BreakOn::Command { name } => format!("command {name}"),
         BreakOn::Key { pattern } => format!("key {pattern}"),
     }
-}
-
-fn footer_hint(mode: Mode) -> String {
-    keys::bindings(mode)
-        .filter_map(|b| b.footer.map(|f| format!("{} {f}", b.label)))
-        .collect::<Vec<_>>()
-        .join("  ")
 }
 
 pub fn render_breakpoints(
@@ -278,11 +278,12 @@ pub fn render_breakpoints(
                 "  command set | fd 8 | handler readQueryFromClient | kind poll_return | key user:*",
                 t.dim(),
             ));
-            footer_hint(Mode::Prompt)
+            Mode::Prompt
         }
-        None => footer_hint(Mode::Breakpoints),
+        None => Mode::Breakpoints,
     };
-    let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX).max(8);
+    let h = u16::try_from(lines.len() + 3).unwrap_or(u16::MAX).max(8);
     let w = area.width.saturating_sub(4).min(86);
-    draw_popup(area, buf, t, "breakpoints", &hint, lines, 0, w, h);
+    lines.push(super::footer_line(app, hint, w));
+    draw_popup(area, buf, t, "breakpoints", "", lines, 0, w, h);
 }
