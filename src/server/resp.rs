@@ -35,11 +35,7 @@ impl QueryParser {
     /// Returns `Ok(Some(argv))` for a complete request (advancing `*pos` past
     /// it; `argv` may be empty for an empty inline line, which Redis skips),
     /// `Ok(None)` when more bytes are needed, or the protocol error.
-    pub fn parse(
-        &mut self,
-        buf: &[u8],
-        pos: &mut usize,
-    ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+    pub fn parse(&mut self, buf: &[u8], pos: &mut usize) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
         let _ = (buf, pos);
         unimplemented!("the resp parser lands with the parser work")
     }
@@ -90,18 +86,14 @@ impl Client {
         if !msg.starts_with('-') {
             self.reply.extend_from_slice(b"-ERR ");
         }
-        self.reply.extend(
-            msg.bytes()
-                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
+        self.reply
+            .extend(msg.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
         self.reply.extend_from_slice(b"\r\n");
     }
 
     /// `-ERR wrong number of arguments for 'name' command` (mirror of `addReplyErrorArity`).
     pub fn add_reply_error_arity(&mut self, fullname: &str) {
-        self.add_reply_error(&format!(
-            "wrong number of arguments for '{fullname}' command"
-        ));
+        self.add_reply_error(&format!("wrong number of arguments for '{fullname}' command"));
     }
 
     /// A bulk string `$len\r\nbytes\r\n` (mirror of `addReplyBulkCBuffer`).
@@ -169,8 +161,7 @@ impl Client {
         if self.resp == 2 {
             self.add_reply_long_long(b as i64);
         } else {
-            self.reply
-                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.reply.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
         }
     }
 
@@ -178,11 +169,7 @@ impl Client {
     /// (mirror of `addReplyDouble`).
     pub fn add_reply_double(&mut self, d: f64) {
         let text = if d.is_infinite() {
-            if d > 0.0 {
-                "inf".to_string()
-            } else {
-                "-inf".to_string()
-            }
+            if d > 0.0 { "inf".to_string() } else { "-inf".to_string() }
         } else {
             format_double_g17(d)
         };
@@ -227,10 +214,7 @@ impl Client {
 
 /// Decimal digits of `n` without allocating.
 fn itoa_buf(n: i64) -> SmallDigits {
-    let mut out = SmallDigits {
-        buf: [0; 20],
-        len: 0,
-    };
+    let mut out = SmallDigits { buf: [0; 20], len: 0 };
     let neg = n < 0;
     let mut v = n.unsigned_abs();
     let mut tmp = [0u8; 20];

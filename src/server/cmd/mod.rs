@@ -80,12 +80,7 @@ pub struct CommandTable {
 }
 
 /// All command families, in the order `COMMAND` lists them.
-pub const FAMILIES: &[&[RedisCommand]] = &[
-    connection::COMMANDS,
-    keys::COMMANDS,
-    server::COMMANDS,
-    string::COMMANDS,
-];
+pub const FAMILIES: &[&[RedisCommand]] = &[connection::COMMANDS, keys::COMMANDS, server::COMMANDS, string::COMMANDS];
 
 impl CommandTable {
     pub fn new() -> Self {
@@ -101,17 +96,13 @@ impl CommandTable {
     /// Finds the command for a request: the container's subcommand when the
     /// command has subcommands and `argv[1]` names one (mirror of `lookupCommand`).
     pub fn lookup(&self, argv: &[Vec<u8>]) -> Option<&'static RedisCommand> {
-        let name = std::str::from_utf8(argv.first()?)
-            .ok()?
-            .to_ascii_lowercase();
+        let name = std::str::from_utf8(argv.first()?).ok()?.to_ascii_lowercase();
         let cmd = *self.by_name.get(name.as_str())?;
         if cmd.subcommands.is_empty() || argv.len() < 2 {
             return Some(cmd);
         }
         let sub = std::str::from_utf8(&argv[1]).ok()?.to_ascii_lowercase();
-        cmd.subcommands
-            .iter()
-            .find(|s| s.name.rsplit('|').next() == Some(sub.as_str()))
+        cmd.subcommands.iter().find(|s| s.name.rsplit('|').next() == Some(sub.as_str()))
     }
 
     /// Iterates over all top-level commands.
