@@ -8,5 +8,6 @@
 
 pub mod ae;
 pub mod server;
+pub mod source;
 pub mod trace;
 pub mod tui;

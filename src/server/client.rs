@@ -61,7 +61,13 @@ pub struct Client {
 
 impl Client {
     /// A fresh client in the state `createClient` leaves it: db 0, RESP2, empty buffers.
-    pub fn new(id: u64, fd: Fd, conn: mio::net::TcpStream, addr: SocketAddr, laddr: SocketAddr) -> Self {
+    pub fn new(
+        id: u64,
+        fd: Fd,
+        conn: mio::net::TcpStream,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+    ) -> Self {
         let now = Instant::now();
         Client {
             id,

@@ -13,13 +13,16 @@
 pub mod client;
 pub mod cmd;
 pub mod db;
+pub mod log;
 pub mod networking;
+pub mod probes;
 pub mod resp;
 
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::ae::Fd;
+use crate::ae::{AE_ERR, AE_READABLE, EventLoop, Fd, Handler};
 use client::Client;
 use db::Db;
 
@@ -59,7 +62,7 @@ impl Default for Config {
             hz: CONFIG_DEFAULT_HZ,
             maxclients: CONFIG_DEFAULT_MAX_CLIENTS,
             timeout: 0,
-            proto_max_bulk_len: 512 * 1024 * 1024,
+            proto_max_bulk_len: resp::CONFIG_DEFAULT_PROTO_MAX_BULK_LEN,
             client_query_buffer_limit: 1024 * 1024 * 1024,
         }
     }
@@ -118,10 +121,212 @@ pub struct Server {
 
 /// Milliseconds since the Unix epoch (mirror of `mstime`).
 pub fn mstime() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Microseconds since the Unix epoch (mirror of `ustime`).
 pub fn ustime() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Redis's `CONFIG_MIN_RESERVED_FDS`: fds kept for the server's own use when
+/// sizing the open-files limit.
+pub const CONFIG_MIN_RESERVED_FDS: u64 = 32;
+
+/// Set by the SIGINT/SIGTERM handler, read by serverCron (mirror of `shutdown_asap`).
+static SHUTDOWN_ASAP: AtomicBool = AtomicBool::new(false);
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Sets up everything the loop needs before the first iteration (mirror of
+/// `initServer` plus `initListeners`): raises the open-files limit, creates the
+/// loop with room for `maxclients + 128` fds, binds the listener and registers
+/// it READABLE with the accept handler, creates the serverCron time event and
+/// installs the sleep hooks.
+// anchor: server.init_server
+pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), StartError> {
+    config.maxclients = adjust_open_files_limit(config.maxclients);
+    let setsize = config.maxclients as usize + CONFIG_FDSET_INCR;
+    let mut el = EventLoop::create(setsize)
+        .map_err(|e| StartError(format!("Failed creating the event loop: {e}")))?;
+
+    let addr = format!("{}:{}", config.bind, config.port);
+    let std_listener = std::net::TcpListener::bind(&addr).map_err(|e| {
+        StartError(if e.kind() == std::io::ErrorKind::AddrInUse {
+            format!("Could not listen on {addr}: the port is already in use. Stop what is using it, or pick another with --port.")
+        } else {
+            format!("Could not listen on {addr}: {e}")
+        })
+    })?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|e| StartError(format!("Could not listen on {addr}: {e}")))?;
+    let local_addr = std_listener
+        .local_addr()
+        .map_err(|e| StartError(e.to_string()))?;
+    let listener = mio::net::TcpListener::from_std(std_listener);
+    let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
+
+    let mut server = Server {
+        config,
+        listener,
+        listener_fd,
+        clients: Vec::new(),
+        num_clients: 0,
+        clients_pending_write: Vec::new(),
+        clients_to_close: Vec::new(),
+        next_client_id: 1,
+        dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
+        commands: cmd::CommandTable::new(),
+        stats: Stats::default(),
+        start_instant: Instant::now(),
+        start_unix_ms: mstime(),
+        cronloops: 0,
+        cron_id: 0,
+        local_addr,
+    };
+    server.cron_id = el.create_time_event(1, SERVER_CRON, None);
+    if el.create_file_event(listener_fd, AE_READABLE, networking::ACCEPT_TCP_HANDLER) == AE_ERR {
+        return Err(StartError(
+            "Could not register the listening socket with the event loop".into(),
+        ));
+    }
+    el.before_sleep = Some(BEFORE_SLEEP);
+    el.describe = Some(probes::describe);
+    install_shutdown_signal_handlers();
+    Ok((el, server))
+}
+
+/// Raises RLIMIT_NOFILE to fit `maxclients` plus the reserved fds, or lowers
+/// `maxclients` to fit the limit the OS allows (mirror of `adjustOpenFilesLimit`).
+fn adjust_open_files_limit(maxclients: u32) -> u32 {
+    let wanted = maxclients as u64 + CONFIG_MIN_RESERVED_FDS;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return maxclients;
+    }
+    if limit.rlim_cur >= wanted {
+        return maxclients;
+    }
+    let raised = libc::rlimit {
+        rlim_cur: wanted.min(limit.rlim_max),
+        rlim_max: limit.rlim_max,
+    };
+    // SAFETY: setrlimit only reads the struct we pass.
+    let granted = if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        raised.rlim_cur
+    } else {
+        limit.rlim_cur
+    };
+    if granted >= wanted {
+        return maxclients;
+    }
+    let reduced = granted.saturating_sub(CONFIG_MIN_RESERVED_FDS).max(1) as u32;
+    log::warning(&format!(
+        "You requested maxclients of {maxclients} requiring at least {wanted} max file descriptors. \
+         Server can't set maximum open files to {wanted}; maxclients has been reduced to {reduced}."
+    ));
+    reduced
+}
+
+extern "C" fn sig_shutdown_handler(_sig: libc::c_int) {
+    SHUTDOWN_ASAP.store(true, Ordering::SeqCst);
+}
+
+/// SIGINT and SIGTERM only set a flag; serverCron sees it within 1/hz s and
+/// stops the loop (mirror of `sigShutdownHandler` + the check in serverCron).
+/// The handler interrupts a sleeping poll, which returns zero events.
+fn install_shutdown_signal_handlers() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = sig_shutdown_handler as *const () as usize;
+        libc::sigemptyset(&mut act.sa_mask);
+        libc::sigaction(libc::SIGINT, &act, std::ptr::null_mut());
+        libc::sigaction(libc::SIGTERM, &act, std::ptr::null_mut());
+    }
+}
+
+/// The before-sleep hook.
+pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
+    name: "before_sleep",
+    mirrors: "beforeSleep",
+    proc_: before_sleep,
+};
+
+/// Runs just before the loop sleeps in poll (mirror of `beforeSleep`). The
+/// order matters and is Redis's: work that may produce replies first, then the
+/// replies are written, then clients marked for closing are freed.
+// anchor: server.before_sleep
+pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
+    crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
+    networking::handle_clients_with_pending_writes(el, server);
+    networking::free_clients_in_async_free_queue(el, server);
+    el.tracer
+        .before_sleep_end(crate::site!("before_sleep", "beforeSleep"), || {
+            probes::keyspace(server)
+        });
+}
+
+/// The serverCron time event.
+pub const SERVER_CRON: Handler<crate::ae::TimeProc<Server>> = Handler {
+    name: "server_cron",
+    mirrors: "serverCron",
+    proc_: server_cron,
+};
+
+/// The server's heartbeat, run `hz` times a second (mirror of `serverCron`):
+/// client housekeeping, and the shutdown check. Returns the ms until the next
+/// run, which is how a time event becomes periodic.
+// anchor: server.server_cron
+pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) -> i64 {
+    if SHUTDOWN_ASAP.swap(false, Ordering::SeqCst) {
+        log::warning("Received shutdown signal, scheduling shutdown...");
+        log::warning("Redis-compatible server is now ready to exit, bye bye...");
+        el.stop();
+    }
+    clients_cron(server);
+    server.cronloops += 1;
+    1000 / server.config.hz.clamp(1, 500) as i64
+}
+
+/// Per-client housekeeping (mirror of `clientsCron`): closes clients idle
+/// longer than `timeout` seconds (mirror of `clientsCronHandleTimeout`).
+fn clients_cron(server: &mut Server) {
+    if server.config.timeout == 0 {
+        return;
+    }
+    let max_idle = Duration::from_secs(server.config.timeout);
+    let now = Instant::now();
+    let idle: Vec<Fd> = server
+        .clients
+        .iter()
+        .flatten()
+        .filter(|c| now.duration_since(c.last_interaction) > max_idle)
+        .map(|c| c.fd)
+        .collect();
+    for fd in idle {
+        log::verbose("Closing idle client");
+        networking::free_client_async(server, fd);
+    }
 }

@@ -1,1 +1,499 @@
 //! Accepting, reading, parsing, replying: the mirror of Redis's `networking.c`.
+//!
+//! Follow one command through this file and you have followed Redis:
+//!
+//! 1. The listening socket is readable: [`accept_tcp_handler`] accepts, and
+//!    [`create_client`] registers the new fd READABLE with
+//!    [`read_query_from_client`].
+//! 2. The client's fd is readable: [`read_query_from_client`] does *one* read
+//!    of at most 16 KiB and calls [`process_input_buffer`], which parses as
+//!    many complete requests as the buffer holds and runs each one
+//!    ([`process_command`] → [`call`]).
+//! 3. A command never writes to the socket. It appends to the client's reply
+//!    buffer, and the client joins the server's pending-writes list
+//!    ([`put_client_in_pending_write_queue`]).
+//! 4. Before the loop sleeps again, `before_sleep` calls
+//!    [`handle_clients_with_pending_writes`], which writes each reply directly
+//!    — usually the whole reply, in one `write`, with no writable event at all.
+//! 5. Only if the socket cannot take everything is a writable handler
+//!    ([`send_reply_to_client`]) installed, and it removes itself once the
+//!    reply is drained.
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+use crate::ae::{AE_ERR, AE_READABLE, AE_WRITABLE, EventLoop, Fd, Handler};
+
+use super::client::{
+    CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_PENDING_WRITE, CLIENT_PROTOCOL_ERROR,
+    Client,
+};
+use super::cmd::{self, RedisCommand};
+use super::{Server, log, probes};
+use crate::probe;
+use crate::trace::Tracer;
+use crate::trace::model::{IoOutcome, ProbeData};
+
+/// Bytes read per readable event (Redis's `PROTO_IOBUF_LEN`).
+pub const PROTO_IOBUF_LEN: usize = 16 * 1024;
+/// Stop writing to one client after this many bytes per event, so one big
+/// reply cannot starve the others (Redis's `NET_MAX_WRITES_PER_EVENT`).
+pub const NET_MAX_WRITES_PER_EVENT: usize = 64 * 1024;
+/// Connections accepted per readable event on the listener (Redis 7.0's
+/// `MAX_ACCEPTS_PER_CALL`; Redis 7.4 made it a setting defaulting to 10).
+pub const MAX_ACCEPTS_PER_CALL: usize = 1000;
+
+type ServerLoop = EventLoop<Server>;
+
+/// The listener's READABLE handler.
+pub const ACCEPT_TCP_HANDLER: Handler<crate::ae::FileProc<Server>> = Handler {
+    name: "accept_tcp_handler",
+    mirrors: "acceptTcpHandler",
+    proc_: accept_tcp_handler,
+};
+/// A client's READABLE handler.
+pub const READ_QUERY_FROM_CLIENT: Handler<crate::ae::FileProc<Server>> = Handler {
+    name: "read_query_from_client",
+    mirrors: "readQueryFromClient",
+    proc_: read_query_from_client,
+};
+/// A client's WRITABLE handler, installed only while a reply does not fit the socket.
+pub const SEND_REPLY_TO_CLIENT: Handler<crate::ae::FileProc<Server>> = Handler {
+    name: "send_reply_to_client",
+    mirrors: "sendReplyToClient",
+    proc_: send_reply_to_client,
+};
+
+/// Accepts up to [`MAX_ACCEPTS_PER_CALL`] connections (mirror of `acceptTcpHandler`).
+/// Connections still waiting are taken in the next iteration: the listener
+/// stays "ready" until `accept` says `WouldBlock`.
+// anchor: net.accept_tcp_handler
+pub fn accept_tcp_handler(el: &mut ServerLoop, server: &mut Server, fd: Fd, _mask: u8) {
+    for _ in 0..MAX_ACCEPTS_PER_CALL {
+        match server.listener.accept() {
+            Ok((stream, addr)) => accept_common_handler(el, server, stream, addr),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                el.clear_ready(fd, AE_READABLE);
+                return;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                log::warning(&format!("Accepting client connection: {e}"));
+                el.clear_ready(fd, AE_READABLE);
+                return;
+            }
+        }
+    }
+}
+
+/// Refuses the connection when `maxclients` is reached, else creates the
+/// client (mirror of `acceptCommonHandler`).
+fn accept_common_handler(
+    el: &mut ServerLoop,
+    server: &mut Server,
+    mut stream: mio::net::TcpStream,
+    addr: SocketAddr,
+) {
+    if server.num_clients >= server.config.maxclients as usize {
+        // Best effort, like Redis: the socket is fresh, so the write will fit.
+        let _ = stream.write(b"-ERR max number of clients reached\r\n");
+        server.stats.rejected_conn += 1;
+        return;
+    }
+    create_client(el, server, stream, addr);
+}
+
+/// Sets up a new connection (mirror of `createClient`): TCP_NODELAY so small
+/// replies leave at once, keepalive to notice dead peers, then the READABLE
+/// registration that makes the loop call [`read_query_from_client`].
+// anchor: net.create_client
+pub fn create_client(
+    el: &mut ServerLoop,
+    server: &mut Server,
+    stream: mio::net::TcpStream,
+    addr: SocketAddr,
+) {
+    let fd = stream.as_raw_fd();
+    let _ = stream.set_nodelay(true);
+    let sock = socket2::SockRef::from(&stream);
+    let _ = sock.set_tcp_keepalive(
+        &socket2::TcpKeepalive::new().with_time(std::time::Duration::from_secs(300)),
+    );
+    let laddr = stream.local_addr().unwrap_or(server.local_addr);
+    if el.create_file_event(fd, AE_READABLE, READ_QUERY_FROM_CLIENT) == AE_ERR {
+        log::warning(&format!(
+            "Error registering fd event for the new client: fd {fd} is out of range"
+        ));
+        return;
+    }
+    let id = server.next_client_id;
+    server.next_client_id += 1;
+    let slot = fd as usize;
+    if server.clients.len() <= slot {
+        server.clients.resize_with(slot + 1, || None);
+    }
+    server.clients[slot] = Some(Box::new(Client::new(id, fd, stream, addr, laddr)));
+    probe!(el.tracer, "create_client" => "createClient", ProbeData::ClientConnected {
+        client: id,
+        fd,
+        addr: addr.to_string(),
+    });
+    server.num_clients += 1;
+    server.stats.numconnections += 1;
+}
+
+/// Reads once from a client and runs what it sent (mirror of `readQueryFromClient`).
+///
+/// One read of at most [`PROTO_IOBUF_LEN`] bytes per event, as in Redis: if
+/// more is waiting, the level-trigger emulation fires this fd again in the next
+/// iteration, after every other ready client had its turn.
+// anchor: net.read_query_from_client
+pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, _mask: u8) {
+    let Some(c) = server
+        .clients
+        .get_mut(fd as usize)
+        .and_then(|c| c.as_deref_mut())
+    else {
+        return;
+    };
+    if c.flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY) != 0 {
+        el.clear_ready(fd, AE_READABLE);
+        return;
+    }
+    // While a big argument (32 KiB or more) is arriving, read exactly what it
+    // still needs, as Redis does, so it lands in one piece without extra reads.
+    let unparsed = c.querybuf.len() - c.qb_pos;
+    let readlen = c
+        .parser
+        .big_arg_missing(unparsed)
+        .filter(|&n| n > PROTO_IOBUF_LEN)
+        .unwrap_or(PROTO_IOBUF_LEN);
+    let result = read_into_spare(fd, &mut c.querybuf, readlen);
+    probe!(el.tracer, "read_query_from_client" => "readQueryFromClient", probes::read(c, &result, readlen));
+    match result {
+        Ok(0) => {
+            el.clear_ready(fd, AE_READABLE);
+            free_client_async(server, fd);
+            return;
+        }
+        Ok(n) => {
+            if n < readlen {
+                el.clear_ready(fd, AE_READABLE);
+            }
+            c.net_input_bytes += n as u64;
+            server.stats.net_input_bytes += n as u64;
+            c.last_interaction = Instant::now();
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            el.clear_ready(fd, AE_READABLE);
+            return;
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+        Err(e) => {
+            log::verbose(&format!("Reading from client: {e}"));
+            el.clear_ready(fd, AE_READABLE);
+            free_client_async(server, fd);
+            return;
+        }
+    }
+    let unparsed = (c.querybuf.len() - c.qb_pos) as u64;
+    if unparsed > server.config.client_query_buffer_limit {
+        log::warning(&format!(
+            "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+            c.id,
+            c.addr,
+            String::from_utf8_lossy(&c.querybuf[c.qb_pos..c.querybuf.len().min(c.qb_pos + 64)])
+        ));
+        free_client_async(server, fd);
+        return;
+    }
+    process_input_buffer(&mut el.tracer, server, fd);
+}
+
+/// Appends up to `len` bytes read from `fd` to `buf` without zero-filling
+/// them first (Redis reads straight into the spare room of its sds buffer).
+fn read_into_spare(fd: Fd, buf: &mut Vec<u8>, len: usize) -> io::Result<usize> {
+    buf.reserve(len);
+    let spare = buf.spare_capacity_mut();
+    // SAFETY: `spare` has room for at least `len` bytes; read(2) writes at most
+    // that many and reports how many, and only those are marked initialised.
+    let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), len) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: the kernel initialised exactly `n` bytes past the old length.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// Parses and runs every complete request in the client's query buffer
+/// (mirror of `processInputBuffer`). Stops at a partial request (the rest
+/// arrives with a later read), or once the client is to be closed — which is
+/// why commands pipelined after QUIT never run.
+// anchor: net.process_input_buffer
+pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
+    let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
+        return;
+    };
+    let mut commands = 0;
+    // Redis reads proto-max-bulk-len on every `$` line, so CONFIG SET applies at once.
+    c.parser.max_bulk_len = server.config.proto_max_bulk_len;
+    while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP) == 0
+        && c.qb_pos < c.querybuf.len()
+    {
+        match c.parser.parse(&c.querybuf, &mut c.qb_pos) {
+            Ok(Some(argv)) if argv.is_empty() => {}
+            Ok(Some(argv)) => {
+                c.argv = argv;
+                process_command(tracer, server, &mut c);
+                c.argv.clear();
+                commands += 1;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let had_pending = c.has_pending_replies();
+                c.add_reply_protocol_error(&e);
+                c.flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
+                log::verbose(&format!(
+                    "Protocol error ({}) from client: id={} addr={}",
+                    e.message, c.id, c.addr
+                ));
+                queue_if_first_reply(server, &mut c, had_pending);
+                break;
+            }
+        }
+    }
+    // Drop the parsed bytes, as Redis's sdsrange(c->querybuf, c->qb_pos, -1).
+    if c.qb_pos > 0 {
+        c.querybuf.drain(..c.qb_pos);
+        c.qb_pos = 0;
+    }
+    probe!(tracer, "process_input_buffer" => "processInputBuffer", ProbeData::InputProcessed {
+        client: c.id,
+        fd,
+        commands,
+        qbuf: c.querybuf.len() as u64,
+    });
+    server.clients[fd as usize] = Some(c);
+}
+
+/// Looks the command up, checks it, and runs it (mirror of `processCommand`).
+// anchor: server.process_command
+pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client) {
+    let had_pending = c.has_pending_replies();
+    let (reply_start, stopwatch) = (c.reply.len(), tracer.stopwatch());
+    let found = server.commands.lookup(&c.argv);
+    match found {
+        None => {
+            let err = cmd::command_lookup_error(&c.argv, &server.commands);
+            c.add_reply_error(&err);
+        }
+        Some(cmd) if !arity_ok(cmd, c.argv.len()) => c.add_reply_error_arity(cmd.name),
+        Some(cmd) => call(server, c, cmd),
+    }
+    probe!(tracer, "process_command" => "call", {
+        let reply = c.reply.get(reply_start..).unwrap_or_default();
+        probes::command(c, found, reply, stopwatch.us())
+    });
+    queue_if_first_reply(server, c, had_pending);
+}
+
+fn arity_ok(cmd: &RedisCommand, argc: usize) -> bool {
+    let argc = argc as i64;
+    let arity = cmd.arity as i64;
+    (arity >= 0 || argc >= -arity) && (arity < 0 || argc == arity)
+}
+
+/// Runs a command and keeps the books (mirror of `call`).
+// anchor: server.call
+pub fn call(server: &mut Server, c: &mut Client, cmd: &'static RedisCommand) {
+    (cmd.proc_)(server, c);
+    c.last_cmd = cmd.name;
+    server.stats.numcommands += 1;
+}
+
+/// Queues the client for a write in `before_sleep` if this request produced
+/// its first pending reply (what `prepareClientToWrite` does on the first `addReply`).
+fn queue_if_first_reply(server: &mut Server, c: &mut Client, had_pending: bool) {
+    if !had_pending && c.has_pending_replies() && !c.write_handler_installed {
+        put_client_in_pending_write_queue(server, c);
+    }
+}
+
+/// Links the client into `clients_pending_write` (mirror of
+/// `putClientInPendingWriteQueue`). No write happens here, and no writable
+/// handler is installed: `before_sleep` will try writing directly.
+// anchor: net.put_client_in_pending_write_queue
+pub fn put_client_in_pending_write_queue(server: &mut Server, c: &mut Client) {
+    if c.flags & CLIENT_PENDING_WRITE == 0 {
+        c.flags |= CLIENT_PENDING_WRITE;
+        server.clients_pending_write.push((c.fd, c.id));
+    }
+}
+
+/// Writes every queued client's replies, directly, before the loop sleeps
+/// (mirror of `handleClientsWithPendingWrites`). A client whose reply does
+/// not fit gets the writable handler. Returns how many clients were handled.
+// anchor: net.handle_clients_with_pending_writes
+pub fn handle_clients_with_pending_writes(el: &mut ServerLoop, server: &mut Server) -> usize {
+    let queue = std::mem::take(&mut server.clients_pending_write);
+    let mut processed = 0;
+    // Redis links new clients at the head and walks from it: newest first.
+    for &(fd, id) in queue.iter().rev() {
+        let Some(mut c) = take_client(server, fd, id) else {
+            continue;
+        };
+        c.flags &= !CLIENT_PENDING_WRITE;
+        processed += 1;
+        if c.flags & CLIENT_CLOSE_ASAP == 0 {
+            write_to_client(el, server, &mut c, false);
+            if c.has_pending_replies() && c.flags & CLIENT_CLOSE_ASAP == 0 {
+                install_client_write_handler(el, &mut c);
+            }
+        }
+        server.clients[fd as usize] = Some(c);
+    }
+    // Keep the allocation for the next iteration.
+    let mut queue = queue;
+    queue.clear();
+    server.clients_pending_write = queue;
+    processed
+}
+
+/// Registers the writable handler for a client whose reply did not fit
+/// (mirror of `installClientWriteHandler`).
+// anchor: net.install_client_write_handler
+fn install_client_write_handler(el: &mut ServerLoop, c: &mut Client) {
+    if !c.write_handler_installed
+        && el.create_file_event(c.fd, AE_WRITABLE, SEND_REPLY_TO_CLIENT) != AE_ERR
+    {
+        c.write_handler_installed = true;
+    }
+}
+
+/// Takes the client at `fd` out of the table if it is still the one with `id`
+/// (the fd may have been closed and reused since it was queued).
+fn take_client(server: &mut Server, fd: Fd, id: u64) -> Option<Box<Client>> {
+    let slot = server.clients.get_mut(fd as usize)?;
+    if slot.as_ref().is_some_and(|c| c.id == id) {
+        slot.take()
+    } else {
+        None
+    }
+}
+
+/// Writes as much of the client's pending replies as the socket takes, up to
+/// [`NET_MAX_WRITES_PER_EVENT`] (mirror of `writeToClient`). Once the reply is
+/// fully sent the writable handler (if this is it) is removed, and a client
+/// marked close-after-reply (QUIT, protocol error) is scheduled for closing.
+// anchor: net.write_to_client
+pub fn write_to_client(
+    el: &mut ServerLoop,
+    server: &mut Server,
+    c: &mut Client,
+    handler_installed: bool,
+) {
+    let mut totwritten = 0;
+    while c.has_pending_replies() {
+        let pending = &c.reply[c.sentlen..];
+        match (&c.conn).write(pending) {
+            Ok(n) => {
+                c.sentlen += n;
+                totwritten += n;
+                if n < pending.len() {
+                    // The socket buffer is full: the next write would block.
+                    el.clear_ready(c.fd, AE_WRITABLE);
+                    break;
+                }
+                if totwritten > NET_MAX_WRITES_PER_EVENT {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                el.clear_ready(c.fd, AE_WRITABLE);
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                log::verbose(&format!("Error writing to client: {e}"));
+                probe!(el.tracer, "write_to_client" => "writeToClient", {
+                    probes::write(c, totwritten, IoOutcome::Error { message: e.to_string() })
+                });
+                mark_close_asap(server, c);
+                return;
+            }
+        }
+    }
+    probe!(el.tracer, "write_to_client" => "writeToClient", {
+        // Still pending after a short write means the socket is full.
+        let full = c.has_pending_replies() && totwritten <= NET_MAX_WRITES_PER_EVENT;
+        probes::write(c, totwritten, if full { IoOutcome::Drained } else { IoOutcome::Ok })
+    });
+    c.net_output_bytes += totwritten as u64;
+    server.stats.net_output_bytes += totwritten as u64;
+    if !c.has_pending_replies() {
+        c.sentlen = 0;
+        c.reply.clear();
+        if handler_installed {
+            el.delete_file_event(c.fd, AE_WRITABLE);
+            c.write_handler_installed = false;
+        }
+        if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
+            mark_close_asap(server, c);
+        }
+    }
+}
+
+/// The writable handler (mirror of `sendReplyToClient`).
+// anchor: net.send_reply_to_client
+pub fn send_reply_to_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, _mask: u8) {
+    let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
+        return;
+    };
+    write_to_client(el, server, &mut c, true);
+    server.clients[fd as usize] = Some(c);
+}
+
+/// Schedules the client at `fd` to be closed in the next `before_sleep`
+/// (mirror of `freeClientAsync`): a handler may still be running with it.
+pub fn free_client_async(server: &mut Server, fd: Fd) {
+    if let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) {
+        mark_close_asap(server, &mut c);
+        server.clients[fd as usize] = Some(c);
+    }
+}
+
+fn mark_close_asap(server: &mut Server, c: &mut Client) {
+    if c.flags & CLIENT_CLOSE_ASAP == 0 {
+        c.flags |= CLIENT_CLOSE_ASAP;
+        server.clients_to_close.push((c.fd, c.id));
+    }
+}
+
+/// Closes every client scheduled by [`free_client_async`] (mirror of
+/// `freeClientsInAsyncFreeQueue`). Returns how many were closed.
+// anchor: net.free_clients_in_async_free_queue
+pub fn free_clients_in_async_free_queue(el: &mut ServerLoop, server: &mut Server) -> usize {
+    let queue = std::mem::take(&mut server.clients_to_close);
+    let mut freed = 0;
+    for &(fd, id) in &queue {
+        if let Some(c) = take_client(server, fd, id) {
+            free_client(el, server, c);
+            freed += 1;
+        }
+    }
+    freed
+}
+
+/// Unregisters the fd from the loop and closes the connection (mirror of
+/// `freeClient`, which unlinks the connection before closing it).
+// anchor: net.free_client
+pub fn free_client(el: &mut ServerLoop, server: &mut Server, c: Box<Client>) {
+    el.delete_file_event(c.fd, AE_READABLE | AE_WRITABLE);
+    probe!(el.tracer, "free_client" => "freeClient", probes::client_closed(&c));
+    server.num_clients -= 1;
+    drop(c);
+}

@@ -521,10 +521,12 @@ pub enum PollReason {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "io", rename_all = "snake_case")]
 pub enum IoOutcome {
-    /// Bytes moved and the socket may have more (no `WouldBlock` seen yet).
+    /// Bytes moved and the socket may have more: the fd stays ready, and the
+    /// level-trigger emulation fires it again if nobody drains it.
     Ok,
-    /// The socket had nothing more: `WouldBlock`. The fd is no longer ready.
-    WouldBlock,
+    /// The call proved the socket drained (`WouldBlock`, or fewer bytes than
+    /// asked): the fd is not ready again until the kernel says so.
+    Drained,
     /// The peer closed the connection.
     Eof,
     Error {
@@ -918,6 +920,14 @@ impl Snapshot {
                 name: c.name.clone(),
             },
             None => FdRole::Other,
+        }
+    }
+
+    /// Sets every file event's [`FileEventInfo::what`] from the listeners and
+    /// clients (a snapshot builder calls this after filling all three).
+    pub fn relabel_all(&mut self) {
+        for i in 0..self.file_events.len() {
+            self.file_events[i].what = self.fd_role(self.file_events[i].fd);
         }
     }
 

@@ -80,7 +80,12 @@ pub struct CommandTable {
 }
 
 /// All command families, in the order `COMMAND` lists them.
-pub const FAMILIES: &[&[RedisCommand]] = &[connection::COMMANDS, keys::COMMANDS, server::COMMANDS, string::COMMANDS];
+pub const FAMILIES: &[&[RedisCommand]] = &[
+    connection::COMMANDS,
+    keys::COMMANDS,
+    server::COMMANDS,
+    string::COMMANDS,
+];
 
 impl CommandTable {
     pub fn new() -> Self {
@@ -96,13 +101,17 @@ impl CommandTable {
     /// Finds the command for a request: the container's subcommand when the
     /// command has subcommands and `argv[1]` names one (mirror of `lookupCommand`).
     pub fn lookup(&self, argv: &[Vec<u8>]) -> Option<&'static RedisCommand> {
-        let name = std::str::from_utf8(argv.first()?).ok()?.to_ascii_lowercase();
+        let name = std::str::from_utf8(argv.first()?)
+            .ok()?
+            .to_ascii_lowercase();
         let cmd = *self.by_name.get(name.as_str())?;
         if cmd.subcommands.is_empty() || argv.len() < 2 {
             return Some(cmd);
         }
         let sub = std::str::from_utf8(&argv[1]).ok()?.to_ascii_lowercase();
-        cmd.subcommands.iter().find(|s| s.name.rsplit('|').next() == Some(sub.as_str()))
+        cmd.subcommands
+            .iter()
+            .find(|s| s.name.rsplit('|').next() == Some(sub.as_str()))
     }
 
     /// Iterates over all top-level commands.
@@ -122,5 +131,42 @@ impl CommandTable {
 impl Default for CommandTable {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The error for a request whose command is not in the table (mirror of
+/// `commandCheckExistence`).
+pub fn command_lookup_error(argv: &[Vec<u8>], table: &CommandTable) -> String {
+    let name = String::from_utf8_lossy(argv.first().map_or(&[][..], |a| a.as_slice())).into_owned();
+    let is_container = table
+        .by_name
+        .get(name.to_ascii_lowercase().as_str())
+        .is_some_and(|c| !c.subcommands.is_empty());
+    if is_container && argv.len() >= 2 {
+        let sub = String::from_utf8_lossy(&argv[1]);
+        return format!(
+            "unknown subcommand '{}'. Try {} HELP.",
+            truncate(&sub, 128),
+            name.to_ascii_uppercase()
+        );
+    }
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        args.push_str(&format!(
+            "'{}' ",
+            truncate(&String::from_utf8_lossy(a), 128)
+        ));
+    }
+    format!(
+        "unknown command '{}', with args beginning with: {}",
+        truncate(&name, 128),
+        args
+    )
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
     }
 }

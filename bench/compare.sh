@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Side-by-side throughput of loopscope and Debian's redis-server.
+#
+# Starts both on free loopback ports, runs redis-benchmark against each in
+# alternation (so machine noise hits both alike), and prints the median
+# requests/s of each and the loopscope/redis ratio per test and pipeline depth.
+#
+#   bench/compare.sh                      # SET,GET at -P 1 and -P 16, 5 rounds
+#   ROUNDS=3 TESTS=set,get,incr,lpush,lpop,mset PIPELINES="1 16" bench/compare.sh
+#   REQUESTS=500000 CLIENTS=50 bench/compare.sh
+#
+# Needs redis-server and redis-benchmark (Debian: apt-get install redis-server redis-tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-5}
+TESTS=${TESTS:-set,get}
+PIPELINES=${PIPELINES:-"1 16"}
+REQUESTS=${REQUESTS:-200000}
+CLIENTS=${CLIENTS:-50}
+EXTRA=${EXTRA:-}
+
+for tool in redis-server redis-benchmark; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install redis-server redis-tools)" >&2; exit 1; }
+done
+
+cargo build --release --quiet
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+RPORT=$(free_port); LPORT=$(free_port)
+WORK=$(mktemp -d)
+redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 &
+RPID=$!
+target/release/loopscope serve --port "$LPORT" >"$WORK/loopscope.log" 2>&1 &
+LPID=$!
+trap 'kill $RPID $LPID 2>/dev/null; wait $RPID $LPID 2>/dev/null; rm -rf "$WORK"' EXIT
+for port in $RPORT $LPORT; do
+  for _ in $(seq 100); do redis-benchmark -p "$port" -n 1 -c 1 -t ping -q >/dev/null 2>&1 && break; sleep 0.1; done
+done
+
+# run PORT PIPELINE -> lines "test,rps"
+run() {
+  redis-benchmark -p "$1" -P "$2" -n "$REQUESTS" -c "$CLIENTS" -t "$TESTS" --csv $EXTRA 2>/dev/null |
+    awk -F'"' 'NR>1 && NF>3 {print $2","$4}'
+}
+
+declare -A R L
+for p in $PIPELINES; do
+  for round in $(seq "$ROUNDS"); do
+    while IFS=, read -r t v; do R["$p|$t"]+="$v "; done < <(run "$RPORT" "$p")
+    while IFS=, read -r t v; do L["$p|$t"]+="$v "; done < <(run "$LPORT" "$p")
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+printf '%-14s %4s %14s %14s %8s\n' test P redis-server loopscope ratio
+logsum=0; n=0
+for key in $(printf '%s\n' "${!R[@]}" | sort -t'|' -k1,1n -k2); do
+  p=${key%%|*}; t=${key#*|}
+  r=$(echo "${R[$key]}" | median); l=$(echo "${L[$key]:-0}" | median)
+  ratio=$(awk -v l="$l" -v r="$r" 'BEGIN {printf "%.2f", l/r}')
+  logsum=$(awk -v s="$logsum" -v x="$ratio" 'BEGIN {print s + log(x)}'); n=$((n+1))
+  printf '%-14s %4s %14.0f %14.0f %8s\n' "$t" "$p" "$r" "$l" "$ratio"
+done
+awk -v s="$logsum" -v n="$n" 'BEGIN {printf "geometric mean of ratios: %.2f (%d cases, %s rounds each, medians)\n", exp(s/n), n, '"$ROUNDS"'}'

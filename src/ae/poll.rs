@@ -1,0 +1,218 @@
+//! The kernel side of the loop: mio's poller, made to behave like Redis's
+//! level-triggered epoll backend (mirror of `ae_epoll.c`).
+//!
+//! # Edge versus level
+//!
+//! Redis registers sockets with plain `EPOLLIN`/`EPOLLOUT`: *level-triggered*.
+//! As long as a socket holds unread bytes, every `epoll_wait` reports it again.
+//! Redis relies on that: `readQueryFromClient` reads at most 16 KiB per event,
+//! `writeToClient` stops after 64 KiB, the accept handler takes a bounded number
+//! of connections — whatever is left is picked up by the next iteration, so one
+//! busy client cannot starve the others.
+//!
+//! mio registers everything with `EPOLLET`: *edge-triggered*. The kernel
+//! reports a socket once when it becomes ready and then stays silent until new
+//! data arrives. Copy Redis's "one bounded read per event" onto that and the
+//! leftover bytes are never reported again: the client hangs.
+//!
+//! So this module keeps Redis's behaviour by remembering readiness itself:
+//!
+//! - every event the kernel reports sets that fd's *ready bits*;
+//! - only the handler can clear them, by telling the loop that an I/O call
+//!   proved the direction drained ([`ApiState::clear_ready`]: `WouldBlock`, or
+//!   a read or write shorter than asked, which on Linux means the socket buffer
+//!   was emptied or filled at that moment, and any later change is a new edge);
+//! - before each poll, fds that were fired last time and still have a ready bit
+//!   for a registered direction are collected; if there are any, the poll does
+//!   not sleep (like Redis's `aeSetDontWait`), and they join this iteration's
+//!   `fired` array marked `refired`, so the trace can tell "the kernel said so"
+//!   from "fired again because its handler left data behind".
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::{AE_READABLE, AE_WRITABLE, Fd, FileEvent, FiredEvent};
+
+/// The token of the waker, outside any fd's range: a wake is not a file event.
+const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// mio's poller plus the level-trigger emulation (mirror of `aeApiState`).
+pub struct ApiState {
+    poll: Poll,
+    /// The kernel's answer buffer, sized `setsize` like ae's `epoll_event[setsize]`.
+    events: Events,
+    /// Per fd: the directions (AE_READABLE | AE_WRITABLE) known to be ready.
+    ready: Vec<u8>,
+    /// Per fd: 1 + its index in `fired` during a poll, 0 when absent.
+    fired_pos: Vec<u32>,
+    /// Fds found still ready before this poll, merged into `fired` after it.
+    carry: Vec<FiredEvent>,
+    waker: Arc<Waker>,
+    /// Set when the last poll was woken by [`ApiState::waker`] (a control message).
+    pub woken: bool,
+}
+
+fn interest(mask: u8) -> Option<Interest> {
+    match (mask & AE_READABLE != 0, mask & AE_WRITABLE != 0) {
+        (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+        (true, false) => Some(Interest::READABLE),
+        (false, true) => Some(Interest::WRITABLE),
+        (false, false) => None,
+    }
+}
+
+impl ApiState {
+    /// Creates the poller (mirror of `aeApiCreate`).
+    pub fn create(setsize: usize) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
+        Ok(ApiState {
+            poll,
+            events: Events::with_capacity(setsize.max(1)),
+            ready: vec![0; setsize],
+            fired_pos: vec![0; setsize],
+            carry: Vec::new(),
+            waker,
+            woken: false,
+        })
+    }
+
+    /// A handle other threads use to interrupt a sleeping poll.
+    pub fn waker(&self) -> Arc<Waker> {
+        Arc::clone(&self.waker)
+    }
+
+    /// Adds `mask` to the kernel's interest for `fd`, keeping what was there
+    /// (mirror of `aeApiAddEvent`: EPOLL_CTL_ADD for a new fd, MOD otherwise).
+    pub fn add_event(&mut self, fd: Fd, old: u8, mask: u8) -> io::Result<()> {
+        let Some(wanted) = interest(old | mask) else {
+            return Ok(());
+        };
+        let registry = self.poll.registry();
+        if interest(old).is_none() {
+            registry.register(&mut SourceFd(&fd), Token(fd as usize), wanted)
+        } else {
+            registry.reregister(&mut SourceFd(&fd), Token(fd as usize), wanted)
+        }
+    }
+
+    /// Removes `mask` from the kernel's interest for `fd` (mirror of
+    /// `aeApiDelEvent`: MOD with what remains, or DEL when nothing does), and
+    /// forgets readiness in the removed directions.
+    pub fn del_event(&mut self, fd: Fd, old: u8, mask: u8) {
+        let registry = self.poll.registry();
+        // Errors are ignored like Redis does: the fd may already be gone.
+        let _ = match interest(old & !mask) {
+            Some(remaining) => {
+                registry.reregister(&mut SourceFd(&fd), Token(fd as usize), remaining)
+            }
+            None => registry.deregister(&mut SourceFd(&fd)),
+        };
+        self.clear_ready(fd, mask);
+    }
+
+    /// Forgets readiness of `fd` in the `mask` directions.
+    pub fn clear_ready(&mut self, fd: Fd, mask: u8) {
+        if let Some(bits) = usize::try_from(fd).ok().and_then(|i| self.ready.get_mut(i)) {
+            *bits &= !mask;
+        }
+    }
+
+    /// Collects the fds of the previous `fired` array that are still ready in a
+    /// registered direction. Returns true if there are any, in which case the
+    /// caller polls without sleeping.
+    pub fn collect_still_ready<C>(
+        &mut self,
+        events: &[FileEvent<C>],
+        prev_fired: &[FiredEvent],
+    ) -> bool {
+        self.carry.clear();
+        for fe in prev_fired {
+            let slot = fe.fd as usize;
+            let still = self.ready[slot] & events[slot].mask & (AE_READABLE | AE_WRITABLE);
+            if still != 0 {
+                self.carry.push(FiredEvent {
+                    fd: fe.fd,
+                    mask: still,
+                    refired: true,
+                });
+            }
+        }
+        !self.carry.is_empty()
+    }
+
+    /// The fds found still ready by [`ApiState::collect_still_ready`], for the trace.
+    pub fn still_ready(&self) -> impl Iterator<Item = Fd> + '_ {
+        self.carry.iter().map(|fe| fe.fd)
+    }
+
+    /// Waits for readiness and fills `fired` (mirror of `aeApiPoll`). Returns
+    /// the number of entries. Like Redis, an error or hang-up reports the fd as
+    /// both readable and writable so the handlers find the condition when they
+    /// read or write, and an interrupted wait (EINTR) yields zero events.
+    pub fn poll(&mut self, timeout: Option<Duration>, fired: &mut Vec<FiredEvent>) -> usize {
+        fired.clear();
+        self.woken = false;
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                eprintln!("loopscope: poll failed: {e}");
+            }
+            self.events.clear();
+        }
+        for ev in self.events.iter() {
+            if ev.token() == WAKER_TOKEN {
+                self.woken = true;
+                continue;
+            }
+            let fd = ev.token().0 as Fd;
+            let mut mask = 0;
+            if ev.is_readable() || ev.is_read_closed() {
+                mask |= AE_READABLE;
+            }
+            if ev.is_writable() || ev.is_write_closed() {
+                mask |= AE_WRITABLE;
+            }
+            if ev.is_error() {
+                mask |= AE_READABLE | AE_WRITABLE;
+            }
+            self.ready[fd as usize] |= mask;
+            Self::merge(
+                &mut self.fired_pos,
+                fired,
+                FiredEvent {
+                    fd,
+                    mask,
+                    refired: false,
+                },
+            );
+        }
+        for entry in self.carry.drain(..) {
+            Self::merge(&mut self.fired_pos, fired, entry);
+        }
+        for fe in fired.iter() {
+            self.fired_pos[fe.fd as usize] = 0;
+        }
+        fired.len()
+    }
+
+    /// Adds `entry` to `fired`, or ORs its mask into the fd's existing entry;
+    /// an entry the kernel reported is never marked refired.
+    fn merge(fired_pos: &mut [u32], fired: &mut Vec<FiredEvent>, entry: FiredEvent) {
+        let slot = entry.fd as usize;
+        match fired_pos[slot] {
+            0 => {
+                fired.push(entry);
+                fired_pos[slot] = fired.len() as u32;
+            }
+            pos => {
+                let existing = &mut fired[pos as usize - 1];
+                existing.mask |= entry.mask;
+                existing.refired &= entry.refired;
+            }
+        }
+    }
+}

@@ -1,0 +1,767 @@
+//! The tracer: what the loop thread calls at every probe, and the handle other
+//! threads use to watch and steer it.
+//!
+//! # The cost of a probe
+//!
+//! A probe is a call to [`Tracer::probe`] with a static [`Site`] and a closure
+//! that builds the event. The method is inlined and tests one `bool`,
+//! [`Tracer::observed`]; only if it is set does the (cold, out-of-line) path run
+//! the closure, number the event, hand it to every viewer and ask the gate
+//! whether to stop. With nobody watching, a probe therefore costs one
+//! predictable branch and the closure's data is never built.
+//!
+//! The tracer is *observed* while at least one viewer is subscribed or the gate
+//! may stop the loop (a pause is pending, breakpoints are set). Viewers come and
+//! go from other threads through a [`TraceHandle`]: their requests travel on a
+//! channel, a flag tells the loop thread that something is waiting, and mio's
+//! [`Waker`] interrupts a loop that sleeps in poll. The loop looks at the flag
+//! at the start of every iteration ([`Tracer::begin_iteration`]), and at every
+//! probe while observed.
+//!
+//! # Snapshots without stopping the world
+//!
+//! A viewer must start from the loop's full state. Only the loop thread can
+//! read that state, and only between handlers, so snapshots are taken at the
+//! start of an iteration: [`Tracer::begin_iteration`] says when one is wanted
+//! (a new viewer, or once a second while observed) and the loop hands it over
+//! with [`Tracer::snapshot`]. Between snapshots the tracer keeps a *shadow*: the
+//! last snapshot with every event since applied by [`Snapshot::apply`]. A viewer
+//! that joins while the loop is observed (even paused inside a handler) gets
+//! the shadow at once, and one that lost events gets it as its resync.
+//!
+//! # Blocking in the gate
+//!
+//! When the gate says stop, the loop thread blocks in `recv` on the request
+//! channel: no CPU, no poll, clients wait. Each request is handled (a step, a
+//! breakpoint, a new viewer...) until the gate lets the loop go again.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mio::Waker;
+
+use super::gate::Gate;
+use super::model::{
+    Ack, BeforeSleepSummary, ControlRequest, ErrorReply, Event, FORMAT_VERSION, Hello,
+    KeyspaceInfo, ListenerInfo, Mask, Message, ProbeData, ProbeKind, Site, Snapshot, StopReason,
+};
+use super::queue::{self, Inbox, Injector, Outbox, Pushed, RecvError};
+
+/// How many events a viewer's queue holds before it starts dropping.
+pub const DEFAULT_CAPACITY: usize = 4096;
+
+/// How often an observed loop sends a full snapshot.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
+
+/// The trace clock: microseconds since the tracer was created.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceClock {
+    epoch: Instant,
+    epoch_unix_us: u64,
+}
+
+impl TraceClock {
+    fn start() -> TraceClock {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        TraceClock {
+            epoch: Instant::now(),
+            epoch_unix_us: u64::try_from(unix).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// `t` on the trace clock (0 for instants before the tracer existed).
+    pub fn us(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.us(Instant::now())
+    }
+}
+
+/// Measures a duration only when observed (durations are part of some events).
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch(Option<Instant>);
+
+impl Stopwatch {
+    /// Microseconds since the stopwatch was started, 0 if it was not.
+    pub fn us(&self) -> u64 {
+        self.0.map_or(0, |t| {
+            u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
+        })
+    }
+}
+
+/// The loop's static facts, for [`Hello`] and the first snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub setsize: usize,
+    pub hz: u32,
+    pub port: u16,
+    pub listeners: Vec<ListenerInfo>,
+}
+
+/// What a viewer thread asks of the loop thread.
+enum Request {
+    Subscribe {
+        viewer: u64,
+        outbox: Outbox,
+    },
+    /// The viewer is gone entirely.
+    Leave {
+        viewer: u64,
+    },
+    /// The viewer can no longer send control messages (it stays subscribed).
+    Mute {
+        viewer: u64,
+    },
+    Control {
+        viewer: u64,
+        request: ControlRequest,
+    },
+}
+
+/// State shared by the loop thread and every handle.
+struct Shared {
+    /// Requests are waiting on the channel.
+    pending: AtomicBool,
+    /// Wakes the loop from poll; set once by the event loop.
+    waker: OnceLock<Arc<Waker>>,
+    next_viewer: AtomicU64,
+}
+
+/// Creates a tracer (for the event loop to own) and the handle viewers use.
+///
+/// With `start_paused` the gate stops the loop at the start of its first
+/// iteration, and the tracer is observed from the start so that a viewer
+/// attaching later finds an exact state.
+pub fn tracer(start_paused: bool) -> (Tracer, TraceHandle) {
+    let (tx, rx) = mpsc::channel();
+    let shared = Arc::new(Shared {
+        pending: AtomicBool::new(false),
+        waker: OnceLock::new(),
+        next_viewer: AtomicU64::new(1),
+    });
+    let gate = Gate::new(start_paused);
+    let observed = gate.engaged();
+    let live = Live {
+        shared: shared.clone(),
+        rx,
+        subs: Vec::new(),
+        gate,
+        clock: TraceClock::start(),
+        facts: Facts::default(),
+        seq: 0,
+        iter: 0,
+        shadow: Snapshot {
+            maxfd: -1,
+            ..Snapshot::default()
+        },
+        // Created observed, the tracer sees every event from the very first:
+        // the empty shadow is exact.
+        shadow_valid: observed,
+        want_snapshot: true,
+        last_snapshot: None,
+        iter_started: None,
+        iter_counts: (0, 0, 0),
+        before_sleep: None,
+    };
+    (
+        Tracer {
+            observed,
+            live: Box::new(live),
+        },
+        TraceHandle { tx, shared },
+    )
+}
+
+/// The loop thread's side: owned by the event loop.
+pub struct Tracer {
+    /// The one flag every probe tests.
+    observed: bool,
+    /// Everything else, boxed so the loop struct stays small.
+    live: Box<Live>,
+}
+
+impl Tracer {
+    /// A tracer nobody can ever observe (for loops built without one).
+    pub fn disabled() -> Tracer {
+        tracer(false).0
+    }
+
+    /// True while events are being built (someone watches, or the gate may stop).
+    #[inline(always)]
+    pub fn observed(&self) -> bool {
+        self.observed
+    }
+
+    /// A probe: if observed, builds the event with `data` and emits it (which
+    /// may stop the loop in the gate). Use the [`probe!`](crate::probe) macro,
+    /// which also makes the site.
+    #[inline(always)]
+    pub fn probe<F: FnOnce(&TraceClock) -> ProbeData>(&mut self, site: &'static Site, data: F) {
+        if self.observed {
+            self.emit_with(site, data);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn emit_with<F: FnOnce(&TraceClock) -> ProbeData>(&mut self, site: &'static Site, data: F) {
+        let data = data(&self.live.clock);
+        self.emit(site, data);
+    }
+
+    fn emit(&mut self, site: &'static Site, data: ProbeData) {
+        self.live.drain_requests();
+        self.live.emit(site, data);
+        self.observed = self.live.observed();
+    }
+
+    /// The end of an iteration; its duration and counts come from the tracer.
+    #[inline(always)]
+    pub fn iteration_end(&mut self, site: &'static Site) {
+        if self.observed {
+            let data = self.live.iteration_end_data();
+            self.emit(site, data);
+        }
+    }
+
+    /// The end of `before_sleep`: what it did is counted by the tracer,
+    /// `keyspace` (the non-empty databases) comes from the server.
+    #[inline(always)]
+    pub fn before_sleep_end<F: FnOnce() -> Vec<KeyspaceInfo>>(
+        &mut self,
+        site: &'static Site,
+        keyspace: F,
+    ) {
+        if self.observed {
+            let data = self.live.before_sleep_end_data(keyspace());
+            self.emit(site, data);
+        }
+    }
+
+    /// Starts a stopwatch if observed.
+    #[inline(always)]
+    pub fn stopwatch(&self) -> Stopwatch {
+        Stopwatch(if self.observed {
+            Some(Instant::now())
+        } else {
+            None
+        })
+    }
+
+    pub fn clock(&self) -> TraceClock {
+        self.live.clock
+    }
+
+    /// Call at the top of every iteration, before its `IterationBegin` probe.
+    /// Picks up requests from viewers. Returns true if a snapshot is wanted:
+    /// build one and pass it to [`Tracer::snapshot`].
+    #[inline(always)]
+    pub fn begin_iteration(&mut self, iter: u64) -> bool {
+        if self.observed || self.live.shared.pending.load(Ordering::Relaxed) {
+            self.begin_iteration_slow(iter)
+        } else {
+            false
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn begin_iteration_slow(&mut self, iter: u64) -> bool {
+        self.live.iter = iter;
+        self.live.drain_requests();
+        self.observed = self.live.observed();
+        self.observed && self.live.snapshot_due()
+    }
+
+    /// Hands over the snapshot asked for by [`Tracer::begin_iteration`]. The
+    /// tracer fills in `seq`, `iter`, `t_us` and the static facts.
+    pub fn snapshot(&mut self, snap: Snapshot) {
+        self.live.take_snapshot(snap);
+    }
+
+    /// Sets the static facts (setsize, hz, port, listeners) once the server knows them.
+    pub fn set_facts(&mut self, facts: Facts) {
+        self.live.shadow.setsize = facts.setsize;
+        self.live.shadow.listeners.clone_from(&facts.listeners);
+        self.live.shadow.relabel_all();
+        self.live.facts = facts;
+    }
+
+    /// Gives the tracer the waker of the loop's poller, so control messages can
+    /// interrupt a poll that sleeps.
+    pub fn set_waker(&self, waker: Arc<Waker>) {
+        let _ = self.live.shared.waker.set(waker);
+    }
+}
+
+/// One subscribed viewer, as the loop thread sees it.
+struct Sub {
+    viewer: u64,
+    outbox: Outbox,
+    /// Has received hello and a snapshot, so events make sense to it.
+    ready: bool,
+}
+
+/// The tracer's state beyond the `observed` flag.
+struct Live {
+    shared: Arc<Shared>,
+    rx: Receiver<Request>,
+    subs: Vec<Sub>,
+    gate: Gate,
+    clock: TraceClock,
+    facts: Facts,
+    /// Number of the last event emitted.
+    seq: u64,
+    iter: u64,
+    /// The last snapshot plus every event since: the current state.
+    shadow: Snapshot,
+    /// The shadow is exact (the tracer has been observed since the snapshot).
+    shadow_valid: bool,
+    /// An exact snapshot is wanted at the next iteration start.
+    want_snapshot: bool,
+    last_snapshot: Option<Instant>,
+    iter_started: Option<Instant>,
+    /// File events, commands and time events of this iteration.
+    iter_counts: (u32, u32, u32),
+    /// While inside `before_sleep`: when it began and what it did so far.
+    before_sleep: Option<(Instant, BeforeSleepSummary)>,
+}
+
+impl Live {
+    fn observed(&self) -> bool {
+        !self.subs.is_empty() || self.gate.engaged()
+    }
+
+    fn snapshot_due(&self) -> bool {
+        self.want_snapshot
+            || !self.shadow_valid
+            || self
+                .last_snapshot
+                .is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY)
+    }
+
+    fn hello(&self, viewer: u64) -> Message {
+        Message::Hello(Hello {
+            format: FORMAT_VERSION,
+            loopscope: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
+            setsize: self.facts.setsize,
+            hz: self.facts.hz,
+            port: self.facts.port,
+            epoch_unix_us: self.clock.epoch_unix_us,
+            viewer,
+            sites: Vec::new(),
+        })
+    }
+
+    fn gate_message(&self) -> Arc<Message> {
+        Arc::new(Message::Gate(self.gate.status()))
+    }
+
+    /// Numbers the event, keeps the books, sends it and lets the gate decide.
+    fn emit(&mut self, site: &'static Site, data: ProbeData) {
+        let now = Instant::now();
+        let kind = data.kind();
+        self.account(&data, now);
+        self.seq += 1;
+        let ev = Event {
+            seq: self.seq,
+            iter: self.iter,
+            t_us: self.clock.us(now),
+            site: Cow::Borrowed(site),
+            data,
+        };
+        self.resync_lagging();
+        if self.shadow_valid {
+            self.shadow.apply(&ev);
+        }
+        let msg = Arc::new(Message::Event(ev));
+        self.subs
+            .retain(|s| !s.ready || s.outbox.push(&msg, kind) != Pushed::Closed);
+        let Message::Event(ev) = &*msg else { return };
+        if self.gate.check(ev) {
+            self.broadcast(self.gate_message());
+            self.wait_while_paused();
+        } else if kind == ProbeKind::IterationBegin {
+            self.play_wait(ev);
+        }
+    }
+
+    /// Counts what an iteration and a `before_sleep` did, for their end events.
+    fn account(&mut self, data: &ProbeData, now: Instant) {
+        match data {
+            ProbeData::IterationBegin {} => {
+                self.iter_started = Some(now);
+                self.iter_counts = (0, 0, 0);
+            }
+            ProbeData::FileEvent { .. } => self.iter_counts.0 += 1,
+            ProbeData::Command { .. } => self.iter_counts.1 += 1,
+            ProbeData::TimeEvent { .. } => self.iter_counts.2 += 1,
+            ProbeData::BeforeSleepBegin {} => {
+                self.before_sleep = Some((now, BeforeSleepSummary::default()))
+            }
+            _ => {}
+        }
+        let Some((_, did)) = &mut self.before_sleep else {
+            return;
+        };
+        match data {
+            ProbeData::Write { bytes, .. } => {
+                did.clients_written += 1;
+                did.bytes_written = did.bytes_written.saturating_add(*bytes);
+            }
+            ProbeData::FileEventCreated { mask, .. } if mask.contains(Mask::WRITABLE) => {
+                did.write_handlers_installed += 1;
+            }
+            ProbeData::ClientClosed { .. } => did.clients_closed += 1,
+            ProbeData::ExpireCycle { expired, .. } => {
+                did.keys_expired = did.keys_expired.saturating_add(*expired)
+            }
+            _ => {}
+        }
+    }
+
+    fn iteration_end_data(&mut self) -> ProbeData {
+        let (file_events, commands, time_events) = self.iter_counts;
+        let duration_us = Stopwatch(self.iter_started.take()).us();
+        ProbeData::IterationEnd {
+            duration_us,
+            file_events,
+            commands,
+            time_events,
+        }
+    }
+
+    fn before_sleep_end_data(&mut self, keyspace: Vec<KeyspaceInfo>) -> ProbeData {
+        let (started, did) = self.before_sleep.take().unzip();
+        ProbeData::BeforeSleepEnd {
+            duration_us: Stopwatch(started).us(),
+            did: did.unwrap_or_default(),
+            keyspace,
+        }
+    }
+
+    /// Viewers that lost events get their drop counts and the current state,
+    /// as soon as their queue has room for both plus the next event.
+    fn resync_lagging(&mut self) {
+        if !self.shadow_valid {
+            return;
+        }
+        let mut snapshot: Option<Arc<Message>> = None;
+        for sub in self.subs.iter().filter(|s| s.ready) {
+            if let Some(drops) = sub.outbox.resync_room(3) {
+                let snap = snapshot
+                    .get_or_insert_with(|| Arc::new(Message::Snapshot(self.shadow.clone())));
+                sub.outbox.push_forced(Arc::new(Message::Drops(drops)));
+                sub.outbox.push_forced(snap.clone());
+            }
+        }
+    }
+
+    /// Sends `msg` to every ready viewer, forgetting those that are gone.
+    fn broadcast(&mut self, msg: Arc<Message>) {
+        self.subs
+            .retain(|s| !s.ready || s.outbox.push_forced(msg.clone()) != Pushed::Closed);
+    }
+
+    fn send_to(&mut self, viewer: u64, msg: Message) {
+        let msg = Arc::new(msg);
+        self.subs
+            .retain(|s| s.viewer != viewer || s.outbox.push_forced(msg.clone()) != Pushed::Closed);
+    }
+
+    /// Blocks the loop thread until the gate lets it go. No CPU is used:
+    /// the thread sleeps in `recv` until a viewer sends something.
+    fn wait_while_paused(&mut self) {
+        while self.gate.is_paused() {
+            match self.rx.recv() {
+                Ok(request) => self.handle(request),
+                // Nobody can ever send a control message again: run on.
+                Err(_) => {
+                    self.gate.reset();
+                    self.broadcast(self.gate_message());
+                }
+            }
+        }
+    }
+
+    /// While playing: waits the play interval at the start of an iteration,
+    /// still answering viewers; a pause that arrives meanwhile stops right here.
+    fn play_wait(&mut self, at: &Event) {
+        let started = Instant::now();
+        while let Some(interval) = self.gate.play_interval() {
+            let left = interval.saturating_sub(started.elapsed());
+            match self.rx.recv_timeout(left) {
+                Ok(request) => self.handle(request),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
+            }
+            if self.gate.pause_pending() {
+                self.gate.stop_at(at, StopReason::Pause);
+                self.broadcast(self.gate_message());
+                self.wait_while_paused();
+                return;
+            }
+        }
+    }
+
+    /// Handles every waiting request, if the flag says there are any.
+    fn drain_requests(&mut self) {
+        if !self.shared.pending.swap(false, Ordering::Acquire) {
+            return;
+        }
+        loop {
+            match self.rx.try_recv() {
+                Ok(request) => self.handle(request),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn handle(&mut self, request: Request) {
+        match request {
+            Request::Subscribe { viewer, outbox } => {
+                let mut sub = Sub {
+                    viewer,
+                    outbox,
+                    ready: false,
+                };
+                if self.shadow_valid {
+                    self.greet(&mut sub, Arc::new(Message::Snapshot(self.shadow.clone())));
+                } else {
+                    self.want_snapshot = true;
+                }
+                self.subs.push(sub);
+            }
+            Request::Leave { viewer } => {
+                self.subs.retain(|s| s.viewer != viewer);
+                self.mute(viewer);
+            }
+            Request::Mute { viewer } => self.mute(viewer),
+            Request::Control { viewer, request } => self.control(viewer, request),
+        }
+        if !self.observed() {
+            // Nobody sees the events from now on, so the shadow goes stale.
+            self.shadow_valid = false;
+        }
+    }
+
+    fn mute(&mut self, viewer: u64) {
+        if self.gate.leave(viewer) {
+            self.broadcast(self.gate_message());
+        }
+    }
+
+    fn control(&mut self, viewer: u64, request: ControlRequest) {
+        let was_observed = self.observed();
+        match self.gate.control(viewer, &request.control) {
+            Ok(done) => {
+                let ack = Ack {
+                    id: request.id,
+                    cmd: Cow::Borrowed(request.control.name()),
+                    breakpoint: done.breakpoint,
+                };
+                self.send_to(viewer, Message::Ack(ack));
+                if request.control == super::model::Control::Snapshot {
+                    if self.shadow_valid {
+                        self.send_to(viewer, Message::Snapshot(self.shadow.clone()));
+                    } else {
+                        self.want_snapshot = true;
+                    }
+                }
+                if done.changed {
+                    self.broadcast(self.gate_message());
+                }
+            }
+            Err(error) => self.send_to(
+                viewer,
+                Message::Error(ErrorReply {
+                    id: request.id,
+                    error,
+                }),
+            ),
+        }
+        if !was_observed && self.observed() {
+            // The gate engaged with nobody watching: the shadow starts stale.
+            self.want_snapshot = true;
+        }
+    }
+
+    /// Sends hello, the state and the gate to a new viewer.
+    fn greet(&self, sub: &mut Sub, snapshot: Arc<Message>) {
+        sub.outbox.push_forced(Arc::new(self.hello(sub.viewer)));
+        sub.outbox.push_forced(snapshot);
+        sub.outbox.push_forced(self.gate_message());
+        sub.ready = true;
+    }
+
+    /// Installs an exact snapshot as the shadow and sends it: a greeting for new
+    /// viewers, a periodic refresh for the others.
+    fn take_snapshot(&mut self, mut snap: Snapshot) {
+        snap.seq = self.seq;
+        snap.iter = self.iter;
+        snap.t_us = self.clock.now_us();
+        snap.setsize = self.facts.setsize;
+        if snap.listeners.is_empty() {
+            snap.listeners.clone_from(&self.facts.listeners);
+        }
+        snap.relabel_all();
+        self.shadow = snap;
+        self.shadow_valid = true;
+        self.want_snapshot = false;
+        self.last_snapshot = Some(Instant::now());
+        let msg = Arc::new(Message::Snapshot(self.shadow.clone()));
+        let mut subs = std::mem::take(&mut self.subs);
+        for sub in &mut subs {
+            if sub.ready {
+                sub.outbox.push_forced(msg.clone());
+            } else {
+                self.greet(sub, msg.clone());
+            }
+        }
+        self.subs = subs;
+    }
+}
+
+/// The handle viewers use: subscribe to the stream, send control messages.
+/// Cheap to clone and usable from any thread.
+#[derive(Clone)]
+pub struct TraceHandle {
+    tx: Sender<Request>,
+    shared: Arc<Shared>,
+}
+
+impl TraceHandle {
+    /// Subscribes a new viewer whose queue holds `capacity` events. Its first
+    /// messages will be hello, a snapshot and the gate status.
+    pub fn subscribe(&self, capacity: usize) -> Subscription {
+        let viewer = self.shared.next_viewer.fetch_add(1, Ordering::Relaxed);
+        let (outbox, inbox) = queue::channel(capacity);
+        self.send(Request::Subscribe { viewer, outbox });
+        Subscription {
+            viewer,
+            inbox,
+            handle: self.clone(),
+        }
+    }
+
+    fn send(&self, request: Request) {
+        if self.tx.send(request).is_ok() {
+            self.shared.pending.store(true, Ordering::Release);
+            if let Some(waker) = self.shared.waker.get() {
+                // A failed wake only delays the request to the next iteration.
+                let _ = waker.wake();
+            }
+        }
+    }
+}
+
+/// One viewer's subscription: read messages, send control messages. Dropping
+/// it unsubscribes (and gives up control, if it had it).
+pub struct Subscription {
+    viewer: u64,
+    inbox: Inbox,
+    handle: TraceHandle,
+}
+
+impl Subscription {
+    /// This viewer's id (also in its hello).
+    pub fn viewer(&self) -> u64 {
+        self.viewer
+    }
+
+    /// Waits for the next message, at most `timeout` (`None`: as long as it takes).
+    pub fn recv_timeout(&self, timeout: Option<Duration>) -> Result<Arc<Message>, RecvError> {
+        self.inbox.recv_timeout(timeout)
+    }
+
+    /// Takes every message already queued.
+    pub fn drain_into(&self, out: &mut Vec<Arc<Message>>) {
+        self.inbox.drain_into(out);
+    }
+
+    /// Sends a control message as this viewer; the answer arrives in the stream.
+    pub fn control(&self, request: ControlRequest) {
+        self.handle.send(Request::Control {
+            viewer: self.viewer,
+            request,
+        });
+    }
+
+    /// This viewer will send no more control messages (its input closed):
+    /// gives up control, if it had it, but keeps receiving.
+    pub fn mute(&self) {
+        self.handle.send(Request::Mute {
+            viewer: self.viewer,
+        });
+    }
+
+    /// Lets another thread of this viewer add messages to its stream.
+    pub fn injector(&self) -> Injector {
+        self.inbox.injector()
+    }
+
+    /// A sender of control messages for another thread of this viewer.
+    pub fn controller(&self) -> ControlSender {
+        ControlSender {
+            viewer: self.viewer,
+            handle: self.handle.clone(),
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.inbox.close();
+        self.handle.send(Request::Leave {
+            viewer: self.viewer,
+        });
+    }
+}
+
+/// Sends control messages on behalf of one viewer (for its reader thread).
+#[derive(Clone)]
+pub struct ControlSender {
+    viewer: u64,
+    handle: TraceHandle,
+}
+
+impl ControlSender {
+    pub fn send(&self, request: ControlRequest) {
+        self.handle.send(Request::Control {
+            viewer: self.viewer,
+            request,
+        });
+    }
+
+    pub fn mute(&self) {
+        self.handle.send(Request::Mute {
+            viewer: self.viewer,
+        });
+    }
+}
+
+/// A probe at this line: `probe!(tracer, "our_fn" => "redisFn", data)`, where
+/// `data` is a [`ProbeData`] expression evaluated only when observed. Write
+/// `|clock| data` to use the trace clock in it.
+#[macro_export]
+macro_rules! probe {
+    ($tracer:expr, $function:literal => $mirrors:literal, |$clock:ident| $data:expr) => {
+        $tracer.probe(
+            $crate::site!($function, $mirrors),
+            |$clock: &$crate::trace::TraceClock| $data,
+        )
+    };
+    ($tracer:expr, $function:literal => $mirrors:literal, $data:expr) => {
+        $tracer.probe(
+            $crate::site!($function, $mirrors),
+            |_: &$crate::trace::TraceClock| $data,
+        )
+    };
+}

@@ -1,0 +1,322 @@
+//! Shared helpers for the integration tests: start a real `loopscope serve`
+//! process on a free loopback port, talk to it with raw sockets, stop it by PID.
+
+#![allow(dead_code)] // each test binary uses a different subset of these helpers
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `loopscope serve` process, killed (by PID) when dropped.
+pub struct TestServer {
+    pub port: u16,
+    child: Child,
+}
+
+impl TestServer {
+    /// Starts a server with default settings.
+    pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// Starts a server with extra `serve` flags. Retries with another port if
+    /// the chosen one was taken between choosing and binding.
+    pub fn start_with(extra: &[&str]) -> TestServer {
+        for _ in 0..10 {
+            let port = free_port();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_loopscope"))
+                .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn loopscope");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // exited: most likely the port was taken; try another
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return TestServer { port, child };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("could not start loopscope serve");
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A raw connection with a read timeout, so a missing reply fails the test
+    /// instead of hanging it.
+    pub fn raw(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr()).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_nodelay(true).unwrap();
+        s
+    }
+
+    /// A client from the `redis` crate.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .expect("redis connection")
+    }
+
+    /// Sends SIGTERM, as Ctrl-C would, and returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Sends `request` and reads until `expected.len()` bytes arrived, then
+/// checks them byte for byte.
+pub fn roundtrip(conn: &mut TcpStream, request: &[u8], expected: &[u8]) {
+    conn.write_all(request).unwrap();
+    let got = read_exact_len(conn, expected.len());
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(expected),
+        "reply to {:?}",
+        String::from_utf8_lossy(request)
+    );
+}
+
+/// Reads exactly `len` bytes (or panics with what arrived before the timeout).
+pub fn read_exact_len(conn: &mut TcpStream, len: usize) -> Vec<u8> {
+    let mut got = vec![0; len];
+    let mut filled = 0;
+    while filled < len {
+        match conn.read(&mut got[filled..]) {
+            Ok(0) => panic!(
+                "connection closed after {:?}",
+                String::from_utf8_lossy(&got[..filled])
+            ),
+            Ok(n) => filled += n,
+            Err(e) => panic!(
+                "read failed after {:?}: {e}",
+                String::from_utf8_lossy(&got[..filled])
+            ),
+        }
+    }
+    got
+}
+
+/// Reads until the server closes the connection; returns everything read.
+pub fn read_to_close(conn: &mut TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    conn.read_to_end(&mut all)
+        .expect("server should close the connection");
+    all
+}
+
+/// Finds a tool on PATH, or prints a loud skip note and returns None.
+pub fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let found = std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        eprintln!(
+            "SKIPPED: `{name}` is not installed; install it (Debian: redis-tools / tmux) to run this test"
+        );
+    }
+    found
+}
+
+/// A connection that reads whole RESP replies, for comparing servers byte for byte.
+pub struct RespConn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RespConn {
+    pub fn connect(addr: &str) -> RespConn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        RespConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sends one command as a multibulk request.
+    pub fn send(&mut self, args: &[&[u8]]) {
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        self.stream.write_all(&req).unwrap();
+    }
+
+    /// Reads exactly one reply and returns its raw bytes.
+    pub fn reply(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(end) = reply_end(&self.buf, 0) {
+                return self.buf.drain(..end).collect();
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => panic!(
+                    "connection closed mid-reply: {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!(
+                    "no reply ({e}); got so far {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
+            }
+        }
+    }
+
+    /// Sends a command and returns its reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(args);
+        self.reply()
+    }
+}
+
+/// Where the RESP2/RESP3 reply starting at `at` ends, if it is complete.
+fn reply_end(buf: &[u8], at: usize) -> Option<usize> {
+    let line_end = at + buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+    let header = std::str::from_utf8(&buf[at + 1..line_end]).ok()?;
+    let after = line_end + 2;
+    match buf[at] {
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after),
+        b'$' | b'=' | b'!' => {
+            let len: i64 = header.parse().ok()?;
+            if len < 0 {
+                return Some(after);
+            }
+            let end = after + len as usize + 2;
+            (buf.len() >= end).then_some(end)
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let mut n: i64 = header.parse().ok()?;
+            if matches!(buf[at], b'%' | b'|') {
+                n *= 2;
+            }
+            let mut pos = after;
+            for _ in 0..n.max(0) {
+                pos = reply_end(buf, pos)?;
+            }
+            Some(pos)
+        }
+        _ => panic!(
+            "not a RESP reply: {:?}",
+            String::from_utf8_lossy(&buf[at..])
+        ),
+    }
+}
+
+/// A real `redis-server` on a free loopback port, killed by PID when dropped.
+pub struct RealRedis {
+    pub port: u16,
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl RealRedis {
+    /// Starts Debian's redis-server, or returns None (after a loud skip note) if it is not installed.
+    pub fn start() -> Option<RealRedis> {
+        let bin = tool("redis-server")?;
+        for attempt in 0..10 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!(
+                "loopscope-redis-{}-{port}-{attempt}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut child = Command::new(&bin)
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Some(RealRedis { port, child, dir });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("could not start redis-server");
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
