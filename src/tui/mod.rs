@@ -9,15 +9,22 @@
 //! - [`keys`]: the key table that drives input, footer and help.
 //! - [`theme`]: colours (honouring `NO_COLOR`) and glyphs (with an ASCII set).
 //! - [`view`]: drawing, a pure function of the state.
+//! - [`source`]: where messages come from: a live loop, an attach port, a replay file.
+//! - [`run`]: the terminal loop that ties them together.
 
 pub mod frame;
 pub mod history;
 pub mod keys;
 pub mod logs;
 pub mod panes;
+pub mod run;
+pub mod source;
 pub mod state;
 pub mod theme;
 pub mod view;
+
+pub use run::{Options, run};
+pub use source::TraceSource;
 
 #[cfg(test)]
 mod testkit;

@@ -10,6 +10,7 @@
 use super::frame::{Frame, Phase};
 use super::logs::CommandEntry;
 use super::state::App;
+use super::theme::Theme;
 use crate::trace::model::{ClientInfo, FdRole, FileEventInfo, Fired, Handler, Mask};
 
 /// The panes, in focus order (Tab).
@@ -270,7 +271,7 @@ pub fn len(pane: Pane, app: &App) -> usize {
         Pane::Events => event_slots(f).len(),
         Pane::Fired => f.snap.fired.len(),
         Pane::Timers => f.snap.time_events.len(),
-        Pane::BeforeSleep => before_sleep_lines(f).len(),
+        Pane::BeforeSleep => before_sleep_lines(f, &app.theme).len(),
         Pane::Flow => app.commands.count_upto(app.visible_seq()),
         Pane::Clients => f.snap.clients.len(),
         Pane::Activity => 0,
@@ -296,7 +297,7 @@ pub fn rows(pane: Pane, app: &App, start: usize, count: usize) -> Vec<PaneRow> {
         ),
         Pane::Timers => take(timer_rows(app, f)),
         Pane::BeforeSleep => take(
-            before_sleep_lines(f)
+            before_sleep_lines(f, &app.theme)
                 .into_iter()
                 .map(|(what, count, _)| PaneRow {
                     cells: vec![what.into(), count],
@@ -379,7 +380,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             vec![
                 kv("id", t.id.to_string()),
                 kv("handler", handler_both(Some(&t.handler))),
-                kv("due at", format!("{} µs on the trace clock", t.when_us)),
+                kv("due at", format!("{} {} on the trace clock", t.when_us, app.theme.glyphs.micros)),
                 kv("due in", when_text(t.when_us, f.snap.t_us)),
                 kv(
                     "period",
@@ -397,7 +398,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
                 ),
             ]
         }),
-        Pane::BeforeSleep => before_sleep_lines(f)
+        Pane::BeforeSleep => before_sleep_lines(f, &app.theme)
             .into_iter()
             .nth(row)
             .map_or_else(Vec::new, |(what, count, why)| {
@@ -409,7 +410,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             }
             app.commands
                 .get(row)
-                .map_or_else(Vec::new, command_details)
+                .map_or_else(Vec::new, |c| command_details(c, &app.theme))
         }
         Pane::Clients => f
             .snap
@@ -639,7 +640,7 @@ fn timer_rows(app: &App, f: &Frame) -> Vec<PaneRow> {
 // ---------------------------------------------------------------------------
 
 /// The lines of the beforeSleep pane: (what, how much, what it means).
-fn before_sleep_lines(f: &Frame) -> Vec<(&'static str, String, &'static str)> {
+fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'static str)> {
     let Some(b) = &f.before_sleep else {
         let state = if f.in_before_sleep {
             "running now"
@@ -690,7 +691,7 @@ fn before_sleep_lines(f: &Frame) -> Vec<(&'static str, String, &'static str)> {
         ),
         (
             "took",
-            format!("{} µs", b.duration_us),
+            t.duration(b.duration_us),
             "time spent in beforeSleep",
         ),
     ]
@@ -743,7 +744,7 @@ fn flow_row(app: &App, c: &CommandEntry, current: Option<u64>) -> PaneRow {
     }
 }
 
-fn command_details(c: &CommandEntry) -> Vec<(String, String)> {
+fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
     let mut out = vec![
         ("iteration".to_string(), c.iter.to_string()),
         ("event seq".into(), c.seq.to_string()),
@@ -774,7 +775,7 @@ fn command_details(c: &CommandEntry) -> Vec<(String, String)> {
             c.reply.kind, c.reply.bytes, c.reply.preview
         ),
     ));
-    out.push(("took".into(), format!("{} µs", c.duration_us)));
+    out.push(("took".into(), t.duration(c.duration_us)));
     out.push((
         "written".into(),
         "the reply waits in the client's buffer; the next beforeSleep writes it".into(),

@@ -27,6 +27,8 @@ pub struct Glyphs {
     pub ellipsis: &'static str,
     /// Between the parts of the header.
     pub sep: &'static str,
+    /// The unit of microseconds.
+    pub micros: &'static str,
     pub border: border::Set<'static>,
     pub bars: bar::Set<'static>,
 }
@@ -40,6 +42,7 @@ pub const UNICODE: Glyphs = Glyphs {
     arrow: "→",
     ellipsis: "…",
     sep: "│",
+    micros: "µs",
     border: border::PLAIN,
     bars: bar::NINE_LEVELS,
 };
@@ -53,6 +56,7 @@ pub const ASCII: Glyphs = Glyphs {
     arrow: "->",
     ellipsis: "~",
     sep: "|",
+    micros: "us",
     border: border::Set {
         top_left: "+",
         top_right: "+",
@@ -104,6 +108,15 @@ impl Theme {
         Theme {
             color,
             glyphs: if ascii { ASCII } else { UNICODE },
+        }
+    }
+
+    /// A duration for people: microseconds when short, milliseconds from 10 ms.
+    pub fn duration(&self, us: u64) -> String {
+        if us >= 10_000 {
+            format!("{} ms", us / 1000)
+        } else {
+            format!("{us} {}", self.glyphs.micros)
         }
     }
 
@@ -200,6 +213,7 @@ mod tests {
             g.arrow,
             g.ellipsis,
             g.sep,
+            g.micros,
             b.top_left,
             b.top_right,
             b.bottom_left,

@@ -23,6 +23,7 @@
 
 mod activity;
 mod popup;
+mod probe;
 mod table;
 
 use ratatui::Frame;
@@ -33,11 +34,11 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 pub use popup::{breakpoint_text, help_lines};
 
-use crate::trace::model::{GateState, GateStatus, ProbeData, StepUnit, StopReason};
+use crate::trace::model::{GateState, GateStatus, StepUnit, StopReason};
 use crate::tui::frame::Phase;
 use crate::tui::keys::{self, Footer, Mode};
 use crate::tui::panes::Pane;
-use crate::tui::state::{App, Overlay, Status, probe_kind_name};
+use crate::tui::state::{App, Overlay, Status};
 use activity::ActivityView;
 use table::PaneView;
 
@@ -53,7 +54,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         return;
     }
     let [header, body, status, footer] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(3),
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -117,7 +118,7 @@ fn draw_body(f: &mut Frame, app: &App, area: Rect) {
                 "{} {} slept {}",
                 fr_len(app),
                 app.theme.glyphs.sep,
-                duration_text(us)
+                app.theme.duration(us)
             ),
             None => format!("poll waiting, timeout {}", timeout_text(p.timeout_ms)),
         });
@@ -170,14 +171,6 @@ fn fr_len(app: &App) -> String {
     format!("{n} ready")
 }
 
-fn duration_text(us: u64) -> String {
-    if us >= 10_000 {
-        format!("{} ms", us / 1000)
-    } else {
-        format!("{us} µs")
-    }
-}
-
 fn timeout_text(ms: Option<u64>) -> String {
     ms.map_or("none (wait for I/O)".into(), |ms| format!("{ms} ms"))
 }
@@ -216,7 +209,7 @@ fn gate_text(g: Option<&GateStatus>) -> String {
 fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let g = &t.glyphs;
-    let [top, strip] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let [top, strip, at] = Layout::vertical([Constraint::Length(1); 3]).areas(area);
     let frame = app.frame();
     let iter = frame.map_or(0, |f| f.snap.iter);
     let sep = Span::styled(format!(" {} ", g.sep), t.border());
@@ -262,6 +255,35 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     };
     f.render_widget(Paragraph::new(line), top);
     f.render_widget(Paragraph::new(phase_line(app)), strip);
+    f.render_widget(Paragraph::new(at_line(app)), at);
+}
+
+/// What the probe the frame stops at means, and where it is in our code.
+fn at_line(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    let Some(ev) = app.frame().and_then(|f| f.at.as_ref()) else {
+        return Line::styled(
+            " at a snapshot: the loop's whole state, between two probes",
+            t.dim(),
+        );
+    };
+    let site = &ev.site;
+    let mirrors = if site.mirrors.is_empty() {
+        String::new()
+    } else {
+        format!(" = Redis {}", site.mirrors)
+    };
+    Line::from(vec![
+        Span::styled(format!(" {} ", t.glyphs.current), t.current()),
+        Span::styled(probe::describe(&ev.data, t), t.current()),
+        Span::styled(
+            format!(
+                "   {}(){mirrors}  {}:{}",
+                site.function, site.file, site.line
+            ),
+            t.dim(),
+        ),
+    ])
 }
 
 /// The phase strip, and the probe the frame stops at.
@@ -285,39 +307,7 @@ fn phase_line(app: &App) -> Line<'static> {
     if matches!(phase, Phase::Start | Phase::End) {
         spans.push(Span::styled(format!("  ({})", phase.name()), t.current()));
     }
-    if let Some(ev) = app.frame().and_then(|f| f.at.as_ref()) {
-        spans.push(Span::styled(format!(" {} ", t.glyphs.sep), t.border()));
-        spans.push(Span::raw(format!("at {}", probe_text(&ev.data))));
-        let site = &ev.site;
-        let mirrors = if site.mirrors.is_empty() {
-            String::new()
-        } else {
-            format!(" = {}", site.mirrors)
-        };
-        spans.push(Span::styled(
-            format!(" in {}(){mirrors}", site.function),
-            t.dim(),
-        ));
-    }
     Line::from(spans)
-}
-
-/// A probe in a few words: its kind and the fd or handler it is about.
-fn probe_text(d: &ProbeData) -> String {
-    let kind = probe_kind_name(d.kind());
-    match d {
-        ProbeData::FileEvent {
-            fd, mask, handler, ..
-        } => format!("{kind} fd {fd} {mask} {}", handler.name),
-        ProbeData::Command { argv, .. } => {
-            format!("{kind} {}", argv.first().map_or("", String::as_str))
-        }
-        ProbeData::TimeEvent { handler, .. } => format!("{kind} {}", handler.name),
-        _ => match d.fd() {
-            Some(fd) => format!("{kind} fd {fd}"),
-            None => kind,
-        },
-    }
 }
 
 fn draw_status(f: &mut Frame, app: &App, area: Rect) {

@@ -40,25 +40,26 @@ fn popup_block<'a>(t: &Theme, title: &str, hint: &str) -> Block<'a> {
         )
 }
 
-/// Draws `lines` in a popup of `w` x `h` (clamped to the screen).
-fn draw_popup(
-    area: Rect,
-    buf: &mut Buffer,
-    t: &Theme,
-    title: &str,
-    hint: &str,
-    lines: Vec<Line<'_>>,
-    scroll: usize,
+/// A popup's frame: its title, the hint on its bottom border, its size
+/// (clamped to the screen) and how far its text is scrolled.
+struct Popup<'a> {
+    title: &'a str,
+    hint: &'a str,
     w: u16,
     h: u16,
-) {
-    let r = centered(area, w, h);
-    Clear.render(r, buf);
-    Paragraph::new(lines)
-        .block(popup_block(t, title, hint))
-        .wrap(Wrap { trim: false })
-        .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
-        .render(r, buf);
+    scroll: usize,
+}
+
+impl Popup<'_> {
+    fn draw(&self, area: Rect, buf: &mut Buffer, t: &Theme, lines: Vec<Line<'_>>) {
+        let r = centered(area, self.w, self.h);
+        Clear.render(r, buf);
+        Paragraph::new(lines)
+            .block(popup_block(t, self.title, self.hint))
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(self.scroll).unwrap_or(u16::MAX), 0))
+            .render(r, buf);
+    }
 }
 
 /// The keys that close a popup, from the key table.
@@ -175,7 +176,14 @@ pub fn render_help(area: Rect, buf: &mut Buffer, app: &App, scroll: usize) {
         t.glyphs.sep,
         close_hint(Mode::Help)
     );
-    draw_popup(area, buf, t, "help", &hint, help_lines(t), scroll, w, h);
+    let popup = Popup {
+        title: "help",
+        hint: &hint,
+        w,
+        h,
+        scroll,
+    };
+    popup.draw(area, buf, t, help_lines(t));
 }
 
 pub fn render_details(area: Rect, buf: &mut Buffer, app: &App, pane: Pane, row: usize) {
@@ -203,17 +211,16 @@ pub fn render_details(area: Rect, buf: &mut Buffer, app: &App, pane: Pane, row: 
     }
     let h = u16::try_from(lines.len() + 4).unwrap_or(u16::MAX);
     let w = area.width.saturating_sub(4).min(90);
-    draw_popup(
-        area,
-        buf,
-        t,
-        &format!("{}: details", pane.title()),
-        &close_hint(Mode::Details),
-        lines,
-        0,
+    let title = format!("{}: details", pane.title());
+    let hint = close_hint(Mode::Details);
+    let popup = Popup {
+        title: &title,
+        hint: &hint,
         w,
         h,
-    );
+        scroll: 0,
+    };
+    popup.draw(area, buf, t, lines);
 }
 
 /// A breakpoint as the user would type it.
@@ -285,5 +292,12 @@ pub fn render_breakpoints(
     let h = u16::try_from(lines.len() + 3).unwrap_or(u16::MAX).max(8);
     let w = area.width.saturating_sub(4).min(86);
     lines.push(super::footer_line(app, hint, w));
-    draw_popup(area, buf, t, "breakpoints", "", lines, 0, w, h);
+    let popup = Popup {
+        title: "breakpoints",
+        hint: "",
+        w,
+        h,
+        scroll: 0,
+    };
+    popup.draw(area, buf, t, lines);
 }

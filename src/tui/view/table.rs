@@ -173,6 +173,6 @@ mod tests {
         assert_eq!(scroll_offset(None, 3, 5, true), 0);
         assert_eq!(scroll_offset(Some(2), 100, 5, true), 0);
         assert_eq!(scroll_offset(Some(9), 100, 5, false), 5);
-        assert_eq!(scroll_offset(Some(9), 100, 0, false), 10.min(99));
+        assert_eq!(scroll_offset(Some(9), 100, 0, false), 10);
     }
 }

@@ -1,0 +1,176 @@
+//! The runner: a terminal, a feed of trace messages, and the loop between them.
+//!
+//! One thread does everything, in this order, again and again:
+//!
+//! 1. take every key that is waiting and act on it (keys come first, so they
+//!    act within a few milliseconds however busy the loop is);
+//! 2. send the control messages the keys produced;
+//! 3. draw, if anything changed and the last frame is not too recent;
+//! 4. wait a short moment for trace messages, then apply *all* that arrived.
+//!
+//! Because step 4 applies a whole batch before the next draw, a busy server
+//! never makes the UI draw stale intermediate states or fall further and
+//! further behind: it draws only the latest state, at most
+//! [`MAX_FPS`] times a second. If the UI still cannot keep up, the feed is
+//! lossy on the server's side and the header shows how much was dropped.
+//!
+//! The terminal is set up with `ratatui::try_init`, which also installs a panic
+//! hook that restores the terminal; a guard restores it on every other way
+//! out. Nothing is printed to the screen but the UI: diagnostics go to the
+//! log file given in [`Options`].
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event as TermEvent};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+
+use super::keys::Key;
+use super::source::{Feed, TraceSource};
+use super::state::{App, Status};
+use super::theme::Theme;
+use super::view;
+use crate::trace::model::Message;
+
+/// How long the runner waits for trace messages before looking at the keys
+/// again: the worst-case key latency, plus one batch.
+const TICK: Duration = Duration::from_millis(15);
+
+/// Draws per second at most, while trace messages pour in.
+pub const MAX_FPS: u32 = 30;
+
+/// How the UI looks and where it reports.
+pub struct Options {
+    /// Use the ASCII glyphs even if the locale says UTF-8.
+    pub ascii: bool,
+    /// The standing hint in the status line (how to connect a client).
+    pub hint: String,
+    /// Where diagnostics go (never the screen).
+    pub log: Option<Box<dyn Write + Send>>,
+}
+
+/// Runs the UI on the terminal until the user quits.
+pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
+    let label = source.label();
+    let feed = source.open().map_err(io::Error::other)?;
+    let app = App::new(
+        Theme::from_env(opts.ascii),
+        label,
+        std::mem::take(&mut opts.hint),
+    );
+    let mut terminal = ratatui::try_init()?;
+    let _restore = Restore;
+    // Alternate scroll mode: in the alternate screen, the terminal turns the
+    // mouse wheel into up/down keys. The mouse itself is never captured, so
+    // selecting and copying text works as in any other program.
+    let _ = io::stdout().write_all(b"\x1b[?1007h");
+    let _ = io::stdout().flush();
+    drive(&mut terminal, app, feed, &mut CrosstermInput, opts.log)
+}
+
+/// Restores the terminal when dropped: on return, on error, and while a
+/// panic unwinds (ratatui's panic hook restores it too, before the message).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = io::stdout().write_all(b"\x1b[?1007l");
+        let _ = io::stdout().flush();
+        ratatui::restore();
+    }
+}
+
+/// Where terminal events come from (the real terminal, or a test's script).
+pub trait Input {
+    /// The next event, waiting at most `timeout`.
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>>;
+}
+
+struct CrosstermInput;
+
+impl Input for CrosstermInput {
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
+        if event::poll(timeout)? {
+            event::read().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// The loop of the module doc, on any backend. Returns the final state.
+pub fn drive<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut app: App,
+    mut feed: Box<dyn Feed>,
+    input: &mut dyn Input,
+    mut log: Option<Box<dyn Write + Send>>,
+) -> io::Result<()>
+where
+    B::Error: Into<io::Error>,
+{
+    let frame_time = Duration::from_secs(1) / MAX_FPS;
+    let mut batch: Vec<Message> = Vec::new();
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut live = true;
+    loop {
+        while let Some(ev) = input.next(Duration::ZERO)? {
+            dirty |= on_terminal_event(&mut app, &ev);
+        }
+        for control in std::mem::take(&mut app.outbox) {
+            if let Err(e) = feed.send(control) {
+                app.status = Some(Status::Error(e));
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+        let due = last_draw.is_none_or(|t| t.elapsed() >= frame_time);
+        if dirty && due {
+            terminal.draw(|f| view::draw(f, &app)).map_err(Into::into)?;
+            dirty = false;
+            last_draw = Some(Instant::now());
+        }
+        if live {
+            if let Err(why) = feed.wait(TICK, &mut batch) {
+                note(&mut log, &why);
+                app.on_source_end(why);
+                live = false;
+                dirty = true;
+            }
+            for m in batch.drain(..) {
+                if let Message::Error(e) = &m {
+                    note(&mut log, &e.error);
+                }
+                app.on_message(m);
+                dirty = true;
+            }
+        } else if let Some(ev) = input.next(TICK)? {
+            dirty |= on_terminal_event(&mut app, &ev);
+        }
+    }
+}
+
+/// Acts on one terminal event; true if the screen must be redrawn.
+fn on_terminal_event(app: &mut App, ev: &TermEvent) -> bool {
+    match ev {
+        TermEvent::Key(k) => match Key::from_event(k) {
+            Some(key) => {
+                app.on_key(key);
+                true
+            }
+            None => false,
+        },
+        TermEvent::Resize(..) => true,
+        _ => false,
+    }
+}
+
+fn note(log: &mut Option<Box<dyn Write + Send>>, line: &str) {
+    if let Some(w) = log.as_mut() {
+        let _ = writeln!(w, "loopscope ui: {line}");
+        let _ = w.flush();
+    }
+}
