@@ -66,7 +66,7 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     // selecting and copying text works as in any other program.
     let _ = io::stdout().write_all(b"\x1b[?1007h");
     let _ = io::stdout().flush();
-    drive(&mut terminal, app, feed, &mut CrosstermInput, opts.log)
+    drive(&mut terminal, app, feed, &mut CrosstermInput, opts.log).map(drop)
 }
 
 /// Restores the terminal when dropped: on return, on error, and while a
@@ -106,9 +106,9 @@ pub fn drive<B: Backend>(
     mut feed: Box<dyn Feed>,
     input: &mut dyn Input,
     mut log: Option<Box<dyn Write + Send>>,
-) -> io::Result<()>
+) -> io::Result<App>
 where
-    B::Error: Into<io::Error>,
+    B::Error: std::error::Error + Send + Sync + 'static,
 {
     let frame_time = Duration::from_secs(1) / MAX_FPS;
     let mut batch: Vec<Message> = Vec::new();
@@ -125,11 +125,13 @@ where
             }
         }
         if app.quit {
-            return Ok(());
+            return Ok(app);
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= frame_time);
         if dirty && due {
-            terminal.draw(|f| view::draw(f, &app)).map_err(Into::into)?;
+            terminal
+                .draw(|f| view::draw(f, &app))
+                .map_err(io::Error::other)?;
             dirty = false;
             last_draw = Some(Instant::now());
         }
@@ -172,5 +174,110 @@ fn note(log: &mut Option<Box<dyn Write + Send>>, line: &str) {
     if let Some(w) = log.as_mut() {
         let _ = writeln!(w, "loopscope ui: {line}");
         let _ = w.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::trace::model::{Control, StepUnit};
+    use crate::tui::testkit::Script;
+
+    /// A loop that never stops producing iterations, recording the controls it gets.
+    struct Flood {
+        script: Script,
+        sent: Arc<Mutex<Vec<Control>>>,
+        end_after: Option<usize>,
+    }
+
+    impl Feed for Flood {
+        fn wait(&mut self, _: Duration, out: &mut Vec<Message>) -> Result<(), String> {
+            if let Some(n) = self.end_after.as_mut() {
+                if *n == 0 {
+                    return Err("the loop stopped".into());
+                }
+                *n -= 1;
+            }
+            for _ in 0..200 {
+                self.script.idle();
+            }
+            out.append(&mut self.script.out);
+            Ok(())
+        }
+
+        fn send(&mut self, control: Control) -> Result<(), String> {
+            self.sent.lock().map_err(|e| e.to_string())?.push(control);
+            Ok(())
+        }
+    }
+
+    fn key(c: char) -> TermEvent {
+        TermEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    /// Plays `keys` one per call, each after `gap` empty polls, then nothing.
+    fn scripted(keys: Vec<TermEvent>, gap: usize) -> impl Input {
+        let mut polls = 0usize;
+        let mut keys = keys.into_iter();
+        move |_: Duration| -> io::Result<Option<TermEvent>> {
+            polls += 1;
+            Ok(if polls % (gap + 1) == 0 { keys.next() } else { None })
+        }
+    }
+
+    impl<F: FnMut(Duration) -> io::Result<Option<TermEvent>>> Input for F {
+        fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
+            self(timeout)
+        }
+    }
+
+    fn app() -> App {
+        App::new(Theme::new(false, true), "test", "hint")
+    }
+
+    #[test]
+    fn keys_act_while_the_stream_never_runs_dry() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let feed = Flood {
+            script: Script::start(),
+            sent: sent.clone(),
+            end_after: None,
+        };
+        let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        let mut input = scripted(vec![key('n'), key('P'), key('q')], 3);
+        drive(&mut term, app(), Box::new(feed), &mut input, None).expect("drive");
+        let sent = sent.lock().expect("lock").clone();
+        assert_eq!(
+            sent,
+            [
+                Control::Step {
+                    unit: StepUnit::Probe
+                },
+                Control::Play { interval_ms: 250 }
+            ]
+        );
+    }
+
+    #[test]
+    fn the_end_of_the_stream_is_shown_and_the_ui_stays() {
+        let feed = Flood {
+            script: Script::start(),
+            sent: Arc::default(),
+            end_after: Some(2),
+        };
+        let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        // Wait long enough for the end, then travel back in history and quit.
+        let mut input = scripted(vec![key('['), key('q')], 20);
+        let app = drive(&mut term, app(), Box::new(feed), &mut input, None).expect("drive");
+        assert_eq!(app.ended.as_deref(), Some("the loop stopped"));
+        term.draw(|f| view::draw(f, &app)).expect("draw");
+        let screen = term.backend().to_string();
+        assert!(screen.contains("VIEWING THE PAST"), "{screen}");
+        assert!(screen.contains("iter 400") || screen.contains("iteration 400"), "{screen}");
     }
 }
