@@ -25,7 +25,17 @@ impl Session {
     fn start(cmd: &str) -> Session {
         let name = format!("loopscope-test-{}", std::process::id());
         let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30", cmd])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                cmd,
+            ])
             .status()
             .expect("run tmux")
             .success();
@@ -58,7 +68,10 @@ impl Session {
             if pred(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -66,7 +79,9 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
     }
 }
 
@@ -136,14 +151,19 @@ fn step_a_set_through_the_loop_in_tmux() {
     });
 
     let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    client.write_all(b"*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n").expect("send SET");
-    client.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+    client
+        .write_all(b"*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n")
+        .expect("send SET");
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
 
     // Step to the next file event: the listener is readable, its accept
     // handler is dispatched.
     s.keys("f");
     s.wait_for("the accept handler dispatched", |sc| {
-        sc.lines().any(|l| l.contains("dispatch fd") && l.contains("to accept_tcp_handler"))
+        sc.lines()
+            .any(|l| l.contains("dispatch fd") && l.contains("to accept_tcp_handler"))
     });
     // Probe by probe through the accept: the new client's fd takes its slot
     // in the events array.
@@ -155,7 +175,10 @@ fn step_a_set_through_the_loop_in_tmux() {
 
     // Probe by probe until the command has run.
     step_until(&s, "SET in the command flow", |sc| {
-        sc.lines().map(left).any(|l| l.contains("SET foo bar")).then_some(())
+        sc.lines()
+            .map(left)
+            .any(|l| l.contains("SET foo bar"))
+            .then_some(())
     });
 
     // The loop is paused: the reply waits in the client's buffer.
@@ -173,14 +196,19 @@ fn step_a_set_through_the_loop_in_tmux() {
 
     // Continue: beforeSleep writes the reply.
     s.keys("c");
-    client.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     let n = client.read(&mut buf).expect("reply after continue");
     let reply = &buf[..n];
     if reply.starts_with(b"-ERR unknown command 'SET'") {
         // The server's string commands live on another branch; until they
         // are merged the loop answers SET like any unknown command, and
         // everything the UI shows above is checked all the same.
-        eprintln!("\n*** NOTE: this server has no SET yet; got {:?} instead of +OK ***\n", String::from_utf8_lossy(reply));
+        eprintln!(
+            "\n*** NOTE: this server has no SET yet; got {:?} instead of +OK ***\n",
+            String::from_utf8_lossy(reply)
+        );
     } else {
         assert_eq!(reply, b"+OK\r\n", "{:?}", String::from_utf8_lossy(reply));
     }
@@ -189,5 +217,8 @@ fn step_a_set_through_the_loop_in_tmux() {
     // Quit: the terminal is back to the shell, the UI gone.
     s.keys("q");
     let screen = s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
-    assert!(!screen.contains("command flow"), "the UI was left on screen:\n{screen}");
+    assert!(
+        !screen.contains("command flow"),
+        "the UI was left on screen:\n{screen}"
+    );
 }

@@ -226,7 +226,11 @@ mod tests {
         let mut keys = keys.into_iter();
         move |_: Duration| -> io::Result<Option<TermEvent>> {
             polls += 1;
-            Ok(if polls % (gap + 1) == 0 { keys.next() } else { None })
+            Ok(if polls % (gap + 1) == 0 {
+                keys.next()
+            } else {
+                None
+            })
         }
     }
 
@@ -278,6 +282,9 @@ mod tests {
         term.draw(|f| view::draw(f, &app)).expect("draw");
         let screen = term.backend().to_string();
         assert!(screen.contains("VIEWING THE PAST"), "{screen}");
-        assert!(screen.contains("iter 400") || screen.contains("iteration 400"), "{screen}");
+        assert!(
+            screen.contains("iter 400") || screen.contains("iteration 400"),
+            "{screen}"
+        );
     }
 }

@@ -342,7 +342,8 @@ mod tests {
     use crate::tui::testkit::{LISTENER, Script, app_with};
 
     fn write_trace(name: &str, msgs: &[Message], garbage_at: Option<usize>) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("loopscope-{}-{name}.jsonl", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("loopscope-{}-{name}.jsonl", std::process::id()));
         let mut text = String::new();
         for (i, m) in msgs.iter().enumerate() {
             if garbage_at == Some(i) {
@@ -361,7 +362,8 @@ mod tests {
         let mut all = Vec::new();
         while Instant::now() < deadline {
             let mut batch = Vec::new();
-            feed.wait(Duration::from_millis(20), &mut batch).expect("stream open");
+            feed.wait(Duration::from_millis(20), &mut batch)
+                .expect("stream open");
             let hit = batch.iter().any(&stop);
             all.extend(batch);
             if hit {
@@ -393,14 +395,23 @@ mod tests {
         let mut seen = until(feed.as_mut(), paused);
         // Paused before the first iteration, as the tour starts.
         let first = last_event(&seen);
-        assert_eq!((first.data.kind(), first.iter), (ProbeKind::IterationBegin, 1));
+        assert_eq!(
+            (first.data.kind(), first.iter),
+            (ProbeKind::IterationBegin, 1)
+        );
         let gate = seen.iter().rev().find_map(|m| match m {
             Message::Gate(g) => Some(g.clone()),
             _ => None,
         });
-        assert_eq!(gate.and_then(|g| g.at).map(|a| a.reason), Some(StopReason::StartPaused));
+        assert_eq!(
+            gate.and_then(|g| g.at).map(|a| a.reason),
+            Some(StopReason::StartPaused)
+        );
 
-        feed.send(Control::Step { unit: StepUnit::FileEvent }).expect("step");
+        feed.send(Control::Step {
+            unit: StepUnit::FileEvent,
+        })
+        .expect("step");
         let more = until(feed.as_mut(), paused);
         assert_eq!(last_event(&more).data.fd(), Some(LISTENER));
         seen.extend(more);
@@ -410,10 +421,14 @@ mod tests {
         })
         .expect("break");
         feed.send(Control::Continue).expect("continue");
-        let more = until(feed.as_mut(), |m| {
-            matches!(m, Message::Gate(g) if g.at.as_ref().is_some_and(|a| a.reason == StopReason::Breakpoint { id: 1 }))
-        });
-        assert!(more.iter().any(|m| matches!(m, Message::Ack(a) if a.breakpoint == Some(1))));
+        let more = until(
+            feed.as_mut(),
+            |m| matches!(m, Message::Gate(g) if g.at.as_ref().is_some_and(|a| a.reason == StopReason::Breakpoint { id: 1 })),
+        );
+        assert!(
+            more.iter()
+                .any(|m| matches!(m, Message::Ack(a) if a.breakpoint == Some(1)))
+        );
         assert_eq!(last_event(&more).data.kind(), ProbeKind::Command);
         seen.extend(more);
 
@@ -428,7 +443,10 @@ mod tests {
                 }
             }
         }
-        assert!(feed.send(Control::Pause).is_err(), "nothing runs after the end");
+        assert!(
+            feed.send(Control::Pause).is_err(),
+            "nothing runs after the end"
+        );
         // Replayed or read straight, the UI ends in the same state.
         let replayed = app_with(&seen, false);
         let direct = app_with(&script.out, false);
@@ -443,7 +461,8 @@ mod tests {
         let mut feed = TraceSource::Replay(path.clone()).open().expect("open");
         let seen = until(feed.as_mut(), paused);
         assert!(
-            seen.iter().any(|m| matches!(m, Message::Error(e) if e.error.contains("line 2"))),
+            seen.iter()
+                .any(|m| matches!(m, Message::Error(e) if e.error.contains("line 2"))),
             "{seen:?}"
         );
         let _ = std::fs::remove_file(path);
@@ -451,15 +470,24 @@ mod tests {
 
     #[test]
     fn plain_errors_for_missing_sources() {
-        let e = TraceSource::Replay("/nonexistent/trace.jsonl".into()).open().err().expect("error");
+        let e = TraceSource::Replay("/nonexistent/trace.jsonl".into())
+            .open()
+            .err()
+            .expect("error");
         assert!(e.contains("cannot open"), "{e}");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("port")
             .port();
-        let e = TraceSource::Attach(format!("127.0.0.1:{port}")).open().err().expect("error");
+        let e = TraceSource::Attach(format!("127.0.0.1:{port}"))
+            .open()
+            .err()
+            .expect("error");
         assert!(e.contains("--trace-port"), "{e}");
-        let e = TraceSource::Attach("no port here".into()).open().err().expect("error");
+        let e = TraceSource::Attach("no port here".into())
+            .open()
+            .err()
+            .expect("error");
         assert!(e.starts_with("cannot attach"), "{e}");
     }
 }
