@@ -10,9 +10,11 @@
 //!
 //! Because step 4 applies a whole batch before the next draw, a busy server
 //! never makes the UI draw stale intermediate states or fall further and
-//! further behind: it draws only the latest state, at most
-//! [`MAX_FPS`] times a second. If the UI still cannot keep up, the feed is
-//! lossy on the server's side and the header shows how much was dropped.
+//! further behind: it draws only the latest state, at most [`MAX_FPS`] times
+//! a second. When the batches are big (the loop is busy) the runner takes at
+//! most one per frame and waits for keys in between: the feed is lossy on the
+//! loop's side, so what the UI does not take is dropped and counted (the
+//! header shows it) instead of the UI eating the CPU the server needs.
 //!
 //! The terminal is set up with `ratatui::try_init`, which also installs a panic
 //! hook that restores the terminal; a guard restores it on every other way
@@ -39,6 +41,9 @@ const TICK: Duration = Duration::from_millis(15);
 
 /// Draws per second at most, while trace messages pour in.
 pub const MAX_FPS: u32 = 30;
+
+/// A batch this big means the loop is busy: take no more than one a frame.
+const FLOOD: usize = 512;
 
 /// How the UI looks and where it reports.
 pub struct Options {
@@ -115,6 +120,7 @@ where
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut live = true;
+    let mut flood_at: Option<Instant> = None;
     loop {
         while let Some(ev) = input.next(Duration::ZERO)? {
             dirty |= on_terminal_event(&mut app, &ev);
@@ -135,12 +141,29 @@ where
             dirty = false;
             last_draw = Some(Instant::now());
         }
+        // A flood: take at most one big batch per frame and let the rest be
+        // dropped (and counted) by the loop, rather than spend a whole core
+        // keeping up and take it from the server. Keys still act at once.
+        let rest = match flood_at {
+            Some(t) => frame_time.saturating_sub(t.elapsed()),
+            None => Duration::ZERO,
+        };
+        if live && !rest.is_zero() {
+            if let Some(ev) = input.next(rest)? {
+                dirty |= on_terminal_event(&mut app, &ev);
+                continue;
+            }
+        }
         if live {
+            flood_at = None;
             if let Err(why) = feed.wait(TICK, &mut batch) {
                 note(&mut log, &why);
                 app.on_source_end(why);
                 live = false;
                 dirty = true;
+            }
+            if batch.len() >= FLOOD {
+                flood_at = Some(Instant::now());
             }
             for m in batch.drain(..) {
                 if let Message::Error(e) = &m {

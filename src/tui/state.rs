@@ -79,6 +79,8 @@ pub struct App {
     pub drops: Drops,
     /// Events missing from the stream (holes in `seq`) seen by this viewer.
     pub gaps: u64,
+    /// Trace time of the last event that came after a hole.
+    last_gap_us: Option<u64>,
     pub status: Option<Status>,
     /// The stream ended (replay at end of file, attach connection closed).
     pub ended: Option<String>,
@@ -118,6 +120,7 @@ impl App {
             gate: None,
             drops: Drops::default(),
             gaps: 0,
+            last_gap_us: None,
             status: None,
             ended: None,
             focus: Pane::Events,
@@ -178,19 +181,24 @@ impl App {
     }
 
     /// Commands per second, as of the frame on screen: the commands of the
-    /// iterations that ended in the last second of trace time.
-    pub fn ops_per_sec(&self) -> u64 {
+    /// iterations that ended in the last second of trace time. The second
+    /// value is true when events were lost in that second, so the count is
+    /// only a lower bound.
+    pub fn ops_per_sec(&self) -> (u64, bool) {
         let n = self.activity.count_upto(self.visible_seq());
         let Some(last) = n.checked_sub(1).and_then(|i| self.activity.get(i)) else {
-            return 0;
+            return (0, false);
         };
         let from = last.t_us.saturating_sub(1_000_000);
-        self.activity
+        let ops = self
+            .activity
             .range(0, n)
             .rev()
             .take_while(|s| s.t_us > from)
             .map(|s| u64::from(s.commands))
-            .sum()
+            .sum();
+        let lossy = self.last_gap_us.is_some_and(|t| t > from && t <= last.t_us);
+        (ops, lossy)
     }
 
     // -----------------------------------------------------------------------
@@ -236,6 +244,7 @@ impl App {
         let missing = ev.seq - live.snap.seq - 1;
         if missing > 0 {
             self.gaps = self.gaps.saturating_add(missing);
+            self.last_gap_us = Some(ev.t_us);
             live.stale = true;
         }
         self.history.record_event(live, &ev);
@@ -805,6 +814,7 @@ mod tests {
             app.on_message(m.clone());
         }
         assert_eq!(app.gaps, 5);
+        assert!(app.ops_per_sec().1, "ops/s after a hole is a lower bound");
         assert!(app.frame().is_some_and(|f| f.stale));
         let snap = app.live_frame().map(|f| f.snap.clone()).expect("snap");
         app.on_message(Message::Snapshot(snap));
@@ -878,7 +888,7 @@ mod tests {
         assert_eq!(app.activity.count_upto(u64::MAX), 4);
         let set_iter = app.activity.get(2).expect("stats");
         assert_eq!((set_iter.fired, set_iter.commands), (1, 1));
-        assert_eq!(app.ops_per_sec(), 1);
+        assert_eq!(app.ops_per_sec(), (1, false));
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct Glyphs {
     pub sep: &'static str,
     /// The unit of microseconds.
     pub micros: &'static str,
+    /// "At least", before a count that lost events.
+    pub at_least: &'static str,
+    /// Marks the view of the past.
+    pub past: &'static str,
     pub border: border::Set<'static>,
     pub bars: bar::Set<'static>,
 }
@@ -43,6 +47,8 @@ pub const UNICODE: Glyphs = Glyphs {
     ellipsis: "…",
     sep: "│",
     micros: "µs",
+    at_least: "≥",
+    past: "◀",
     border: border::PLAIN,
     bars: bar::NINE_LEVELS,
 };
@@ -57,6 +63,8 @@ pub const ASCII: Glyphs = Glyphs {
     ellipsis: "~",
     sep: "|",
     micros: "us",
+    at_least: ">=",
+    past: "<<",
     border: border::Set {
         top_left: "+",
         top_right: "+",
@@ -214,6 +222,8 @@ mod tests {
             g.ellipsis,
             g.sep,
             g.micros,
+            g.at_least,
+            g.past,
             b.top_left,
             b.top_right,
             b.bottom_left,

@@ -217,7 +217,7 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
         Some(behind) => Line::from(vec![Span::styled(
             format!(
                 " {} VIEWING THE PAST: iteration {iter}, {behind} steps back {} End: live {} loop {} ",
-                if g.current == ">" { "<<" } else { "◀" },
+                g.past,
                 g.sep,
                 g.sep,
                 gate_text(app.gate.as_ref()),
@@ -240,7 +240,11 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
                     if clients == 1 { "" } else { "s" }
                 )),
                 sep.clone(),
-                Span::raw(format!("{} ops/s", app.ops_per_sec())),
+                Span::raw(match app.ops_per_sec() {
+                    (ops, false) => format!("{ops} ops/s"),
+                    // Events were lost: the real rate is higher.
+                    (ops, true) => format!("{}{ops} ops/s", g.at_least),
+                }),
                 sep.clone(),
                 Span::styled(
                     format!("dropped {lost}"),

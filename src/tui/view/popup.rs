@@ -112,7 +112,10 @@ pub fn help_lines(t: &Theme) -> Vec<Line<'static>> {
             "running: the loop runs freely; PAUSED at a probe (and why: step, pause, breakpoint); stepping to the next probe, file event or iteration; playing one iteration every N ms",
         ),
         ("clients", "connected clients"),
-        ("ops/s", "commands run in the last second of trace time"),
+        (
+            "ops/s",
+            "commands run in the last second of trace time (with >= in front: events were lost, so at least that many)",
+        ),
         (
             "dropped",
             "trace events this viewer lost because it fell behind (the loop never waits for a viewer); the state is refreshed by the next snapshot",
