@@ -780,6 +780,25 @@ mod tests {
     }
 
     #[test]
+    fn default_history_keeps_the_last_ten_thousand_iterations() {
+        let mut s = Script::start();
+        let mut app = app_with(&s.out, false);
+        for _ in 0..10_300 {
+            s.out.clear();
+            s.idle();
+            for m in s.out.drain(..) {
+                app.on_message(m);
+            }
+        }
+        let h = app.history();
+        assert!(h.iterations() >= 10_000, "{}", h.iterations());
+        assert!(h.iterations() < 10_300, "old iterations are dropped");
+        app.on_action(Action::Oldest);
+        let oldest = app.frame().map_or(0, |f| f.snap.iter);
+        assert!((2..=301).contains(&oldest), "{oldest}");
+    }
+
+    #[test]
     fn history_is_bounded_by_memory() {
         let mut s = Script::start();
         for _ in 0..200 {
