@@ -266,6 +266,22 @@ impl<C> EventLoop<C> {
         snap
     }
 
+    /// Changes how many fds the loop can hold (mirror of `aeResizeSetSize`).
+    /// Refused with `AE_ERR` while an fd at or above the new size is registered.
+    pub fn resize_set_size(&mut self, setsize: usize) -> i32 {
+        if setsize == self.setsize {
+            return AE_OK;
+        }
+        if self.maxfd >= 0 && self.maxfd as usize >= setsize {
+            return AE_ERR;
+        }
+        self.events.resize_with(setsize, || FileEvent::NONE);
+        self.fired.truncate(setsize);
+        self.api.resize(setsize);
+        self.setsize = setsize;
+        AE_OK
+    }
+
     /// Asks `main` to return after the current iteration (mirror of `aeStop`).
     pub fn stop(&mut self) {
         self.stop = true;

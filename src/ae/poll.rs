@@ -81,6 +81,13 @@ impl ApiState {
         })
     }
 
+    /// Resizes the per-fd tables and the kernel's answer buffer (part of `aeResizeSetSize`).
+    pub fn resize(&mut self, setsize: usize) {
+        self.events = Events::with_capacity(setsize.max(1));
+        self.ready.resize(setsize, 0);
+        self.fired_pos.resize(setsize, 0);
+    }
+
     /// A handle other threads use to interrupt a sleeping poll.
     pub fn waker(&self) -> Arc<Waker> {
         Arc::clone(&self.waker)

@@ -9,6 +9,9 @@
 //! - [`resp`]: the protocol: request parsing and reply encoding.
 //! - [`db`]: the keyspaces and expiry.
 //! - [`cmd`]: the command table, one file per family.
+//! - [`util`]: Redis's strict number parsing and glob matching.
+//! - [`zmalloc`]: the counting allocator behind `INFO memory`.
+//! - [`log`]: the server log.
 
 pub mod client;
 pub mod cmd;
@@ -17,6 +20,8 @@ pub mod log;
 pub mod networking;
 pub mod probes;
 pub mod resp;
+pub mod util;
+pub mod zmalloc;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -305,6 +310,15 @@ pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) ->
         log::warning("Redis-compatible server is now ready to exit, bye bye...");
         el.stop();
     }
+    if run_with_period(server, 100) {
+        cmd::server::track_instantaneous_metrics(server);
+    }
+    let wanted_setsize = server.config.maxclients as usize + CONFIG_FDSET_INCR;
+    if wanted_setsize != el.setsize && el.resize_set_size(wanted_setsize) == AE_ERR {
+        log::warning(
+            "Could not resize the event loop for the new maxclients: an fd above it is in use",
+        );
+    }
     clients_cron(server);
     server.cronloops += 1;
     1000 / server.config.hz.clamp(1, 500) as i64
@@ -329,4 +343,11 @@ fn clients_cron(server: &mut Server) {
         log::verbose("Closing idle client");
         networking::free_client_async(server, fd);
     }
+}
+
+/// True when a block meant to run every `ms` milliseconds is due in this
+/// serverCron run (mirror of the `run_with_period` macro).
+fn run_with_period(server: &Server, ms: u64) -> bool {
+    let tick = 1000 / u64::from(server.config.hz.clamp(1, 500));
+    ms <= tick || server.cronloops.is_multiple_of(ms / tick)
 }

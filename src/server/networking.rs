@@ -291,7 +291,7 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
             let err = cmd::command_lookup_error(&c.argv, &server.commands);
             c.add_reply_error(&err);
         }
-        Some(cmd) if !arity_ok(cmd, c.argv.len()) => c.add_reply_error_arity(cmd.name),
+        Some(cmd) if !cmd.accepts_argc(c.argv.len()) => c.add_reply_error_arity(cmd.name),
         Some(cmd) => call(server, c, cmd),
     }
     probe!(tracer, "process_command" => "call", {
@@ -301,17 +301,11 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
     queue_if_first_reply(server, c, had_pending);
 }
 
-fn arity_ok(cmd: &RedisCommand, argc: usize) -> bool {
-    let argc = argc as i64;
-    let arity = cmd.arity as i64;
-    (arity >= 0 || argc >= -arity) && (arity < 0 || argc == arity)
-}
-
 /// Runs a command and keeps the books (mirror of `call`).
 // anchor: server.call
 pub fn call(server: &mut Server, c: &mut Client, cmd: &'static RedisCommand) {
-    (cmd.proc_)(server, c);
     c.last_cmd = cmd.name;
+    (cmd.proc_)(server, c);
     server.stats.numcommands += 1;
 }
 

@@ -141,12 +141,13 @@ fn key_positions(cmd: &RedisCommand, argc: usize) -> impl Iterator<Item = usize>
         l => l,
     };
     let step = i64::from(cmd.key_step).max(1);
-    let range = if first > 0 {
-        first..=last.min(argc - 1)
+    // A command without keys has first = 0: an empty range.
+    let last = if first > 0 {
+        last.min(argc - 1)
     } else {
-        1..=0
+        first - 1
     };
-    range
+    (first..=last)
         .step_by(step as usize)
         .map(|i| i as usize)
         .take(MAX_ARGS)

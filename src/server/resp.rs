@@ -715,7 +715,7 @@ impl Client {
             self.add_reply_status(line);
         }
         self.add_reply_status("HELP");
-        self.add_reply_status("    Print this help.");
+        self.add_reply_status("    Prints this help.");
     }
 }
 
@@ -1451,7 +1451,7 @@ mod tests {
         assert_encodes(|c| c.add_reply_bulk(b""), b"$0\r\n\r\n", b"$0\r\n\r\n");
         assert_encodes(|c| c.add_reply_ok(), b"+OK\r\n", b"+OK\r\n");
         assert_encodes(|c| c.add_reply_status("PONG"), b"+PONG\r\n", b"+PONG\r\n");
-        let help = b"*4\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+ENCODING <key>\r\n+HELP\r\n+    Print this help.\r\n";
+        let help = b"*4\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+ENCODING <key>\r\n+HELP\r\n+    Prints this help.\r\n";
         assert_encodes(
             |c| c.add_reply_help("object", &["ENCODING <key>"]),
             help,

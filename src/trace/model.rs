@@ -1075,14 +1075,15 @@ pub enum Control {
         #[serde(flatten)]
         on: BreakOn,
     },
+    /// `bp` is the breakpoint's id (`id` is the request's own, see [`ControlRequest`]).
     BreakRemove {
-        id: u32,
+        bp: u32,
     },
     BreakEnable {
-        id: u32,
+        bp: u32,
     },
     BreakDisable {
-        id: u32,
+        bp: u32,
     },
     /// Send me a fresh snapshot (allowed without control).
     Snapshot,

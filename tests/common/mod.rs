@@ -30,19 +30,29 @@ impl TestServer {
                 .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn loopscope");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited: most likely the port was taken; try another
+            // Wait for the server's "ready" log line rather than probing with a
+            // connection, which would count as a client. The reader thread keeps
+            // draining the log so the server never blocks writing it.
+            let stderr = child.stderr.take().unwrap();
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if line.contains("ready to accept connections") {
+                        let _ = ready_tx.send(());
+                    }
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return TestServer { port, child };
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            });
+            if ready_rx.recv_timeout(Duration::from_secs(10)).is_ok() {
+                return TestServer { port, child };
             }
+            // No ready line: most likely the port was taken; try another.
             let _ = child.kill();
             let _ = child.wait();
         }
