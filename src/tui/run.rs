@@ -148,11 +148,12 @@ where
             Some(t) => frame_time.saturating_sub(t.elapsed()),
             None => Duration::ZERO,
         };
-        if live && !rest.is_zero() {
-            if let Some(ev) = input.next(rest)? {
-                dirty |= on_terminal_event(&mut app, &ev);
-                continue;
-            }
+        if live
+            && !rest.is_zero()
+            && let Some(ev) = input.next(rest)?
+        {
+            dirty |= on_terminal_event(&mut app, &ev);
+            continue;
         }
         if live {
             flood_at = None;
@@ -249,7 +250,7 @@ mod tests {
         let mut keys = keys.into_iter();
         move |_: Duration| -> io::Result<Option<TermEvent>> {
             polls += 1;
-            Ok(if polls % (gap + 1) == 0 {
+            Ok(if polls.is_multiple_of(gap + 1) {
                 keys.next()
             } else {
                 None

@@ -213,9 +213,9 @@ fn replay(path: &Path) -> Result<Box<dyn Feed>, String> {
         .name("replay".into())
         .spawn(move || {
             let mut player = Player {
-                gate: Gate::new(true),
-                tx,
                 controls: ctl_rx,
+                tx,
+                gate: Gate::new(true),
             };
             player.run(TraceReader::new(BufReader::new(file)), &what);
         })
@@ -234,9 +234,11 @@ fn replay(path: &Path) -> Result<Box<dyn Feed>, String> {
 
 /// Plays a recorded stream through a [`Gate`], as the loop would have.
 struct Player {
-    gate: Gate,
-    tx: SyncSender<Message>,
+    // Fields drop in order: the control receiver goes first, so once the UI
+    // sees the stream end, sending a control fails too.
     controls: Receiver<ControlRequest>,
+    tx: SyncSender<Message>,
+    gate: Gate,
 }
 
 /// The UI went away: stop playing.

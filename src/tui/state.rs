@@ -558,9 +558,9 @@ impl App {
             return;
         };
         self.outbox.push(match (action, bp.enabled) {
-            (Action::BreakRemove, _) => Control::BreakRemove { id: bp.id },
-            (_, true) => Control::BreakDisable { id: bp.id },
-            (_, false) => Control::BreakEnable { id: bp.id },
+            (Action::BreakRemove, _) => Control::BreakRemove { bp: bp.id },
+            (_, true) => Control::BreakDisable { bp: bp.id },
+            (_, false) => Control::BreakEnable { bp: bp.id },
         });
     }
 
@@ -944,8 +944,8 @@ mod tests {
         assert_eq!(
             app.outbox.drain(..).collect::<Vec<_>>(),
             [
-                Control::BreakDisable { id: 4 },
-                Control::BreakRemove { id: 4 }
+                Control::BreakDisable { bp: 4 },
+                Control::BreakRemove { bp: 4 }
             ]
         );
         app.on_key(Key::Esc);
