@@ -123,7 +123,9 @@ impl Pane {
             Pane::Clients => "Connected clients, with the fields CLIENT LIST shows.",
             Pane::Activity => {
                 "Loop activity over recent iterations, newest on the right: fired entries per \
-                 iteration, commands per iteration, and busy%: the share of the iteration not spent sleeping in poll. The number after each name is the highest bar shown."
+                 iteration, commands per iteration, and busy%: the share of the iteration not spent \
+                 sleeping in poll (time the loop stood paused at your step counts as busy). The \
+                 number after each name is the highest bar shown."
             }
         }
     }
@@ -698,7 +700,7 @@ fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'stat
 }
 
 /// `1 client`, `2 clients`.
-fn plural(n: u64, what: &str) -> String {
+pub(crate) fn plural(n: u64, what: &str) -> String {
     if n == 1 {
         format!("{n} {what}")
     } else {

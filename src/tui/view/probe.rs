@@ -2,6 +2,7 @@
 //! the loop is doing at the moment the screen shows.
 
 use crate::trace::model::{IoOutcome, PollReason, ProbeData};
+use crate::tui::panes::plural;
 use crate::tui::theme::Theme;
 
 fn io(outcome: &IoOutcome) -> String {
@@ -24,15 +25,19 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             time_events,
             duration_us,
         } => format!(
-            "iteration done: {file_events} file events, {commands} commands, {time_events} time events in {}",
+            "iteration done: {}, {}, {} in {}",
+            plural(u64::from(*file_events), "file event"),
+            plural(u64::from(*commands), "command"),
+            plural(u64::from(*time_events), "time event"),
             ms(duration_us)
         ),
         ProbeData::BeforeSleepBegin {} => {
             "beforeSleep starts: write pending replies before sleeping".into()
         }
         ProbeData::BeforeSleepEnd { did, .. } => format!(
-            "beforeSleep done: wrote {} bytes to {} clients",
-            did.bytes_written, did.clients_written
+            "beforeSleep done: wrote {} bytes to {}",
+            did.bytes_written,
+            plural(u64::from(did.clients_written), "client")
         ),
         ProbeData::PollEnter { timeout_ms, reason } => {
             let wait = timeout_ms.map_or("as long as it takes".into(), |t| format!("up to {t} ms"));
@@ -47,9 +52,8 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             format!("poll: sleep {wait} for a ready fd ({why})")
         }
         ProbeData::PollReturn { fired, slept_us } => format!(
-            "poll returned {} ready fd{} after {}",
-            fired.len(),
-            if fired.len() == 1 { "" } else { "s" },
+            "poll returned {} after {}",
+            plural(fired.len() as u64, "ready fd"),
             ms(slept_us)
         ),
         ProbeData::AfterSleep {} => "afterSleep: awake, about to dispatch the fired fds".into(),
