@@ -90,15 +90,30 @@ fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-/// The pane (`events`, `fired`, `command flow`) a screen line belongs to, by
-/// the layout: events and the flow on the left, fired on the right.
-fn left(line: &str) -> &str {
-    line.get(..line.len().min(57)).unwrap_or(line)
+/// Where the left column of panes (events, command flow) ends: the corner
+/// where the events box meets the fired box on the screen.
+fn split(screen: &str) -> usize {
+    screen
+        .lines()
+        .find(|l| l.contains("+ events"))
+        .and_then(|l| l.find("++"))
+        .map_or(usize::MAX, |i| i + 1)
+}
+
+/// The left column of a screen line.
+fn left(line: &str, at: usize) -> &str {
+    line.get(..line.len().min(at)).unwrap_or(line)
+}
+
+/// The right column of a screen line (fired, time events, ...).
+fn right(line: &str, at: usize) -> &str {
+    line.get(line.len().min(at)..).unwrap_or("")
 }
 
 /// The fd in the events array's row of client 1, if there is one.
 fn client_fd_in_events(screen: &str) -> Option<u32> {
-    screen.lines().map(left).find_map(|l| {
+    let at = split(screen);
+    screen.lines().map(|l| left(l, at)).find_map(|l| {
         let row = l.trim_start_matches('|');
         if row.contains("client 1") && row.contains("read_query_from_client") {
             row.split_whitespace().next()?.parse().ok()
@@ -110,9 +125,9 @@ fn client_fd_in_events(screen: &str) -> Option<u32> {
 
 /// True if the fired pane shows `fd` being dispatched.
 fn fired_dispatching(screen: &str, fd: u32) -> bool {
+    let at = split(screen);
     screen.lines().any(|l| {
-        let right = l.get(l.len().min(57)..).unwrap_or("");
-        let words: Vec<&str> = right.trim_matches('|').split_whitespace().collect();
+        let words: Vec<&str> = right(l, at).trim_matches('|').split_whitespace().collect();
         words.contains(&"dispatching") && words.contains(&fd.to_string().as_str())
     })
 }
@@ -175,8 +190,9 @@ fn step_a_set_through_the_loop_in_tmux() {
 
     // Probe by probe until the command has run.
     step_until(&s, "SET in the command flow", |sc| {
+        let at = split(sc);
         sc.lines()
-            .map(left)
+            .map(|l| left(l, at))
             .any(|l| l.contains("SET foo bar"))
             .then_some(())
     });
