@@ -16,6 +16,7 @@
 pub mod client;
 pub mod cmd;
 pub mod db;
+pub mod expire;
 pub mod log;
 pub mod networking;
 pub mod probes;
@@ -113,6 +114,8 @@ pub struct Server {
     pub dbs: Vec<Db>,
     pub commands: cmd::CommandTable,
     pub stats: Stats,
+    /// State and statistics of the active expire cycle (see [`expire`]).
+    pub expire_cycle: expire::ExpireCycle,
     /// Monotonic and wall-clock start time, for `uptime_in_seconds`.
     pub start_instant: Instant,
     pub start_unix_ms: u64,
@@ -200,6 +203,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
         commands: cmd::CommandTable::new(),
         stats: Stats::default(),
+        expire_cycle: expire::ExpireCycle::default(),
         start_instant: Instant::now(),
         start_unix_ms: mstime(),
         cronloops: 0,

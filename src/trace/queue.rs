@@ -200,7 +200,10 @@ impl Inbox {
 
     /// Takes every queued message at once (for writers that batch).
     pub fn drain_into(&self, out: &mut Vec<Arc<Message>>) {
-        out.extend(self.0.lock().buf.drain(..));
+        // Swap the buffer out so the lock (which the loop needs to push) is
+        // held for a pointer swap, not for moving every message.
+        let taken = std::mem::take(&mut self.0.lock().buf);
+        out.extend(taken);
     }
 
     /// Queues a message from the viewer's own side (an attach connection's

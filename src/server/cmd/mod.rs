@@ -456,6 +456,7 @@ pub(crate) mod test_support {
             dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
             commands: CommandTable::new(),
             stats: Stats::default(),
+            expire_cycle: Default::default(),
             start_instant: Instant::now(),
             start_unix_ms: super::super::mstime(),
             cronloops: 0,
