@@ -136,8 +136,9 @@ impl Frame {
         }
     }
 
-    /// Applies one probe event: the snapshot's reducer plus the derived facts.
-    pub fn apply(&mut self, ev: &Event) {
+    /// Applies one probe event: the snapshot's reducer plus the derived
+    /// facts. The caller keeps the event as [`Frame::at`] if it wants to.
+    pub fn apply_facts(&mut self, ev: &Event) {
         self.snap.apply(ev);
         if let Some(p) = Phase::of(ev.data.kind()) {
             self.phase = p;
@@ -179,7 +180,18 @@ impl Frame {
             }),
             _ => {}
         }
-        self.at = Some(ev.clone());
+    }
+
+    /// Applies recorded events in order, keeping only the last as `at`.
+    pub fn apply_all<'a>(&mut self, events: impl IntoIterator<Item = &'a Event>) {
+        let mut last = None;
+        for ev in events {
+            self.apply_facts(ev);
+            last = Some(ev);
+        }
+        if let Some(ev) = last {
+            self.at = Some(ev.clone());
+        }
     }
 
     /// The fd whose handler is running, while file events are dispatched.

@@ -266,9 +266,7 @@ impl History {
     pub fn frame_at(&self, pos: Pos) -> Option<Frame> {
         let s = self.seg(pos.seg)?;
         let mut f = s.base.clone();
-        for ev in s.events.get(..pos.k)? {
-            f.apply(ev);
-        }
+        f.apply_all(s.events.get(..pos.k)?);
         Some(f)
     }
 

@@ -11,10 +11,14 @@
 //! Because step 4 applies a whole batch before the next draw, a busy server
 //! never makes the UI draw stale intermediate states or fall further and
 //! further behind: it draws only the latest state, at most [`MAX_FPS`] times
-//! a second. When the batches are big (the loop is busy) the runner takes at
-//! most one per frame and waits for keys in between: the feed is lossy on the
-//! loop's side, so what the UI does not take is dropped and counted (the
-//! header shows it) instead of the UI eating the CPU the server needs.
+//! a second. It also takes at most one batch per frame and waits for keys in
+//! between: the feed is lossy on the loop's side, so when the loop is busy,
+//! what the UI does not take is dropped and counted (the header shows it)
+//! instead of the UI eating the CPU the server needs. A batch with more than
+//! [`MAX_EVENTS_PER_BATCH`] events is cut the same way: its newest events are
+//! applied, the older ones are skipped and counted as dropped, and the next
+//! snapshot (the loop sends one every second) repairs what they would have
+//! changed.
 //!
 //! The terminal is set up with `ratatui::try_init`, which also installs a panic
 //! hook that restores the terminal; a guard restores it on every other way
@@ -42,8 +46,10 @@ const TICK: Duration = Duration::from_millis(15);
 /// Draws per second at most, while trace messages pour in.
 pub const MAX_FPS: u32 = 30;
 
-/// A batch this big means the loop is busy: take no more than one a frame.
-const FLOOD: usize = 512;
+/// Probe events applied per batch at most (a few milliseconds of work).
+/// Older events of a bigger batch are skipped like a drop: the state has a
+/// gap, says so, and the loop's next periodic snapshot repairs it.
+pub const MAX_EVENTS_PER_BATCH: usize = 512;
 
 /// How the UI looks and where it reports.
 pub struct Options {
@@ -120,7 +126,7 @@ where
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut live = true;
-    let mut flood_at: Option<Instant> = None;
+    let mut last_batch: Option<Instant> = None;
     loop {
         while let Some(ev) = input.next(Duration::ZERO)? {
             dirty |= on_terminal_event(&mut app, &ev);
@@ -141,10 +147,11 @@ where
             dirty = false;
             last_draw = Some(Instant::now());
         }
-        // A flood: take at most one big batch per frame and let the rest be
-        // dropped (and counted) by the loop, rather than spend a whole core
-        // keeping up and take it from the server. Keys still act at once.
-        let rest = match flood_at {
+        // Take at most one batch per frame: when the loop is busy, what the UI
+        // does not take is dropped (and counted) by the loop, rather than the
+        // UI spending a whole core to keep up and taking it from the server.
+        // Keys still act at once.
+        let rest = match last_batch {
             Some(t) => frame_time.saturating_sub(t.elapsed()),
             None => Duration::ZERO,
         };
@@ -156,19 +163,29 @@ where
             continue;
         }
         if live {
-            flood_at = None;
+            last_batch = None;
             if let Err(why) = feed.wait(TICK, &mut batch) {
                 note(&mut log, &why);
                 app.on_source_end(why);
                 live = false;
                 dirty = true;
             }
-            if batch.len() >= FLOOD {
-                flood_at = Some(Instant::now());
+            if !batch.is_empty() {
+                last_batch = Some(Instant::now());
             }
+            let events = batch
+                .iter()
+                .filter(|m| matches!(m, Message::Event(_)))
+                .count();
+            let mut skip = events.saturating_sub(MAX_EVENTS_PER_BATCH);
             for m in batch.drain(..) {
-                if let Message::Error(e) = &m {
-                    note(&mut log, &e.error);
+                match &m {
+                    Message::Event(_) if skip > 0 => {
+                        skip -= 1;
+                        continue;
+                    }
+                    Message::Error(e) => note(&mut log, &e.error),
+                    _ => {}
                 }
                 app.on_message(m);
                 dirty = true;

@@ -248,8 +248,11 @@ impl App {
             live.stale = true;
         }
         self.history.record_event(live, &ev);
-        live.apply(&ev);
+        live.apply_facts(&ev);
         self.count(&ev);
+        if let Some(live) = self.live.as_mut() {
+            live.at = Some(ev);
+        }
         self.follow_history();
     }
 
