@@ -4,11 +4,13 @@
 //! - [`ae`]: the event loop, a mirror of Redis's `ae.c`, on `mio`.
 //! - [`server`]: the Redis subset on top of it (`server.c`, `networking.c`).
 //! - [`trace`]: probes, the trace model, the stepping gate and its transports.
+//! - [`tui`]: the terminal UI, fed only by the trace model.
 
 pub mod ae;
 pub mod server;
 pub mod source;
 pub mod trace;
+pub mod tui;
 
 #[global_allocator]
 static ALLOCATOR: server::zmalloc::CountingAllocator = server::zmalloc::CountingAllocator;
