@@ -111,8 +111,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let file_sink = match start_tracing(&args.trace, &mut el, &srv) {
-        Ok(sink) => sink,
+    let (file_sink, attach_server) = match start_tracing(&args.trace, &mut el, &srv) {
+        Ok(outputs) => outputs,
         Err(e) => {
             eprintln!("loopscope: {e}");
             return ExitCode::FAILURE;
@@ -130,6 +130,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     drop(el);
     if let Some(sink) = file_sink {
         let _ = sink.join();
+    }
+    if let Some(attached) = attach_server {
+        attached.finish(std::time::Duration::from_secs(2));
     }
     ExitCode::SUCCESS
 }
@@ -181,7 +184,13 @@ fn start_tracing(
     args: &TraceArgs,
     el: &mut loopscope::ae::EventLoop<server::Server>,
     srv: &server::Server,
-) -> Result<Option<SinkThread>, String> {
+) -> Result<
+    (
+        Option<SinkThread>,
+        Option<loopscope::trace::attach::AttachServer>,
+    ),
+    String,
+> {
     use loopscope::trace::{attach, sink};
 
     let (mut tracer, handle) = loopscope::trace::tracer(args.start_paused);
@@ -198,17 +207,22 @@ fn start_tracing(
         }
         None => None,
     };
-    if let Some(port) = args.trace_port {
-        let addr = format!("{}:{port}", args.trace_bind);
-        let bound = attach::spawn_attach_server(handle, &addr)
-            .map_err(|e| format!("cannot listen for trace viewers on {addr}: {e}"))?;
-        log::notice(&format!(
-            "trace viewers can attach on {bound} (try: nc {} {})",
-            bound.ip(),
-            bound.port()
-        ));
-    }
-    Ok(file_sink)
+    let attach_server = match args.trace_port {
+        Some(port) => {
+            let addr = format!("{}:{port}", args.trace_bind);
+            let attached = attach::spawn_attach_server(handle, &addr)
+                .map_err(|e| format!("cannot listen for trace viewers on {addr}: {e}"))?;
+            log::notice(&format!(
+                "trace viewers can attach on {} (try: nc {} {})",
+                attached.addr,
+                attached.addr.ip(),
+                attached.addr.port()
+            ));
+            Some(attached)
+        }
+        None => None,
+    };
+    Ok((file_sink, attach_server))
 }
 
 // ---------------------------------------------------------------------------

@@ -101,10 +101,6 @@ pub struct Hello {
     /// This viewer's id on an attach connection (0 for a file or the TUI).
     #[serde(default)]
     pub viewer: u64,
-    /// The probe sites known to the sender. Events carry their site inline, so
-    /// this table is informative (the source pane may list it); it may be empty.
-    #[serde(default)]
-    pub sites: Vec<Site>,
     /// The sender's anchors: named places in its source, each with the Redis
     /// function it mirrors. A viewer of a replayed file built from another
     /// version of loopscope still knows where each anchor was.

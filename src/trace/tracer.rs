@@ -362,7 +362,6 @@ impl Live {
             port: self.facts.port,
             epoch_unix_us: self.clock.epoch_unix_us,
             viewer,
-            sites: Vec::new(),
             anchors: anchor_entries(),
         })
     }

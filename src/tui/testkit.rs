@@ -62,7 +62,7 @@ impl Script {
             port: 6380,
             epoch_unix_us: 1_800_000_000_000_000,
             viewer: 0,
-            sites: Vec::new(),
+            anchors: Vec::new(),
         }));
         s.out.push(Message::Snapshot(Snapshot {
             seq: 0,
