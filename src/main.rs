@@ -240,6 +240,10 @@ struct UiArgs {
     /// the temporary directory]
     #[arg(long, value_name = "FILE")]
     log: Option<std::path::PathBuf>,
+    /// A Redis checkout (the directory holding Redis's `src/`): the source
+    /// pane shows the Redis function our code mirrors, read from there.
+    #[arg(long, value_name = "DIR")]
+    redis_src: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -292,6 +296,7 @@ fn run_ui(
         ascii: ui.ascii,
         hint,
         log: log.map(|f| Box::new(f) as Box<dyn std::io::Write + Send>),
+        redis_src: ui.redis_src.clone(),
     };
     match loopscope::tui::run(source, opts) {
         Ok(()) => ExitCode::SUCCESS,

@@ -188,14 +188,31 @@ fn step_a_set_through_the_loop_in_tmux() {
     s.keys("f");
     s.wait_for("the client's fd in fired", |sc| fired_dispatching(sc, fd));
 
-    // Probe by probe until the command has run.
+    // Probe by probe until the command has run (the flow is in the right
+    // column on a terminal this short; the source pane has the left).
     step_until(&s, "SET in the command flow", |sc| {
         let at = split(sc);
         sc.lines()
-            .map(|l| left(l, at))
+            .map(|l| right(l, at))
             .any(|l| l.contains("SET foo bar"))
             .then_some(())
     });
+    // The source pane marks the line of that probe, in our code.
+    let sc = s.capture();
+    assert!(
+        sc.lines()
+            .any(|l| l.contains("+ source process_command() server/networking.rs:")),
+        "{sc}"
+    );
+    assert!(sc.lines().any(|l| l.starts_with("|>")), "{sc}");
+
+    // Full screen and back.
+    s.keys("s");
+    s.wait_for("the source pane full screen", |sc| {
+        !sc.contains("+ events") && sc.contains("s: back")
+    });
+    s.keys("s");
+    s.wait_for("the panes back", |sc| sc.contains("+ events"));
 
     // The loop is paused: the reply waits in the client's buffer.
     let mut buf = [0u8; 64];

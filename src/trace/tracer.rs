@@ -771,8 +771,9 @@ macro_rules! probe {
     };
 }
 
-/// The anchor table for the hello, from the embedded sources.
-fn anchor_entries() -> Vec<crate::trace::model::AnchorEntry> {
+/// The anchor table for the hello, from the embedded sources (a viewer
+/// uses it too when a stream's hello has none).
+pub fn anchor_entries() -> Vec<crate::trace::model::AnchorEntry> {
     let sites = crate::source::anchor_sites();
     crate::source::ANCHORS
         .iter()

@@ -107,6 +107,10 @@ pub enum Action {
     PageUp,
     PageDown,
     Details,
+    /// The source pane full screen, and back.
+    Zoom,
+    /// The source pane: Redis's function beside ours, instead of ours, or not.
+    RedisView,
     Help,
     Breakpoints,
     /// Close the topmost popup.
@@ -204,6 +208,10 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::PageUp], "PgUp", A::PageUp, "one page up in the focused pane", Footer::No),
     b(M::Normal, &[K::PageDown], "PgDn", A::PageDown, "one page down in the focused pane", Footer::No),
     b(M::Normal, &[K::Enter], "Enter", A::Details, "details of the selected row", Footer::No),
+    b(M::Normal, &[K::Char('s')], "s", A::Zoom,
+      "the source pane full screen, and back (up/down then scroll it)", Footer::Always("code")),
+    b(M::Normal, &[K::Char('r')], "r", A::RedisView,
+      "with --redis-src: Redis's own function beside ours (wide pane) or instead of ours (narrow), and back", Footer::No),
     b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Footer::Always("brk")),
     b(M::Normal, &[K::Char('?')], "?", A::Help, "this help: every key, every column", Footer::Always("help")),
     b(M::Normal, &[K::Char('q'), K::Ctrl('c')], "q", A::Quit, "quit (a paused tour server stops with it)", Footer::Always("quit")),

@@ -6,12 +6,15 @@
 //! - [`history`]: keyframes and deltas, to travel back without re-running anything.
 //! - [`logs`]: the command flow and per-iteration activity, readable as of any point.
 //! - [`panes`]: each pane's rows, columns and details.
+//! - [`code`]: the source pane's content: our code at the probe, its anchor,
+//!   and the Redis function it mirrors.
 //! - [`keys`]: the key table that drives input, footer and help.
 //! - [`theme`]: colours (honouring `NO_COLOR`) and glyphs (with an ASCII set).
 //! - [`view`]: drawing, a pure function of the state.
 //! - [`source`]: where messages come from: a live loop, an attach port, a replay file.
 //! - [`run`]: the terminal loop that ties them together.
 
+pub mod code;
 pub mod frame;
 pub mod history;
 pub mod keys;

@@ -23,6 +23,7 @@ pub enum Pane {
     Flow,
     Clients,
     Activity,
+    Source,
 }
 
 /// One column of a pane's table.
@@ -59,7 +60,7 @@ pub struct PaneRow {
 }
 
 impl Pane {
-    pub const ALL: [Pane; 7] = [
+    pub const ALL: [Pane; 8] = [
         Pane::Events,
         Pane::Fired,
         Pane::Timers,
@@ -67,6 +68,7 @@ impl Pane {
         Pane::Flow,
         Pane::Clients,
         Pane::Activity,
+        Pane::Source,
     ];
 
     pub fn index(self) -> usize {
@@ -90,6 +92,7 @@ impl Pane {
             Pane::Flow => "command flow",
             Pane::Clients => "clients",
             Pane::Activity => "activity",
+            Pane::Source => "source",
         }
     }
 
@@ -127,6 +130,17 @@ impl Pane {
                  sleeping in poll (time the loop stood paused at your step counts as busy). The \
                  number after each name is the highest bar shown."
             }
+            Pane::Source => {
+                "Our code, at the line of the probe the loop is at (highlighted; lines outside the \
+                 enclosing function are dim), from the sources built into loopscope. Under it: the \
+                 nearest anchor in that function, its note, and the Redis function it mirrors with a \
+                 permalink at a pinned Redis commit; where the function has no anchor, the Redis \
+                 function the probe mirrors. Focused, up/down/PgUp/PgDn scroll it (until the loop \
+                 moves on) and left/right scroll sideways; Enter lists it all; s shows it full screen. \
+                 With --redis-src DIR (a Redis checkout), Redis's own function is read from there: \
+                 beside ours on a wide pane, or instead of ours with r. On a short terminal, the \
+                 clients and activity panes take this pane's place while they have the focus (Tab)."
+            }
         }
     }
 
@@ -139,7 +153,7 @@ impl Pane {
             Pane::BeforeSleep => BEFORE_SLEEP_COLUMNS,
             Pane::Flow => FLOW_COLUMNS,
             Pane::Clients => CLIENTS_COLUMNS,
-            Pane::Activity => &[],
+            Pane::Activity | Pane::Source => &[],
         }
     }
 }
@@ -276,7 +290,7 @@ pub fn len(pane: Pane, app: &App) -> usize {
         Pane::BeforeSleep => before_sleep_lines(f, &app.theme).len(),
         Pane::Flow => app.commands.count_upto(app.visible_seq()),
         Pane::Clients => f.snap.clients.len(),
-        Pane::Activity => 0,
+        Pane::Activity | Pane::Source => 0,
     }
 }
 
@@ -316,7 +330,7 @@ pub fn rows(pane: Pane, app: &App, start: usize, count: usize) -> Vec<PaneRow> {
                 .collect()
         }
         Pane::Clients => take(f.snap.clients.iter().map(|c| client_row(f, c)).collect()),
-        Pane::Activity => Vec::new(),
+        Pane::Activity | Pane::Source => Vec::new(),
     }
 }
 
@@ -420,6 +434,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             .get(row)
             .map_or_else(Vec::new, |c| client_details(f, c)),
         Pane::Activity => Vec::new(),
+        Pane::Source => super::code::details(app),
     }
 }
 

@@ -32,6 +32,7 @@ use crossterm::event::{self, Event as TermEvent};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
+use super::code::RedisCheckout;
 use super::keys::Key;
 use super::source::{Feed, TraceSource};
 use super::state::{App, Status};
@@ -59,17 +60,21 @@ pub struct Options {
     pub hint: String,
     /// Where diagnostics go (never the screen).
     pub log: Option<Box<dyn Write + Send>>,
+    /// A Redis checkout (`--redis-src`): the source pane reads Redis's
+    /// functions from it.
+    pub redis_src: Option<std::path::PathBuf>,
 }
 
 /// Runs the UI on the terminal until the user quits.
 pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     let label = source.label();
     let feed = source.open().map_err(io::Error::other)?;
-    let app = App::new(
+    let mut app = App::new(
         Theme::from_env(opts.ascii),
         label,
         std::mem::take(&mut opts.hint),
     );
+    app.code.redis = opts.redis_src.take().map(RedisCheckout::new);
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     // Alternate scroll mode: in the alternate screen, the terminal turns the

@@ -13,6 +13,7 @@
 //! rebuilt from history for the position they chose. The live loop goes on
 //! underneath; `End` comes back to it.
 
+use super::code::{self, CodeState};
 use super::frame::Frame;
 use super::history::{History, Limits, Pos};
 use super::keys::{self, Action, Key, Mode};
@@ -87,6 +88,8 @@ pub struct App {
     pub focus: Pane,
     pub panes: [PaneState; Pane::ALL.len()],
     pub overlay: Overlay,
+    /// The source pane: full screen, Redis view, scrolling, anchors.
+    pub code: CodeState,
     /// The play speed: milliseconds between iterations.
     pub play_ms: u64,
     /// Control messages for the loop, taken by the runner.
@@ -126,6 +129,7 @@ impl App {
             focus: Pane::Events,
             panes: [PaneState::default(); Pane::ALL.len()],
             overlay: Overlay::None,
+            code: CodeState::new(None),
             play_ms: 250,
             outbox: Vec::new(),
             quit: false,
@@ -213,6 +217,9 @@ impl App {
                         "the stream speaks trace format v{}, this viewer reads v{FORMAT_VERSION}",
                         h.format
                     )));
+                }
+                if !h.anchors.is_empty() {
+                    self.code.anchors = h.anchors.clone();
                 }
                 self.hello = Some(h);
             }
@@ -399,8 +406,17 @@ impl App {
                 self.set_cursor(oldest);
             }
             Action::Live => self.set_cursor(None),
-            Action::FocusNext => self.focus = self.focus.next(),
-            Action::FocusPrev => self.focus = self.focus.prev(),
+            Action::FocusNext | Action::FocusPrev => {
+                // Full screen shows one pane: moving the focus leaves it.
+                if self.code.zoom {
+                    self.zoom();
+                }
+                self.focus = if action == Action::FocusNext {
+                    self.focus.next()
+                } else {
+                    self.focus.prev()
+                };
+            }
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => self.scroll(action),
             Action::Left | Action::Right => {
                 let p = &mut self.panes[self.focus.index()];
@@ -410,6 +426,14 @@ impl App {
                     p.hscroll.saturating_add(8).min(400)
                 };
             }
+            Action::Details if self.focus == Pane::Source => {
+                self.overlay = Overlay::Details {
+                    pane: Pane::Source,
+                    row: 0,
+                }
+            }
+            Action::Zoom => self.zoom(),
+            Action::RedisView => self.redis_view(),
             Action::Details => match self.pane(self.focus).selected {
                 Some(row) if row < panes::len(self.focus, self) => {
                     self.overlay = Overlay::Details {
@@ -513,7 +537,51 @@ impl App {
         }
     }
 
+    /// The source pane full screen (with the keyboard), or back as it was.
+    fn zoom(&mut self) {
+        let c = &mut self.code;
+        c.zoom = !c.zoom;
+        if c.zoom {
+            c.focus_before_zoom = Some(self.focus);
+            self.focus = Pane::Source;
+        } else if let Some(before) = c.focus_before_zoom.take() {
+            self.focus = before;
+        }
+    }
+
+    fn redis_view(&mut self) {
+        if self.code.redis.is_none() {
+            self.status = Some(Status::Info(
+                "start loopscope with --redis-src DIR (a Redis checkout) to read Redis's own code \
+                 here; Enter on the source pane shows the permalink"
+                    .into(),
+            ));
+            return;
+        }
+        self.code.flip = !self.code.flip;
+        self.status = Some(Status::Info(
+            if self.code.flip {
+                "r: Redis's function instead of ours on a narrow pane, and not beside it on a wide one"
+            } else {
+                "r: our code, with Redis's function beside it when the pane is wide enough"
+            }
+            .into(),
+        ));
+    }
+
     fn scroll(&mut self, action: Action) {
+        if self.overlay == Overlay::None && self.focus == Pane::Source {
+            let delta = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -10,
+                _ => 10,
+            };
+            if let Some(place) = code::place(self) {
+                self.code.scroll_by(&place, delta);
+            }
+            return;
+        }
         let (len, page) = match self.overlay {
             Overlay::Breakpoints { .. } => (self.breakpoints_len(), 5),
             Overlay::Help { .. } => (usize::MAX, 10),
@@ -1048,7 +1116,7 @@ mod tests {
         }
         assert_eq!(app.focus, Pane::Events);
         app.on_action(Action::FocusPrev);
-        assert_eq!(app.focus, Pane::Activity);
+        assert_eq!(app.focus, Pane::Source);
         // The flow pane follows its end until you move up into it.
         app.focus = Pane::Flow;
         app.on_action(Action::Up);

@@ -3,24 +3,62 @@
 //! so the UI can be tested without a server.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::panic::Location;
+use std::sync::{Mutex, OnceLock};
 
 use crate::trace::model::*;
 
 use super::state::App;
 use super::theme::Theme;
 
-static AE: Site = Site {
-    file: Cow::Borrowed("src/ae/mod.rs"),
-    line: 100,
-    function: Cow::Borrowed("process_events"),
-    mirrors: Cow::Borrowed("aeProcessEvents"),
-};
-static NET: Site = Site {
-    file: Cow::Borrowed("src/server/networking.rs"),
-    line: 200,
-    function: Cow::Borrowed("read_query_from_client"),
-    mirrors: Cow::Borrowed("readQueryFromClient"),
-};
+/// The Redis function each kind of probe mirrors in the real loop.
+fn mirrors(kind: ProbeKind) -> &'static str {
+    match kind {
+        ProbeKind::PollReturn => "aeApiPoll",
+        ProbeKind::BeforeSleepBegin | ProbeKind::BeforeSleepEnd => "beforeSleep",
+        ProbeKind::Read => "readQueryFromClient",
+        ProbeKind::InputProcessed => "processInputBuffer",
+        ProbeKind::Command => "call",
+        ProbeKind::Write => "writeToClient",
+        ProbeKind::TimeEvent => "processTimeEvents",
+        ProbeKind::ClientConnected => "createClient",
+        ProbeKind::ClientClosed => "freeClient",
+        ProbeKind::FileEventCreated => "aeCreateFileEvent",
+        ProbeKind::FileEventDeleted => "aeDeleteFileEvent",
+        ProbeKind::TimeEventCreated => "aeCreateTimeEvent",
+        ProbeKind::TimeEventDeleted => "aeDeleteTimeEvent",
+        ProbeKind::ExpireCycle => "activeExpireCycle",
+        _ => "aeProcessEvents",
+    }
+}
+
+/// The site of the line of this file that calls [`Script::ev`]. Like a
+/// probe's, it is a real line of the embedded sources, so the source pane
+/// shows the code that made the event; and since it is test code, the
+/// screens the tests review do not change when the loop's code does.
+#[track_caller]
+fn caller_site(kind: ProbeKind) -> &'static Site {
+    type Sites = Mutex<HashMap<(u32, ProbeKind), &'static Site>>;
+    static SITES: OnceLock<Sites> = OnceLock::new();
+    let at = Location::caller();
+    let mut sites = SITES
+        .get_or_init(Sites::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    sites.entry((at.line(), kind)).or_insert_with(|| {
+        let function = crate::source::file(at.file())
+            .and_then(|text| crate::source::enclosing_function(text, at.line()))
+            .map_or_else(|| "?".to_string(), |f| f.name);
+        // One leak per calling line and kind: a handful for the whole run.
+        Box::leak(Box::new(Site {
+            file: Cow::Borrowed(at.file()),
+            line: at.line(),
+            function: Cow::Owned(function),
+            mirrors: Cow::Borrowed(mirrors(kind)),
+        }))
+    })
+}
 
 pub const LISTENER: Fd = 6;
 pub const CLIENT_FD: Fd = 8;
@@ -102,13 +140,12 @@ impl Script {
         s
     }
 
+    /// Adds an event whose site is the line that calls this.
+    #[track_caller]
     pub fn ev(&mut self, data: ProbeData) {
         self.seq += 1;
         self.t_us += 10;
-        let site = match data.kind() {
-            ProbeKind::Read | ProbeKind::Command | ProbeKind::InputProcessed => &NET,
-            _ => &AE,
-        };
+        let site = caller_site(data.kind());
         self.out.push(Message::Event(Event {
             seq: self.seq,
             iter: self.iter,

@@ -10,6 +10,8 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::{bar, border};
 
+use crate::source::highlight::Kind;
+
 /// The glyphs of one character set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Glyphs {
@@ -202,6 +204,32 @@ impl Theme {
     pub fn chart_alt(&self) -> Style {
         self.fg(Color::Magenta)
     }
+
+    /// One token of source code. Without colour, keywords are bold and
+    /// comments dim, so the shape of the code still shows.
+    pub fn code(&self, kind: Kind) -> Style {
+        match kind {
+            Kind::Keyword if self.color => Style::new().fg(Color::Magenta),
+            Kind::Keyword => Style::new().add_modifier(Modifier::BOLD),
+            Kind::String => self.fg(Color::Green),
+            Kind::Number => self.fg(Color::Yellow),
+            Kind::Comment => self.dim(),
+            Kind::Ident | Kind::Punct | Kind::Space => Style::new(),
+        }
+    }
+
+    /// The line of code the loop is at: one solid bar, syntax colours off,
+    /// so it stands out in colour and without.
+    pub fn code_current(&self) -> Style {
+        if self.color {
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Green)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +284,10 @@ mod tests {
             t.past(),
             t.key(),
             t.dim(),
+            t.code(Kind::Keyword),
+            t.code(Kind::String),
+            t.code(Kind::Comment),
+            t.code_current(),
         ] {
             assert_eq!(s.fg, None);
             assert_eq!(s.bg, None);

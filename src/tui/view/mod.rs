@@ -5,23 +5,40 @@
 //! open popup, if any, on top. It never changes the state, so what a test
 //! renders into a `TestBackend` is exactly what a user sees.
 //!
-//! # Layout (80x24 and up)
+//! # Layout
+//!
+//! On a short terminal (80x24 and up to a body of [`TALL_BODY`] rows), the
+//! source pane takes the place of the clients and activity panes, which
+//! borrow it back while they have the focus (Tab):
 //!
 //! ```text
 //! header: iteration, loop state, clients, ops/s, drops   (or the PAST banner)
 //!         the phase strip and the probe the loop is at
 //! +- events --------------------+ +- fired -----------+
-//! +- command flow --------------+ +- time events -----+
-//! |                             | +- beforeSleep -----+
-//! +- activity ------------------+ +- clients ---------+
+//! +- source: file:line fn() ----+ +- time events -----+
+//! |  the code at the probe      | +- beforeSleep -----+
+//! |  its anchor, Redis's name   | +- command flow ----+
 //! status line: how to connect, errors, acknowledgements
 //! footer: the keys of whatever has the keyboard
 //! ```
+//!
+//! On a tall one, the seven loop panes sit above a full-width source pane:
+//!
+//! ```text
+//! +- events --------------------+ +- fired -----------+
+//! +- command flow --------------+ +- time events -----+
+//! |                             | +- beforeSleep -----+
+//! +- activity ------------------+ +- clients ---------+
+//! +- source (Redis's function beside ours with --redis-src) -----+
+//! ```
+//!
+//! `s` gives the whole body to the source pane, and back.
 //!
 //! Below [`MIN_WIDTH`] x [`MIN_HEIGHT`] a "terminal too small" panel replaces
 //! everything: nothing is drawn half-way, and nothing panics at 1x1.
 
 mod activity;
+mod code;
 mod popup;
 mod probe;
 mod table;
@@ -40,11 +57,15 @@ use crate::tui::keys::{self, Footer, Mode};
 use crate::tui::panes::Pane;
 use crate::tui::state::{App, Overlay, Status};
 use activity::ActivityView;
+use code::CodeView;
 use table::PaneView;
 
 /// The smallest terminal the full layout fits in.
 pub const MIN_WIDTH: u16 = 64;
 pub const MIN_HEIGHT: u16 = 18;
+
+/// From this body height on, all eight panes have a place of their own.
+pub const TALL_BODY: u16 = 30;
 
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &App) {
@@ -90,6 +111,51 @@ fn draw_too_small(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_body(f: &mut Frame, app: &App, area: Rect) {
+    if app.code.zoom {
+        draw_pane(f, app, Pane::Source, area);
+        return;
+    }
+    for (pane, rect) in layout(app, area) {
+        draw_pane(f, app, pane, rect);
+    }
+}
+
+/// Where each pane goes in the body (see the module doc).
+pub fn layout(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
+    if area.height >= TALL_BODY {
+        let [top, source] =
+            Layout::vertical([Constraint::Fill(5), Constraint::Fill(4)]).areas(area);
+        let mut out = loop_layout(top);
+        out.push((Pane::Source, source));
+        return out;
+    }
+    let [left, right] = Layout::horizontal([Constraint::Fill(4), Constraint::Fill(3)]).areas(area);
+    let [events, slot] = Layout::vertical([Constraint::Fill(3), Constraint::Fill(4)]).areas(left);
+    let [fired, timers, before_sleep, flow] = Layout::vertical([
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+    ])
+    .areas(right);
+    // The panes without a place of their own borrow the source pane's while
+    // they have the focus, so Tab still reaches them.
+    let borrower = match app.focus {
+        p @ (Pane::Clients | Pane::Activity) => p,
+        _ => Pane::Source,
+    };
+    vec![
+        (Pane::Events, events),
+        (borrower, slot),
+        (Pane::Fired, fired),
+        (Pane::Timers, timers),
+        (Pane::BeforeSleep, before_sleep),
+        (Pane::Flow, flow),
+    ]
+}
+
+/// The seven loop panes in two columns (the tall layout's upper part).
+fn loop_layout(area: Rect) -> Vec<(Pane, Rect)> {
     let [left, right] = Layout::horizontal([Constraint::Fill(4), Constraint::Fill(3)]).areas(area);
     let [events, flow, activity] = Layout::vertical([
         Constraint::Fill(2),
@@ -104,66 +170,70 @@ fn draw_body(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Fill(3),
     ])
     .areas(right);
-    let frame = app.frame();
-    let events_extra = frame.map_or_else(String::new, |fr| {
-        format!(
-            "setsize {} {} maxfd {}",
-            fr.snap.setsize, app.theme.glyphs.sep, fr.snap.maxfd
-        )
-    });
-    let fired_extra = frame
-        .and_then(|fr| fr.poll.as_ref())
-        .map_or_else(String::new, |p| match p.slept_us {
-            Some(us) => format!(
-                "{} {} slept {}",
-                fr_len(app),
-                app.theme.glyphs.sep,
-                app.theme.duration(us)
-            ),
-            None => format!("poll waiting, timeout {}", timeout_text(p.timeout_ms)),
-        });
-    let pane = |pane, title_extra: String, header, empty| PaneView {
+    vec![
+        (Pane::Events, events),
+        (Pane::Flow, flow),
+        (Pane::Activity, activity),
+        (Pane::Fired, fired),
+        (Pane::Timers, timers),
+        (Pane::BeforeSleep, before_sleep),
+        (Pane::Clients, clients),
+    ]
+}
+
+/// Draws one pane with its widget.
+fn draw_pane(f: &mut Frame, app: &App, pane: Pane, area: Rect) {
+    let table = |title_extra: String, header: bool, empty: &'static str| PaneView {
         app,
         pane,
         title_extra,
         header,
         empty,
     };
-    f.render_widget(
-        pane(Pane::Events, events_extra, true, "(no snapshot yet)"),
-        events,
-    );
-    f.render_widget(
-        pane(
-            Pane::Flow,
-            String::new(),
-            true,
-            "(no command yet: try redis-cli SET foo bar)",
+    let frame = app.frame();
+    match pane {
+        Pane::Activity => f.render_widget(ActivityView { app }, area),
+        Pane::Source => f.render_widget(CodeView { app }, area),
+        Pane::Events => {
+            let extra = frame.map_or_else(String::new, |fr| {
+                format!(
+                    "setsize {} {} maxfd {}",
+                    fr.snap.setsize, app.theme.glyphs.sep, fr.snap.maxfd
+                )
+            });
+            f.render_widget(table(extra, true, "(no snapshot yet)"), area);
+        }
+        Pane::Flow => f.render_widget(
+            table(
+                String::new(),
+                true,
+                "(no command yet: try redis-cli SET foo bar)",
+            ),
+            area,
         ),
-        flow,
-    );
-    f.render_widget(ActivityView { app }, activity);
-    f.render_widget(
-        pane(
-            Pane::Fired,
-            fired_extra,
-            true,
-            "(nothing fired this iteration yet)",
-        ),
-        fired,
-    );
-    f.render_widget(
-        pane(Pane::Timers, String::new(), true, "(no time events)"),
-        timers,
-    );
-    f.render_widget(
-        pane(Pane::BeforeSleep, String::new(), false, "(not seen yet)"),
-        before_sleep,
-    );
-    f.render_widget(
-        pane(Pane::Clients, String::new(), true, "(no clients connected)"),
-        clients,
-    );
+        Pane::Fired => {
+            let extra = frame
+                .and_then(|fr| fr.poll.as_ref())
+                .map_or_else(String::new, |p| match p.slept_us {
+                    Some(us) => format!(
+                        "{} {} slept {}",
+                        fr_len(app),
+                        app.theme.glyphs.sep,
+                        app.theme.duration(us)
+                    ),
+                    None => format!("poll waiting, timeout {}", timeout_text(p.timeout_ms)),
+                });
+            f.render_widget(
+                table(extra, true, "(nothing fired this iteration yet)"),
+                area,
+            );
+        }
+        Pane::Timers => f.render_widget(table(String::new(), true, "(no time events)"), area),
+        Pane::BeforeSleep => f.render_widget(table(String::new(), false, "(not seen yet)"), area),
+        Pane::Clients => {
+            f.render_widget(table(String::new(), true, "(no clients connected)"), area)
+        }
+    }
 }
 
 fn fr_len(app: &App) -> String {

@@ -9,9 +9,14 @@ use ratatui::style::{Color, Modifier};
 use ratatui::widgets::Widget;
 
 use super::activity::ActivityView;
+use super::code::CodeView;
 use super::table::PaneView;
 use super::{MIN_HEIGHT, MIN_WIDTH, draw};
-use crate::trace::model::{GateState, GateStatus, Message, ProbeKind, StopPoint, StopReason};
+use std::borrow::Cow;
+
+use crate::trace::model::{
+    Event, GateState, GateStatus, Message, ProbeData, ProbeKind, Site, StopPoint, StopReason,
+};
 use crate::tui::keys::{Action, Key};
 use crate::tui::panes::Pane;
 use crate::tui::state::App;
@@ -100,6 +105,7 @@ fn every_pane_at_two_sizes() {
             let mut buf = Buffer::empty(area);
             match pane {
                 Pane::Activity => ActivityView { app: &app }.render(area, &mut buf),
+                Pane::Source => CodeView { app: &app }.render(area, &mut buf),
                 _ => PaneView {
                     app: &app,
                     pane,
@@ -214,4 +220,350 @@ fn the_dispatched_entry_is_highlighted_and_no_color_means_no_colour() {
             .iter()
             .any(|c| c.fg != Color::Reset)
     );
+}
+
+// ---------------------------------------------------------------------------
+// The source pane
+// ---------------------------------------------------------------------------
+
+/// The text of a buffer, one string per row.
+fn rows(buf: &Buffer) -> Vec<String> {
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
+/// The source pane alone, drawn at `w` x `h`.
+fn source_pane(app: &App, w: u16, h: u16) -> Buffer {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    CodeView { app }.render(area, &mut buf);
+    buf
+}
+
+/// The row of the current line (the one with the marker in its gutter),
+/// and the code on it.
+fn marked_row(buf: &Buffer) -> (u16, String) {
+    let all = rows(buf);
+    let y = all
+        .iter()
+        .position(|r| r.starts_with("│▶"))
+        .unwrap_or_else(|| panic!("no marked line:\n{}", all.join("\n")));
+    let row = &all[y];
+    let code = row
+        .split_once('│')
+        .and_then(|(_, rest)| rest.split_once('│'))
+        .map(|(_, rest)| rest.trim_end_matches('│').trim().to_string())
+        .expect("gutter");
+    (u16::try_from(y).expect("y"), code)
+}
+
+/// A story app, then one more event at `site`.
+fn app_at(site: Site) -> App {
+    let s = Script::story();
+    let mut app = app_with(&s.out, true);
+    app.on_message(Message::Event(Event {
+        seq: s.seq + 1,
+        iter: s.iter,
+        t_us: s.t_us + 1,
+        site: Cow::Owned(site),
+        data: ProbeData::AfterSleep {},
+    }));
+    app
+}
+
+/// Every probe of the loop and the server, as its site: found in the
+/// embedded sources the way a reader would, `probe!(tracer, "ours" => "Redis", ...)`.
+fn real_probe_sites() -> Vec<Site> {
+    let mut out = Vec::new();
+    for (path, text) in crate::source::files() {
+        if !(path.starts_with("src/ae/") || path.starts_with("src/server/")) {
+            continue;
+        }
+        for (i, line) in text.lines().enumerate() {
+            let Some(call) = line.split_once("probe!(").map(|(_, rest)| rest) else {
+                continue;
+            };
+            let names: Vec<&str> = call.split('"').collect();
+            if names.len() < 5 || names[2].trim() != "=>" {
+                continue;
+            }
+            out.push(Site {
+                file: Cow::Borrowed(path),
+                line: u32::try_from(i + 1).expect("line"),
+                function: Cow::Owned(names[1].to_string()),
+                mirrors: Cow::Owned(names[3].to_string()),
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn the_source_pane_marks_the_line_of_every_real_probe() {
+    let sites = real_probe_sites();
+    assert!(sites.len() >= 15, "only {} probes found", sites.len());
+    for site in sites {
+        let app = app_at(site.clone());
+        let buf = source_pane(&app, 110, 18);
+        let (_, code) = marked_row(&buf);
+        let line = crate::source::file(&site.file)
+            .and_then(|t| t.lines().nth(site.line as usize - 1))
+            .expect("line");
+        assert!(
+            !code.is_empty() && line.trim().starts_with(&code),
+            "{}:{}: marked {code:?}, the line is {line:?}",
+            site.file,
+            site.line
+        );
+        let all = rows(&buf).join("\n");
+        let title = format!(
+            "{}() {}:{}",
+            site.function,
+            site.file.trim_start_matches("src/"),
+            site.line
+        );
+        assert!(all.contains(&title), "{title}:\n{all}");
+        // Under the code: the function's anchor, or what the probe mirrors.
+        let span = crate::tui::code::function_at(&crate::tui::code::place(&app).expect("place"));
+        let near = crate::tui::code::anchor_near(
+            &app.code.anchors,
+            &crate::tui::code::place(&app).expect("place"),
+            span.as_ref(),
+        );
+        match near {
+            Some(a) => assert!(all.contains(&format!("◆ {}:", a.name)), "{title}:\n{all}"),
+            None => assert!(
+                all.contains(&format!("mirrors Redis's {}", site.mirrors)),
+                "{title}:\n{all}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn source_pane_at_the_set_command() {
+    let app = app_with(&paused_at(ProbeKind::Command, 1), true);
+    let buf = source_pane(&app, 80, 14);
+    let (_, code) = marked_row(&buf);
+    assert_eq!(code, "self.ev(ProbeData::Command {");
+    let at = app.frame().and_then(|f| f.at.as_ref()).expect("at");
+    assert_eq!(at.site.file, "src/tui/testkit.rs");
+    insta::assert_snapshot!(rows(&buf).join("\n"));
+}
+
+#[test]
+fn the_source_pane_shows_the_anchor_with_its_redis_counterpart() {
+    let site = crate::source::find_anchor("ae.poll").expect("anchor");
+    let info = crate::source::anchor_info("ae.poll").expect("info");
+    let app = app_at(Site {
+        file: Cow::Borrowed(site.file),
+        line: site.line,
+        function: Cow::Borrowed(info.function),
+        mirrors: Cow::Borrowed("aeApiPoll"),
+    });
+    let all = rows(&source_pane(&app, 120, 20)).join("\n");
+    assert!(all.contains(&format!("◆ ae.poll: {}", info.note)), "{all}");
+    assert!(all.contains("Redis: aeApiPoll in src/ae_epoll.c"), "{all}");
+    assert!(all.contains(&info.redis.permalink()), "{all}");
+    // Narrower than the permalink: it is left out rather than cut (Enter shows it).
+    let narrow = rows(&source_pane(&app, 60, 20)).join("\n");
+    assert!(!narrow.contains("https://"), "{narrow}");
+    let details = crate::tui::panes::details(Pane::Source, &app, 0);
+    assert!(
+        details
+            .iter()
+            .any(|(k, v)| k == "permalink" && *v == info.redis.permalink())
+    );
+}
+
+#[test]
+fn code_from_another_version_or_missing_says_so() {
+    let mut msgs = Script::story().out;
+    if let Some(Message::Hello(h)) = msgs.first_mut() {
+        h.loopscope = Cow::Borrowed("0.0.1");
+    }
+    let app = app_with(&msgs, true);
+    let all = rows(&source_pane(&app, 100, 16)).join("\n");
+    assert!(
+        all.contains("the trace comes from loopscope 0.0.1"),
+        "{all}"
+    );
+    let gone = app_at(Site {
+        file: Cow::Borrowed("src/gone.rs"),
+        line: 3,
+        function: Cow::Borrowed("vanished"),
+        mirrors: Cow::Borrowed("aeMain"),
+    });
+    let all = rows(&source_pane(&gone, 100, 16)).join("\n");
+    assert!(
+        all.contains("src/gone.rs is not part of this build"),
+        "{all}"
+    );
+    assert!(all.contains("vanished() mirrors Redis's aeMain"), "{all}");
+}
+
+#[test]
+fn the_source_pane_goes_full_screen_scrolls_and_comes_back() {
+    let mut app = app_with(&paused_at(ProbeKind::Command, 1), true);
+    app.focus = Pane::Fired;
+    app.on_key(Key::Char('s'));
+    assert!(app.code.zoom);
+    assert_eq!(app.focus, Pane::Source);
+    let s = screen(&app, 80, 24);
+    assert!(
+        !s.contains("┌ events") && s.contains("┌ source set_foo_bar() tui/testkit.rs"),
+        "{s}"
+    );
+    insta::assert_snapshot!("source_full_screen", s);
+    // Up and down scroll the code; the marked line moves the other way.
+    let line_at = |app: &App| marked_row(&render(app, 80, 24).backend().buffer().clone()).0;
+    let before = line_at(&app);
+    app.on_key(Key::Down);
+    app.on_key(Key::Down);
+    assert_eq!(line_at(&app), before - 2);
+    for _ in 0..500 {
+        app.on_key(Key::PageDown);
+    }
+    // Scrolling stops at the end of the file: one step back up shows it.
+    let bottom = screen(&app, 80, 24);
+    app.on_key(Key::Up);
+    assert_ne!(screen(&app, 80, 24), bottom, "scrolled past the end");
+    // Back: the layout and the focus as they were.
+    app.on_key(Key::Char('s'));
+    assert!(!app.code.zoom);
+    assert_eq!(app.focus, Pane::Fired);
+    assert!(screen(&app, 80, 24).contains("┌ events"));
+    // The loop moves on: the window follows the new line again.
+    let mut app = app_with(&paused_at(ProbeKind::Command, 1), true);
+    app.focus = Pane::Source;
+    app.on_key(Key::Down);
+    let scrolled = app
+        .code
+        .offset(&crate::tui::code::place(&app).expect("place"));
+    assert_eq!(scrolled, 1);
+    app.on_action(Action::Forward);
+    app.on_action(Action::Back);
+    app.on_action(Action::Back);
+    let p = crate::tui::code::place(&app).expect("place");
+    assert_eq!(app.code.offset(&p), 0);
+}
+
+#[test]
+fn short_terminals_lend_the_source_place_to_the_focused_clients_or_activity() {
+    let mut app = app_with(&paused_at(ProbeKind::Command, 1), true);
+    let title = |p: Pane| format!("┌ {}", p.title());
+    let s = screen(&app, 80, 24);
+    assert!(s.contains(&title(Pane::Source)), "{s}");
+    assert!(!s.contains(&title(Pane::Clients)) && !s.contains(&title(Pane::Activity)));
+    app.focus = Pane::Clients;
+    let s = screen(&app, 80, 24);
+    assert!(
+        s.contains(&title(Pane::Clients)) && !s.contains(&title(Pane::Source)),
+        "{s}"
+    );
+    app.focus = Pane::Activity;
+    assert!(screen(&app, 80, 24).contains(&title(Pane::Activity)));
+    // Tall: every pane has its own place.
+    let s = screen(&app, 120, 40);
+    for pane in Pane::ALL {
+        assert!(s.contains(&title(pane)), "{}:\n{s}", pane.title());
+    }
+}
+
+/// A stand-in for Redis's checkout, written by the test: one small C file.
+fn fake_checkout(name: &str, body: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("loopscope-tui-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    std::fs::write(dir.join("src/ae_epoll.c"), body).expect("write");
+    dir
+}
+
+#[test]
+fn redis_src_shows_the_mirrored_function_beside_ours_or_on_r() {
+    let dir = fake_checkout(
+        "redis-src",
+        "/* written by a loopscope test */\n\
+         static int helper(int x) { return x; }\n\
+         \n\
+         static int aeApiPoll(aeEventLoop *eventLoop, struct timeval *tvp) {\n\
+         \tint ready = wait_for_fds(eventLoop, tvp);\n\
+         \treturn ready;\n\
+         }\n",
+    );
+    // Poll returned: the testkit site mirrors aeApiPoll, whose file the
+    // anchor table knows (src/ae_epoll.c).
+    let mut app = app_with(&paused_at(ProbeKind::PollReturn, 1), true);
+    app.code.redis = Some(crate::tui::code::RedisCheckout::new(dir.clone()));
+    app.on_key(Key::Char('s'));
+    let wide = screen(&app, 160, 30);
+    assert!(
+        wide.contains("Redis aeApiPoll  src/ae_epoll.c:4 in your checkout"),
+        "{wide}"
+    );
+    assert!(wide.contains("int ready = wait_for_fds"), "{wide}");
+    assert!(wide.contains("source begin() tui/testkit.rs"), "{wide}");
+    insta::assert_snapshot!("redis_src_side_by_side", wide);
+    // Narrow: ours, and r flips to Redis's.
+    let narrow = screen(&app, 80, 24);
+    assert!(!narrow.contains("wait_for_fds"), "{narrow}");
+    app.on_key(Key::Char('r'));
+    let narrow = screen(&app, 80, 24);
+    assert!(narrow.contains("wait_for_fds"), "{narrow}");
+    assert!(!narrow.contains("self.ev("), "{narrow}");
+    // Wide with r: ours alone.
+    assert!(!screen(&app, 160, 30).contains("wait_for_fds"));
+    app.on_key(Key::Char('r'));
+
+    // A checkout without the function says so, and what it looked for.
+    let other = fake_checkout(
+        "redis-src-missing",
+        "int unrelated(void) {\n    return 0;\n}\n",
+    );
+    app.code.redis = Some(crate::tui::code::RedisCheckout::new(other.clone()));
+    let s = screen(&app, 160, 30);
+    assert!(s.contains("function named aeApiPoll"), "{s}");
+    // And one without the file.
+    std::fs::remove_file(other.join("src/ae_epoll.c")).expect("rm");
+    app.code.redis = Some(crate::tui::code::RedisCheckout::new(other.clone()));
+    let s = screen(&app, 160, 30);
+    assert!(s.contains("cannot read"), "{s}");
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(other);
+}
+
+#[test]
+fn r_without_redis_src_says_how_to_get_it() {
+    let mut app = app_with(&Script::story().out, true);
+    app.on_key(Key::Char('r'));
+    assert!(
+        matches!(&app.status, Some(crate::tui::state::Status::Info(s)) if s.contains("--redis-src")),
+        "{:?}",
+        app.status
+    );
+    assert!(!app.code.flip);
+}
+
+#[test]
+fn the_current_line_stands_out_with_and_without_colour() {
+    let mut app = app_with(&paused_at(ProbeKind::Command, 1), true);
+    let buf = source_pane(&app, 80, 14);
+    let (y, _) = marked_row(&buf);
+    let cell = &buf[(10, y)];
+    assert!(cell.modifier.contains(Modifier::REVERSED));
+    assert_eq!(cell.bg, Color::Reset);
+    app.theme = crate::tui::theme::Theme::new(true, false);
+    let buf = source_pane(&app, 80, 14);
+    assert_eq!(buf[(10, y)].bg, Color::Green);
+    // Syntax colours on the other lines: `Some` is a keyword, `"set"` a string.
+    let all = rows(&buf);
+    let row = all
+        .iter()
+        .position(|r| r.contains("Some(\"set\""))
+        .expect("a line with Some");
+    let x = all[row].chars().position(|c| c == 'S').expect("S");
+    let fg = |x: usize| buf[(u16::try_from(x).expect("x"), u16::try_from(row).expect("y"))].fg;
+    assert_eq!(fg(x), Color::Magenta);
+    assert_eq!(fg(x + 5), Color::Green);
 }
