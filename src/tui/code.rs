@@ -33,25 +33,56 @@ use crate::source::redis::{RedisFunction, c_name, find_function};
 use crate::source::{self, FunctionSpan, RedisRef};
 use crate::trace::model::AnchorEntry;
 
-/// A place in our code the pane points at: a probe's site.
+/// A place in our code the pane points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Place {
     pub file: String,
     pub line: u32,
-    /// Our function, as the probe names it.
+    /// Our function, as the probe (or the anchor) names it.
     pub function: String,
     /// The Redis function this code mirrors, empty if none.
     pub mirrors: String,
+    /// Where the place comes from.
+    pub why: Why,
 }
 
-/// The place of the probe the frame on screen stops at.
+/// Why the pane shows a place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// The probe the frame stops at: the line that just ran.
+    Probe,
+    /// No probe yet (a fresh tour stands before its first iteration): the
+    /// top of the loop's iteration, where it will start.
+    Start,
+}
+
+/// Where every iteration starts: shown before the first probe arrives.
+pub const START_ANCHOR: &str = "ae.process_events";
+
+/// The place the pane shows: the probe the frame on screen stops at, or,
+/// before any probe, the top of an iteration.
 pub fn place(app: &App) -> Option<Place> {
-    let site = &app.frame()?.at.as_ref()?.site;
+    match app.frame().and_then(|f| f.at.as_ref()) {
+        Some(ev) => Some(Place {
+            file: ev.site.file.to_string(),
+            line: ev.site.line,
+            function: ev.site.function.to_string(),
+            mirrors: ev.site.mirrors.to_string(),
+            why: Why::Probe,
+        }),
+        None => anchor_place(&app.code.anchors, START_ANCHOR, Why::Start),
+    }
+}
+
+/// The place of the anchor `name` in the stream's code.
+fn anchor_place(anchors: &[AnchorEntry], name: &str, why: Why) -> Option<Place> {
+    let a = anchors.iter().find(|a| a.name == name)?;
     Some(Place {
-        file: site.file.to_string(),
-        line: site.line,
-        function: site.function.to_string(),
-        mirrors: site.mirrors.to_string(),
+        file: a.file.to_string(),
+        line: a.line,
+        function: a.function.to_string(),
+        mirrors: c_name(&a.redis_function).to_string(),
+        why,
     })
 }
 
@@ -132,6 +163,9 @@ pub struct Listing<'a> {
     pub span: Option<(u32, u32)>,
     /// The lexer's state before `lines[0]` (a comment or string left open above).
     pub lex: LexState,
+    /// The indentation of the function's first line: the view never strips
+    /// more, so the code does not jump sideways while it scrolls.
+    pub indent: usize,
     /// The scroll offsets that move this window: beyond them it stops.
     pub range: (i64, i64),
 }
@@ -154,6 +188,7 @@ fn window<'a>(all: &[&'a str], base: u32, start: u32, offset: i64, height: usize
         current: None,
         span: None,
         lex,
+        indent: usize::MAX,
         range: (-start_idx, top_max - start_idx),
     }
 }
@@ -194,7 +229,11 @@ pub fn ours(place: &Place, height: usize, offset: i64) -> Result<Listing<'static
     }
     let mut listing = window(&all, 1, start, offset, height);
     listing.current = Some(place.line);
-    listing.span = ex.function.map(|f| (f.first_line, f.last_line));
+    if let Some(f) = ex.function {
+        let first = all.get(f.first_line as usize - 1).copied().unwrap_or("");
+        listing.indent = first.len() - first.trim_start_matches(' ').len();
+        listing.span = Some((f.first_line, f.last_line));
+    }
     Ok(listing)
 }
 
@@ -205,6 +244,7 @@ pub fn redis_listing(f: &RedisFunction, height: usize, offset: i64) -> Listing<'
     let mut listing = window(&all, f.first_line, f.first_line, offset.max(0), height);
     // Scrolling up from the top moves only our side, so it stays allowed.
     listing.range.0 = i64::MIN / 2;
+    listing.indent = 0;
     listing.span = Some((
         f.first_line,
         f.first_line + u32::try_from(f.lines.len()).unwrap_or(0),
@@ -216,8 +256,13 @@ pub fn redis_listing(f: &RedisFunction, height: usize, offset: i64) -> Listing<'
 // Anchors and the Redis counterpart
 // ---------------------------------------------------------------------------
 
-/// The anchor nearest to `place` inside its function (`span`, or, when this
-/// build cannot find the function, the anchors that name the same one).
+/// How close an anchor must be to mark the very spot of a probe.
+const SAME_SPOT: u32 = 3;
+
+/// The anchor that best explains `place`, among those inside its function
+/// (`span`, or, when this build cannot find the function, the anchors that
+/// name the same one): one that marks the very spot, else one that mirrors
+/// the same Redis function as the probe, else the nearest.
 pub fn anchor_near<'a>(
     anchors: &'a [AnchorEntry],
     place: &Place,
@@ -232,7 +277,17 @@ pub fn anchor_near<'a>(
                     None => a.function == place.function,
                 }
         })
-        .min_by_key(|a| (a.line.abs_diff(place.line), a.line > place.line))
+        .min_by_key(|a| {
+            let distance = a.line.abs_diff(place.line);
+            let tier = if distance <= SAME_SPOT {
+                0
+            } else if c_name(&a.redis_function) == place.mirrors {
+                1
+            } else {
+                2
+            };
+            (tier, distance, a.line > place.line)
+        })
 }
 
 /// The Redis function to show for `place`: its anchor's, else the one the
@@ -315,6 +370,8 @@ fn printable(mut f: RedisFunction) -> RedisFunction {
 pub enum Note {
     /// Something to be careful with: the code shown may not be the code traced.
     Warn(String),
+    /// Why the pane shows this place, when it is not the line that just ran.
+    Info(String),
     /// The nearest anchor in the function.
     Anchor { name: String, note: String },
     /// The anchor's Redis counterpart.
@@ -338,6 +395,12 @@ pub fn version_warning(app: &App) -> Option<String> {
 /// The notes under the code at `place`, most important first.
 pub fn notes(app: &App, place: &Place, span: Option<&FunctionSpan>) -> Vec<Note> {
     let mut out: Vec<Note> = version_warning(app).into_iter().map(Note::Warn).collect();
+    if place.why == Why::Start {
+        out.push(Note::Info(
+            "no probe yet: each iteration of the loop starts here (n steps to the first probe)"
+                .into(),
+        ));
+    }
     let anchor = anchor_near(&app.code.anchors, place, span);
     if let Some(a) = anchor {
         out.push(Note::Anchor {
@@ -381,6 +444,7 @@ pub fn details(app: &App) -> Vec<(String, String)> {
     for note in notes(app, &place, span.as_ref()) {
         out.push(match note {
             Note::Warn(w) => kv("careful", w),
+            Note::Info(i) => kv("shown", i),
             Note::Anchor { name, note } => kv("anchor", format!("{name}: {note}")),
             Note::Redis { function, file } => kv("Redis", format!("{function} in {file}")),
             Note::Link(url) => kv("permalink", url),
@@ -413,6 +477,7 @@ mod tests {
             line: site.line,
             function: info.function.into(),
             mirrors: c_name(info.redis.function).into(),
+            why: Why::Probe,
         }
     }
 
@@ -428,6 +493,34 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_gets_the_anchor_of_its_spot_else_of_its_redis_function() {
+        let anchors = crate::trace::tracer::anchor_entries();
+        let start = at_anchor("ae.process_events");
+        let poll = at_anchor("ae.poll");
+        let near = |line: u32, mirrors: &str| {
+            let p = Place {
+                line,
+                mirrors: mirrors.into(),
+                ..poll.clone()
+            };
+            anchor_near(&anchors, &p, function_at(&p).as_ref()).map(|a| a.name.to_string())
+        };
+        // Right at the poll: its anchor, whatever the probe mirrors.
+        assert_eq!(
+            near(poll.line + 1, "aeProcessEvents").as_deref(),
+            Some("ae.poll")
+        );
+        // Far below it, a probe that mirrors aeProcessEvents: the loop's own anchor.
+        let below = poll.line + 2 * SAME_SPOT;
+        assert!(below > start.line);
+        assert_eq!(
+            near(below, "aeProcessEvents").as_deref(),
+            Some("ae.process_events")
+        );
+        assert_eq!(near(below, "aeApiPoll").as_deref(), Some("ae.poll"));
+    }
+
+    #[test]
     fn no_anchor_outside_the_function() {
         let anchors = crate::trace::tracer::anchor_entries();
         let place = Place {
@@ -435,6 +528,7 @@ mod tests {
             line: 1,
             function: "nothing".into(),
             mirrors: String::new(),
+            why: Why::Probe,
         };
         assert_eq!(anchor_near(&anchors, &place, None), None);
         assert!(redis_ref(None, &place).is_err());

@@ -53,7 +53,7 @@ impl Widget for CodeView<'_> {
         }
         let Some(place) = place else {
             Paragraph::new(Line::styled(
-                "(at a snapshot: step with n to see the line of code that runs)",
+                "(no probe yet: step with n to see the line of code that runs)",
                 t.dim(),
             ))
             .wrap(Wrap { trim: true })
@@ -150,13 +150,18 @@ fn draw_redis(
     let t = &app.theme;
     let checkout = app.code.redis.as_ref()?;
     let anchor = code::anchor_near(&app.code.anchors, place, code::function_at(place).as_ref());
-    let found = code::redis_ref(anchor, place).and_then(|r| checkout.function(&r).map(|f| (r, f)));
+    let wanted = code::redis_ref(anchor, place);
+    let name = wanted
+        .as_ref()
+        .map_or("", |r| c_name(r.function))
+        .to_string();
+    let found = wanted.and_then(|r| checkout.function(&r).map(|f| (r, f)));
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let title = Span::styled(format!("Redis {name}"), t.title());
     match found {
         Ok((r, f)) => {
             Paragraph::new(Line::from(vec![
-                Span::styled("Redis ", t.title()),
-                Span::styled(c_name(r.function).to_string(), t.title()),
+                title,
                 Span::styled(
                     format!("  {}:{} in your checkout", r.file, f.first_line),
                     t.dim(),
@@ -168,7 +173,7 @@ fn draw_redis(
             Some(listing.range)
         }
         Err(e) => {
-            Paragraph::new(Line::styled("Redis", t.title())).render(head, buf);
+            Paragraph::new(Line::from(title)).render(head, buf);
             let hint = format!(
                 "{e}\n(loopscope finds a Redis function by its name in its file under {}, \
                  the directory that holds Redis's src/)",
@@ -201,7 +206,8 @@ fn draw_listing(t: &Theme, listing: &Listing<'_>, area: Rect, buf: &mut Buffer, 
         .filter(|l| !l.trim().is_empty())
         .map(|l| l.len() - l.trim_start_matches(' ').len())
         .min()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(listing.indent);
     let mut lex = listing.lex;
     let mut lines = Vec::with_capacity(listing.lines.len());
     for (i, text) in listing.lines.iter().enumerate() {
@@ -273,6 +279,10 @@ fn note_lines(t: &Theme, notes: Vec<Note>, width: usize, budget: usize) -> Vec<L
             Note::Warn(w) => wrap(&format!("! {w}"), width, 2)
                 .into_iter()
                 .map(|l| Line::styled(l, t.alert()))
+                .collect(),
+            Note::Info(i) => wrap(&i, width, 2)
+                .into_iter()
+                .map(|l| Line::styled(l, t.current()))
                 .collect(),
             Note::Anchor { name, note } => {
                 let text = format!("{} {name}: {note}", t.glyphs.bounds);

@@ -567,3 +567,18 @@ fn the_current_line_stands_out_with_and_without_colour() {
     assert_eq!(fg(x), Color::Magenta);
     assert_eq!(fg(x + 5), Color::Green);
 }
+
+#[test]
+fn before_the_first_probe_the_pane_shows_where_iterations_start() {
+    let app = app_with(&Script::start().out, true);
+    let all = rows(&source_pane(&app, 100, 16)).join("\n");
+    assert!(all.contains("source process_events() ae/mod.rs:"), "{all}");
+    assert!(all.contains("no probe yet"), "{all}");
+    assert!(all.contains("◆ ae.process_events:"), "{all}");
+    let (_, code) = marked_row(&source_pane(&app, 100, 16));
+    let site = crate::source::find_anchor("ae.process_events").expect("anchor");
+    let line = crate::source::file(site.file)
+        .and_then(|t| t.lines().nth(site.line as usize - 1))
+        .expect("line");
+    assert!(line.trim().starts_with(&code), "{code:?} vs {line:?}");
+}
