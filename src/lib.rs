@@ -7,4 +7,5 @@
 
 pub mod ae;
 pub mod server;
+pub mod source;
 pub mod trace;

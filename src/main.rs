@@ -19,6 +19,41 @@ struct Cli {
 enum Command {
     /// Run the server headless: connect redis-cli or redis-benchmark to it.
     Serve(ServeArgs),
+    /// Print the code behind an anchor, with its Redis counterpart.
+    Source(SourceArgs),
+}
+
+#[derive(Args)]
+struct SourceArgs {
+    /// The anchor to show, e.g. `ae.poll`.
+    #[arg(required_unless_present = "list")]
+    anchor: Option<String>,
+    /// List every anchor with its place in our code and the Redis function it mirrors.
+    #[arg(long)]
+    list: bool,
+    /// A Redis checkout (the directory holding `src/`): also print the Redis function itself.
+    #[arg(long, value_name = "DIR")]
+    redis_src: Option<std::path::PathBuf>,
+}
+
+fn source(args: SourceArgs) -> ExitCode {
+    if args.list {
+        print!("{}", loopscope::source::list_anchors());
+        return ExitCode::SUCCESS;
+    }
+    let name = args.anchor.unwrap_or_default();
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none();
+    match loopscope::source::describe_anchor(&name, args.redis_src.as_deref(), color) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("loopscope: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Where and how the embedded server listens.
@@ -78,6 +113,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Source(args)) => source(args),
         None => serve(ServeArgs { server: cli.server }),
     }
 }

@@ -10,12 +10,21 @@ use common::{RealRedis, RespConn, TestServer};
 /// space inside an argument) on both servers over fresh connections and
 /// compares every reply.
 fn same_replies(script: &str) {
-    let Some(redis) = RealRedis::start() else { return };
+    let Some(redis) = RealRedis::start() else {
+        return;
+    };
     let ours = TestServer::start();
     let mut theirs = RespConn::connect(&redis.addr());
     let mut mine = RespConn::connect(&ours.addr());
-    for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let args: Vec<Vec<u8>> = line.split(' ').map(|a| a.replace("\\s", " ").into_bytes()).collect();
+    for line in script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let args: Vec<Vec<u8>> = line
+            .split(' ')
+            .map(|a| a.replace("\\s", " ").into_bytes())
+            .collect();
         let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         let expected = theirs.call(&args);
         let got = mine.call(&args);
@@ -186,7 +195,7 @@ fn key_commands() {
 #[test]
 fn server_commands() {
     same_replies(
-         COMMAND INFO get set
+        "COMMAND INFO get set
          COMMAND DOCS get
          CONFIG GET save
          CONFIG GET appendonly

@@ -16,7 +16,11 @@ fn inline_and_multibulk_ping() {
     let mut c = server.raw();
     roundtrip(&mut c, b"PING\r\n", b"+PONG\r\n");
     roundtrip(&mut c, b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n");
-    roundtrip(&mut c, b"*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n", b"$5\r\nhello\r\n");
+    roundtrip(
+        &mut c,
+        b"*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n",
+        b"$5\r\nhello\r\n",
+    );
 }
 
 #[test]
@@ -59,7 +63,11 @@ fn big_values_go_in_and_come_back_whole() {
     let header = format!("${}\r\n", value.len());
     let got = read_exact_len(&mut c, header.len() + value.len() + 2);
     assert_eq!(&got[..header.len()], header.as_bytes());
-    assert!(got[header.len()..header.len() + value.len()].iter().all(|&b| b == b'x'));
+    assert!(
+        got[header.len()..header.len() + value.len()]
+            .iter()
+            .all(|&b| b == b'x')
+    );
     // The connection still works afterwards, and so does another one.
     roundtrip(&mut c, b"PING\r\n", b"+PONG\r\n");
     roundtrip(&mut server.raw(), b"PING\r\n", b"+PONG\r\n");
@@ -91,7 +99,11 @@ fn unknown_command_and_wrong_arity_errors_keep_the_connection() {
         b"FOO bar baz\r\n",
         b"-ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' \r\n",
     );
-    roundtrip(&mut c, b"GET\r\n", b"-ERR wrong number of arguments for 'get' command\r\n");
+    roundtrip(
+        &mut c,
+        b"GET\r\n",
+        b"-ERR wrong number of arguments for 'get' command\r\n",
+    );
     roundtrip(&mut c, b"PING\r\n", b"+PONG\r\n");
 }
 
@@ -100,22 +112,45 @@ fn unknown_command_and_wrong_arity_errors_keep_the_connection() {
 fn protocol_errors_are_answered_then_the_connection_closes() {
     let server = TestServer::start();
     let cases: &[(&[u8], &str)] = &[
-        (b"*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*1\r\nx\r\n", "-ERR Protocol error: expected '$', got 'x'\r\n"),
-        (b"*1\r\n$-5\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n$999999999999\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
-        (b"SET \"a b\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n"),
+        (
+            b"*abc\r\n",
+            "-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\nx\r\n",
+            "-ERR Protocol error: expected '$', got 'x'\r\n",
+        ),
+        (
+            b"*1\r\n$-5\r\n",
+            "-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$999999999999\r\n",
+            "-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"SET \"a b\r\n",
+            "-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
     ];
     for (request, expected) in cases {
         let mut c = server.raw();
         c.write_all(request).unwrap();
         let got = read_to_close(&mut c);
-        assert_eq!(String::from_utf8_lossy(&got), *expected, "request {:?}", String::from_utf8_lossy(request));
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            *expected,
+            "request {:?}",
+            String::from_utf8_lossy(request)
+        );
     }
     // Commands before the bad one in the same packet still run.
     let mut c = server.raw();
     c.write_all(b"PING\r\n*x\r\n").unwrap();
-    assert_eq!(read_to_close(&mut c), b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n");
+    assert_eq!(
+        read_to_close(&mut c),
+        b"+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n"
+    );
 }
 
 #[test]
@@ -124,7 +159,10 @@ fn too_big_inline_request_closes_the_connection() {
     let mut c = server.raw();
     let _ = c.write_all(&vec![b'a'; 70 * 1024]);
     let got = read_to_close(&mut c);
-    assert_eq!(String::from_utf8_lossy(&got), "-ERR Protocol error: too big inline request\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "-ERR Protocol error: too big inline request\r\n"
+    );
 }
 
 #[test]
@@ -144,7 +182,10 @@ fn maxclients_refuses_with_redis_error() {
     roundtrip(&mut a, b"PING\r\n", b"+PONG\r\n");
     roundtrip(&mut b, b"PING\r\n", b"+PONG\r\n");
     let mut third = server.raw();
-    assert_eq!(read_to_close(&mut third), b"-ERR max number of clients reached\r\n");
+    assert_eq!(
+        read_to_close(&mut third),
+        b"-ERR max number of clients reached\r\n"
+    );
     drop(a);
     // The slot frees once the server has seen the close.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -156,7 +197,11 @@ fn maxclients_refuses_with_redis_error() {
         if &buf[..n] == b"+PONG\r\n" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "slot never freed: {:?}", String::from_utf8_lossy(&buf[..n]));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slot never freed: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

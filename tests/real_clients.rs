@@ -23,12 +23,26 @@ fn redis_crate_round_trips() {
     let _: () = con.set_ex("temp", "x", 100).unwrap();
     let ttl: i64 = con.ttl("temp").unwrap();
     assert!((99..=100).contains(&ttl));
-    let values: Vec<Option<String>> = redis::cmd("MGET").arg(&["greeting", "missing"]).query(&mut con).unwrap();
+    let values: Vec<Option<String>> = redis::cmd("MGET")
+        .arg(&["greeting", "missing"])
+        .query(&mut con)
+        .unwrap();
     assert_eq!(values, vec![Some("hello".to_string()), None]);
-    let (a, b): (String, i64) = redis::pipe().get("greeting").incr("counter", 1).query(&mut con).unwrap();
+    let (a, b): (String, i64) = redis::pipe()
+        .get("greeting")
+        .incr("counter", 1)
+        .query(&mut con)
+        .unwrap();
     assert_eq!((a.as_str(), b), ("hello", 6));
-    let err = redis::cmd("INCR").arg("greeting").query::<i64>(&mut con).unwrap_err();
-    assert!(err.to_string().contains("value is not an integer or out of range"), "{err}");
+    let err = redis::cmd("INCR")
+        .arg("greeting")
+        .query::<i64>(&mut con)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("value is not an integer or out of range"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -36,9 +50,15 @@ fn redis_cli_one_shot_and_interactive() {
     let Some(cli) = tool("redis-cli") else { return };
     let server = TestServer::start();
     let port = server.port.to_string();
-    let out = Command::new(&cli).args(["-p", &port, "SET", "foo", "bar"]).output().unwrap();
+    let out = Command::new(&cli)
+        .args(["-p", &port, "SET", "foo", "bar"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\n");
-    let out = Command::new(&cli).args(["-p", &port, "GET", "foo"]).output().unwrap();
+    let out = Command::new(&cli)
+        .args(["-p", &port, "GET", "foo"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "bar\n");
     // Interactive mode starts by asking COMMAND DOCS for its hints; with stdin
     // not a terminal it still runs that start-up, then reads commands.
@@ -50,32 +70,67 @@ fn redis_cli_one_shot_and_interactive() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"PING\nDBSIZE\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"PING\nDBSIZE\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "PONG\n1\n");
-    assert!(out.stderr.is_empty(), "redis-cli complained: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "redis-cli complained: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // RESP3 through redis-cli.
-    let out = Command::new(&cli).args(["-3", "-p", &port, "HELLO", "3"]).output().unwrap();
+    let out = Command::new(&cli)
+        .args(["-3", "-p", &port, "HELLO", "3"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("proto") && text.contains('3'), "{text}");
 }
 
 #[test]
 fn redis_benchmark_runs_without_errors() {
-    let Some(bench) = tool("redis-benchmark") else { return };
+    let Some(bench) = tool("redis-benchmark") else {
+        return;
+    };
     let server = TestServer::start();
     let port = server.port.to_string();
     for pipeline in ["1", "16"] {
         let out = Command::new(&bench)
-            .args(["-p", &port, "-t", "set,get,incr,ping,mset", "-n", "20000", "-c", "20", "-P", pipeline, "-q"])
+            .args([
+                "-p",
+                &port,
+                "-t",
+                "set,get,incr,ping,mset",
+                "-n",
+                "20000",
+                "-c",
+                "20",
+                "-P",
+                pipeline,
+                "-q",
+            ])
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "redis-benchmark failed: {stdout} {stderr}");
-        assert!(!stdout.contains("Error") && !stderr.contains("WARNING"), "{stdout} {stderr}");
+        assert!(
+            out.status.success(),
+            "redis-benchmark failed: {stdout} {stderr}"
+        );
+        assert!(
+            !stdout.contains("Error") && !stderr.contains("WARNING"),
+            "{stdout} {stderr}"
+        );
         for test in ["SET", "GET", "INCR", "PING_INLINE", "PING_MBULK", "MSET"] {
-            assert!(stdout.contains(&format!("{test}: ")), "no {test} result in {stdout}");
+            assert!(
+                stdout.contains(&format!("{test}: ")),
+                "no {test} result in {stdout}"
+            );
         }
     }
     // The benchmark's keys are really there.

@@ -490,7 +490,7 @@ impl<C> EventLoop<C> {
         }
     }
 
-    /// Calls the handler registered on `fd` for `direction`, (the probe site for file events).
+    /// Calls the handler registered on `fd` for `direction`.
     fn call_file_handler(
         &mut self,
         ctx: &mut C,

@@ -68,7 +68,10 @@ impl TestServer {
 
     /// A client from the `redis` crate.
     pub fn client(&self) -> redis::Connection {
-        redis::Client::open(self.url()).unwrap().get_connection().expect("redis connection")
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .expect("redis connection")
     }
 
     /// Sends SIGTERM, as Ctrl-C would, and returns the exit status.
@@ -80,7 +83,10 @@ impl TestServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -98,7 +104,11 @@ impl Drop for TestServer {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Sends `request` and reads until `expected.len()` bytes arrived, then
@@ -120,9 +130,15 @@ pub fn read_exact_len(conn: &mut TcpStream, len: usize) -> Vec<u8> {
     let mut filled = 0;
     while filled < len {
         match conn.read(&mut got[filled..]) {
-            Ok(0) => panic!("connection closed after {:?}", String::from_utf8_lossy(&got[..filled])),
+            Ok(0) => panic!(
+                "connection closed after {:?}",
+                String::from_utf8_lossy(&got[..filled])
+            ),
             Ok(n) => filled += n,
-            Err(e) => panic!("read failed after {:?}: {e}", String::from_utf8_lossy(&got[..filled])),
+            Err(e) => panic!(
+                "read failed after {:?}: {e}",
+                String::from_utf8_lossy(&got[..filled])
+            ),
         }
     }
     got
@@ -131,16 +147,21 @@ pub fn read_exact_len(conn: &mut TcpStream, len: usize) -> Vec<u8> {
 /// Reads until the server closes the connection; returns everything read.
 pub fn read_to_close(conn: &mut TcpStream) -> Vec<u8> {
     let mut all = Vec::new();
-    conn.read_to_end(&mut all).expect("server should close the connection");
+    conn.read_to_end(&mut all)
+        .expect("server should close the connection");
     all
 }
 
 /// Finds a tool on PATH, or prints a loud skip note and returns None.
 pub fn tool(name: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
-    let found = std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file());
+    let found = std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
     if found.is_none() {
-        eprintln!("SKIPPED: `{name}` is not installed; install it (Debian: redis-tools / tmux) to run this test");
+        eprintln!(
+            "SKIPPED: `{name}` is not installed; install it (Debian: redis-tools / tmux) to run this test"
+        );
     }
     found
 }
@@ -154,9 +175,14 @@ pub struct RespConn {
 impl RespConn {
     pub fn connect(addr: &str) -> RespConn {
         let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         stream.set_nodelay(true).unwrap();
-        RespConn { stream, buf: Vec::new() }
+        RespConn {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// Sends one command as a multibulk request.
@@ -178,9 +204,15 @@ impl RespConn {
             }
             let mut chunk = [0u8; 65536];
             match self.stream.read(&mut chunk) {
-                Ok(0) => panic!("connection closed mid-reply: {:?}", String::from_utf8_lossy(&self.buf)),
+                Ok(0) => panic!(
+                    "connection closed mid-reply: {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) => panic!("no reply ({e}); got so far {:?}", String::from_utf8_lossy(&self.buf)),
+                Err(e) => panic!(
+                    "no reply ({e}); got so far {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
             }
         }
     }
@@ -218,7 +250,10 @@ fn reply_end(buf: &[u8], at: usize) -> Option<usize> {
             }
             Some(pos)
         }
-        _ => panic!("not a RESP reply: {:?}", String::from_utf8_lossy(&buf[at..])),
+        _ => panic!(
+            "not a RESP reply: {:?}",
+            String::from_utf8_lossy(&buf[at..])
+        ),
     }
 }
 
@@ -235,10 +270,22 @@ impl RealRedis {
         let bin = tool("redis-server")?;
         for attempt in 0..10 {
             let port = free_port();
-            let dir = std::env::temp_dir().join(format!("loopscope-redis-{}-{port}-{attempt}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!(
+                "loopscope-redis-{}-{port}-{attempt}",
+                std::process::id()
+            ));
             std::fs::create_dir_all(&dir).unwrap();
             let mut child = Command::new(&bin)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
                 .arg("--dir")
                 .arg(&dir)
                 .stdout(Stdio::null())

@@ -1,0 +1,599 @@
+//! Annotated source excerpts: our own running code, and where Redis does the same.
+//!
+//! The build embeds every file of `src/` (see `build.rs`), so the excerpt shown
+//! next to a probe is always the code that is running, even far from the
+//! repository. Two ways lead into it:
+//!
+//! - **Probe sites.** Each trace event names the file and line of its probe;
+//!   [`excerpt`] cuts a window around it and finds the enclosing function.
+//! - **Anchors.** Stable names for places in the code, written as comments
+//!   (`// anchor: ae.poll`) right above the line they mark. Chapters and the UI
+//!   refer to anchors, never to line numbers, so editing the code never breaks a
+//!   chapter. [`ANCHORS`] gives each one a note and the Redis function it mirrors,
+//!   with a permalink into Redis's repository. No Redis code is stored here;
+//!   `--redis-src DIR` reads the function from the user's own checkout
+//!   (see [`redis`]).
+
+pub mod highlight;
+pub mod redis;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_sources.rs"));
+}
+
+/// The marker that starts an anchor comment.
+pub const ANCHOR_MARKER: &str = "// anchor: ";
+
+/// A Redis function, pinned to a commit so the link never drifts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RedisRef {
+    pub function: &'static str,
+    /// Path inside the Redis repository, e.g. `src/ae.c`.
+    pub file: &'static str,
+    pub commit: &'static str,
+    pub first_line: u32,
+    pub last_line: u32,
+}
+
+/// Redis 7.0.15, the Debian server loopscope is compared against (BSD licensed).
+pub const REDIS_7_0_15: &str = "f35f36a265403c07b119830aa4bb3b7d71653ec9";
+/// The newest `unstable` commit the project's Redis notes were written against.
+pub const REDIS_UNSTABLE: &str = "4f8cdc2a1ea53e42955af758aabffee67cb455dd";
+
+impl RedisRef {
+    /// `https://github.com/redis/redis/blob/<commit>/<file>#L<a>-L<b>`.
+    pub fn permalink(&self) -> String {
+        format!(
+            "https://github.com/redis/redis/blob/{}/{}#L{}-L{}",
+            self.commit, self.file, self.first_line, self.last_line
+        )
+    }
+}
+
+/// What an anchor means: a one-line note and the Redis counterpart.
+#[derive(Clone, Copy, Debug)]
+pub struct AnchorInfo {
+    pub name: &'static str,
+    /// Our function that holds the anchor.
+    pub function: &'static str,
+    pub note: &'static str,
+    pub redis: RedisRef,
+}
+
+const fn redis(
+    function: &'static str,
+    file: &'static str,
+    commit: &'static str,
+    first_line: u32,
+    last_line: u32,
+) -> RedisRef {
+    RedisRef {
+        function,
+        file,
+        commit,
+        first_line,
+        last_line,
+    }
+}
+
+const fn anchor(
+    name: &'static str,
+    function: &'static str,
+    note: &'static str,
+    redis: RedisRef,
+) -> AnchorInfo {
+    AnchorInfo {
+        name,
+        function,
+        note,
+        redis,
+    }
+}
+
+/// Every anchor, in reading order: the loop first, then a command's life.
+pub static ANCHORS: &[AnchorInfo] = &[
+    anchor(
+        "ae.create_event_loop",
+        "create",
+        "Allocate events[] and fired[] for fds 0..setsize, and the poller.",
+        redis("aeCreateEventLoop", "src/ae.c", REDIS_UNSTABLE, 46, 78),
+    ),
+    anchor(
+        "ae.create_file_event",
+        "create_file_event",
+        "Add interest in READABLE/WRITABLE on an fd; masks accumulate; maxfd grows.",
+        redis("aeCreateFileEvent", "src/ae.c", REDIS_UNSTABLE, 143, 161),
+    ),
+    anchor(
+        "ae.delete_file_event",
+        "delete_file_event",
+        "Drop interest; removing WRITABLE drops BARRIER; maxfd scans down.",
+        redis("aeDeleteFileEvent", "src/ae.c", REDIS_UNSTABLE, 163, 183),
+    ),
+    anchor(
+        "ae.create_time_event",
+        "create_time_event",
+        "A timer with the next id, due in ms milliseconds, linked at the head.",
+        redis("aeCreateTimeEvent", "src/ae.c", REDIS_UNSTABLE, 200, 221),
+    ),
+    anchor(
+        "ae.delete_time_event",
+        "delete_time_event",
+        "Deleting a timer only marks it; the timer pass unlinks it later.",
+        redis("aeDeleteTimeEvent", "src/ae.c", REDIS_UNSTABLE, 223, 234),
+    ),
+    anchor(
+        "ae.process_events",
+        "process_events",
+        "One turn of the loop: beforeSleep, poll, afterSleep, file events, time events.",
+        redis("aeProcessEvents", "src/ae.c", REDIS_UNSTABLE, 342, 450),
+    ),
+    anchor(
+        "ae.poll",
+        "process_events",
+        "Sleep in the kernel until an fd is ready or the nearest timer is due.",
+        redis("aeApiPoll", "src/ae_epoll.c", REDIS_UNSTABLE, 88, 114),
+    ),
+    anchor(
+        "ae.dispatch_fired",
+        "dispatch_fired",
+        "Run each fired fd's handlers: read before write, unless BARRIER inverts it.",
+        redis(
+            "aeProcessEvents (fired loop)",
+            "src/ae.c",
+            REDIS_UNSTABLE,
+            391,
+            443,
+        ),
+    ),
+    anchor(
+        "ae.process_time_events",
+        "process_time_events",
+        "Run due timers, newest first; reschedule by their return value or drop them.",
+        redis("processTimeEvents", "src/ae.c", REDIS_UNSTABLE, 261, 325),
+    ),
+    anchor(
+        "ae.main",
+        "main",
+        "Turn the loop until someone calls stop.",
+        redis("aeMain", "src/ae.c", REDIS_UNSTABLE, 474, 481),
+    ),
+    anchor(
+        "server.init_server",
+        "init_server",
+        "Create the loop with maxclients + 128 slots, listen, register accept and serverCron.",
+        redis("initServer", "src/server.c", REDIS_UNSTABLE, 2610, 2820),
+    ),
+    anchor(
+        "server.before_sleep",
+        "before_sleep",
+        "Last work before sleeping: write pending replies, free closed clients.",
+        redis("beforeSleep", "src/server.c", REDIS_UNSTABLE, 1656, 1822),
+    ),
+    anchor(
+        "server.server_cron",
+        "server_cron",
+        "The heartbeat, hz times a second: client timeouts, stats, expiry, shutdown.",
+        redis("serverCron", "src/server.c", REDIS_UNSTABLE, 1292, 1558),
+    ),
+    anchor(
+        "net.accept_tcp_handler",
+        "accept_tcp_handler",
+        "The listener is readable: accept up to 1000 connections.",
+        redis(
+            "acceptTcpHandler",
+            "src/networking.c",
+            REDIS_7_0_15,
+            1359,
+            1377,
+        ),
+    ),
+    anchor(
+        "net.create_client",
+        "create_client",
+        "TCP_NODELAY, keepalive, and register the fd READABLE with the read handler.",
+        redis("createClient", "src/networking.c", REDIS_UNSTABLE, 116, 215),
+    ),
+    anchor(
+        "net.read_query_from_client",
+        "read_query_from_client",
+        "One read of at most 16 KiB, then parse and run what arrived.",
+        redis(
+            "readQueryFromClient",
+            "src/networking.c",
+            REDIS_UNSTABLE,
+            2718,
+            2856,
+        ),
+    ),
+    anchor(
+        "net.process_input_buffer",
+        "process_input_buffer",
+        "Parse every complete request in the buffer and run each one.",
+        redis(
+            "processInputBuffer",
+            "src/networking.c",
+            REDIS_UNSTABLE,
+            2622,
+            2716,
+        ),
+    ),
+    anchor(
+        "server.process_command",
+        "process_command",
+        "Look the command up, check its arity, run it.",
+        redis("processCommand", "src/server.c", REDIS_UNSTABLE, 3903, 4230),
+    ),
+    anchor(
+        "server.call",
+        "call",
+        "Run the command's function and count it.",
+        redis("call", "src/server.c", REDIS_UNSTABLE, 3543, 3543),
+    ),
+    anchor(
+        "net.put_client_in_pending_write_queue",
+        "put_client_in_pending_write_queue",
+        "The first reply queues the client for beforeSleep; nothing is written yet.",
+        redis(
+            "putClientInPendingWriteQueue",
+            "src/networking.c",
+            REDIS_UNSTABLE,
+            241,
+            258,
+        ),
+    ),
+    anchor(
+        "net.handle_clients_with_pending_writes",
+        "handle_clients_with_pending_writes",
+        "In beforeSleep: write each queued reply directly, no writable event needed.",
+        redis(
+            "handleClientsWithPendingWrites",
+            "src/networking.c",
+            REDIS_UNSTABLE,
+            2125,
+            2153,
+        ),
+    ),
+    anchor(
+        "net.install_client_write_handler",
+        "install_client_write_handler",
+        "The reply did not fit: now, and only now, wait for WRITABLE.",
+        redis(
+            "installClientWriteHandler",
+            "src/networking.c",
+            REDIS_UNSTABLE,
+            217,
+            232,
+        ),
+    ),
+    anchor(
+        "net.write_to_client",
+        "write_to_client",
+        "Write up to 64 KiB; when drained, remove the write handler.",
+        redis(
+            "writeToClient",
+            "src/networking.c",
+            REDIS_UNSTABLE,
+            2041,
+            2113,
+        ),
+    ),
+    anchor(
+        "net.send_reply_to_client",
+        "send_reply_to_client",
+        "The writable handler: continue writing a big reply.",
+        redis(
+            "sendReplyToClient",
+            "src/networking.c",
+            REDIS_UNSTABLE,
+            2116,
+            2119,
+        ),
+    ),
+    anchor(
+        "net.free_clients_in_async_free_queue",
+        "free_clients_in_async_free_queue",
+        "Close the clients marked for closing, after their replies went out.",
+        redis(
+            "freeClientsInAsyncFreeQueue",
+            "src/networking.c",
+            REDIS_UNSTABLE,
+            1873,
+            1890,
+        ),
+    ),
+    anchor(
+        "net.free_client",
+        "free_client",
+        "Unregister the fd from the loop, then close the socket.",
+        redis(
+            "connSocketClose (called by freeClient)",
+            "src/socket.c",
+            REDIS_UNSTABLE,
+            115,
+            131,
+        ),
+    ),
+];
+
+/// The text of an embedded source file (`src/ae/mod.rs`, …).
+pub fn file(path: &str) -> Option<&'static str> {
+    embedded::EMBEDDED
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
+}
+
+/// All embedded files as `(path, text)`.
+pub fn files() -> &'static [(&'static str, &'static str)] {
+    embedded::EMBEDDED
+}
+
+/// Where an anchor comment sits in the embedded sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnchorSite {
+    pub name: String,
+    pub file: &'static str,
+    /// 1-based line the anchor marks: the first line after the comment.
+    pub line: u32,
+}
+
+/// Every `// anchor: name` comment in the embedded sources, in file order.
+pub fn anchor_sites() -> Vec<AnchorSite> {
+    let mut out = Vec::new();
+    for (path, text) in files() {
+        for (i, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if let Some(name) = trimmed.strip_prefix(ANCHOR_MARKER) {
+                out.push(AnchorSite {
+                    name: name.trim().to_string(),
+                    file: path,
+                    line: i as u32 + 2,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The metadata of the anchor `name`.
+pub fn anchor_info(name: &str) -> Option<&'static AnchorInfo> {
+    ANCHORS.iter().find(|a| a.name == name)
+}
+
+/// Finds where the anchor `name` is in the code.
+pub fn find_anchor(name: &str) -> Option<AnchorSite> {
+    anchor_sites().into_iter().find(|a| a.name == name)
+}
+
+/// A function in a source file: its name and its first and last lines (1-based).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionSpan {
+    pub name: String,
+    pub first_line: u32,
+    pub last_line: u32,
+}
+
+/// The innermost function whose body contains `line`, found by scanning
+/// for `fn` items and matching their braces (ignoring braces inside strings
+/// and comments).
+pub fn enclosing_function(text: &str, line: u32) -> Option<FunctionSpan> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut best: Option<FunctionSpan> = None;
+    for (i, l) in lines.iter().enumerate() {
+        let Some(name) = fn_name(l) else { continue };
+        let first = i as u32 + 1;
+        if first > line {
+            break;
+        }
+        if let Some(last) = body_end(&lines, i)
+            && last >= line
+            && best.as_ref().is_none_or(|b| first >= b.first_line)
+        {
+            best = Some(FunctionSpan {
+                name,
+                first_line: first,
+                last_line: last,
+            });
+        }
+    }
+    best
+}
+
+/// The name of the function declared on this line, if it declares one.
+fn fn_name(line: &str) -> Option<String> {
+    let code = line.split("//").next()?.trim_start();
+    let idx = code.find("fn ")?;
+    let before = &code[..idx];
+    let allowed = [
+        "pub",
+        "pub(crate)",
+        "pub(super)",
+        "const",
+        "unsafe",
+        "async",
+        "extern",
+        "\"C\"",
+    ];
+    if !before.split_whitespace().all(|w| allowed.contains(&w)) {
+        return None;
+    }
+    let name: String = code[idx + 3..]
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The 1-based line holding the brace that closes the body opened at or after
+/// line index `start` (0-based), or None for a declaration without a body.
+fn body_end(lines: &[&str], start: usize) -> Option<u32> {
+    let mut depth = 0i32;
+    let mut opened = false;
+    let mut state = highlight::LexState::default();
+    for (i, l) in lines.iter().enumerate().skip(start) {
+        for tok in highlight::tokenize(l, &mut state) {
+            if tok.kind != highlight::Kind::Punct {
+                continue;
+            }
+            for ch in tok.text.chars() {
+                match ch {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => {
+                        depth -= 1;
+                        if opened && depth == 0 {
+                            return Some(i as u32 + 1);
+                        }
+                    }
+                    ';' if !opened && depth == 0 => return None,
+                    _ => {}
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A window of a source file around one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Excerpt {
+    pub file: &'static str,
+    /// The highlighted line (1-based).
+    pub line: u32,
+    pub function: Option<FunctionSpan>,
+    /// `(line number, text)` for each line in the window.
+    pub lines: Vec<(u32, &'static str)>,
+}
+
+/// Cuts up to `height` lines of `file` around `line`.
+pub fn excerpt(file: &str, line: u32, height: usize) -> Option<Excerpt> {
+    let (path, text) = files().iter().find(|(p, _)| *p == file)?;
+    let all: Vec<&'static str> = text.lines().collect();
+    if line == 0 || line as usize > all.len() || height == 0 {
+        return None;
+    }
+    let function = enclosing_function(text, line);
+    let height = height as u32;
+    // A function that fits is shown whole, with two thirds of the spare room
+    // above it (where its doc comment is); otherwise the line sits a third down.
+    let mut first = match &function {
+        Some(f) if f.last_line - f.first_line < height => {
+            let spare = height - (f.last_line - f.first_line + 1);
+            f.first_line.saturating_sub(spare - spare / 3).max(1)
+        }
+        _ => line.saturating_sub(height / 3).max(1),
+    };
+    let last = (first + height - 1).min(all.len() as u32);
+    if last - first + 1 < height {
+        first = last.saturating_sub(height - 1).max(1);
+    }
+    let lines = (first..=last).map(|n| (n, all[n as usize - 1])).collect();
+    Some(Excerpt {
+        file: path,
+        line,
+        function,
+        lines,
+    })
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The text `loopscope source ANCHOR` prints: where the anchor is, the
+/// enclosing function with the anchored line marked, the note, and the Redis
+/// counterpart (read from `redis_src` when given). ANSI colours when `color`.
+pub fn describe_anchor(
+    name: &str,
+    redis_src: Option<&std::path::Path>,
+    color: bool,
+) -> Result<String, String> {
+    let info = anchor_info(name)
+        .ok_or_else(|| format!("no anchor named `{name}`; `loopscope source --list` lists them"))?;
+    let site = find_anchor(name)
+        .ok_or_else(|| format!("anchor `{name}` is not in the embedded sources"))?;
+    let text = file(site.file).unwrap_or_default();
+    let height = enclosing_function(text, site.line)
+        .map_or(30, |f| (f.last_line - f.first_line + 1 + 6).min(60));
+    let ex = excerpt(site.file, site.line, height as usize)
+        .ok_or_else(|| format!("cannot cut an excerpt at {}:{}", site.file, site.line))?;
+    let mut out = String::new();
+    let func = ex
+        .function
+        .as_ref()
+        .map_or(String::new(), |f| format!(" in {}()", f.name));
+    out.push_str(&format!("{name} — {}:{}{func}\n\n", site.file, site.line));
+    let mut state = highlight::LexState::default();
+    for (n, text) in &ex.lines {
+        let marker = if *n == site.line { '>' } else { ' ' };
+        out.push_str(&format!(
+            "{marker}{n:5} │ {}\n",
+            paint(text, &mut state, color)
+        ));
+    }
+    out.push_str(&format!("\n{}\n", info.note));
+    out.push_str(&format!(
+        "Redis: {} ({})\n       {}\n",
+        info.redis.function,
+        info.redis.file,
+        info.redis.permalink()
+    ));
+    if let Some(dir) = redis_src {
+        match redis::find_function(dir, &info.redis) {
+            Ok(f) => {
+                out.push_str(&format!("\nFrom {}:\n", f.path));
+                let mut state = highlight::LexState::default();
+                for (i, text) in f.lines.iter().enumerate() {
+                    out.push_str(&format!(
+                        " {:5} │ {}\n",
+                        f.first_line as usize + i,
+                        paint(text, &mut state, color)
+                    ));
+                }
+            }
+            Err(e) => out.push_str(&format!("\n--redis-src: {e}\n")),
+        }
+    }
+    Ok(out)
+}
+
+/// The `loopscope source --list` table: each anchor, where it is, what it mirrors.
+pub fn list_anchors() -> String {
+    let mut out = String::new();
+    for info in ANCHORS {
+        let place = find_anchor(info.name).map_or("(missing)".to_string(), |s| {
+            format!("{}:{}", s.file, s.line)
+        });
+        out.push_str(&format!(
+            "{:42} {:28} {}\n",
+            info.name, place, info.redis.function
+        ));
+        out.push_str(&format!("{:42} {}\n", "", info.redis.permalink()));
+    }
+    out
+}
+
+/// Colours one line with ANSI escapes (or returns it as is).
+fn paint(line: &str, state: &mut highlight::LexState, color: bool) -> String {
+    let tokens = highlight::tokenize(line, state);
+    if !color {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    for t in tokens {
+        let code = match t.kind {
+            highlight::Kind::Keyword => Some("35"),
+            highlight::Kind::String => Some("32"),
+            highlight::Kind::Comment => Some("2"),
+            highlight::Kind::Number => Some("33"),
+            _ => None,
+        };
+        match code {
+            Some(c) => out.push_str(&format!("\x1b[{c}m{}\x1b[0m", t.text)),
+            None => out.push_str(t.text),
+        }
+    }
+    out
+}
