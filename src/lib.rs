@@ -4,8 +4,10 @@
 //! - [`ae`]: the event loop, a mirror of Redis's `ae.c`, on `mio`.
 //! - [`server`]: the Redis subset on top of it (`server.c`, `networking.c`).
 //! - [`trace`]: probes, the trace model, the stepping gate and its transports.
+//! - [`walkthrough`]: the guided chapters, their wait-conditions and progress.
 
 pub mod ae;
 pub mod server;
 pub mod source;
 pub mod trace;
+pub mod walkthrough;

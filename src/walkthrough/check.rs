@@ -1,0 +1,185 @@
+//! `loopscope chapters --check`: what parsing alone cannot know.
+//!
+//! A chapter that parses may still point at things that do not exist: an
+//! anchor that was renamed in the code, a command the server does not have,
+//! a command with the wrong number of arguments, a link into Redis's
+//! repository that does not pin a commit. These checks compare every chapter
+//! with the code it describes (the anchor table of [`crate::source`] and the
+//! server's command table), so CI fails when the two drift apart.
+
+use crate::server::cmd::{CommandTable, RedisCommand};
+use crate::source;
+use crate::trace::model::ProbeKind;
+
+use super::chapter::Chapter;
+use super::condition::{Field, Op, Value};
+use super::parse::Diagnostic;
+
+/// Every problem of these chapters that parsing did not catch.
+pub fn check(chapters: &[Chapter]) -> Vec<Diagnostic> {
+    let table = CommandTable::new();
+    let mut out = Vec::new();
+    for chapter in chapters {
+        let mut error = |line: usize, message: String| {
+            out.push(Diagnostic {
+                file: chapter.file.clone(),
+                line,
+                message,
+            })
+        };
+        for step in &chapter.steps {
+            for anchor in &step.anchors {
+                if source::anchor_info(&anchor.name).is_none() {
+                    error(
+                        anchor.line,
+                        format!(
+                            "no anchor named `{}`; `loopscope source --list` lists them",
+                            anchor.name
+                        ),
+                    );
+                } else if source::find_anchor(&anchor.name).is_none() {
+                    error(
+                        anchor.line,
+                        format!("anchor `{}` is in the table but not in the code", anchor.name),
+                    );
+                }
+            }
+            if let Some(action) = &step.action {
+                for (i, argv) in action.commands.iter().enumerate() {
+                    if let Err(e) = check_command(&table, argv) {
+                        error(action.line + i, format!("`action:` {e}"));
+                    }
+                }
+            }
+            for c in &step.wait.conditions {
+                if c.kind != ProbeKind::Command {
+                    continue;
+                }
+                for f in &c.filters {
+                    if let (Field::Name, Op::Eq, Value::Text(name)) = (f.field, f.op, &f.value)
+                        && lookup_by_name(&table, name).is_none()
+                    {
+                        error(
+                            step.line,
+                            format!("`wait: {}` names a command the server does not have", c.text),
+                        );
+                    }
+                }
+            }
+            for link in &step.links {
+                if let Err(e) = check_link(&link.url) {
+                    error(step.line, format!("link `{}`: {e}", link.label));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Is `argv` a command the server knows, with an argument count it accepts?
+/// The same rules as the server's `processCommand`: an unknown name, or an
+/// arity that does not fit, would be refused before the command runs.
+pub fn check_command(table: &CommandTable, argv: &[Vec<u8>]) -> Result<(), String> {
+    let shown = super::argv::display_args(argv);
+    let cmd = table
+        .lookup(argv)
+        .ok_or_else(|| format!("`{shown}`: the server has no such command"))?;
+    if arity_fits(cmd, argv.len()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{shown}`: wrong number of arguments for '{}' (arity {})",
+            cmd.name, cmd.arity
+        ))
+    }
+}
+
+/// Redis's arity rule: a positive arity is the exact argument count (the
+/// command's name included), a negative one the minimum.
+fn arity_fits(cmd: &RedisCommand, argc: usize) -> bool {
+    let argc = i64::try_from(argc).unwrap_or(i64::MAX);
+    let arity = i64::from(cmd.arity);
+    if arity >= 0 {
+        argc == arity
+    } else {
+        argc >= -arity
+    }
+}
+
+/// Finds a command by the name a trace event shows (`set`, `client|list`).
+fn lookup_by_name(table: &CommandTable, name: &str) -> Option<&'static RedisCommand> {
+    let argv: Vec<Vec<u8>> = name.split('|').map(|p| p.as_bytes().to_vec()).collect();
+    table.lookup(&argv)
+}
+
+/// Links into Redis's repository must pin a commit (40 hex digits), so they
+/// keep pointing at the lines the chapter talks about.
+fn check_link(url: &str) -> Result<(), String> {
+    let Some(rest) = url.strip_prefix("https://github.com/redis/redis/") else {
+        return Ok(());
+    };
+    let Some(rest) = rest.strip_prefix("blob/") else {
+        return Ok(());
+    };
+    let commit = rest.split('/').next().unwrap_or_default();
+    if commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "a link into Redis's source must pin a commit (40 hex digits), not `{commit}`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::walkthrough::parse::parse_chapter;
+
+    #[test]
+    fn links_must_pin_a_commit() {
+        assert!(check_link("https://redis.io/docs/").is_ok());
+        assert!(
+            check_link("https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/ae.c#L1-L2").is_ok()
+        );
+        assert!(check_link("https://github.com/redis/redis/blob/unstable/src/ae.c").is_err());
+    }
+
+    #[test]
+    fn unknown_anchors_and_commands_are_reported() {
+        let text = "---\ntitle: t\nsummary: s\n---\n## s\nanchor: ae.poll\nanchor: ae.nowhere\naction: NOSUCHCOMMAND x\nwait: command name=nosuchcommand\n";
+        let chapter = parse_chapter("c.md", text).expect("parses");
+        let found: Vec<String> = check(&[chapter]).iter().map(|d| d.to_string()).collect();
+        assert!(found.iter().any(|m| m.starts_with("c.md:7: no anchor named `ae.nowhere`")), "{found:#?}");
+        assert!(found.iter().any(|m| m.starts_with("c.md:8: `action:` `NOSUCHCOMMAND x`: the server has no such command")), "{found:#?}");
+        assert!(found.iter().any(|m| m.starts_with("c.md:5: `wait: command name=nosuchcommand` names a command")), "{found:#?}");
+        assert!(!found.iter().any(|m| m.contains("ae.poll")), "{found:#?}");
+    }
+
+    fn command_with_arity(arity: i32) -> RedisCommand {
+        RedisCommand {
+            name: "example",
+            proc_: |_, _| {},
+            arity,
+            flags: "",
+            first_key: 0,
+            last_key: 0,
+            key_step: 0,
+            acl_categories: "",
+            group: "generic",
+            since: "1.0.0",
+            summary: "",
+            complexity: "",
+            args: &[],
+            subcommands: &[],
+        }
+    }
+
+    #[test]
+    fn arity_follows_redis() {
+        let fixed = command_with_arity(2);
+        let at_least = command_with_arity(-3);
+        assert!(arity_fits(&fixed, 2) && !arity_fits(&fixed, 3) && !arity_fits(&fixed, 1));
+        assert!(arity_fits(&at_least, 3) && arity_fits(&at_least, 9) && !arity_fits(&at_least, 2));
+    }
+}
