@@ -11,3 +11,6 @@ pub mod server;
 pub mod source;
 pub mod trace;
 pub mod walkthrough;
+
+#[global_allocator]
+static ALLOCATOR: server::zmalloc::CountingAllocator = server::zmalloc::CountingAllocator;

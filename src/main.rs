@@ -143,6 +143,8 @@ struct ServerArgs {
 struct ServeArgs {
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    trace: TraceArgs,
 }
 
 impl ServerArgs {
@@ -165,6 +167,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let file_sink = match start_tracing(&args.trace, &mut el, &srv) {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("loopscope: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     log::notice(&format!(
         "loopscope {} ready to accept connections on {} (try: redis-cli -p {})",
         env!("CARGO_PKG_VERSION"),
@@ -172,6 +181,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         srv.local_addr.port()
     ));
     el.main(&mut srv);
+    // Dropping the loop drops its tracer, which ends the stream: the file
+    // sink writes what is still queued and returns.
+    drop(el);
+    if let Some(sink) = file_sink {
+        let _ = sink.join();
+    }
     ExitCode::SUCCESS
 }
 
@@ -181,6 +196,71 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Source(args)) => source(args),
         Some(Command::Chapters(args)) => chapters(args),
-        None => serve(ServeArgs { server: cli.server }),
+        None => serve(ServeArgs {
+            server: cli.server,
+            trace: TraceArgs::default(),
+        }),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Tracing flags of `serve` (issue 3): where the trace stream goes, and the
+// gate. See docs/trace-format.md for the format.
+// ---------------------------------------------------------------------------
+
+/// Where the trace stream goes, and whether the loop starts paused.
+#[derive(Args, Clone, Debug, Default)]
+struct TraceArgs {
+    /// Write the trace as JSON lines to FILE, or to standard output with `-`.
+    /// A writer that cannot keep up loses events (counted in the stream), it never slows the server.
+    #[arg(long, value_name = "FILE|-")]
+    trace: Option<String>,
+    /// Serve the trace on this TCP port: viewers read JSON lines and may send control lines
+    /// (the first to ask controls the loop). `nc 127.0.0.1 PORT` is enough.
+    #[arg(long, value_name = "PORT")]
+    trace_port: Option<u16>,
+    /// Address for --trace-port. Loopback by default: anyone who can connect can pause the server.
+    #[arg(long, default_value = "127.0.0.1", requires = "trace_port")]
+    trace_bind: String,
+    /// Pause the loop before its first iteration, until a viewer steps or continues it.
+    #[arg(long, requires = "trace_port")]
+    start_paused: bool,
+}
+
+type SinkThread = std::thread::JoinHandle<std::io::Result<()>>;
+
+/// Creates the tracer, installs it in the loop, and starts the transports the
+/// flags ask for. Returns the file sink's thread, to be joined at exit.
+fn start_tracing(
+    args: &TraceArgs,
+    el: &mut loopscope::ae::EventLoop<server::Server>,
+    srv: &server::Server,
+) -> Result<Option<SinkThread>, String> {
+    use loopscope::trace::{attach, sink};
+
+    let (mut tracer, handle) = loopscope::trace::tracer(args.start_paused);
+    tracer.set_facts(server::probes::facts(srv, el.setsize));
+    el.set_tracer(tracer);
+    let file_sink = match &args.trace {
+        Some(path) => {
+            let out = sink::open_output(path)
+                .map_err(|e| format!("cannot open trace file {path}: {e}"))?;
+            Some(
+                sink::spawn_file_sink(&handle, out)
+                    .map_err(|e| format!("cannot start the trace writer: {e}"))?,
+            )
+        }
+        None => None,
+    };
+    if let Some(port) = args.trace_port {
+        let addr = format!("{}:{port}", args.trace_bind);
+        let bound = attach::spawn_attach_server(handle, &addr)
+            .map_err(|e| format!("cannot listen for trace viewers on {addr}: {e}"))?;
+        log::notice(&format!(
+            "trace viewers can attach on {bound} (try: nc {} {})",
+            bound.ip(),
+            bound.port()
+        ));
+    }
+    Ok(file_sink)
 }

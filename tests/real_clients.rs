@@ -126,15 +126,25 @@ fn redis_benchmark_runs_without_errors() {
             !stdout.contains("Error") && !stderr.contains("WARNING"),
             "{stdout} {stderr}"
         );
-        for test in ["SET", "GET", "INCR", "PING_INLINE", "PING_MBULK", "MSET"] {
+        for test in [
+            "SET",
+            "GET",
+            "INCR",
+            "PING_INLINE",
+            "PING_MBULK",
+            "MSET (10 keys)",
+        ] {
             assert!(
                 stdout.contains(&format!("{test}: ")),
                 "no {test} result in {stdout}"
             );
         }
     }
-    // The benchmark's keys are really there.
+    // The benchmark's keys are really there: SET stored its 3-byte payload
+    // (`-d 3`, the default) and INCR counted every request of both runs.
     let mut con = server.client();
-    let v: Option<String> = redis::Commands::get(&mut con, "key:__rand_int__").unwrap();
-    assert_eq!(v.as_deref(), Some("xxx"));
+    let v: Option<Vec<u8>> = redis::Commands::get(&mut con, "key:__rand_int__").unwrap();
+    assert_eq!(v.map(|v| v.len()), Some(3));
+    let n: i64 = redis::Commands::get(&mut con, "counter:__rand_int__").unwrap();
+    assert_eq!(n, 40_000);
 }

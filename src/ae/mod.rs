@@ -29,6 +29,10 @@ pub mod poll;
 
 use std::time::{Duration, Instant};
 
+use crate::probe;
+use crate::trace::Tracer;
+use crate::trace::model::{self, Mask, PollReason, ProbeData, Snapshot};
+
 /// A file descriptor, as ae uses them: the index into `events`.
 pub type Fd = i32;
 
@@ -87,6 +91,11 @@ impl<P: Copy> Clone for Handler<P> {
 impl<P: Copy> Copy for Handler<P> {}
 
 impl<P> Handler<P> {
+    /// The handler's names as the trace shows them (no allocation).
+    pub fn traced(&self) -> model::Handler {
+        model::Handler::new(self.name, self.mirrors)
+    }
+
     /// Two handlers are the same when they have the same name; ae compares
     /// `rfileProc == wfileProc` to avoid calling one combined handler twice.
     fn same_as(&self, other: &Handler<P>) -> bool {
@@ -180,6 +189,11 @@ pub struct EventLoop<C> {
     pub api: poll::ApiState,
     /// Iterations of `process_events` so far, for the trace.
     pub iteration: u64,
+    /// The probes' target (see [`crate::trace`]); unobserved unless a viewer
+    /// subscribes. Set with [`EventLoop::set_tracer`].
+    pub tracer: Tracer,
+    /// Adds the context's part (clients, keyspace) to a trace snapshot.
+    pub describe: Option<fn(&C, &crate::trace::TraceClock, &mut Snapshot)>,
 }
 
 impl<C> EventLoop<C> {
@@ -199,7 +213,73 @@ impl<C> EventLoop<C> {
             flags: 0,
             api: poll::ApiState::create(setsize)?,
             iteration: 0,
+            tracer: Tracer::disabled(),
+            describe: None,
         })
+    }
+
+    /// Installs the tracer and gives it the poller's waker, so a viewer's
+    /// control message can interrupt a sleeping poll.
+    pub fn set_tracer(&mut self, tracer: Tracer) {
+        tracer.set_waker(self.api.waker());
+        self.tracer = tracer;
+    }
+
+    /// The loop's state for the trace: `events` (without empty slots), `fired`,
+    /// the live time events, plus what [`EventLoop::describe`] adds.
+    pub fn snapshot(&self, ctx: &C) -> Snapshot {
+        let clock = self.tracer.clock();
+        let file_events = (0..=self.maxfd)
+            .filter_map(|fd| Some((fd, self.events.get(usize::try_from(fd).ok()?)?)))
+            .filter(|(_, fe)| fe.mask != AE_NONE)
+            .map(|(fd, fe)| model::FileEventInfo {
+                fd,
+                mask: Mask(fe.mask),
+                read: fe.rfile_proc.map(|h| h.traced()),
+                write: fe.wfile_proc.map(|h| h.traced()),
+                what: model::FdRole::Other,
+            })
+            .collect();
+        let mut time_events: Vec<_> = self
+            .time_events
+            .iter()
+            .filter(|te| te.id != AE_DELETED_EVENT_ID)
+            .map(|te| model::TimeEventInfo {
+                id: te.id,
+                handler: te.proc_.traced(),
+                when_us: clock.us(te.when),
+                period_ms: te.last_period_ms.and_then(|p| u64::try_from(p).ok()),
+            })
+            .collect();
+        time_events.sort_by_key(|t| t.id);
+        let mut snap = Snapshot {
+            setsize: self.setsize,
+            maxfd: self.maxfd,
+            file_events,
+            fired: self.fired.iter().map(traced_fired).collect(),
+            time_events,
+            ..Snapshot::default()
+        };
+        if let Some(describe) = self.describe {
+            describe(ctx, &clock, &mut snap);
+        }
+        snap
+    }
+
+    /// Changes how many fds the loop can hold (mirror of `aeResizeSetSize`).
+    /// Refused with `AE_ERR` while an fd at or above the new size is registered.
+    pub fn resize_set_size(&mut self, setsize: usize) -> i32 {
+        if setsize == self.setsize {
+            return AE_OK;
+        }
+        if self.maxfd >= 0 && self.maxfd as usize >= setsize {
+            return AE_ERR;
+        }
+        self.events.resize_with(setsize, || FileEvent::NONE);
+        self.fired.truncate(setsize);
+        self.api.resize(setsize);
+        self.setsize = setsize;
+        AE_OK
     }
 
     /// Asks `main` to return after the current iteration (mirror of `aeStop`).
@@ -240,6 +320,12 @@ impl<C> EventLoop<C> {
         if fd > self.maxfd {
             self.maxfd = fd;
         }
+        probe!(self.tracer, "create_file_event" => "aeCreateFileEvent", ProbeData::FileEventCreated {
+            fd,
+            mask: Mask(mask),
+            handler: handler.traced(),
+            now: Mask(self.events[slot].mask),
+        });
         AE_OK
     }
 
@@ -273,6 +359,11 @@ impl<C> EventLoop<C> {
                 .find(|&j| self.events[j as usize].mask != AE_NONE)
                 .unwrap_or(-1);
         }
+        probe!(self.tracer, "delete_file_event" => "aeDeleteFileEvent", ProbeData::FileEventDeleted {
+            fd,
+            mask: Mask(mask & old),
+            now: Mask(self.events[slot].mask),
+        });
     }
 
     /// The mask registered on `fd` (mirror of `aeGetFileEvents`).
@@ -301,10 +392,16 @@ impl<C> EventLoop<C> {
     ) -> i64 {
         let id = self.time_event_next_id;
         self.time_event_next_id += 1;
+        let when = Instant::now() + Duration::from_millis(ms.max(0) as u64);
+        probe!(self.tracer, "create_time_event" => "aeCreateTimeEvent", |clock| ProbeData::TimeEventCreated {
+            id,
+            handler: handler.traced(),
+            when_us: clock.us(when),
+        });
         self.time_events.push(TimeEvent {
             id,
             created_id: id,
-            when: Instant::now() + Duration::from_millis(ms.max(0) as u64),
+            when,
             proc_: handler,
             finalizer,
             refcount: 0,
@@ -325,6 +422,7 @@ impl<C> EventLoop<C> {
         {
             Some(te) => {
                 te.id = AE_DELETED_EVENT_ID;
+                probe!(self.tracer, "delete_time_event" => "aeDeleteTimeEvent", ProbeData::TimeEventDeleted { id });
                 AE_OK
             }
             None => AE_ERR,
@@ -371,9 +469,17 @@ impl<C> EventLoop<C> {
             }
             let (id, handler) = (te.id, te.proc_);
             self.time_events[i].refcount += 1;
+            let stopwatch = self.tracer.stopwatch();
             let ret = (handler.proc_)(self, ctx, id);
             processed += 1;
             now = Instant::now();
+            probe!(self.tracer, "process_time_events" => "processTimeEvents", |clock| ProbeData::TimeEvent {
+                id,
+                handler: handler.traced(),
+                next_us: (ret != AE_NOMORE).then(|| clock.us(now + Duration::from_millis(ret.max(0) as u64))),
+                period_ms: u64::try_from(ret).ok(),
+                duration_us: stopwatch.us(),
+            });
             // The handler may have created or unlinked timers: find ours again.
             let Some(j) = self.time_events.iter().rposition(|te| te.created_id == id) else {
                 continue;
@@ -406,6 +512,11 @@ impl<C> EventLoop<C> {
             return 0;
         }
         self.iteration += 1;
+        if self.tracer.begin_iteration(self.iteration) {
+            let snap = self.snapshot(ctx);
+            self.tracer.snapshot(snap);
+        }
+        probe!(self.tracer, "process_events" => "aeProcessEvents", ProbeData::IterationBegin {});
 
         // Poll only when there are fds to watch, or to sleep until a timer.
         if self.maxfd != -1 || (flags & AE_TIME_EVENTS != 0 && flags & AE_DONT_WAIT == 0) {
@@ -417,8 +528,7 @@ impl<C> EventLoop<C> {
             }
 
             let still_ready = self.api.collect_still_ready(&self.events, &self.fired);
-            let (timeout, _reason) = if flags & AE_DONT_WAIT != 0 || self.flags & AE_DONT_WAIT != 0
-            {
+            let (timeout, reason) = if flags & AE_DONT_WAIT != 0 || self.flags & AE_DONT_WAIT != 0 {
                 (Some(Duration::ZERO), TimeoutReason::DontWait)
             } else if still_ready {
                 (Some(Duration::ZERO), TimeoutReason::StillReady)
@@ -431,8 +541,17 @@ impl<C> EventLoop<C> {
                 (None, TimeoutReason::Forever)
             };
 
+            probe!(self.tracer, "process_events" => "aeProcessEvents", ProbeData::PollEnter {
+                timeout_ms: timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+                reason: traced_reason(reason, &self.time_events, &self.api),
+            });
+            let slept = self.tracer.stopwatch();
             // anchor: ae.poll
             let mut numevents = self.api.poll(timeout, &mut self.fired);
+            probe!(self.tracer, "process_events" => "aeApiPoll", ProbeData::PollReturn {
+                fired: self.fired.iter().map(traced_fired).collect(),
+                slept_us: slept.us(),
+            });
 
             if flags & AE_FILE_EVENTS == 0 {
                 numevents = 0;
@@ -444,6 +563,7 @@ impl<C> EventLoop<C> {
             {
                 (hook.proc_)(self, ctx);
             }
+            probe!(self.tracer, "process_events" => "aeProcessEvents", ProbeData::AfterSleep {});
 
             for j in 0..numevents {
                 self.dispatch_fired(ctx, j);
@@ -454,6 +574,8 @@ impl<C> EventLoop<C> {
         if flags & AE_TIME_EVENTS != 0 {
             processed += self.process_time_events(ctx);
         }
+        self.tracer
+            .iteration_end(crate::site!("process_events", "aeProcessEvents"));
         processed
     }
 
@@ -466,26 +588,26 @@ impl<C> EventLoop<C> {
     /// registered for both directions is called only once.
     // anchor: ae.dispatch_fired
     fn dispatch_fired(&mut self, ctx: &mut C, j: usize) {
-        let FiredEvent { fd, mask, .. } = self.fired[j];
+        let FiredEvent { fd, mask, refired } = self.fired[j];
         let slot = fd as usize;
         let invert = self.events[slot].mask & AE_BARRIER != 0;
         let mut fired_handler: Option<FileHandler<C>> = None;
 
         if !invert && self.events[slot].mask & mask & AE_READABLE != 0 {
-            fired_handler = self.call_file_handler(ctx, fd, mask, AE_READABLE);
+            fired_handler = self.call_file_handler(ctx, fd, mask, AE_READABLE, refired);
         }
         if self.events[slot].mask & mask & AE_WRITABLE != 0 {
             let same = matches!((fired_handler, self.events[slot].wfile_proc), (Some(r), Some(w)) if r.same_as(&w));
             if !same {
                 fired_handler = self
-                    .call_file_handler(ctx, fd, mask, AE_WRITABLE)
+                    .call_file_handler(ctx, fd, mask, AE_WRITABLE, refired)
                     .or(fired_handler);
             }
         }
         if invert && self.events[slot].mask & mask & AE_READABLE != 0 {
             let same = matches!((fired_handler, self.events[slot].rfile_proc), (Some(w), Some(r)) if r.same_as(&w));
             if !same {
-                self.call_file_handler(ctx, fd, mask, AE_READABLE);
+                self.call_file_handler(ctx, fd, mask, AE_READABLE, refired);
             }
         }
     }
@@ -497,6 +619,7 @@ impl<C> EventLoop<C> {
         fd: Fd,
         mask: u8,
         direction: u8,
+        refired: bool,
     ) -> Option<FileHandler<C>> {
         let fe = &self.events[fd as usize];
         let handler = if direction == AE_READABLE {
@@ -504,6 +627,12 @@ impl<C> EventLoop<C> {
         } else {
             fe.wfile_proc
         }?;
+        probe!(self.tracer, "call_file_handler" => "aeProcessEvents", ProbeData::FileEvent {
+            fd,
+            mask: Mask(direction),
+            handler: handler.traced(),
+            refired,
+        });
         (handler.proc_)(self, ctx, fd, mask);
         Some(handler)
     }
@@ -518,6 +647,39 @@ impl<C> EventLoop<C> {
                 AE_ALL_EVENTS | AE_CALL_BEFORE_SLEEP | AE_CALL_AFTER_SLEEP,
             );
         }
+    }
+}
+
+/// Why the poll waits, as the trace shows it.
+fn traced_reason<C>(
+    reason: TimeoutReason,
+    time_events: &[TimeEvent<C>],
+    api: &poll::ApiState,
+) -> PollReason {
+    match reason {
+        TimeoutReason::DontWait => PollReason::DontWait,
+        TimeoutReason::StillReady => PollReason::StillReady {
+            fds: api.still_ready().collect(),
+        },
+        TimeoutReason::NearestTimer(id) => PollReason::Timer {
+            id,
+            name: std::borrow::Cow::Borrowed(
+                time_events
+                    .iter()
+                    .find(|te| te.id == id)
+                    .map_or("", |te| te.proc_.name),
+            ),
+        },
+        TimeoutReason::Forever => PollReason::NoTimers,
+    }
+}
+
+/// A `fired` entry as the trace shows it.
+fn traced_fired(fe: &FiredEvent) -> model::Fired {
+    model::Fired {
+        fd: fe.fd,
+        mask: Mask(fe.mask),
+        refired: fe.refired,
     }
 }
 

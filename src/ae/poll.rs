@@ -81,6 +81,13 @@ impl ApiState {
         })
     }
 
+    /// Resizes the per-fd tables and the kernel's answer buffer (part of `aeResizeSetSize`).
+    pub fn resize(&mut self, setsize: usize) {
+        self.events = Events::with_capacity(setsize.max(1));
+        self.ready.resize(setsize, 0);
+        self.fired_pos.resize(setsize, 0);
+    }
+
     /// A handle other threads use to interrupt a sleeping poll.
     pub fn waker(&self) -> Arc<Waker> {
         Arc::clone(&self.waker)
@@ -143,6 +150,11 @@ impl ApiState {
             }
         }
         !self.carry.is_empty()
+    }
+
+    /// The fds found still ready by [`ApiState::collect_still_ready`], for the trace.
+    pub fn still_ready(&self) -> impl Iterator<Item = Fd> + '_ {
+        self.carry.iter().map(|fe| fe.fd)
     }
 
     /// Waits for readiness and fills `fired` (mirror of `aeApiPoll`). Returns

@@ -384,3 +384,26 @@ fn no_flags_means_no_work() {
     assert_eq!(el.process_events(&mut ctx, AE_DONT_WAIT), 0);
     assert!(ctx.log.is_empty());
 }
+
+#[test]
+fn resize_refuses_to_cut_below_a_registered_fd() {
+    let mut el = EventLoop::create(1024).unwrap();
+    let (a, _b) = pair();
+    let fd = a.as_raw_fd();
+    el.create_file_event(fd, AE_READABLE, READ);
+    assert_eq!(el.resize_set_size(fd as usize), AE_ERR);
+    assert_eq!(el.setsize, 1024);
+    assert_eq!(el.resize_set_size(fd as usize + 1), AE_OK);
+    assert_eq!(el.events.len(), fd as usize + 1);
+    assert_eq!(el.resize_set_size(4096), AE_OK);
+    assert_eq!(
+        el.create_file_event(4000, AE_READABLE, READ),
+        AE_ERR,
+        "fd 4000 is not open, the kernel refuses"
+    );
+    assert_eq!(
+        el.get_file_events(fd),
+        AE_READABLE,
+        "registrations survive a resize"
+    );
+}

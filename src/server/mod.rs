@@ -9,13 +9,20 @@
 //! - [`resp`]: the protocol: request parsing and reply encoding.
 //! - [`db`]: the keyspaces and expiry.
 //! - [`cmd`]: the command table, one file per family.
+//! - [`util`]: Redis's strict number parsing and glob matching.
+//! - [`zmalloc`]: the counting allocator behind `INFO memory`.
+//! - [`log`]: the server log.
 
 pub mod client;
 pub mod cmd;
 pub mod db;
+pub mod expire;
 pub mod log;
 pub mod networking;
+pub mod probes;
 pub mod resp;
+pub mod util;
+pub mod zmalloc;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +58,30 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// `client-query-buffer-limit`: a client whose unparsed input exceeds this is closed.
     pub client_query_buffer_limit: u64,
+    /// `enable-debug-command`: who may run DEBUG. Redis defaults to `no`;
+    /// loopscope defaults to `local`, because its chapters block the loop
+    /// with `DEBUG SLEEP` from a loopback connection.
+    pub enable_debug_command: ProtectedAction,
+}
+
+/// Who may run a protected command such as DEBUG (Redis's `PROTECTED_ACTION_ALLOWED_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtectedAction {
+    No,
+    Yes,
+    /// Only clients connected over loopback.
+    Local,
+}
+
+impl ProtectedAction {
+    /// The config value as `CONFIG GET` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtectedAction::No => "no",
+            ProtectedAction::Yes => "yes",
+            ProtectedAction::Local => "local",
+        }
+    }
 }
 
 impl Default for Config {
@@ -61,8 +92,9 @@ impl Default for Config {
             hz: CONFIG_DEFAULT_HZ,
             maxclients: CONFIG_DEFAULT_MAX_CLIENTS,
             timeout: 0,
-            proto_max_bulk_len: 512 * 1024 * 1024,
+            proto_max_bulk_len: resp::CONFIG_DEFAULT_PROTO_MAX_BULK_LEN,
             client_query_buffer_limit: 1024 * 1024 * 1024,
+            enable_debug_command: ProtectedAction::Local,
         }
     }
 }
@@ -107,6 +139,8 @@ pub struct Server {
     pub dbs: Vec<Db>,
     pub commands: cmd::CommandTable,
     pub stats: Stats,
+    /// State and statistics of the active expire cycle (see [`expire`]).
+    pub expire_cycle: expire::ExpireCycle,
     /// Monotonic and wall-clock start time, for `uptime_in_seconds`.
     pub start_instant: Instant,
     pub start_unix_ms: u64,
@@ -194,6 +228,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
         commands: cmd::CommandTable::new(),
         stats: Stats::default(),
+        expire_cycle: expire::ExpireCycle::default(),
         start_instant: Instant::now(),
         start_unix_ms: mstime(),
         cronloops: 0,
@@ -207,6 +242,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         ));
     }
     el.before_sleep = Some(BEFORE_SLEEP);
+    el.describe = Some(probes::describe);
     install_shutdown_signal_handlers();
     Ok((el, server))
 }
@@ -277,8 +313,17 @@ pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
 /// replies are written, then clients marked for closing are freed.
 // anchor: server.before_sleep
 pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
+    crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
+    let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Fast);
+    if stats.ran {
+        crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
+    }
     networking::handle_clients_with_pending_writes(el, server);
     networking::free_clients_in_async_free_queue(el, server);
+    el.tracer
+        .before_sleep_end(crate::site!("before_sleep", "beforeSleep"), || {
+            probes::keyspace(server)
+        });
 }
 
 /// The serverCron time event.
@@ -298,7 +343,17 @@ pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) ->
         log::warning("Redis-compatible server is now ready to exit, bye bye...");
         el.stop();
     }
+    if run_with_period(server, 100) {
+        cmd::server::track_instantaneous_metrics(server);
+    }
+    let wanted_setsize = server.config.maxclients as usize + CONFIG_FDSET_INCR;
+    if wanted_setsize != el.setsize && el.resize_set_size(wanted_setsize) == AE_ERR {
+        log::warning(
+            "Could not resize the event loop for the new maxclients: an fd above it is in use",
+        );
+    }
     clients_cron(server);
+    databases_cron(el, server);
     server.cronloops += 1;
     1000 / server.config.hz.clamp(1, 500) as i64
 }
@@ -322,4 +377,18 @@ fn clients_cron(server: &mut Server) {
         log::verbose("Closing idle client");
         networking::free_client_async(server, fd);
     }
+}
+
+/// True when a block meant to run every `ms` milliseconds is due in this
+/// serverCron run (mirror of the `run_with_period` macro).
+fn run_with_period(server: &Server, ms: u64) -> bool {
+    let tick = 1000 / u64::from(server.config.hz.clamp(1, 500));
+    ms <= tick || server.cronloops.is_multiple_of(ms / tick)
+}
+
+/// Background work on the keyspaces (mirror of `databasesCron`): the slow
+/// active expire cycle, which may use up to a quarter of each cron tick.
+fn databases_cron(el: &mut EventLoop<Server>, server: &mut Server) {
+    let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Slow);
+    crate::probe!(el.tracer, "databases_cron" => "activeExpireCycle", probes::expire_cycle(false, &stats));
 }

@@ -31,7 +31,10 @@ use super::client::{
     Client,
 };
 use super::cmd::{self, RedisCommand};
-use super::{Server, log};
+use super::{Server, log, probes};
+use crate::probe;
+use crate::trace::Tracer;
+use crate::trace::model::{IoOutcome, ProbeData};
 
 /// Bytes read per readable event (Redis's `PROTO_IOBUF_LEN`).
 pub const PROTO_IOBUF_LEN: usize = 16 * 1024;
@@ -132,6 +135,11 @@ pub fn create_client(
         server.clients.resize_with(slot + 1, || None);
     }
     server.clients[slot] = Some(Box::new(Client::new(id, fd, stream, addr, laddr)));
+    probe!(el.tracer, "create_client" => "createClient", ProbeData::ClientConnected {
+        client: id,
+        fd,
+        addr: addr.to_string(),
+    });
     server.num_clients += 1;
     server.stats.numconnections += 1;
 }
@@ -154,8 +162,17 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         el.clear_ready(fd, AE_READABLE);
         return;
     }
-    let readlen = PROTO_IOBUF_LEN;
-    match read_into_spare(fd, &mut c.querybuf, readlen) {
+    // While a big argument (32 KiB or more) is arriving, read exactly what it
+    // still needs, as Redis does, so it lands in one piece without extra reads.
+    let unparsed = c.querybuf.len() - c.qb_pos;
+    let readlen = c
+        .parser
+        .big_arg_missing(unparsed)
+        .filter(|&n| n > PROTO_IOBUF_LEN)
+        .unwrap_or(PROTO_IOBUF_LEN);
+    let result = read_into_spare(fd, &mut c.querybuf, readlen);
+    probe!(el.tracer, "read_query_from_client" => "readQueryFromClient", probes::read(c, &result, readlen));
+    match result {
         Ok(0) => {
             el.clear_ready(fd, AE_READABLE);
             free_client_async(server, fd);
@@ -192,7 +209,7 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         free_client_async(server, fd);
         return;
     }
-    process_input_buffer(server, fd);
+    process_input_buffer(&mut el.tracer, server, fd);
 }
 
 /// Appends up to `len` bytes read from `fd` to `buf` without zero-filling
@@ -217,10 +234,13 @@ fn read_into_spare(fd: Fd, buf: &mut Vec<u8>, len: usize) -> io::Result<usize> {
 /// arrives with a later read), or once the client is to be closed — which is
 /// why commands pipelined after QUIT never run.
 // anchor: net.process_input_buffer
-pub fn process_input_buffer(server: &mut Server, fd: Fd) {
+pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
     let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
         return;
     };
+    let mut commands = 0;
+    // Redis reads proto-max-bulk-len on every `$` line, so CONFIG SET applies at once.
+    c.parser.max_bulk_len = server.config.proto_max_bulk_len;
     while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP) == 0
         && c.qb_pos < c.querybuf.len()
     {
@@ -228,13 +248,14 @@ pub fn process_input_buffer(server: &mut Server, fd: Fd) {
             Ok(Some(argv)) if argv.is_empty() => {}
             Ok(Some(argv)) => {
                 c.argv = argv;
-                process_command(server, &mut c);
+                process_command(tracer, server, &mut c);
                 c.argv.clear();
+                commands += 1;
             }
             Ok(None) => break,
             Err(e) => {
                 let had_pending = c.has_pending_replies();
-                c.add_reply_error(&e.message);
+                c.add_reply_protocol_error(&e);
                 c.flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
                 log::verbose(&format!(
                     "Protocol error ({}) from client: id={} addr={}",
@@ -250,35 +271,58 @@ pub fn process_input_buffer(server: &mut Server, fd: Fd) {
         c.querybuf.drain(..c.qb_pos);
         c.qb_pos = 0;
     }
+    probe!(tracer, "process_input_buffer" => "processInputBuffer", ProbeData::InputProcessed {
+        client: c.id,
+        fd,
+        commands,
+        qbuf: c.querybuf.len() as u64,
+    });
     server.clients[fd as usize] = Some(c);
 }
 
 /// Looks the command up, checks it, and runs it (mirror of `processCommand`).
 // anchor: server.process_command
-pub fn process_command(server: &mut Server, c: &mut Client) {
+pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client) {
     let had_pending = c.has_pending_replies();
-    match server.commands.lookup(&c.argv) {
+    let (reply_start, stopwatch) = (c.reply.len(), tracer.stopwatch());
+    let found = server.commands.lookup(&c.argv);
+    match found {
         None => {
             let err = cmd::command_lookup_error(&c.argv, &server.commands);
             c.add_reply_error(&err);
         }
-        Some(cmd) if !arity_ok(cmd, c.argv.len()) => c.add_reply_error_arity(cmd.name),
+        Some(cmd) if !cmd.accepts_argc(c.argv.len()) => c.add_reply_error_arity(cmd.name),
+        Some(cmd) if cmd::is_protected(cmd) && !protected_allowed(server.config.enable_debug_command, c) => {
+            c.add_reply_error(&format!(
+                "{} command not allowed. If the enable-debug-command option is set to \"local\", you can run it \
+                 from a local connection, otherwise you need to set this option in the configuration file, and then \
+                 restart the server.",
+                cmd.name.to_ascii_uppercase()
+            ))
+        }
         Some(cmd) => call(server, c, cmd),
     }
+    probe!(tracer, "process_command" => "call", {
+        let reply = c.reply.get(reply_start..).unwrap_or_default();
+        probes::command(c, found, reply, stopwatch.us())
+    });
     queue_if_first_reply(server, c, had_pending);
 }
 
-fn arity_ok(cmd: &RedisCommand, argc: usize) -> bool {
-    let argc = argc as i64;
-    let arity = cmd.arity as i64;
-    (arity >= 0 || argc >= -arity) && (arity < 0 || argc == arity)
+/// Whether `c` may run a protected command (the check in `processCommand`).
+fn protected_allowed(setting: super::ProtectedAction, c: &Client) -> bool {
+    match setting {
+        super::ProtectedAction::Yes => true,
+        super::ProtectedAction::No => false,
+        super::ProtectedAction::Local => c.addr.ip().is_loopback(),
+    }
 }
 
 /// Runs a command and keeps the books (mirror of `call`).
 // anchor: server.call
 pub fn call(server: &mut Server, c: &mut Client, cmd: &'static RedisCommand) {
-    (cmd.proc_)(server, c);
     c.last_cmd = cmd.name;
+    (cmd.proc_)(server, c);
     server.stats.numcommands += 1;
 }
 
@@ -386,11 +430,19 @@ pub fn write_to_client(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 log::verbose(&format!("Error writing to client: {e}"));
+                probe!(el.tracer, "write_to_client" => "writeToClient", {
+                    probes::write(c, totwritten, IoOutcome::Error { message: e.to_string() })
+                });
                 mark_close_asap(server, c);
                 return;
             }
         }
     }
+    probe!(el.tracer, "write_to_client" => "writeToClient", {
+        // Still pending after a short write means the socket is full.
+        let full = c.has_pending_replies() && totwritten <= NET_MAX_WRITES_PER_EVENT;
+        probes::write(c, totwritten, if full { IoOutcome::Drained } else { IoOutcome::Ok })
+    });
     c.net_output_bytes += totwritten as u64;
     server.stats.net_output_bytes += totwritten as u64;
     if !c.has_pending_replies() {
@@ -452,6 +504,7 @@ pub fn free_clients_in_async_free_queue(el: &mut ServerLoop, server: &mut Server
 // anchor: net.free_client
 pub fn free_client(el: &mut ServerLoop, server: &mut Server, c: Box<Client>) {
     el.delete_file_event(c.fd, AE_READABLE | AE_WRITABLE);
+    probe!(el.tracer, "free_client" => "freeClient", probes::client_closed(&c));
     server.num_clients -= 1;
     drop(c);
 }

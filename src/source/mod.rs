@@ -231,6 +231,12 @@ pub static ANCHORS: &[AnchorInfo] = &[
         redis("call", "src/server.c", REDIS_UNSTABLE, 3543, 3543),
     ),
     anchor(
+        "net.add_reply",
+        "add_reply_bulk",
+        "A reply is appended to the client's buffer; nothing touches the socket yet.",
+        redis("addReply", "src/networking.c", REDIS_UNSTABLE, 432, 447),
+    ),
+    anchor(
         "net.put_client_in_pending_write_queue",
         "put_client_in_pending_write_queue",
         "The first reply queues the client for beforeSleep; nothing is written yet.",
@@ -312,6 +318,18 @@ pub static ANCHORS: &[AnchorInfo] = &[
             REDIS_UNSTABLE,
             115,
             131,
+        ),
+    ),
+    anchor(
+        "expire.active_expire_cycle",
+        "active_expire_cycle",
+        "Sample keys with a TTL and delete the expired ones, within a time budget.",
+        redis(
+            "activeExpireCycle",
+            "src/expire.c",
+            REDIS_UNSTABLE,
+            186,
+            407,
         ),
     ),
 ];

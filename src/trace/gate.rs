@@ -191,12 +191,12 @@ impl Gate {
                 });
                 done.breakpoint = Some(id);
             }
-            Control::BreakRemove { id } => {
-                let i = self.find(*id)?;
+            Control::BreakRemove { bp } => {
+                let i = self.find(*bp)?;
                 self.breakpoints.remove(i);
             }
-            Control::BreakEnable { id } | Control::BreakDisable { id } => {
-                let i = self.find(*id)?;
+            Control::BreakEnable { bp } | Control::BreakDisable { bp } => {
+                let i = self.find(*bp)?;
                 self.breakpoints[i].enabled = matches!(control, Control::BreakEnable { .. });
             }
         }
@@ -381,15 +381,15 @@ mod tests {
         );
 
         ok(&mut g, 1, Control::Continue);
-        ok(&mut g, 1, Control::BreakDisable { id });
+        ok(&mut g, 1, Control::BreakDisable { bp: id });
         assert!(!g.engaged());
         assert!(!g.check(&file_event(3, 9)));
-        ok(&mut g, 1, Control::BreakEnable { id });
+        ok(&mut g, 1, Control::BreakEnable { bp: id });
         assert!(g.check(&file_event(4, 9)));
         ok(&mut g, 1, Control::Continue);
-        ok(&mut g, 1, Control::BreakRemove { id });
+        ok(&mut g, 1, Control::BreakRemove { bp: id });
         assert!(!g.check(&file_event(5, 9)));
-        assert!(g.control(1, &Control::BreakRemove { id }).is_err());
+        assert!(g.control(1, &Control::BreakRemove { bp: id }).is_err());
     }
 
     #[test]

@@ -521,10 +521,12 @@ pub enum PollReason {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "io", rename_all = "snake_case")]
 pub enum IoOutcome {
-    /// Bytes moved and the socket may have more (no `WouldBlock` seen yet).
+    /// Bytes moved and the socket may have more: the fd stays ready, and the
+    /// level-trigger emulation fires it again if nobody drains it.
     Ok,
-    /// The socket had nothing more: `WouldBlock`. The fd is no longer ready.
-    WouldBlock,
+    /// The call proved the socket drained (`WouldBlock`, or fewer bytes than
+    /// asked): the fd is not ready again until the kernel says so.
+    Drained,
     /// The peer closed the connection.
     Eof,
     Error {
@@ -1073,14 +1075,15 @@ pub enum Control {
         #[serde(flatten)]
         on: BreakOn,
     },
+    /// `bp` is the breakpoint's id (`id` is the request's own, see [`ControlRequest`]).
     BreakRemove {
-        id: u32,
+        bp: u32,
     },
     BreakEnable {
-        id: u32,
+        bp: u32,
     },
     BreakDisable {
-        id: u32,
+        bp: u32,
     },
     /// Send me a fresh snapshot (allowed without control).
     Snapshot,

@@ -22,6 +22,15 @@ use super::model::{Drops, Message, ProbeKind};
 /// How far forced messages may go past the capacity.
 const FORCED_SLACK: usize = 1024;
 
+/// A sleeping consumer is woken once this many events wait (or at once for a
+/// forced message). Waking it for every event would cost the loop a system
+/// call per probe; tokio-console's aggregator learnt the same.
+const WAKE_BATCH: usize = 64;
+
+/// A sleeping consumer looks at its queue at least this often, so a trickle
+/// of events smaller than [`WAKE_BATCH`] is not held back for long.
+const MAX_LATENCY: Duration = Duration::from_millis(20);
+
 struct Inner {
     buf: VecDeque<Arc<Message>>,
     capacity: usize,
@@ -90,7 +99,7 @@ impl Outbox {
             q.needs_resync = true;
             return Pushed::Dropped;
         }
-        self.enqueue(q, msg.clone());
+        self.enqueue(q, msg.clone(), false);
         Pushed::Queued
     }
 
@@ -107,7 +116,7 @@ impl Outbox {
             self.0.ready.notify_all();
             return Pushed::Closed;
         }
-        self.enqueue(q, msg);
+        self.enqueue(q, msg, true);
         Pushed::Queued
     }
 
@@ -130,9 +139,9 @@ impl Outbox {
         Some(drops)
     }
 
-    fn enqueue(&self, mut q: MutexGuard<'_, Inner>, msg: Arc<Message>) {
+    fn enqueue(&self, mut q: MutexGuard<'_, Inner>, msg: Arc<Message>, urgent: bool) {
         q.buf.push_back(msg);
-        let wake = q.consumer_waiting;
+        let wake = q.consumer_waiting && (urgent || q.buf.len() >= WAKE_BATCH);
         drop(q);
         // Only a sleeping consumer needs the (system-call) notification.
         if wake {
@@ -171,29 +180,30 @@ impl Inbox {
             if q.producer_closed || q.consumer_closed {
                 return Err(RecvError::Closed);
             }
-            q.consumer_waiting = true;
-            q = match deadline {
-                None => self.0.ready.wait(q).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        q.consumer_waiting = false;
-                        return Err(RecvError::Timeout);
-                    }
-                    self.0
-                        .ready
-                        .wait_timeout(q, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
+            let left = match deadline {
+                None => MAX_LATENCY,
+                Some(d) => d.saturating_duration_since(Instant::now()).min(MAX_LATENCY),
             };
+            if left.is_zero() {
+                return Err(RecvError::Timeout);
+            }
+            q.consumer_waiting = true;
+            q = self
+                .0
+                .ready
+                .wait_timeout(q, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
             q.consumer_waiting = false;
         }
     }
 
     /// Takes every queued message at once (for writers that batch).
     pub fn drain_into(&self, out: &mut Vec<Arc<Message>>) {
-        out.extend(self.0.lock().buf.drain(..));
+        // Swap the buffer out so the lock (which the loop needs to push) is
+        // held for a pointer swap, not for moving every message.
+        let taken = std::mem::take(&mut self.0.lock().buf);
+        out.extend(taken);
     }
 
     /// Queues a message from the viewer's own side (an attach connection's

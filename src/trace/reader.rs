@@ -6,7 +6,7 @@
 //! snapshot, apply events, notice gaps in `seq`, and trust the next snapshot
 //! to repair them.
 
-use std::io::{self, BufRead};
+use std::io::BufRead;
 
 use super::attach::{Line, read_line_limited};
 use super::model::{Drops, FORMAT_VERSION, GateStatus, Hello, Message, Snapshot};
@@ -181,6 +181,7 @@ pub fn replay<R: BufRead>(input: R) -> Result<Replay, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     const HELLO: &str = r#"{"type":"hello","format":1,"loopscope":"0.1.0","setsize":10128,"hz":10,"port":6380,"epoch_unix_us":0}"#;
     const SNAP: &str = r#"{"type":"snapshot","seq":2,"iter":1,"t_us":5,"setsize":10128,"maxfd":6,"file_events":[],"fired":[],"time_events":[],"listeners":[],"clients":[],"keyspace":[]}"#;

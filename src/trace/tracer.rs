@@ -195,9 +195,11 @@ impl Tracer {
     }
 
     /// True while events are being built (someone watches, or the gate may stop).
+    /// Built with the `bypass-probes` feature (only for measuring what probes
+    /// cost), this is constant false and every probe compiles to nothing.
     #[inline(always)]
     pub fn observed(&self) -> bool {
-        self.observed
+        !cfg!(feature = "bypass-probes") && self.observed
     }
 
     /// A probe: if observed, builds the event with `data` and emits it (which
@@ -205,7 +207,7 @@ impl Tracer {
     /// which also makes the site.
     #[inline(always)]
     pub fn probe<F: FnOnce(&TraceClock) -> ProbeData>(&mut self, site: &'static Site, data: F) {
-        if self.observed {
+        if self.observed() {
             self.emit_with(site, data);
         }
     }
@@ -226,7 +228,7 @@ impl Tracer {
     /// The end of an iteration; its duration and counts come from the tracer.
     #[inline(always)]
     pub fn iteration_end(&mut self, site: &'static Site) {
-        if self.observed {
+        if self.observed() {
             let data = self.live.iteration_end_data();
             self.emit(site, data);
         }
@@ -240,7 +242,7 @@ impl Tracer {
         site: &'static Site,
         keyspace: F,
     ) {
-        if self.observed {
+        if self.observed() {
             let data = self.live.before_sleep_end_data(keyspace());
             self.emit(site, data);
         }
@@ -249,7 +251,7 @@ impl Tracer {
     /// Starts a stopwatch if observed.
     #[inline(always)]
     pub fn stopwatch(&self) -> Stopwatch {
-        Stopwatch(if self.observed {
+        Stopwatch(if self.observed() {
             Some(Instant::now())
         } else {
             None
@@ -265,6 +267,9 @@ impl Tracer {
     /// build one and pass it to [`Tracer::snapshot`].
     #[inline(always)]
     pub fn begin_iteration(&mut self, iter: u64) -> bool {
+        if cfg!(feature = "bypass-probes") {
+            return false;
+        }
         if self.observed || self.live.shared.pending.load(Ordering::Relaxed) {
             self.begin_iteration_slow(iter)
         } else {
@@ -764,4 +769,179 @@ macro_rules! probe {
             |_: &$crate::trace::TraceClock| $data,
         )
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::model::{Control, GateState, StepUnit};
+    use std::sync::atomic::AtomicUsize;
+    use std::thread;
+
+    fn site() -> &'static Site {
+        crate::site!("test", "test")
+    }
+
+    /// What a loop does at the top of an iteration.
+    fn begin(t: &mut Tracer, iter: u64) {
+        if t.begin_iteration(iter) {
+            t.snapshot(Snapshot {
+                maxfd: -1,
+                ..Snapshot::default()
+            });
+        }
+        t.probe(site(), |_| ProbeData::IterationBegin {});
+    }
+
+    fn next(sub: &Subscription) -> Arc<Message> {
+        sub.recv_timeout(Some(Duration::from_secs(5)))
+            .expect("a message")
+    }
+
+    fn control(sub: &Subscription, control: Control) {
+        sub.control(ControlRequest { id: None, control });
+    }
+
+    #[test]
+    fn unobserved_probes_build_nothing() {
+        let (mut t, _handle) = tracer(false);
+        let built = AtomicUsize::new(0);
+        for i in 0..100 {
+            assert!(!t.begin_iteration(i));
+            t.probe(site(), |_| {
+                built.fetch_add(1, Ordering::Relaxed);
+                ProbeData::AfterSleep {}
+            });
+        }
+        assert!(!t.observed());
+        assert_eq!(built.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_viewer_gets_hello_snapshot_gate_then_numbered_events() {
+        let (mut t, handle) = tracer(false);
+        let sub = handle.subscribe(16);
+        begin(&mut t, 1);
+        t.probe(site(), |_| ProbeData::AfterSleep {});
+        assert!(matches!(&*next(&sub), Message::Hello(h) if h.viewer == sub.viewer()));
+        assert!(matches!(&*next(&sub), Message::Snapshot(s) if s.seq == 0 && s.iter == 1));
+        assert!(matches!(&*next(&sub), Message::Gate(_)));
+        assert!(
+            matches!(&*next(&sub), Message::Event(e) if e.seq == 1 && e.data == ProbeData::IterationBegin {})
+        );
+        assert!(
+            matches!(&*next(&sub), Message::Event(e) if e.seq == 2 && e.site.function == "test")
+        );
+        drop(sub);
+        begin(&mut t, 2);
+        assert!(!t.observed(), "the last viewer left");
+    }
+
+    #[test]
+    fn a_slow_viewer_loses_events_counted_then_resyncs() {
+        let (mut t, handle) = tracer(false);
+        let sub = handle.subscribe(4);
+        begin(&mut t, 1);
+        for _ in 0..10 {
+            t.probe(site(), |_| ProbeData::AfterSleep {});
+        }
+        let mut got = Vec::new();
+        sub.drain_into(&mut got);
+        // hello, snapshot and gate take three of the four slots: the
+        // iteration_begin fits, all ten after_sleep are dropped.
+        let events = got
+            .iter()
+            .filter(|m| matches!(&***m, Message::Event(_)))
+            .count();
+        assert_eq!(events, 1);
+        t.probe(site(), |_| ProbeData::AfterSleep {});
+        sub.drain_into(&mut got);
+        let drops = got.iter().find_map(|m| match &**m {
+            Message::Drops(d) => Some(d.clone()),
+            _ => None,
+        });
+        let drops = drops.expect("a drops message once there is room");
+        assert_eq!(drops.total, 10);
+        assert_eq!(drops.by_kind.get(&ProbeKind::AfterSleep), Some(&10));
+        // The resync snapshot reflects the state right before the next event.
+        let last_two: Vec<_> = got.iter().rev().take(2).collect();
+        assert!(matches!(&**last_two[0], Message::Event(e) if e.seq == 12));
+        assert!(matches!(&**last_two[1], Message::Snapshot(s) if s.seq == 11));
+    }
+
+    #[test]
+    fn pause_blocks_the_loop_until_a_step() {
+        let (mut t, handle) = tracer(false);
+        let sub = handle.subscribe(1024);
+        begin(&mut t, 1);
+        control(&sub, Control::Pause);
+        let (done_tx, done_rx) = mpsc::channel();
+        let looper = thread::spawn(move || {
+            t.probe(site(), |_| ProbeData::AfterSleep {}); // stops here
+            done_tx.send("first").ok();
+            t.probe(site(), |_| ProbeData::AfterSleep {}); // stepped to, stops again
+            done_tx.send("second").ok();
+            t
+        });
+        // Wait for the gate to report the stop.
+        loop {
+            if let Message::Gate(g) = &*next(&sub)
+                && g.state == GateState::Paused
+            {
+                break;
+            }
+        }
+        assert!(
+            done_rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "the loop is blocked"
+        );
+        control(
+            &sub,
+            Control::Step {
+                unit: StepUnit::Probe,
+            },
+        );
+        assert_eq!(
+            done_rx.recv_timeout(Duration::from_secs(5)).ok(),
+            Some("first")
+        );
+        assert!(
+            done_rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "stopped at the next probe"
+        );
+        control(&sub, Control::Continue);
+        assert_eq!(
+            done_rx.recv_timeout(Duration::from_secs(5)).ok(),
+            Some("second")
+        );
+        looper.join().ok();
+    }
+
+    #[test]
+    fn refused_control_gets_an_error_and_changes_nothing() {
+        let (mut t, handle) = tracer(false);
+        let owner = handle.subscribe(64);
+        let other = handle.subscribe(64);
+        control(&owner, Control::TakeControl);
+        begin(&mut t, 1);
+        control(&other, Control::Pause);
+        t.probe(site(), |_| ProbeData::AfterSleep {}); // must not stop
+        let mut got = Vec::new();
+        other.drain_into(&mut got);
+        assert!(
+            got.iter()
+                .any(|m| matches!(&**m, Message::Error(e) if e.error.contains("read-only")))
+        );
+        assert!(
+            got.iter()
+                .all(|m| !matches!(&**m, Message::Gate(g) if g.state != GateState::Running))
+        );
+    }
+
+    #[test]
+    fn stopwatch_only_runs_when_observed() {
+        let (t, _handle) = tracer(false);
+        assert_eq!(t.stopwatch().us(), 0);
+        assert!(t.stopwatch().0.is_none());
+    }
 }

@@ -30,19 +30,15 @@ impl TestServer {
                 .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn loopscope");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited: most likely the port was taken; try another
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return TestServer { port, child };
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            // Wait for the "ready" log line rather than probing with a
+            // connection, which would count as a client.
+            if wait_for_line(child.stderr.take().unwrap(), "ready to accept connections") {
+                return TestServer { port, child };
             }
+            // No ready line: most likely the port was taken; try another.
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -101,6 +97,21 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits up to 10 s for a log line containing `needle`. A thread keeps
+/// draining the log afterwards so the server never blocks writing it.
+fn wait_for_line(log: impl Read + Send + 'static, needle: &'static str) -> bool {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+            if line.contains(needle) {
+                let _ = ready_tx.send(());
+            }
+        }
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).is_ok()
 }
 
 fn free_port() -> u16 {
@@ -285,22 +296,19 @@ impl RealRedis {
                     "",
                     "--appendonly",
                     "no",
+                    "--enable-debug-command",
+                    "local",
                 ])
                 .arg("--dir")
                 .arg(&dir)
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn redis-server");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(RealRedis { port, child, dir });
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            // Like TestServer: wait for the log line, so no probe connection
+            // uses up a client id.
+            if wait_for_line(child.stdout.take().unwrap(), "Ready to accept connections") {
+                return Some(RealRedis { port, child, dir });
             }
             let _ = child.kill();
             let _ = child.wait();

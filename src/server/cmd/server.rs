@@ -1,5 +1,417 @@
-//! (family server: filled in by its owner)
+//! The server family: commands about the server as a whole — introspection
+//! (`COMMAND` in [`command`], `INFO` in [`info`]), settings (`CONFIG` in
+//! [`config`]), whole-keyspace operations (`DBSIZE`, `FLUSHDB`, `FLUSHALL`),
+//! `TIME`, and `DEBUG SLEEP`.
+//!
+//! `DEBUG SLEEP` is here for what it teaches: it puts the one thread that
+//! runs the event loop to sleep inside a command. While it sleeps no other
+//! client is read, no reply is written and no timer fires — the loop is
+//! single-threaded, and a slow command stalls everyone. Run it from one
+//! redis-cli and type `PING` in another to feel it.
 
-use super::RedisCommand;
+pub mod command;
+pub mod config;
+pub mod info;
 
-pub const COMMANDS: &[RedisCommand] = &[];
+use std::time::{Duration, Instant};
+
+use super::{Arg, ArgKind, RedisCommand, reply_subcommand_syntax_error};
+use crate::server::client::Client;
+use crate::server::{Server, util};
+
+/// The server family, in the order `COMMAND` lists it.
+pub const COMMANDS: &[RedisCommand] = &[
+    command::COMMAND,
+    config::CONFIG,
+    info::INFO,
+    DBSIZE,
+    FLUSHDB,
+    FLUSHALL,
+    TIME,
+    DEBUG,
+];
+
+/// How many samples `instantaneous_ops_per_sec` averages (Redis's `STATS_METRIC_SAMPLES`).
+const OPS_SAMPLES: usize = 16;
+
+/// Takes one sample of the command rate: commands run since the previous
+/// sample, per second of time since then. serverCron calls it every 100 ms,
+/// so the 16 samples cover the last 1.6 s (mirror of `trackInstantaneousMetric`).
+///
+/// The first call only records the starting point, as there is no interval yet.
+pub fn track_instantaneous_metrics(server: &mut Server) {
+    let now = Instant::now();
+    let stats = &mut server.stats;
+    if let Some(last) = stats.ops_last_sample_time {
+        let elapsed_ms = u64::try_from(now.duration_since(last).as_millis()).unwrap_or(u64::MAX);
+        let ops = stats
+            .numcommands
+            .saturating_sub(stats.ops_last_sample_count);
+        let per_sec = ops
+            .saturating_mul(1000)
+            .checked_div(elapsed_ms)
+            .unwrap_or(0);
+        let idx = stats.ops_sample_idx % OPS_SAMPLES;
+        stats.ops_samples[idx] = per_sec;
+        stats.ops_sample_idx = (idx + 1) % OPS_SAMPLES;
+    }
+    stats.ops_last_sample_time = Some(now);
+    stats.ops_last_sample_count = stats.numcommands;
+}
+
+/// The average of the samples (mirror of `getInstantaneousMetric`).
+pub fn instantaneous_ops_per_sec(server: &Server) -> u64 {
+    server.stats.ops_samples.iter().sum::<u64>() / OPS_SAMPLES as u64
+}
+
+/// `DBSIZE`: keys in the selected database (mirror of `dbsizeCommand`).
+fn dbsize_command(server: &mut Server, c: &mut Client) {
+    let size = server.dbs.get(c.db).map_or(0, |db| db.size());
+    c.add_reply_long_long(i64::try_from(size).unwrap_or(i64::MAX));
+}
+
+/// Checks the optional `ASYNC` / `SYNC` argument of FLUSHDB and FLUSHALL,
+/// replying `syntax error` to anything else (mirror of `getFlushCommandFlags`).
+/// Both modes flush at once here: there is no background thread to free
+/// memory in, so `ASYNC` is accepted and behaves like `SYNC`.
+fn flush_args_ok(c: &mut Client) -> bool {
+    let ok = match c.argv.len() {
+        1 => true,
+        2 => c.argv[1].eq_ignore_ascii_case(b"sync") || c.argv[1].eq_ignore_ascii_case(b"async"),
+        _ => false,
+    };
+    if !ok {
+        c.add_reply_error("syntax error");
+    }
+    ok
+}
+
+/// `FLUSHDB [ASYNC|SYNC]` (mirror of `flushdbCommand`).
+fn flushdb_command(server: &mut Server, c: &mut Client) {
+    if !flush_args_ok(c) {
+        return;
+    }
+    if let Some(db) = server.dbs.get_mut(c.db) {
+        db.clear();
+    }
+    c.add_reply_ok();
+}
+
+/// `FLUSHALL [ASYNC|SYNC]` (mirror of `flushallCommand`).
+fn flushall_command(server: &mut Server, c: &mut Client) {
+    if !flush_args_ok(c) {
+        return;
+    }
+    for db in &mut server.dbs {
+        db.clear();
+    }
+    c.add_reply_ok();
+}
+
+/// `TIME`: the wall clock as two bulk strings, seconds and microseconds
+/// (mirror of `timeCommand`).
+fn time_command(_server: &mut Server, c: &mut Client) {
+    let now = crate::server::ustime();
+    c.add_reply_array_len(2);
+    c.add_reply_bulk_long_long(i64::try_from(now / 1_000_000).unwrap_or(i64::MAX));
+    c.add_reply_bulk_long_long(i64::try_from(now % 1_000_000).unwrap_or(0));
+}
+
+/// How long `DEBUG SLEEP <seconds>` sleeps, following Redis's arithmetic: the
+/// argument is read like C's `strtod` (so `x` is 0 and `1.5abc` is 1.5), turned
+/// into whole microseconds, and a negative count does not sleep at all (C's
+/// `nanosleep` refuses it). Where C's conversion to an integer is undefined
+/// (infinity, NaN, beyond 64 bits) x86 yields the most negative integer, so
+/// those do not sleep either.
+fn debug_sleep_duration(arg: &[u8]) -> Duration {
+    let micros = util::strtod_prefix(arg) * 1e6;
+    let in_range = micros.is_finite() && micros > i64::MIN as f64 && micros < i64::MAX as f64;
+    let micros = if in_range { micros as i64 } else { i64::MIN };
+    u64::try_from(micros)
+        .map(Duration::from_micros)
+        .unwrap_or(Duration::ZERO)
+}
+
+/// `DEBUG SLEEP <seconds>` and `DEBUG HELP` (the part of `debugCommand` we
+/// implement). DEBUG parses its own subcommands, so a wrong one gets
+/// `unknown subcommand or wrong number of arguments`, as in Redis.
+fn debug_command(_server: &mut Server, c: &mut Client) {
+    let sub = c.argv[1].to_ascii_lowercase();
+    match (sub.as_slice(), c.argv.len()) {
+        (b"help", 2) => c.add_reply_help(
+            "debug",
+            &[
+                "SLEEP <seconds>",
+                "    Block the event loop thread for <seconds>, which may have decimals:",
+                "    no client is served and no timer runs until it returns.",
+            ],
+        ),
+        (b"sleep", 3) => {
+            std::thread::sleep(debug_sleep_duration(&c.argv[2]));
+            c.add_reply_ok();
+        }
+        _ => reply_subcommand_syntax_error(c, &DEBUG),
+    }
+}
+
+/// The entry shape shared by this family's keyless commands; each entry
+/// adds its documentation and whatever else it has.
+pub(crate) const fn server_command(
+    name: &'static str,
+    proc_: fn(&mut Server, &mut Client),
+    arity: i32,
+    flags: &'static str,
+    acl_categories: &'static str,
+) -> RedisCommand {
+    RedisCommand {
+        name,
+        proc_,
+        arity,
+        flags,
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        acl_categories,
+        group: "server",
+        since: "",
+        summary: "",
+        complexity: "",
+        args: &[],
+        subcommands: &[],
+        tips: &[],
+        key_specs: &[],
+        history: &[],
+        doc_flags: "",
+        deprecated_since: None,
+        replaced_by: None,
+    }
+}
+
+/// The `[ASYNC|SYNC]` argument of FLUSHDB and FLUSHALL.
+const FLUSH_ARGS: &[Arg] = &[Arg {
+    name: "async",
+    kind: ArgKind::OneOf(&[
+        Arg {
+            name: "async",
+            kind: ArgKind::PureToken,
+            token: Some("ASYNC"),
+            optional: false,
+            multiple: false,
+            since: Some("4.0.0"),
+        },
+        Arg {
+            name: "sync",
+            kind: ArgKind::PureToken,
+            token: Some("SYNC"),
+            optional: false,
+            multiple: false,
+            since: Some("6.2.0"),
+        },
+    ]),
+    token: None,
+    optional: true,
+    multiple: false,
+    since: None,
+}];
+
+const FLUSH_HISTORY: &[(&str, &str)] = &[("4.0.0", "The ASYNC mode."), ("6.2.0", "The SYNC mode.")];
+
+const DBSIZE: RedisCommand = RedisCommand {
+    tips: &["request_policy:all_shards", "response_policy:agg_sum"],
+    since: "1.0.0",
+    summary: "Counts the keys of the selected database",
+    complexity: "O(1)",
+    ..server_command(
+        "dbsize",
+        dbsize_command,
+        1,
+        "readonly fast",
+        "@keyspace @read @fast",
+    )
+};
+
+const FLUSHDB: RedisCommand = RedisCommand {
+    args: FLUSH_ARGS,
+    tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+    history: FLUSH_HISTORY,
+    since: "1.0.0",
+    summary: "Deletes every key of the selected database",
+    complexity: "O(N) where N is the number of keys in the selected database",
+    ..server_command(
+        "flushdb",
+        flushdb_command,
+        -1,
+        "write",
+        "@keyspace @write @slow @dangerous",
+    )
+};
+
+const FLUSHALL: RedisCommand = RedisCommand {
+    args: FLUSH_ARGS,
+    tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
+    history: FLUSH_HISTORY,
+    since: "1.0.0",
+    summary: "Deletes every key of every database",
+    complexity: "O(N) where N is the number of keys in all databases",
+    ..server_command(
+        "flushall",
+        flushall_command,
+        -1,
+        "write",
+        "@keyspace @write @slow @dangerous",
+    )
+};
+
+const TIME: RedisCommand = RedisCommand {
+    tips: &["nondeterministic_output"],
+    since: "2.6.0",
+    summary: "Returns the server's clock as seconds and microseconds",
+    complexity: "O(1)",
+    ..server_command("time", time_command, 1, "loading stale fast", "@fast")
+};
+
+const DEBUG: RedisCommand = RedisCommand {
+    doc_flags: "syscmd",
+    since: "1.0.0",
+    summary: "Debugging helpers; here DEBUG SLEEP, which blocks the event loop",
+    complexity: "Depends on the subcommand",
+    ..server_command(
+        "debug",
+        debug_command,
+        -2,
+        "admin noscript loading stale",
+        "@admin @slow @dangerous",
+    )
+};
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{client, run, run_str, server, show};
+    use super::*;
+
+    #[test]
+    fn dbsize_and_flush() {
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        assert_eq!(show(&run_str(&mut server, &mut c, "DBSIZE")), ":0\r\n");
+        assert_eq!(
+            show(&run_str(&mut server, &mut c, "DBSIZE x")),
+            "-ERR wrong number of arguments for 'dbsize' command\r\n"
+        );
+        let cases = [
+            ("FLUSHDB", "+OK\r\n"),
+            ("FLUSHDB ASYNC", "+OK\r\n"),
+            ("FLUSHDB sync", "+OK\r\n"),
+            ("FLUSHDB x", "-ERR syntax error\r\n"),
+            ("FLUSHDB async x", "-ERR syntax error\r\n"),
+            ("FLUSHALL", "+OK\r\n"),
+            ("FLUSHALL SYNC", "+OK\r\n"),
+            ("FLUSHALL foo", "-ERR syntax error\r\n"),
+            ("FLUSHALL ASYNC SYNC", "-ERR syntax error\r\n"),
+        ];
+        for (req, expected) in cases {
+            assert_eq!(show(&run_str(&mut server, &mut c, req)), expected, "{req}");
+        }
+    }
+
+    #[test]
+    fn time_is_two_bulk_numbers_near_now() {
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        let before = crate::server::ustime() / 1_000_000;
+        let reply = show(&run_str(&mut server, &mut c, "TIME"));
+        let parts: Vec<&str> = reply.split("\r\n").collect();
+        assert_eq!(parts[0], "*2");
+        assert_eq!(parts[1], format!("${}", parts[2].len()));
+        assert_eq!(parts[3], format!("${}", parts[4].len()));
+        let secs: u64 = parts[2].parse().expect("seconds");
+        let micros: u64 = parts[4].parse().expect("microseconds");
+        assert!(secs >= before && secs <= before + 1);
+        assert!(micros < 1_000_000);
+        assert!(
+            !parts[4].starts_with('0') || parts[4] == "0",
+            "no zero padding"
+        );
+    }
+
+    #[test]
+    fn debug_sleep_durations_follow_redis_arithmetic() {
+        assert_eq!(debug_sleep_duration(b"0.25"), Duration::from_millis(250));
+        assert_eq!(debug_sleep_duration(b"1.5abc"), Duration::from_millis(1500));
+        assert_eq!(debug_sleep_duration(b"0x1"), Duration::from_secs(1));
+        assert_eq!(debug_sleep_duration(b" 1"), Duration::from_secs(1));
+        for none in [&b"x"[..], b"", b"-1", b"inf", b"nan", b"1e300"] {
+            assert_eq!(debug_sleep_duration(none), Duration::ZERO, "{none:?}");
+        }
+    }
+
+    #[test]
+    fn debug_sleep_blocks_the_calling_thread() {
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        let start = Instant::now();
+        assert_eq!(
+            show(&run_str(&mut server, &mut c, "DEBUG SLEEP 0.05")),
+            "+OK\r\n"
+        );
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        assert_eq!(
+            show(&run_str(&mut server, &mut c, "debug sleep 0")),
+            "+OK\r\n"
+        );
+    }
+
+    #[test]
+    fn debug_errors_match_redis() {
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        let cases = [
+            (
+                "DEBUG foo",
+                "-ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.\r\n",
+            ),
+            (
+                "DEBUG FOO a b",
+                "-ERR unknown subcommand or wrong number of arguments for 'FOO'. Try DEBUG HELP.\r\n",
+            ),
+            (
+                "DEBUG SLEEP",
+                "-ERR unknown subcommand or wrong number of arguments for 'SLEEP'. Try DEBUG HELP.\r\n",
+            ),
+            (
+                "DEBUG sleep 0 0",
+                "-ERR unknown subcommand or wrong number of arguments for 'sleep'. Try DEBUG HELP.\r\n",
+            ),
+            (
+                "DEBUG help x",
+                "-ERR unknown subcommand or wrong number of arguments for 'help'. Try DEBUG HELP.\r\n",
+            ),
+            (
+                "DEBUG",
+                "-ERR wrong number of arguments for 'debug' command\r\n",
+            ),
+        ];
+        for (req, expected) in cases {
+            assert_eq!(show(&run_str(&mut server, &mut c, req)), expected, "{req}");
+        }
+        let help = show(&run(&mut server, &mut c, &[b"DEBUG", b"Help"]));
+        assert!(help.starts_with("*6\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+SLEEP <seconds>\r\n"));
+    }
+
+    #[test]
+    fn instantaneous_ops_average_the_samples() {
+        let mut server = server();
+        track_instantaneous_metrics(&mut server);
+        assert_eq!(instantaneous_ops_per_sec(&server), 0);
+        // Pretend the previous sample was taken 100 ms ago, 160 commands back.
+        server.stats.ops_last_sample_time = Some(Instant::now() - Duration::from_millis(100));
+        server.stats.numcommands += 160;
+        track_instantaneous_metrics(&mut server);
+        // 160 commands in ~100 ms is ~1600/s, one sample of 16.
+        let sample = server.stats.ops_samples[0];
+        assert!((1400..=1600).contains(&sample), "sample {sample}");
+        assert_eq!(instantaneous_ops_per_sec(&server), sample / 16);
+        assert_eq!(server.stats.ops_sample_idx, 1);
+        assert_eq!(server.stats.ops_last_sample_count, server.stats.numcommands);
+    }
+}

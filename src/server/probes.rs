@@ -1,0 +1,192 @@
+//! What the server tells the trace: the builders behind the probes in
+//! `networking.rs` and `before_sleep`, and the server's part of a snapshot.
+//!
+//! They live here so the probe calls in the Redis-mirroring code stay one
+//! line each. Every function runs only when someone observes the loop (the
+//! probe's closure calls it), so none of this costs anything otherwise.
+
+use std::io;
+
+use super::Server;
+use super::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_PROTOCOL_ERROR, Client};
+use super::cmd::RedisCommand;
+use crate::trace::model::{
+    ClientInfo, IoOutcome, KeyspaceInfo, ListenerInfo, MAX_ARGS, ProbeData, ReplyInfo, Snapshot,
+    short_bytes,
+};
+use crate::trace::{Facts, TraceClock};
+
+/// The static facts of this server, for the trace's hello.
+pub fn facts(server: &Server, setsize: usize) -> Facts {
+    Facts {
+        setsize,
+        hz: server.config.hz,
+        port: server.local_addr.port(),
+        listeners: vec![ListenerInfo {
+            fd: server.listener_fd,
+            addr: server.local_addr.to_string(),
+        }],
+    }
+}
+
+/// Adds the server's part to a loop snapshot: listeners, clients, keyspace.
+/// Installed as the event loop's `describe` hook.
+pub fn describe(server: &Server, clock: &TraceClock, snap: &mut Snapshot) {
+    snap.listeners = vec![ListenerInfo {
+        fd: server.listener_fd,
+        addr: server.local_addr.to_string(),
+    }];
+    snap.clients = server
+        .clients
+        .iter()
+        .flatten()
+        .map(|c| client_info(c, clock))
+        .collect();
+    snap.clients.sort_by_key(|c| c.id);
+    snap.keyspace = keyspace(server);
+    snap.relabel_all();
+}
+
+fn client_info(c: &Client, clock: &TraceClock) -> ClientInfo {
+    ClientInfo {
+        id: c.id,
+        fd: c.fd,
+        addr: c.addr.to_string(),
+        name: c.name.as_deref().map(short_bytes),
+        db: c.db as u32,
+        qbuf: c.querybuf.len().saturating_sub(c.qb_pos) as u64,
+        reply_bytes: c.reply.len().saturating_sub(c.sentlen) as u64,
+        last_cmd: c.last_cmd.to_string(),
+        ctime_us: clock.us(c.ctime),
+        last_interaction_us: clock.us(c.last_interaction),
+    }
+}
+
+/// The non-empty databases, as `INFO keyspace` lists them.
+pub fn keyspace(server: &Server) -> Vec<KeyspaceInfo> {
+    server
+        .dbs
+        .iter()
+        .enumerate()
+        .filter(|(_, db)| db.size() > 0)
+        .map(|(i, db)| KeyspaceInfo {
+            db: i as u32,
+            keys: db.size() as u64,
+            expires: db.expires_len() as u64,
+        })
+        .collect()
+}
+
+/// One read from a client's socket. `asked` is how many bytes were requested.
+pub fn read(c: &Client, result: &io::Result<usize>, asked: usize) -> ProbeData {
+    let (bytes, outcome) = match result {
+        Ok(0) => (0, IoOutcome::Eof),
+        Ok(n) if *n < asked => (*n, IoOutcome::Drained),
+        Ok(n) => (*n, IoOutcome::Ok),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => (0, IoOutcome::Drained),
+        Err(e) => (
+            0,
+            IoOutcome::Error {
+                message: e.to_string(),
+            },
+        ),
+    };
+    ProbeData::Read {
+        client: c.id,
+        fd: c.fd,
+        bytes: bytes as u64,
+        qbuf: c.querybuf.len().saturating_sub(c.qb_pos) as u64,
+        outcome,
+    }
+}
+
+/// One command that ran, with the reply bytes it appended.
+pub fn command(
+    c: &Client,
+    cmd: Option<&RedisCommand>,
+    reply: &[u8],
+    duration_us: u64,
+) -> ProbeData {
+    ProbeData::Command {
+        client: c.id,
+        client_name: c.name.as_deref().map(short_bytes),
+        fd: c.fd,
+        db: c.db as u32,
+        name: cmd.map(|cmd| cmd.name.to_string()),
+        argv: c
+            .argv
+            .iter()
+            .take(MAX_ARGS)
+            .map(|a| short_bytes(a))
+            .collect(),
+        argc: c.argv.len() as u32,
+        keys: cmd.map_or_else(Vec::new, |cmd| {
+            key_positions(cmd, c.argv.len())
+                .map(|i| short_bytes(&c.argv[i]))
+                .collect()
+        }),
+        reply: ReplyInfo::from_resp(reply),
+        duration_us,
+    }
+}
+
+/// The indices of the key arguments, from the command's legacy key spec
+/// (first, last, step; a negative last counts from the end), as
+/// `getKeysFromCommand` finds them for simple commands.
+fn key_positions(cmd: &RedisCommand, argc: usize) -> impl Iterator<Item = usize> {
+    let argc = argc as i64;
+    let first = i64::from(cmd.first_key);
+    let last = match i64::from(cmd.last_key) {
+        l if l < 0 => argc + l,
+        l => l,
+    };
+    let step = i64::from(cmd.key_step).max(1);
+    // A command without keys has first = 0: an empty range.
+    let last = if first > 0 {
+        last.min(argc - 1)
+    } else {
+        first - 1
+    };
+    (first..=last)
+        .step_by(step as usize)
+        .map(|i| i as usize)
+        .take(MAX_ARGS)
+}
+
+/// A reply write; `pending` bytes remain after it.
+pub fn write(c: &Client, bytes: usize, outcome: IoOutcome) -> ProbeData {
+    ProbeData::Write {
+        client: c.id,
+        fd: c.fd,
+        bytes: bytes as u64,
+        pending: c.reply.len().saturating_sub(c.sentlen) as u64,
+        outcome,
+    }
+}
+
+/// A client being freed, and why, as far as its flags tell.
+pub fn client_closed(c: &Client) -> ProbeData {
+    let reason = if c.flags & CLIENT_PROTOCOL_ERROR != 0 {
+        "protocol error"
+    } else if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
+        "closed after its last reply (QUIT)"
+    } else {
+        "freed asynchronously (connection closed, I/O error, limit or timeout)"
+    };
+    ProbeData::ClientClosed {
+        client: c.id,
+        fd: c.fd,
+        addr: c.addr.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// What one active expire cycle did.
+pub fn expire_cycle(fast: bool, stats: &super::expire::ExpireCycleStats) -> ProbeData {
+    ProbeData::ExpireCycle {
+        fast,
+        sampled: stats.sampled,
+        expired: stats.expired,
+        duration_us: stats.elapsed_us,
+    }
+}
