@@ -80,7 +80,10 @@ fn chapters(args: ChaptersArgs) -> ExitCode {
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("loopscope: there is no chapter {n} (there are {})", guide.chapters().len());
+                eprintln!(
+                    "loopscope: there is no chapter {n} (there are {})",
+                    guide.chapters().len()
+                );
                 ExitCode::FAILURE
             }
         };

@@ -42,8 +42,7 @@ pub fn split_args(line: &str) -> Result<Vec<Vec<u8>>, SplitError> {
             return Ok(args);
         }
         let mut arg = Vec::new();
-        loop {
-            let Some(&b) = bytes.get(i) else { break };
+        while let Some(&b) = bytes.get(i) {
             match b {
                 b'"' => i = double_quoted(bytes, i + 1, &mut arg)?,
                 b'\'' => i = single_quoted(bytes, i + 1, &mut arg)?,
@@ -71,7 +70,12 @@ fn double_quoted(bytes: &[u8], mut i: usize, arg: &mut Vec<u8>) -> Result<usize,
             None => return Err(SplitError("unbalanced quotes")),
             Some(b'\\') => {
                 let hex = (bytes.get(i + 1) == Some(&b'x'))
-                    .then(|| Some((hex_digit(*bytes.get(i + 2)?)?, hex_digit(*bytes.get(i + 3)?)?)))
+                    .then(|| {
+                        Some((
+                            hex_digit(*bytes.get(i + 2)?)?,
+                            hex_digit(*bytes.get(i + 3)?)?,
+                        ))
+                    })
                     .flatten();
                 if let Some((hi, lo)) = hex {
                     arg.push(hi * 16 + lo);

@@ -101,7 +101,10 @@ impl Action {
 
     /// The lines to type in `redis-cli`, one per command (without the repeat).
     pub fn lines(&self) -> Vec<String> {
-        self.commands.iter().map(|a| argv::display_args(a)).collect()
+        self.commands
+            .iter()
+            .map(|a| argv::display_args(a))
+            .collect()
     }
 }
 

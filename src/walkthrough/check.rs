@@ -40,7 +40,10 @@ pub fn check(chapters: &[Chapter]) -> Vec<Diagnostic> {
                 } else if source::find_anchor(&anchor.name).is_none() {
                     error(
                         anchor.line,
-                        format!("anchor `{}` is in the table but not in the code", anchor.name),
+                        format!(
+                            "anchor `{}` is in the table but not in the code",
+                            anchor.name
+                        ),
                     );
                 }
             }
@@ -51,18 +54,39 @@ pub fn check(chapters: &[Chapter]) -> Vec<Diagnostic> {
                     }
                 }
             }
-            for c in &step.wait.conditions {
+            for (i, c) in step.wait.conditions.iter().enumerate() {
                 if c.kind != ProbeKind::Command {
                     continue;
                 }
+                let pauses_here = step.pause && i + 1 == step.wait.conditions.len();
                 for f in &c.filters {
-                    if let (Field::Name, Op::Eq, Value::Text(name)) = (f.field, f.op, &f.value)
-                        && lookup_by_name(&table, name).is_none()
-                    {
-                        error(
+                    let (Field::Name, Op::Eq, Value::Text(name)) = (f.field, f.op, &f.value) else {
+                        continue;
+                    };
+                    match lookup_by_name(&table, name) {
+                        None => error(
                             step.line,
-                            format!("`wait: {}` names a command the server does not have", c.text),
-                        );
+                            format!(
+                                "`wait: {}` names a command the server does not have",
+                                c.text
+                            ),
+                        ),
+                        // The gate's command breakpoints compare whole names,
+                        // so a pause needs the subcommand spelled out.
+                        Some(cmd) if pauses_here && !cmd.subcommands.is_empty() => error(
+                            step.line,
+                            format!(
+                                "`wait: {}` with `pause: yes`: name the subcommand, e.g. `name={}|{}`",
+                                c.text,
+                                cmd.name,
+                                cmd.subcommands.first().map_or("...", |s| s
+                                    .name
+                                    .rsplit('|')
+                                    .next()
+                                    .unwrap_or("..."))
+                            ),
+                        ),
+                        Some(_) => {}
                     }
                 }
             }
@@ -84,25 +108,13 @@ pub fn check_command(table: &CommandTable, argv: &[Vec<u8>]) -> Result<(), Strin
     let cmd = table
         .lookup(argv)
         .ok_or_else(|| format!("`{shown}`: the server has no such command"))?;
-    if arity_fits(cmd, argv.len()) {
+    if cmd.accepts_argc(argv.len()) {
         Ok(())
     } else {
         Err(format!(
             "`{shown}`: wrong number of arguments for '{}' (arity {})",
             cmd.name, cmd.arity
         ))
-    }
-}
-
-/// Redis's arity rule: a positive arity is the exact argument count (the
-/// command's name included), a negative one the minimum.
-fn arity_fits(cmd: &RedisCommand, argc: usize) -> bool {
-    let argc = i64::try_from(argc).unwrap_or(i64::MAX);
-    let arity = i64::from(cmd.arity);
-    if arity >= 0 {
-        argc == arity
-    } else {
-        argc >= -arity
     }
 }
 
@@ -150,36 +162,39 @@ mod tests {
         let text = "---\ntitle: t\nsummary: s\n---\n## s\nanchor: ae.poll\nanchor: ae.nowhere\naction: NOSUCHCOMMAND x\nwait: command name=nosuchcommand\n";
         let chapter = parse_chapter("c.md", text).expect("parses");
         let found: Vec<String> = check(&[chapter]).iter().map(|d| d.to_string()).collect();
-        assert!(found.iter().any(|m| m.starts_with("c.md:7: no anchor named `ae.nowhere`")), "{found:#?}");
-        assert!(found.iter().any(|m| m.starts_with("c.md:8: `action:` `NOSUCHCOMMAND x`: the server has no such command")), "{found:#?}");
-        assert!(found.iter().any(|m| m.starts_with("c.md:5: `wait: command name=nosuchcommand` names a command")), "{found:#?}");
+        assert!(
+            found
+                .iter()
+                .any(|m| m.starts_with("c.md:7: no anchor named `ae.nowhere`")),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(|m| m.starts_with(
+                "c.md:8: `action:` `NOSUCHCOMMAND x`: the server has no such command"
+            )),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(
+                |m| m.starts_with("c.md:5: `wait: command name=nosuchcommand` names a command")
+            ),
+            "{found:#?}"
+        );
         assert!(!found.iter().any(|m| m.contains("ae.poll")), "{found:#?}");
     }
 
-    fn command_with_arity(arity: i32) -> RedisCommand {
-        RedisCommand {
-            name: "example",
-            proc_: |_, _| {},
-            arity,
-            flags: "",
-            first_key: 0,
-            last_key: 0,
-            key_step: 0,
-            acl_categories: "",
-            group: "generic",
-            since: "1.0.0",
-            summary: "",
-            complexity: "",
-            args: &[],
-            subcommands: &[],
-        }
-    }
-
     #[test]
-    fn arity_follows_redis() {
-        let fixed = command_with_arity(2);
-        let at_least = command_with_arity(-3);
-        assert!(arity_fits(&fixed, 2) && !arity_fits(&fixed, 3) && !arity_fits(&fixed, 1));
-        assert!(arity_fits(&at_least, 3) && arity_fits(&at_least, 9) && !arity_fits(&at_least, 2));
+    fn actions_are_checked_against_the_command_table() {
+        let table = CommandTable::new();
+        let argv = |line: &str| crate::walkthrough::argv::split_args(line).expect("splits");
+        assert_eq!(check_command(&table, &argv("SET k v PX 300")), Ok(()));
+        assert_eq!(check_command(&table, &argv("config set hz 50")), Ok(()));
+        let err = check_command(&table, &argv("GET a b")).expect_err("GET takes one key");
+        assert_eq!(
+            err,
+            "`GET a b`: wrong number of arguments for 'get' (arity 2)"
+        );
+        let err = check_command(&table, &argv("CONFIG NOPE")).expect_err("no such subcommand");
+        assert!(err.contains("no such command"), "{err}");
     }
 }

@@ -193,7 +193,12 @@ impl Drop for ActionClient {
 }
 
 /// A connection's thread: for each job, write it and read its replies.
-fn serve_jobs(mut stream: TcpStream, jobs: Receiver<Job>, events: Sender<ClientEvent>, client: String) {
+fn serve_jobs(
+    mut stream: TcpStream,
+    jobs: Receiver<Job>,
+    events: Sender<ClientEvent>,
+    client: String,
+) {
     let mut buf: Vec<u8> = Vec::new();
     while let Ok(job) = jobs.recv() {
         let outcome = stream
@@ -295,7 +300,9 @@ mod tests {
         let (addr, server) = fake_server(bytes.len(), 6);
         let mut client = ActionClient::new(addr);
         client.send(&a).expect("send");
-        let ev = client.wait_event(Duration::from_secs(10)).expect("an outcome");
+        let ev = client
+            .wait_event(Duration::from_secs(10))
+            .expect("an outcome");
         assert_eq!(
             ev,
             ClientEvent::Replied {
@@ -316,8 +323,13 @@ mod tests {
         let (addr, server) = fake_server(a.to_resp().len(), 1);
         let mut client = ActionClient::new(addr);
         client.send(&a).expect("send");
-        let ev = client.wait_event(Duration::from_secs(10)).expect("an outcome");
-        assert!(matches!(ev, ClientEvent::Failed { ref error, .. } if error.contains("closed")), "{ev:?}");
+        let ev = client
+            .wait_event(Duration::from_secs(10))
+            .expect("an outcome");
+        assert!(
+            matches!(ev, ClientEvent::Failed { ref error, .. } if error.contains("closed")),
+            "{ev:?}"
+        );
         server.join().expect("server");
     }
 

@@ -23,7 +23,9 @@
 //! A filter is `field`, an operator and a value, without spaces around the
 //! operator (quote the value if it has spaces: `client_name="my app"`).
 //! Operators: `=` and `!=` for every field; `>`, `>=`, `<`, `<=` for numbers.
-//! Text is compared without regard to case; a handler matches our name or the
+//! Text is compared without regard to case; a command `name` matches the
+//! command table's name (`set`, `config|set`), and a container's name alone
+//! (`config`) matches all its subcommands; a handler matches our name or the
 //! Redis name (`read_query_from_client` or `readQueryFromClient`); `key` is a
 //! Redis `KEYS`-style pattern that must match one of the command's keys; a
 //! mask is written with the letters `r`, `w`, `b` and compared exactly; yes/no
@@ -36,7 +38,9 @@
 use std::fmt;
 
 use crate::trace::breakpoint::glob_match;
-use crate::trace::model::{BreakOn, Event, Handler, IoOutcome, Mask, PollReason, ProbeData, ProbeKind};
+use crate::trace::model::{
+    BreakOn, Event, Handler, IoOutcome, Mask, PollReason, ProbeData, ProbeKind,
+};
 
 /// One parsed condition: an event kind and filters that must all hold.
 #[derive(Clone, Debug, PartialEq)]
@@ -137,7 +141,7 @@ pub enum Field {
     KeysExpired,
 }
 
-const OUTCOMES: &[&str] = &["ok", "would_block", "eof", "error"];
+const OUTCOMES: &[&str] = &["ok", "drained", "eof", "error"];
 const WHYS: &[&str] = &["timer", "no_timers", "still_ready", "dont_wait"];
 const REPLY_KINDS: &[&str] = &[
     "status",
@@ -181,9 +185,7 @@ impl Field {
 pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
     use Field::*;
     match kind {
-        ProbeKind::IterationBegin
-        | ProbeKind::BeforeSleepBegin
-        | ProbeKind::AfterSleep => &[],
+        ProbeKind::IterationBegin | ProbeKind::BeforeSleepBegin | ProbeKind::AfterSleep => &[],
         ProbeKind::IterationEnd => &[
             ("duration_us", DurationUs),
             ("file_events", FileEvents),
@@ -448,7 +450,11 @@ fn parse_filter(kind: ProbeKind, word: &str) -> Result<Filter, ConditionError> {
             Ok(n) => Value::Num(n),
             Err(_) if ty == Type::OptNum && raw == "none" && !ordered => Value::Nothing,
             Err(_) => {
-                let also = if ty == Type::OptNum { " (or `none`)" } else { "" };
+                let also = if ty == Type::OptNum {
+                    " (or `none`)"
+                } else {
+                    ""
+                };
                 return Err(ConditionError(format!(
                     "`{name}` takes a whole number{also}, not `{raw}`"
                 )));
@@ -509,7 +515,7 @@ enum Got<'a> {
 fn outcome_word(o: &IoOutcome) -> &'static str {
     match o {
         IoOutcome::Ok => "ok",
-        IoOutcome::WouldBlock => "would_block",
+        IoOutcome::Drained => "drained",
         IoOutcome::Eof => "eof",
         IoOutcome::Error { .. } => "error",
     }
@@ -631,6 +637,12 @@ impl Filter {
         let Some(got) = get(self.field, ev) else {
             return false;
         };
+        // A container's name (`config`) also matches its subcommands (`config|set`).
+        if let (Field::Name, Got::Text(full), Value::Text(want)) = (self.field, &got, &self.value) {
+            let container = full.split('|').next().unwrap_or_default();
+            let equal = full.eq_ignore_ascii_case(want) || container.eq_ignore_ascii_case(want);
+            return equal == (self.op == Op::Eq);
+        }
         let equal = match (&got, &self.value) {
             (Got::Num(a), Value::Num(b)) => {
                 return match self.op {
@@ -768,6 +780,12 @@ mod tests {
         assert!(cond("command argc=2 reply=status").matches(&set));
         assert!(!cond("command reply=error").matches(&set));
         assert!(cond("command reply!=error iter>=7 iter<8").matches(&set));
+        let config_set = command("config|set", &[]);
+        assert!(cond("command name=config").matches(&config_set));
+        assert!(cond("command name=CONFIG|SET").matches(&config_set));
+        assert!(!cond("command name=config|get").matches(&config_set));
+        assert!(!cond("command name=conf").matches(&config_set));
+        assert!(cond("command name!=set").matches(&config_set));
     }
 
     #[test]
@@ -847,7 +865,7 @@ mod tests {
         assert!(err("read bytes=lots").contains("whole number"));
         assert!(err("file_event refired=maybe").contains("yes or no"));
         assert!(err("file_event mask=x").contains("letters r, w and b"));
-        assert!(err("read outcome=sleepy").contains("ok, would_block"));
+        assert!(err("read outcome=sleepy").contains("ok, drained"));
         assert!(err("command name").contains("not a filter"));
         assert!(err("command name=").contains("no value"));
         assert!(err("").contains("empty condition"));

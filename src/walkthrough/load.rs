@@ -138,8 +138,11 @@ mod tests {
         let good = "---\ntitle: T\nsummary: S\nid: same\n---\n## Step\nText.\n";
         fs::write(dir.join("01-a.md"), good).expect("write");
         fs::write(dir.join("02-b.md"), good).expect("write");
-        fs::write(dir.join("03-c.md"), "---\ntitle: T\n---\n## Step\nwait: nothing\n")
-            .expect("write");
+        fs::write(
+            dir.join("03-c.md"),
+            "---\ntitle: T\n---\n## Step\nwait: nothing\n",
+        )
+        .expect("write");
         fs::write(dir.join("README.md"), "not a chapter").expect("write");
         fs::write(dir.join("notes.txt"), "not a chapter").expect("write");
         let loaded = load(&Origin::Dir(dir.clone()));
@@ -150,8 +153,16 @@ mod tests {
             dir.join("01-a.md").display()
         );
         assert!(msgs.iter().any(|m| m.ends_with(&dup)), "{msgs:#?}");
-        assert!(msgs.iter().any(|m| m.contains("03-c.md:1: the metadata block needs `summary:`")), "{msgs:#?}");
-        assert!(msgs.iter().any(|m| m.contains("03-c.md:5: `wait:` unknown event `nothing`")), "{msgs:#?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("03-c.md:1: the metadata block needs `summary:`")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("03-c.md:5: `wait:` unknown event `nothing`")),
+            "{msgs:#?}"
+        );
         let missing = load(&Origin::Dir(dir.join("nope")));
         assert!(missing.chapters.is_empty());
         assert_eq!(missing.diagnostics.len(), 1);

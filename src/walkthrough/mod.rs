@@ -43,22 +43,35 @@
 //!     StepOutcome::Nothing => {}
 //! }
 //! // Replies to actions arrive later: client.try_event().
-//! guide.next();                                           // or prev(), goto(i), open(c)
+//! guide.next_step();                                      // or prev_step(), goto(i), open(c)
 //! ```
 //!
 //! **Pausing exactly at the moment.** A step with `pause: yes` wants the loop
-//! stopped where its condition is met. [`Walkthrough::pause_breakpoint`] gives
-//! a gate breakpoint that stops at every event that might meet it; keep that
-//! breakpoint installed (`Control::BreakAdd`) while it is returned, replacing
-//! it when it changes (check after each `observe` and each navigation). When
-//! the gate stops at it, `observe` of that same event says `Met { pause: true }`
-//! (stay paused: the loop stands right at the event) or something else (the
-//! event was not the one: send `Control::Continue`). Without the breakpoint, a
-//! `Met { pause: true }` can still be honoured with `Control::Pause`, which
-//! stops at the next probe.
+//! stopped where its condition is met. A viewer that controls the gate does it
+//! like this:
 //!
-//! **Which step is watched.** Events are matched against the current step
-//! until it is met, and from then on against the next step, so a consequence
+//! 1. Call [`Walkthrough::use_gate_breakpoints`] once.
+//! 2. Keep the breakpoint [`Walkthrough::pause_breakpoint`] returns installed
+//!    (`Control::BreakAdd`), replacing it when it changes (check after each
+//!    `observe` and each navigation), and tell the guide when the gate has
+//!    acknowledged it ([`Walkthrough::breakpoint_installed`], with the `on`
+//!    of the `Ack` to the `BreakAdd`). Until then the step's final condition
+//!    is not matched: an event the loop could not have stopped at must not
+//!    complete a step that promises to stop there. (Acks travel in the same
+//!    ordered stream as events, so "after the ack" means "the gate will stop".)
+//! 3. When the gate stops at a breakpoint (a `Gate` message, paused, reason
+//!    `breakpoint`), the event it stopped at has already been observed: if that
+//!    `observe` said `Met { pause: true }`, stay paused; the loop stands right
+//!    at the event. Otherwise send `Control::Continue`. Gate status messages
+//!    repeat while paused (every control answer sends one), so continue once
+//!    per stop, not once per message.
+//!
+//! A viewer that cannot control the gate (read-only, or a replay) skips all of
+//! this; `Met { pause: true }` is then only a hint.
+//!
+//! **Which step is watched.** Events are matched against the first step, from
+//! the current one on, that waits for something and is not met yet: the
+//! current step until it is met, then the next waiting one. So a consequence
 //! that follows right after (the write handler removing itself after being
 //! installed) is not missed while the learner is still reading.
 //!
@@ -119,6 +132,10 @@ pub struct Walkthrough {
     matching: Vec<condition::Progress>,
     met: Vec<bool>,
     save_error: Option<String>,
+    /// A viewer installs pause breakpoints in the gate (see the module doc).
+    gate_breakpoints: bool,
+    /// The breakpoint the gate last confirmed installed.
+    armed: Option<BreakOn>,
 }
 
 impl Walkthrough {
@@ -137,6 +154,29 @@ impl Walkthrough {
             matching: Vec::new(),
             met: Vec::new(),
             save_error: None,
+            gate_breakpoints: false,
+            armed: None,
+        }
+    }
+
+    /// Says that the viewer installs [`Walkthrough::pause_breakpoint`] in the
+    /// gate, so a pausing step completes only at events the gate stops at.
+    pub fn use_gate_breakpoints(&mut self) {
+        self.gate_breakpoints = true;
+    }
+
+    /// The gate acknowledged this breakpoint: it stops there from now on.
+    pub fn breakpoint_installed(&mut self, on: &BreakOn) {
+        self.armed = Some(on.clone());
+    }
+
+    /// True unless the watched step waits for a breakpoint the gate has not
+    /// confirmed yet (only with [`Walkthrough::use_gate_breakpoints`]). A
+    /// viewer that acts by itself (a test) waits for this before acting.
+    pub fn pause_armed(&self) -> bool {
+        match self.pause_breakpoint() {
+            Some(bp) if self.gate_breakpoints => self.armed.as_ref() == Some(&bp),
+            _ => true,
         }
     }
 
@@ -161,14 +201,19 @@ impl Walkthrough {
     /// `(done, total)` steps of chapter `chapter`.
     pub fn chapter_progress(&self, chapter: usize) -> (usize, usize) {
         self.chapters.get(chapter).map_or((0, 0), |c| {
-            (self.progress.done_count(&c.id, c.steps.len()), c.steps.len())
+            (
+                self.progress.done_count(&c.id, c.steps.len()),
+                c.steps.len(),
+            )
         })
     }
 
     /// Forgets every done step, here and on disk.
     pub fn reset_progress(&mut self) -> std::io::Result<()> {
         self.met.iter_mut().for_each(|m| *m = false);
-        self.matching.iter_mut().for_each(|m| *m = Default::default());
+        self.matching
+            .iter_mut()
+            .for_each(|m| *m = Default::default());
         self.progress.reset()
     }
 
@@ -218,7 +263,10 @@ impl Walkthrough {
         let pos = self.pos?;
         let step = self.current_step()?;
         let got = self.matching.get(pos.step)?;
-        Some((got.met.min(step.wait.conditions.len()), step.wait.conditions.len()))
+        Some((
+            got.met.min(step.wait.conditions.len()),
+            step.wait.conditions.len(),
+        ))
     }
 
     /// Opens chapter `chapter` at its first step not yet done (or its first
@@ -253,14 +301,11 @@ impl Walkthrough {
 
     /// Moves to the next step, or the first step of the next chapter. Leaving
     /// a step that waits for nothing marks it done. Returns false at the end.
-    pub fn next(&mut self) -> bool {
+    pub fn next_step(&mut self) -> bool {
         let Some(pos) = self.pos else {
             return self.open(0);
         };
-        if self
-            .current_step()
-            .is_some_and(|s| s.wait.is_empty())
-        {
+        if self.current_step().is_some_and(|s| s.wait.is_empty()) {
             self.mark_done(pos.step);
         }
         if pos.step + 1 < self.met.len() {
@@ -273,39 +318,39 @@ impl Walkthrough {
     }
 
     /// Moves to the previous step (staying in this chapter).
-    pub fn prev(&mut self) -> bool {
+    pub fn prev_step(&mut self) -> bool {
         match self.pos {
             Some(pos) if pos.step > 0 => self.goto(pos.step - 1),
             _ => false,
         }
     }
 
-    /// The step whose wait-condition events are matched against: the current
-    /// step until it is met, then the next one (see the module doc).
+    /// The step whose wait-condition events are matched against: the first
+    /// step, from the current one on, that waits for something and has not
+    /// been met in this session (see the module doc).
     pub fn watched_step(&self) -> Option<usize> {
         let pos = self.pos?;
         let chapter = self.chapters.get(pos.chapter)?;
-        let waits = |i: usize| chapter.steps.get(i).is_some_and(|s| !s.wait.is_empty());
-        let cur = pos.step;
-        if waits(cur) && !self.is_met(cur) {
-            Some(cur)
-        } else if waits(cur + 1) && !self.is_met(cur + 1) {
-            Some(cur + 1)
-        } else {
-            None
-        }
+        (pos.step..chapter.steps.len())
+            .find(|&i| !chapter.steps[i].wait.is_empty() && !self.is_met(i))
     }
 
-    /// The gate breakpoint to keep installed so the loop stops where the
-    /// watched step's condition may be met, if that step asks to pause
-    /// (see "Pausing exactly at the moment" in the module doc).
+    /// The gate breakpoint to keep installed: the one of the next step that
+    /// pauses, from the watched step on. It is the next pausing step, not
+    /// only the watched one, because its moment may follow the watched step's
+    /// within microseconds (a command runs right after its read), too soon
+    /// for a viewer to install anything in between (see "Pausing exactly at
+    /// the moment" in the module doc).
     pub fn pause_breakpoint(&self) -> Option<BreakOn> {
         let pos = self.pos?;
-        let step = self.chapters.get(pos.chapter)?.steps.get(self.watched_step()?)?;
-        if !step.pause {
-            return None;
-        }
-        step.wait.conditions.last().map(|c| c.breakpoint())
+        let chapter = self.chapters.get(pos.chapter)?;
+        let from = self.watched_step()?;
+        chapter.steps[from..]
+            .iter()
+            .enumerate()
+            .find(|(i, s)| s.pause && !s.wait.is_empty() && !self.is_met(from + i))
+            .and_then(|(_, s)| s.wait.conditions.last())
+            .map(|c| c.breakpoint())
     }
 
     /// Feeds one trace message to the watched step's wait-condition.
@@ -323,6 +368,13 @@ impl Walkthrough {
             return StepOutcome::Nothing;
         };
         let before = got.met;
+        let last = step.wait.conditions.len().saturating_sub(1);
+        let final_needs_gate = self.gate_breakpoints && step.pause && got.met == last;
+        if final_needs_gate
+            && self.armed.as_ref() != step.wait.conditions.last().map(|c| c.breakpoint()).as_ref()
+        {
+            return StepOutcome::Nothing;
+        }
         if got.advance(&step.wait, ev) {
             let pause = step.pause;
             self.mark_done(w);
@@ -357,7 +409,10 @@ impl Walkthrough {
 
 /// The table `loopscope chapters` prints: every chapter with its progress.
 pub fn chapter_list(guide: &Walkthrough) -> String {
-    let mut out = format!("{:>3}  {:<52} {:>7}  {:>5}\n", "#", "chapter", "minutes", "done");
+    let mut out = format!(
+        "{:>3}  {:<52} {:>7}  {:>5}\n",
+        "#", "chapter", "minutes", "done"
+    );
     for (i, c) in guide.chapters().iter().enumerate() {
         let (done, total) = guide.chapter_progress(i);
         let minutes = c.minutes.map_or(String::new(), |m| m.to_string());
@@ -374,7 +429,9 @@ pub fn chapter_list(guide: &Walkthrough) -> String {
         Some(path) => out.push_str(&format!("\nProgress is kept in {}.\n", path.display())),
         None => out.push_str("\nProgress is not saved.\n"),
     }
-    out.push_str("`loopscope chapters --show N` prints chapter N; in the TUI, g opens the guide.\n");
+    out.push_str(
+        "`loopscope chapters --show N` prints chapter N; in the TUI, g opens the guide.\n",
+    );
     out
 }
 
@@ -386,7 +443,12 @@ pub fn render_chapter(number: usize, chapter: &Chapter) -> String {
         out.push_str(&format!("\n{}\n", chapter.intro));
     }
     for (i, step) in chapter.steps.iter().enumerate() {
-        out.push_str(&format!("\n── Step {}/{}: {}\n", i + 1, chapter.steps.len(), step.title));
+        out.push_str(&format!(
+            "\n── Step {}/{}: {}\n",
+            i + 1,
+            chapter.steps.len(),
+            step.title
+        ));
         out.push_str(&render_step(step));
     }
     out
@@ -502,18 +564,33 @@ mod tests {
         assert_eq!(w.current_step().map(|s| s.title.as_str()), Some("Read me"));
         // The reading step waits for nothing, so the next step is watched already.
         assert_eq!(w.watched_step(), Some(1));
-        assert_eq!(w.pause_breakpoint(), Some(BreakOn::Command { name: "get".into() }));
-        assert!(w.next());
+        assert_eq!(
+            w.pause_breakpoint(),
+            Some(BreakOn::Command { name: "get".into() })
+        );
+        assert!(w.next_step());
         assert!(w.is_done(0), "leaving a reading step marks it done");
-        assert_eq!(w.observe(&command("get")), StepOutcome::Nothing, "out of order");
+        assert_eq!(
+            w.observe(&command("get")),
+            StepOutcome::Nothing,
+            "out of order"
+        );
         assert_eq!(
             w.observe(&command("set")),
-            StepOutcome::Progressed { step: 1, met: 1, of: 2 }
+            StepOutcome::Progressed {
+                step: 1,
+                met: 1,
+                of: 2
+            }
         );
         assert_eq!(w.current_wait_progress(), Some((1, 2)));
         assert_eq!(
             w.observe(&command("get")),
-            StepOutcome::Met { step: 1, pause: true, current: true }
+            StepOutcome::Met {
+                step: 1,
+                pause: true,
+                current: true
+            }
         );
         assert!(w.is_done(1));
         assert_eq!(w.chapter_progress(0), (2, 4));
@@ -521,41 +598,130 @@ mod tests {
         assert_eq!(w.watched_step(), Some(2));
         assert_eq!(
             w.observe(&write_handler(true)),
-            StepOutcome::Met { step: 2, pause: true, current: false }
+            StepOutcome::Met {
+                step: 2,
+                pause: true,
+                current: false
+            }
         );
         // ...and so is the one after, while the learner still reads step 2.
-        assert!(w.next());
+        assert!(w.next_step());
         assert_eq!(w.pause_breakpoint(), None, "step 4 does not pause");
         assert_eq!(
             w.observe(&write_handler(false)),
-            StepOutcome::Met { step: 3, pause: false, current: false }
+            StepOutcome::Met {
+                step: 3,
+                pause: false,
+                current: false
+            }
         );
         assert_eq!(w.watched_step(), None);
         assert_eq!(w.chapter_progress(0), (4, 4));
-        assert!(w.next());
-        assert!(!w.next(), "the end");
+        assert!(w.next_step());
+        assert!(!w.next_step(), "the end");
     }
 
     #[test]
     fn progress_reopens_at_the_first_open_step_and_resets() {
         let mut w = guide();
-        w.next();
+        w.next_step();
         w.observe(&command("set"));
         w.observe(&command("get"));
         assert!(w.open(0));
-        assert_eq!(w.position(), Some(Position { chapter: 0, step: 2 }));
-        assert!(w.is_done(1) && !w.is_met(1), "done before, not met this session");
+        assert_eq!(
+            w.position(),
+            Some(Position {
+                chapter: 0,
+                step: 2
+            })
+        );
+        assert!(
+            w.is_done(1) && !w.is_met(1),
+            "done before, not met this session"
+        );
         w.reset_progress().expect("reset");
         assert!(w.open(0));
-        assert_eq!(w.position(), Some(Position { chapter: 0, step: 0 }));
+        assert_eq!(
+            w.position(),
+            Some(Position {
+                chapter: 0,
+                step: 0
+            })
+        );
         assert_eq!(w.chapter_progress(0), (0, 4));
+    }
+
+    #[test]
+    fn the_breakpoint_is_the_next_pausing_steps_even_before_it_is_watched() {
+        let text = "---\ntitle: T\nsummary: S\n---\n\
+## Read\naction: SET k v\nwait: read\n\
+## Run\nwait: command name=set\npause: yes\n";
+        let chapter = parse::parse_chapter("t.md", text).expect("parses");
+        let loaded = Loaded {
+            chapters: vec![chapter],
+            diagnostics: vec![],
+        };
+        let mut w = Walkthrough::with_progress(loaded, Progress::in_memory());
+        w.open(0);
+        assert_eq!(w.watched_step(), Some(0));
+        // The command runs right after the read, inside the same handler: the
+        // breakpoint must already be there while the read is awaited.
+        assert_eq!(
+            w.pause_breakpoint(),
+            Some(BreakOn::Command { name: "set".into() })
+        );
+    }
+
+    #[test]
+    fn with_gate_breakpoints_a_pause_waits_until_the_gate_is_armed() {
+        let mut w = guide();
+        w.use_gate_breakpoints();
+        w.next_step();
+        w.observe(&command("set"));
+        let bp = w.pause_breakpoint().expect("step 2 pauses");
+        assert!(!w.pause_armed());
+        // The gate has not confirmed the breakpoint: this GET could not have
+        // been stopped at, so it does not complete a pausing step.
+        assert_eq!(w.observe(&command("get")), StepOutcome::Nothing);
+        w.breakpoint_installed(&BreakOn::Kind {
+            kind: crate::trace::model::ProbeKind::Command,
+        });
+        assert!(!w.pause_armed(), "another breakpoint is not this one");
+        w.breakpoint_installed(&bp);
+        assert!(w.pause_armed());
+        assert_eq!(
+            w.observe(&command("get")),
+            StepOutcome::Met {
+                step: 1,
+                pause: true,
+                current: true
+            }
+        );
+        w.next_step();
+        assert_eq!(
+            w.observe(&write_handler(true)),
+            StepOutcome::Nothing,
+            "not armed"
+        );
+        let bp = w.pause_breakpoint().expect("step 3 pauses");
+        w.breakpoint_installed(&bp);
+        assert!(matches!(
+            w.observe(&write_handler(true)),
+            StepOutcome::Met { step: 2, .. }
+        ));
+        // Step 4 does not pause: nothing to arm.
+        assert!(w.pause_armed());
+        assert!(matches!(
+            w.observe(&write_handler(false)),
+            StepOutcome::Met { step: 3, .. }
+        ));
     }
 
     #[test]
     fn non_events_and_no_chapter_do_nothing() {
         let mut empty = Walkthrough::with_progress(Loaded::default(), Progress::in_memory());
         assert_eq!(empty.observe(&command("set")), StepOutcome::Nothing);
-        assert!(!empty.open(0) && !empty.next() && !empty.prev());
+        assert!(!empty.open(0) && !empty.next_step() && !empty.prev_step());
         assert!(empty.current_action().is_none() && empty.anchors().is_empty());
         let mut w = guide();
         let gate = Message::Drops(Default::default());
@@ -567,7 +733,13 @@ mod tests {
         let w = guide();
         let text = render_chapter(1, &w.chapters()[0]);
         assert!(text.contains("── Step 2/4: Set\n"), "{text}");
-        assert!(text.contains("  do:     SET k v   (t sends it)\n"), "{text}");
-        assert!(text.contains("  wait:   command name=set\n  wait:   command name=get\n"), "{text}");
+        assert!(
+            text.contains("  do:     SET k v   (t sends it)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  wait:   command name=set\n  wait:   command name=get\n"),
+            "{text}"
+        );
     }
 }

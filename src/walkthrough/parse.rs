@@ -197,7 +197,10 @@ impl Parser<'_> {
     /// Reads the `---` block; returns the index of the first line after it.
     fn metadata(&mut self, lines: &[&str], chapter: &mut Chapter) -> usize {
         let Some(open) = lines.iter().position(|l| !l.trim().is_empty()) else {
-            self.error(1, "the file is empty: a chapter starts with a `---` metadata block");
+            self.error(
+                1,
+                "the file is empty: a chapter starts with a `---` metadata block",
+            );
             return lines.len();
         };
         if lines[open].trim_end() != "---" {
@@ -220,12 +223,24 @@ impl Parser<'_> {
                 continue;
             }
             let Some((key, value)) = field_line(line) else {
-                self.error(n, format!("expected `key: value` in the metadata block, got `{}`", shorten(line)));
+                self.error(
+                    n,
+                    format!(
+                        "expected `key: value` in the metadata block, got `{}`",
+                        shorten(line)
+                    ),
+                );
                 continue;
             };
             let Some((key, _)) = META_KEYS.iter().find(|(k, _)| *k == key) else {
                 let known: Vec<&str> = META_KEYS.iter().map(|(k, _)| *k).collect();
-                self.error(n, format!("unknown metadata key `{key}`; known keys: {}", known.join(", ")));
+                self.error(
+                    n,
+                    format!(
+                        "unknown metadata key `{key}`; known keys: {}",
+                        known.join(", ")
+                    ),
+                );
                 continue;
             };
             if seen.contains(key) {
@@ -241,7 +256,10 @@ impl Parser<'_> {
                 "title" => chapter.title = value.to_string(),
                 "summary" => chapter.summary = value.to_string(),
                 "id" => {
-                    if value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    if value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    {
                         chapter.id = value.to_string();
                     } else {
                         self.error(n, "`id` may only use letters, digits, `-` and `_`");
@@ -249,12 +267,20 @@ impl Parser<'_> {
                 }
                 _ => match value.parse::<u32>() {
                     Ok(m) if (1..=600).contains(&m) => chapter.minutes = Some(m),
-                    _ => self.error(n, format!("`minutes` takes a whole number of minutes (1 to 600), not `{value}`")),
+                    _ => self.error(
+                        n,
+                        format!(
+                            "`minutes` takes a whole number of minutes (1 to 600), not `{value}`"
+                        ),
+                    ),
                 },
             }
         }
         let Some(close) = close else {
-            self.error(open + 1, "the metadata block is never closed: add a line `---` after it");
+            self.error(
+                open + 1,
+                "the metadata block is never closed: add a line `---` after it",
+            );
             return lines.len();
         };
         for (key, required) in META_KEYS {
@@ -345,7 +371,13 @@ impl Parser<'_> {
                     .count();
                 let (name, note) = value.split_at(name_len);
                 if name.is_empty() || !note.is_empty() && !note.starts_with([' ', '\t']) {
-                    self.error(n, format!("`anchor:` starts with an anchor name such as `ae.poll`, not `{}`", shorten(value)));
+                    self.error(
+                        n,
+                        format!(
+                            "`anchor:` starts with an anchor name such as `ae.poll`, not `{}`",
+                            shorten(value)
+                        ),
+                    );
                     return;
                 }
                 let note = note.trim().trim_start_matches(['—', '-', ':']).trim();
@@ -358,23 +390,34 @@ impl Parser<'_> {
             "action" => match split_args(value) {
                 Ok(argv) if !argv.is_empty() => b.action_lines.push((n, argv)),
                 Ok(_) => self.error(n, "`action:` needs a command"),
-                Err(e) => self.error(n, format!("`action:` cannot be split like redis-cli would: {e}")),
+                Err(e) => self.error(
+                    n,
+                    format!("`action:` cannot be split like redis-cli would: {e}"),
+                ),
             },
             "client" => {
                 let ok = value.len() <= 32
-                    && value.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+                    && value
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
                 if b.client.is_some() {
                     self.error(n, "`client:` is given twice");
                 } else if ok {
                     b.client = Some((n, value.to_string()));
                 } else {
-                    self.error(n, "`client:` is a name of up to 32 letters, digits, `-` or `_`");
+                    self.error(
+                        n,
+                        "`client:` is a name of up to 32 letters, digits, `-` or `_`",
+                    );
                 }
             }
             "repeat" => match value.parse::<u32>() {
                 _ if b.repeat.is_some() => self.error(n, "`repeat:` is given twice"),
                 Ok(r) if (1..=MAX_REPEAT).contains(&r) => b.repeat = Some((n, r)),
-                _ => self.error(n, format!("`repeat:` takes a whole number from 1 to {MAX_REPEAT}, not `{value}`")),
+                _ => self.error(
+                    n,
+                    format!("`repeat:` takes a whole number from 1 to {MAX_REPEAT}, not `{value}`"),
+                ),
             },
             "wait" => match Condition::parse(value) {
                 Ok(c) => b.step.wait.conditions.push(c),
@@ -403,7 +446,10 @@ impl Parser<'_> {
                         Some(_) => {}
                         None => {
                             let known: Vec<&str> = Pane::ALL.iter().map(|(_, n)| *n).collect();
-                            self.error(n, format!("unknown pane `{name}`; panes are: {}", known.join(", ")));
+                            self.error(
+                                n,
+                                format!("unknown pane `{name}`; panes are: {}", known.join(", ")),
+                            );
                         }
                     }
                 }
@@ -413,7 +459,10 @@ impl Parser<'_> {
                 let (label, url) = value.rsplit_once([' ', '\t']).unwrap_or(("", value));
                 let label = label.trim();
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    self.error(n, "`link:` is a label followed by a URL starting with https://");
+                    self.error(
+                        n,
+                        "`link:` is a label followed by a URL starting with https://",
+                    );
                 } else if label.is_empty() {
                     self.error(n, "`link:` needs a label before the URL");
                 } else {
@@ -446,7 +495,10 @@ impl Parser<'_> {
             }
         }
         if b.step.pause && b.step.wait.is_empty() {
-            self.error(b.pause_line, "`pause: yes` needs a `wait:` condition to pause at");
+            self.error(
+                b.pause_line,
+                "`pause: yes` needs a `wait:` condition to pause at",
+            );
         }
         if b.in_fence {
             self.error(b.step.line, "a ``` code block in this step is never closed");
@@ -550,15 +602,37 @@ wait: inside a code block is prose
 
     #[test]
     fn metadata_problems_name_the_line() {
-        assert_eq!(errors("")[0], "walkthrough/99-test.md:1: the file is empty: a chapter starts with a `---` metadata block");
+        assert_eq!(
+            errors("")[0],
+            "walkthrough/99-test.md:1: the file is empty: a chapter starts with a `---` metadata block"
+        );
         let e = errors("title: x\n## s\n");
-        assert!(e[0].starts_with("walkthrough/99-test.md:1: a chapter starts with a metadata block"), "{e:?}");
+        assert!(
+            e[0].starts_with("walkthrough/99-test.md:1: a chapter starts with a metadata block"),
+            "{e:?}"
+        );
         let e = errors("---\ntitle: t\n");
-        assert!(e.iter().any(|m| m.contains(":1: the metadata block is never closed")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains(":1: the metadata block is never closed")),
+            "{e:?}"
+        );
         let e = errors("---\ntitle: t\ncolour: red\nminutes: lots\n---\n## s\n");
-        assert!(e.iter().any(|m| m.contains(":3: unknown metadata key `colour`")), "{e:?}");
-        assert!(e.iter().any(|m| m.contains(":4: `minutes` takes a whole number")), "{e:?}");
-        assert!(e.iter().any(|m| m.contains(":1: the metadata block needs `summary:`")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains(":3: unknown metadata key `colour`")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains(":4: `minutes` takes a whole number")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains(":1: the metadata block needs `summary:`")),
+            "{e:?}"
+        );
         let e = errors("---\ntitle: t\nsummary: s\n---\nno steps\n");
         assert!(e[0].contains(":5: the chapter has no steps"), "{e:?}");
     }
@@ -576,17 +650,39 @@ wait: inside a code block is prose
         assert!(e[0].contains(":6: `action:` cannot be split"), "{e:?}");
         let e = errors(&format!("{head}## s\npause: yes\n"));
         assert!(e[0].contains(":6: `pause: yes` needs a `wait:`"), "{e:?}");
-        let e = errors(&format!("{head}## s\nrepeat: 0\nclient: a b\nlook: evnts\n"));
-        assert!(e.iter().any(|m| m.contains(":6: `repeat:` takes a whole number")), "{e:?}");
-        assert!(e.iter().any(|m| m.contains(":7: `client:` is a name")), "{e:?}");
-        assert!(e.iter().any(|m| m.contains(":8: unknown pane `evnts`")), "{e:?}");
+        let e = errors(&format!(
+            "{head}## s\nrepeat: 0\nclient: a b\nlook: evnts\n"
+        ));
+        assert!(
+            e.iter()
+                .any(|m| m.contains(":6: `repeat:` takes a whole number")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains(":7: `client:` is a name")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains(":8: unknown pane `evnts`")),
+            "{e:?}"
+        );
         let e = errors(&format!("{head}## s\nclient: x\n"));
         assert!(e[0].contains(":6: `client:` without an `action:`"), "{e:?}");
         let e = errors(&format!("{head}## s\nlink: https://x.org\nanchor: -bad\n"));
-        assert!(e.iter().any(|m| m.contains(":6: `link:` needs a label")), "{e:?}");
-        assert!(e.iter().any(|m| m.contains(":7: `anchor:` starts with an anchor name")), "{e:?}");
+        assert!(
+            e.iter().any(|m| m.contains(":6: `link:` needs a label")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains(":7: `anchor:` starts with an anchor name")),
+            "{e:?}"
+        );
         let e = errors(&format!("{head}## s\n```\nopen fence\n"));
-        assert!(e[0].contains(":5: a ``` code block in this step is never closed"), "{e:?}");
+        assert!(
+            e[0].contains(":5: a ``` code block in this step is never closed"),
+            "{e:?}"
+        );
         let e = errors(&format!("{head}## \n"));
         assert!(e[0].contains(":5: a step heading needs a title"), "{e:?}");
     }
@@ -655,7 +751,10 @@ wait: inside a code block is prose
                     assert!(!diags.is_empty());
                     for d in diags {
                         assert_eq!(d.file, "m.md");
-                        assert!(d.line >= 1 && d.line <= line_count, "{d} of {line_count} lines");
+                        assert!(
+                            d.line >= 1 && d.line <= line_count,
+                            "{d} of {line_count} lines"
+                        );
                     }
                 }
             }

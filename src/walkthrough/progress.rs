@@ -182,10 +182,8 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "loopscope-progress-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("loopscope-progress-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -223,7 +221,11 @@ mod tests {
         p.mark_done("c", 1).expect("replaces the broken file");
         assert!(Progress::load(path.clone()).is_done("c", 1));
         fs::write(&path, br#"{"version":99,"chapters":{}}"#).expect("write");
-        assert!(Progress::load(path).warning().is_some_and(|w| w.contains("another version")));
+        assert!(
+            Progress::load(path)
+                .warning()
+                .is_some_and(|w| w.contains("another version"))
+        );
         let _ = fs::remove_dir_all(dir);
     }
 

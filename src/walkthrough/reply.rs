@@ -80,7 +80,9 @@ fn parse_at(buf: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Reply>, 
                 return Ok(Some(Reply::Null));
             }
             let len = usize::try_from(len).map_err(|e| e.to_string())?;
-            let Some(end) = pos.checked_add(len).filter(|e| e.saturating_add(2) <= buf.len())
+            let Some(end) = pos
+                .checked_add(len)
+                .filter(|e| e.saturating_add(2) <= buf.len())
             else {
                 return Ok(None);
             };
@@ -238,7 +240,10 @@ mod tests {
             render(&one(b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n")),
             "1) \"a\"\n2) 1) (integer) 1"
         );
-        assert_eq!(render(&one(b"%1\r\n$1\r\nk\r\n#t\r\n")), "1# \"k\" => (true)");
+        assert_eq!(
+            render(&one(b"%1\r\n$1\r\nk\r\n#t\r\n")),
+            "1# \"k\" => (true)"
+        );
         assert_eq!(render(&one(b"$2\r\n\x00\n\r\n")), "\"\\x00\\n\"");
         let big = format!("${}\r\n{}\r\n", 1000, "a".repeat(1000));
         assert!(render(&one(big.as_bytes())).ends_with("\"… (1000 bytes)"));
