@@ -4,24 +4,23 @@
 //! stream the test reads exactly as the TUI would. Each step's action is sent
 //! with the built-in client over loopback, and the step's wait-condition must
 //! be met within a bounded time. Steps with `pause: yes` are played the way
-//! the guide plays them: the breakpoint from `pause_breakpoint` is installed
-//! in the gate, and the loop must really stop at the event that completes the
-//! step (the test then lets it go on). Finally every action must have been
-//! answered without an error reply.
+//! the TUI plays them, through a `PauseDriver`: the loop must really stop at
+//! the event that completes the step (the test then lets it go on). Finally
+//! every action must have been answered without an error reply.
 //!
 //! A failure names the chapter file, the step and the condition that was not
 //! met, and how far its sequence got. `CHAPTER_ONLY=06-` plays only the
 //! chapters whose file name contains that text.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use loopscope::server::{self, Config};
-use loopscope::trace::model::{BreakOn, Control, ControlRequest, GateState, Message, StopReason};
+use loopscope::trace::model::{Control, ControlRequest, Message};
 use loopscope::trace::{self, Subscription};
 use loopscope::walkthrough::client::{ActionClient, ClientEvent};
-use loopscope::walkthrough::{Chapter, Loaded, Origin, Progress, StepOutcome, Walkthrough, load};
+use loopscope::walkthrough::pause::PauseDriver;
+use loopscope::walkthrough::{Chapter, Loaded, Origin, Progress, Walkthrough, load};
 
 /// How long one step's wait-condition may take (DEBUG SLEEP 1 and a 300 ms
 /// TTL are the slowest things a chapter does).
@@ -52,23 +51,13 @@ fn start_server() -> (SocketAddr, Subscription) {
 struct Player {
     file: String,
     guide: Walkthrough,
+    pauses: PauseDriver,
     client: ActionClient,
     sub: Subscription,
-    /// The breakpoint installed for the watched step: what it stops at, and
-    /// its id once the gate acknowledged it.
-    breakpoint: Option<(BreakOn, Option<u32>)>,
-    next_request: u64,
-    /// Request id → the breakpoint it adds.
-    pending_adds: HashMap<u64, BreakOn>,
-    /// Sequence number of the event that met each step.
-    met_at: HashMap<usize, u64>,
+    /// Steps whose completing event the loop stood still at.
+    held: Vec<usize>,
     /// How long one step may take.
     timeout: Duration,
-    /// Steps whose completing event the loop stood still at.
-    paused_at_met: Vec<usize>,
-    /// The stop (event sequence number) already continued from: gate status
-    /// repeats while paused, and a second Continue would release a later stop.
-    continued: Option<u64>,
     actions_sent: usize,
 }
 
@@ -80,114 +69,69 @@ impl Player {
             diagnostics: Vec::new(),
         };
         let mut guide = Walkthrough::with_progress(loaded, Progress::in_memory());
-        guide.use_gate_breakpoints();
+        let pauses = PauseDriver::new(&mut guide);
         assert!(guide.open(0));
         Player {
             file: chapter.file.clone(),
             guide,
+            pauses,
             client: ActionClient::new(addr),
             sub,
-            breakpoint: None,
-            next_request: 1,
-            pending_adds: HashMap::new(),
-            met_at: HashMap::new(),
+            held: Vec::new(),
             timeout,
-            paused_at_met: Vec::new(),
-            continued: None,
             actions_sent: 0,
         }
     }
 
-    fn control(&mut self, control: Control) -> u64 {
-        let id = self.next_request;
-        self.next_request += 1;
-        self.sub.control(ControlRequest {
-            id: Some(id),
-            control,
-        });
-        id
-    }
-
-    /// Installs the breakpoint the guide wants now (removing the old one).
-    fn sync_breakpoint(&mut self) {
-        let wanted = self.guide.pause_breakpoint();
-        if self.breakpoint.as_ref().map(|(on, _)| on) == wanted.as_ref() {
-            return;
-        }
-        if let Some((_, Some(bp))) = self.breakpoint.take() {
-            self.control(Control::BreakRemove { bp });
-        }
-        self.breakpoint = None;
-        if let Some(on) = wanted {
-            let id = self.control(Control::BreakAdd { on: on.clone() });
-            self.pending_adds.insert(id, on.clone());
-            self.breakpoint = Some((on, None));
+    fn send(&self, controls: Vec<ControlRequest>) {
+        for c in controls {
+            self.sub.control(c);
         }
     }
 
     fn handle(&mut self, msg: &Message) {
-        match msg {
-            Message::Event(ev) => {
-                if let StepOutcome::Met { step, .. } = self.guide.observe(msg) {
-                    self.met_at.insert(step, ev.seq);
-                }
-                self.sync_breakpoint();
-            }
-            Message::Ack(ack) => {
-                let added = ack.id.and_then(|id| self.pending_adds.remove(&id));
-                if let (Some(on), Some(bp)) = (added, ack.breakpoint) {
-                    match &mut self.breakpoint {
-                        Some((wanted, id)) if *wanted == on => {
-                            *id = Some(bp);
-                            self.guide.breakpoint_installed(&on);
-                        }
-                        // Superseded before the gate answered: take it out again.
-                        _ => {
-                            self.control(Control::BreakRemove { bp });
-                        }
-                    }
-                }
-            }
-            Message::Gate(g) if g.state == GateState::Paused => {
-                let Some(at) = &g.at else { return };
-                if self.continued == Some(at.seq) {
-                    return;
-                }
-                if matches!(at.reason, StopReason::Breakpoint { .. }) {
-                    let stopped = self
-                        .met_at
-                        .iter()
-                        .find(|(_, seq)| **seq == at.seq)
-                        .map(|(step, _)| *step);
-                    if let Some(step) = stopped {
-                        self.paused_at_met.push(step);
-                    }
-                }
-                // The guide would leave the learner looking; the test goes on.
-                self.continued = Some(at.seq);
-                self.control(Control::Continue);
-            }
-            Message::Error(e) => panic!(
+        if let Message::Error(e) = msg {
+            panic!(
                 "{}: the gate refused a control message: {}",
                 self.file, e.error
-            ),
-            _ => {}
+            );
         }
+        let handled = self.pauses.handle(&mut self.guide, msg);
+        self.send(handled.controls);
+        if let Some(step) = handled.holding {
+            // The guide would leave the learner looking; the test goes on.
+            self.held.push(step);
+            self.sub.control(ControlRequest {
+                id: None,
+                control: Control::Continue,
+            });
+        }
+    }
+
+    /// Handles messages until `done` holds or `timeout` passes.
+    fn read_until(&mut self, timeout: Duration, done: impl Fn(&Player) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !done(self) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if let Ok(msg) = self.sub.recv_timeout(Some(left)) {
+                self.handle(&msg);
+            }
+        }
+        true
     }
 
     /// Plays step `i`: sends its action, waits for its condition.
     fn play_step(&mut self, i: usize) -> Result<(), String> {
         assert!(self.guide.goto(i));
         let step = self.guide.current_step().cloned().expect("the step exists");
-        self.sync_breakpoint();
-        // Act only once the gate can stop where the step pauses, as a learner
-        // reading the step would.
-        let armed_by = Instant::now() + self.timeout;
-        while !self.guide.pause_armed() && Instant::now() < armed_by {
-            if let Ok(msg) = self.sub.recv_timeout(Some(Duration::from_millis(200))) {
-                self.handle(&msg);
-            }
-        }
+        let controls = self.pauses.sync(&self.guide);
+        self.send(controls);
+        // Act only once the gate can stop where the next pause is, as a
+        // learner reading the step would.
+        self.read_until(self.timeout, |p| p.guide.pause_armed());
         if let Some(action) = &step.action {
             self.client.send(action).map_err(|e| {
                 format!(
@@ -198,47 +142,31 @@ impl Player {
             })?;
             self.actions_sent += 1;
         }
-        let deadline = Instant::now() + self.timeout;
-        while !step.wait.is_empty() && !self.guide.is_met(i) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                let (met, of) = self.guide.current_wait_progress().unwrap_or((0, 0));
-                let waiting = step
-                    .wait
-                    .conditions
-                    .get(met)
-                    .map_or("", |c| c.text.as_str());
-                return Err(format!(
-                    "{}:{}: step {} `{}`: `wait: {waiting}` not met within {:?} ({met} of {of} conditions met)",
-                    self.file,
-                    step.line,
-                    i + 1,
-                    step.title,
-                    self.timeout
-                ));
-            }
-            match self.sub.recv_timeout(Some(left)) {
-                Ok(msg) => self.handle(&msg),
-                Err(_) => continue,
-            }
+        if !self.read_until(self.timeout, |p| step.wait.is_empty() || p.guide.is_met(i)) {
+            let (met, of) = self.guide.current_wait_progress().unwrap_or((0, 0));
+            let waiting = step
+                .wait
+                .conditions
+                .get(met)
+                .map_or("", |c| c.text.as_str());
+            return Err(format!(
+                "{}:{}: step {} `{}`: `wait: {waiting}` not met within {:?} ({met} of {of} conditions met)",
+                self.file,
+                step.line,
+                i + 1,
+                step.title,
+                self.timeout
+            ));
         }
-        if step.pause && !self.paused_at_met.contains(&i) {
-            // The gate's stop may still be on its way: read until it arrives.
-            let until = Instant::now() + self.timeout;
-            while !self.paused_at_met.contains(&i) && Instant::now() < until {
-                if let Ok(msg) = self.sub.recv_timeout(Some(Duration::from_millis(200))) {
-                    self.handle(&msg);
-                }
-            }
-            if !self.paused_at_met.contains(&i) {
-                return Err(format!(
-                    "{}:{}: step {} `{}` has `pause: yes`, but the loop did not stop at the event that met it",
-                    self.file,
-                    step.line,
-                    i + 1,
-                    step.title
-                ));
-            }
+        // The gate's stop travels behind the event that met the step.
+        if step.pause && !self.read_until(self.timeout, |p| p.held.contains(&i)) {
+            return Err(format!(
+                "{}:{}: step {} `{}` has `pause: yes`, but the loop did not stop at the event that met it",
+                self.file,
+                step.line,
+                i + 1,
+                step.title
+            ));
         }
         Ok(())
     }

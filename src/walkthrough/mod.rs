@@ -47,27 +47,31 @@
 //! ```
 //!
 //! **Pausing exactly at the moment.** A step with `pause: yes` wants the loop
-//! stopped where its condition is met. A viewer that controls the gate does it
-//! like this:
+//! stopped at the very event that completes it. The trace runs behind the
+//! loop, so that takes a gate breakpoint installed beforehand; a viewer that
+//! controls the gate lets a [`pause::PauseDriver`] keep it in step with the
+//! guide, and feeds it every message instead of calling `observe` itself:
 //!
-//! 1. Call [`Walkthrough::use_gate_breakpoints`] once.
-//! 2. Keep the breakpoint [`Walkthrough::pause_breakpoint`] returns installed
-//!    (`Control::BreakAdd`), replacing it when it changes (check after each
-//!    `observe` and each navigation), and tell the guide when the gate has
-//!    acknowledged it ([`Walkthrough::breakpoint_installed`], with the `on`
-//!    of the `Ack` to the `BreakAdd`). Until then the step's final condition
-//!    is not matched: an event the loop could not have stopped at must not
-//!    complete a step that promises to stop there. (Acks travel in the same
-//!    ordered stream as events, so "after the ack" means "the gate will stop".)
-//! 3. When the gate stops at a breakpoint (a `Gate` message, paused, reason
-//!    `breakpoint`), the event it stopped at has already been observed: if that
-//!    `observe` said `Met { pause: true }`, stay paused; the loop stands right
-//!    at the event. Otherwise send `Control::Continue`. Gate status messages
-//!    repeat while paused (every control answer sends one), so continue once
-//!    per stop, not once per message.
+//! ```no_run
+//! # use loopscope::walkthrough::{Origin, Walkthrough, pause::PauseDriver};
+//! # fn next_message() -> loopscope::trace::model::Message { unimplemented!() }
+//! # fn send(_: loopscope::trace::model::ControlRequest) {}
+//! # let mut guide = Walkthrough::load(&Origin::Embedded);
+//! let mut driver = PauseDriver::new(&mut guide);
+//! let handled = driver.handle(&mut guide, &next_message()); // observes events too
+//! for c in handled.controls { send(c) }       // Subscription::control
+//! if let Some(step) = handled.holding { /* the loop stands at step's moment */ }
+//! // After any navigation (open, goto, next_step, prev_step):
+//! for c in driver.sync(&guide) { send(c) }
+//! ```
 //!
-//! A viewer that cannot control the gate (read-only, or a replay) skips all of
-//! this; `Met { pause: true }` is then only a hint.
+//! A viewer that cannot control the gate (read-only, or a replay) calls
+//! `observe` directly; `Met { pause: true }` is then only a hint.
+//!
+//! **Connections.** Each chapter expects its `client:` connections to be
+//! new when it starts (its first action connects, and a step may wait for
+//! that accept): close the [`client::ActionClient`]'s connections
+//! ([`client::ActionClient::close`]) when opening a chapter.
 //!
 //! **Which step is watched.** Events are matched against the first step, from
 //! the current one on, that waits for something and is not met yet: the
@@ -87,6 +91,7 @@ pub mod client;
 pub mod condition;
 pub mod load;
 pub mod parse;
+pub mod pause;
 pub mod progress;
 pub mod reply;
 
@@ -159,10 +164,13 @@ impl Walkthrough {
         }
     }
 
-    /// Says that the viewer installs [`Walkthrough::pause_breakpoint`] in the
-    /// gate, so a pausing step completes only at events the gate stops at.
-    pub fn use_gate_breakpoints(&mut self) {
-        self.gate_breakpoints = true;
+    /// Says whether a viewer installs [`Walkthrough::pause_breakpoint`] in the
+    /// gate. While it does, a pausing step completes only at events after the
+    /// gate acknowledged that breakpoint ([`Walkthrough::breakpoint_installed`]):
+    /// an event the loop could not have stopped at must not complete a step
+    /// that promises to stop there. [`pause::PauseDriver`] sets this.
+    pub fn set_gate_breakpoints(&mut self, on: bool) {
+        self.gate_breakpoints = on;
     }
 
     /// The gate acknowledged this breakpoint: it stops there from now on.
@@ -170,8 +178,8 @@ impl Walkthrough {
         self.armed = Some(on.clone());
     }
 
-    /// True unless the watched step waits for a breakpoint the gate has not
-    /// confirmed yet (only with [`Walkthrough::use_gate_breakpoints`]). A
+    /// True unless the next pausing step waits for a breakpoint the gate has
+    /// not confirmed yet (only with [`Walkthrough::set_gate_breakpoints`]). A
     /// viewer that acts by itself (a test) waits for this before acting.
     pub fn pause_armed(&self) -> bool {
         match self.pause_breakpoint() {
@@ -675,7 +683,7 @@ mod tests {
     #[test]
     fn with_gate_breakpoints_a_pause_waits_until_the_gate_is_armed() {
         let mut w = guide();
-        w.use_gate_breakpoints();
+        w.set_gate_breakpoints(true);
         w.next_step();
         w.observe(&command("set"));
         let bp = w.pause_breakpoint().expect("step 2 pauses");
