@@ -32,7 +32,7 @@ redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$
 RPID=$!
 target/release/loopscope serve --port "$LPORT" >"$WORK/loopscope.log" 2>&1 &
 LPID=$!
-trap 'kill $RPID $LPID 2>/dev/null; wait $RPID $LPID 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $RPID $LPID 2>/dev/null; wait $RPID $LPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for port in $RPORT $LPORT; do
   for _ in $(seq 100); do redis-benchmark -p "$port" -n 1 -c 1 -t ping -q >/dev/null 2>&1 && break; sleep 0.1; done
 done

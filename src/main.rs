@@ -13,10 +13,20 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    ui: UiArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The default: run the server and watch its loop in the terminal UI,
+    /// paused before the first iteration.
+    Tour(TourArgs),
+    /// Open the terminal UI on a running `loopscope serve --trace-port`.
+    Attach(AttachArgs),
+    /// Open the terminal UI on a recorded trace (`serve --trace FILE`) and
+    /// step forward and back through it.
+    Replay(ReplayArgs),
     /// Run the server headless: connect redis-cli or redis-benchmark to it.
     Serve(ServeArgs),
     /// Print the code behind an anchor, with its Redis counterpart.
@@ -170,8 +180,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let file_sink = match start_tracing(&args.trace, &mut el, &srv) {
-        Ok(sink) => sink,
+    let (file_sink, attach_server) = match start_tracing(&args.trace, &mut el, &srv) {
+        Ok(outputs) => outputs,
         Err(e) => {
             eprintln!("loopscope: {e}");
             return ExitCode::FAILURE;
@@ -190,6 +200,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Some(sink) = file_sink {
         let _ = sink.join();
     }
+    if let Some(attached) = attach_server {
+        attached.finish(std::time::Duration::from_secs(2));
+    }
     ExitCode::SUCCESS
 }
 
@@ -199,9 +212,12 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Source(args)) => source(args),
         Some(Command::Chapters(args)) => chapters(args),
-        None => serve(ServeArgs {
+        Some(Command::Tour(args)) => tour(args),
+        Some(Command::Attach(args)) => attach(args),
+        Some(Command::Replay(args)) => replay(args),
+        None => tour(TourArgs {
             server: cli.server,
-            trace: TraceArgs::default(),
+            ui: cli.ui,
         }),
     }
 }
@@ -238,7 +254,13 @@ fn start_tracing(
     args: &TraceArgs,
     el: &mut loopscope::ae::EventLoop<server::Server>,
     srv: &server::Server,
-) -> Result<Option<SinkThread>, String> {
+) -> Result<
+    (
+        Option<SinkThread>,
+        Option<loopscope::trace::attach::AttachServer>,
+    ),
+    String,
+> {
     use loopscope::trace::{attach, sink};
 
     let (mut tracer, handle) = loopscope::trace::tracer(args.start_paused);
@@ -255,15 +277,189 @@ fn start_tracing(
         }
         None => None,
     };
-    if let Some(port) = args.trace_port {
-        let addr = format!("{}:{port}", args.trace_bind);
-        let bound = attach::spawn_attach_server(handle, &addr)
-            .map_err(|e| format!("cannot listen for trace viewers on {addr}: {e}"))?;
-        log::notice(&format!(
-            "trace viewers can attach on {bound} (try: nc {} {})",
-            bound.ip(),
-            bound.port()
-        ));
+    let attach_server = match args.trace_port {
+        Some(port) => {
+            let addr = format!("{}:{port}", args.trace_bind);
+            let attached = attach::spawn_attach_server(handle, &addr)
+                .map_err(|e| format!("cannot listen for trace viewers on {addr}: {e}"))?;
+            log::notice(&format!(
+                "trace viewers can attach on {} (try: nc {} {})",
+                attached.addr,
+                attached.addr.ip(),
+                attached.addr.port()
+            ));
+            Some(attached)
+        }
+        None => None,
+    };
+    Ok((file_sink, attach_server))
+}
+
+// ---------------------------------------------------------------------------
+// The terminal UI (issue 4): tour, attach and replay. Here, and only here, a
+// server and the UI are wired together.
+// ---------------------------------------------------------------------------
+
+#[derive(Args, Clone, Debug, Default)]
+struct UiArgs {
+    /// Draw with ASCII characters only (chosen anyway when the locale is not
+    /// UTF-8). Colours are off when NO_COLOR is set.
+    #[arg(long)]
+    ascii: bool,
+    /// The log file (the screen belongs to the UI) [default: loopscope.log in
+    /// the temporary directory]
+    #[arg(long, value_name = "FILE")]
+    log: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+struct TourArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    ui: UiArgs,
+}
+
+#[derive(Args)]
+struct AttachArgs {
+    /// The trace port to attach to.
+    #[arg(default_value = "127.0.0.1:7380")]
+    addr: String,
+    #[command(flatten)]
+    ui: UiArgs,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// A trace written by `loopscope serve --trace FILE`.
+    file: std::path::PathBuf,
+    #[command(flatten)]
+    ui: UiArgs,
+}
+
+/// Opens the log file in append mode.
+fn open_log(ui: &UiArgs) -> Result<(std::path::PathBuf, std::fs::File), String> {
+    let path = ui
+        .log
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("loopscope.log"));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map(|f| (path.clone(), f))
+        .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))
+}
+
+/// Runs the UI on `source` and turns the outcome into an exit code.
+fn run_ui(
+    source: loopscope::tui::TraceSource,
+    ui: &UiArgs,
+    log: Option<std::fs::File>,
+    hint: String,
+) -> ExitCode {
+    let opts = loopscope::tui::Options {
+        ascii: ui.ascii,
+        hint,
+        log: log.map(|f| Box::new(f) as Box<dyn std::io::Write + Send>),
+    };
+    match loopscope::tui::run(source, opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loopscope: {e}");
+            ExitCode::FAILURE
+        }
     }
-    Ok(file_sink)
+}
+
+/// `loopscope` / `loopscope tour`: the server on a background thread, the UI
+/// on this one, the loop paused before its first iteration.
+fn tour(args: TourArgs) -> ExitCode {
+    let (log_path, log_file) = match open_log(&args.ui) {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("loopscope: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(f) = log_file.try_clone() {
+        log::set_sink(Box::new(f));
+    }
+    let config = args.server.config();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The loop and the server are built on their own thread and never leave it.
+    let started = std::thread::Builder::new()
+        .name("event-loop".into())
+        .spawn(move || match server::init_server(config) {
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+            }
+            Ok((mut el, mut srv)) => {
+                let (mut tracer, handle) = loopscope::trace::tracer(true);
+                tracer.set_facts(server::probes::facts(&srv, el.setsize));
+                el.set_tracer(tracer);
+                log::notice(&format!(
+                    "loopscope {} tour: listening on {}",
+                    env!("CARGO_PKG_VERSION"),
+                    srv.local_addr
+                ));
+                if tx.send(Ok((handle, srv.local_addr))).is_ok() {
+                    el.main(&mut srv);
+                }
+            }
+        });
+    let (handle, addr) = match started.map_err(|e| e.to_string()).map(|_| rx.recv()) {
+        Ok(Ok(Ok(pair))) => pair,
+        Ok(Ok(Err(e))) | Err(e) => {
+            eprintln!("loopscope: {e}");
+            return ExitCode::FAILURE;
+        }
+        Ok(Err(_)) => {
+            eprintln!(
+                "loopscope: the event loop thread died at start (see {})",
+                log_path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let sub = handle.subscribe(loopscope::trace::tracer::DEFAULT_CAPACITY);
+    let hint = format!(
+        "in another terminal: redis-cli -p {}   then n steps, ? explains (log: {})",
+        addr.port(),
+        log_path.display()
+    );
+    run_ui(
+        loopscope::tui::TraceSource::Live(sub),
+        &args.ui,
+        Some(log_file),
+        hint,
+    )
+}
+
+fn attach(args: AttachArgs) -> ExitCode {
+    let log = open_log(&args.ui).ok().map(|(_, f)| f);
+    let hint = format!(
+        "attached to {}: n steps, c continues, ? explains",
+        args.addr
+    );
+    run_ui(
+        loopscope::tui::TraceSource::Attach(args.addr.clone()),
+        &args.ui,
+        log,
+        hint,
+    )
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let log = open_log(&args.ui).ok().map(|(_, f)| f);
+    let hint = format!(
+        "replaying {}: n steps, [ goes back, ? explains",
+        args.file.display()
+    );
+    run_ui(
+        loopscope::tui::TraceSource::Replay(args.file.clone()),
+        &args.ui,
+        log,
+        hint,
+    )
 }

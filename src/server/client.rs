@@ -54,6 +54,8 @@ pub struct Client {
     /// True while the writable handler (`send_reply_to_client`) is registered
     /// for this client's fd (`events=rw` in `CLIENT LIST`).
     pub write_handler_installed: bool,
+    /// Why the connection is being closed, once it is (shown by the trace).
+    pub close_reason: &'static str,
     /// Totals for this connection.
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
@@ -89,6 +91,7 @@ impl Client {
             last_interaction: now,
             last_cmd: "NULL",
             write_handler_installed: false,
+            close_reason: "",
             net_input_bytes: 0,
             net_output_bytes: 0,
         }

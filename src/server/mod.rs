@@ -375,7 +375,7 @@ fn clients_cron(server: &mut Server) {
         .collect();
     for fd in idle {
         log::verbose("Closing idle client");
-        networking::free_client_async(server, fd);
+        networking::free_client_async(server, fd, "idle longer than the timeout setting");
     }
 }
 

@@ -175,7 +175,7 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
     match result {
         Ok(0) => {
             el.clear_ready(fd, AE_READABLE);
-            free_client_async(server, fd);
+            free_client_async(server, fd, "the client closed the connection");
             return;
         }
         Ok(n) => {
@@ -194,7 +194,7 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         Err(e) => {
             log::verbose(&format!("Reading from client: {e}"));
             el.clear_ready(fd, AE_READABLE);
-            free_client_async(server, fd);
+            free_client_async(server, fd, "read error");
             return;
         }
     }
@@ -206,7 +206,7 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
             c.addr,
             String::from_utf8_lossy(&c.querybuf[c.qb_pos..c.querybuf.len().min(c.qb_pos + 64)])
         ));
-        free_client_async(server, fd);
+        free_client_async(server, fd, "query buffer over client-query-buffer-limit");
         return;
     }
     process_input_buffer(&mut el.tracer, server, fd);
@@ -433,7 +433,7 @@ pub fn write_to_client(
                 probe!(el.tracer, "write_to_client" => "writeToClient", {
                     probes::write(c, totwritten, IoOutcome::Error { message: e.to_string() })
                 });
-                mark_close_asap(server, c);
+                mark_close_asap(server, c, "write error");
                 return;
             }
         }
@@ -453,7 +453,12 @@ pub fn write_to_client(
             c.write_handler_installed = false;
         }
         if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
-            mark_close_asap(server, c);
+            let reason = if c.flags & CLIENT_PROTOCOL_ERROR != 0 {
+                "protocol error"
+            } else {
+                "QUIT"
+            };
+            mark_close_asap(server, c, reason);
         }
     }
 }
@@ -470,16 +475,19 @@ pub fn send_reply_to_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, _m
 
 /// Schedules the client at `fd` to be closed in the next `before_sleep`
 /// (mirror of `freeClientAsync`): a handler may still be running with it.
-pub fn free_client_async(server: &mut Server, fd: Fd) {
+/// `reason` is what the trace shows when it closes.
+pub fn free_client_async(server: &mut Server, fd: Fd, reason: &'static str) {
     if let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) {
-        mark_close_asap(server, &mut c);
+        mark_close_asap(server, &mut c, reason);
         server.clients[fd as usize] = Some(c);
     }
 }
 
-fn mark_close_asap(server: &mut Server, c: &mut Client) {
+/// [`free_client_async`] for a client already in hand.
+pub fn mark_close_asap(server: &mut Server, c: &mut Client, reason: &'static str) {
     if c.flags & CLIENT_CLOSE_ASAP == 0 {
         c.flags |= CLIENT_CLOSE_ASAP;
+        c.close_reason = reason;
         server.clients_to_close.push((c.fd, c.id));
     }
 }

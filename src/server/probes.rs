@@ -8,7 +8,7 @@
 use std::io;
 
 use super::Server;
-use super::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_PROTOCOL_ERROR, Client};
+use super::client::Client;
 use super::cmd::RedisCommand;
 use crate::trace::model::{
     ClientInfo, IoOutcome, KeyspaceInfo, ListenerInfo, MAX_ARGS, ProbeData, ReplyInfo, Snapshot,
@@ -166,18 +166,11 @@ pub fn write(c: &Client, bytes: usize, outcome: IoOutcome) -> ProbeData {
 
 /// A client being freed, and why, as far as its flags tell.
 pub fn client_closed(c: &Client) -> ProbeData {
-    let reason = if c.flags & CLIENT_PROTOCOL_ERROR != 0 {
-        "protocol error"
-    } else if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
-        "closed after its last reply (QUIT)"
-    } else {
-        "freed asynchronously (connection closed, I/O error, limit or timeout)"
-    };
     ProbeData::ClientClosed {
         client: c.id,
         fd: c.fd,
         addr: c.addr.to_string(),
-        reason: reason.to_string(),
+        reason: c.close_reason.to_string(),
     }
 }
 

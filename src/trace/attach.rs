@@ -15,7 +15,9 @@
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::model::{ControlRequest, ErrorReply, Message};
 use super::sink::pump;
@@ -33,22 +35,60 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Binds `addr` and serves viewers on a background thread. Returns the bound
 /// address (useful with port 0).
-pub fn spawn_attach_server(handle: TraceHandle, addr: &str) -> io::Result<SocketAddr> {
+pub fn spawn_attach_server(handle: TraceHandle, addr: &str) -> io::Result<AttachServer> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
+    let writers: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+    let registry = Arc::clone(&writers);
     std::thread::Builder::new()
         .name("trace-attach".into())
         .spawn(move || {
             for stream in listener.incoming().flatten() {
                 // A viewer whose threads cannot start is simply not served.
-                let _ = serve_viewer(&handle, stream);
+                if let Ok(writer) = serve_viewer(&handle, stream)
+                    && let Ok(mut list) = registry.lock()
+                {
+                    list.retain(|w| !w.is_finished());
+                    list.push(writer);
+                }
             }
         })?;
-    Ok(local)
+    Ok(AttachServer {
+        addr: local,
+        writers,
+    })
 }
 
-/// Starts the two threads of one viewer connection.
-fn serve_viewer(handle: &TraceHandle, stream: TcpStream) -> io::Result<()> {
+/// A running attach server: its address, and the viewers' writer threads.
+pub struct AttachServer {
+    pub addr: SocketAddr,
+    writers: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl AttachServer {
+    /// Once the loop's tracer is gone (the stream has ended), gives every
+    /// viewer up to `timeout` to receive what was still queued for it, so a
+    /// viewer sees the same end of the stream as a trace file does.
+    pub fn finish(self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let writers = self
+            .writers
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
+        for writer in writers {
+            while !writer.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if writer.is_finished() {
+                let _ = writer.join();
+            }
+        }
+    }
+}
+
+/// Starts the two threads of one viewer connection; returns the writer.
+fn serve_viewer(handle: &TraceHandle, stream: TcpStream) -> io::Result<JoinHandle<()>> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let _ = stream.set_nodelay(true);
     let read_half = stream.try_clone()?;
@@ -71,8 +111,7 @@ fn serve_viewer(handle: &TraceHandle, stream: TcpStream) -> io::Result<()> {
             drop(out);
             // Wakes the reader thread too; dropping `sub` unsubscribes.
             let _ = stream.shutdown(Shutdown::Both);
-        })?;
-    Ok(())
+        })
 }
 
 /// Reads control lines until the input ends, sending the good ones and

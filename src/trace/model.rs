@@ -101,10 +101,24 @@ pub struct Hello {
     /// This viewer's id on an attach connection (0 for a file or the TUI).
     #[serde(default)]
     pub viewer: u64,
-    /// The probe sites known to the sender. Events carry their site inline, so
-    /// this table is informative (the source pane may list it); it may be empty.
+    /// The sender's anchors: named places in its source, each with the Redis
+    /// function it mirrors. A viewer of a replayed file built from another
+    /// version of loopscope still knows where each anchor was.
     #[serde(default)]
-    pub sites: Vec<Site>,
+    pub anchors: Vec<AnchorEntry>,
+}
+
+/// One anchor of the sender's source (see `crate::source`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchorEntry {
+    pub name: Cow<'static, str>,
+    pub file: Cow<'static, str>,
+    pub line: u32,
+    pub function: Cow<'static, str>,
+    pub note: Cow<'static, str>,
+    pub redis_function: Cow<'static, str>,
+    pub redis_file: Cow<'static, str>,
+    pub permalink: String,
 }
 
 /// Where a probe is in our source, and which Redis function that code mirrors.

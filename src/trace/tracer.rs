@@ -362,7 +362,7 @@ impl Live {
             port: self.facts.port,
             epoch_unix_us: self.clock.epoch_unix_us,
             viewer,
-            sites: Vec::new(),
+            anchors: anchor_entries(),
         })
     }
 
@@ -769,6 +769,27 @@ macro_rules! probe {
             |_: &$crate::trace::TraceClock| $data,
         )
     };
+}
+
+/// The anchor table for the hello, from the embedded sources.
+fn anchor_entries() -> Vec<crate::trace::model::AnchorEntry> {
+    let sites = crate::source::anchor_sites();
+    crate::source::ANCHORS
+        .iter()
+        .filter_map(|info| {
+            let site = sites.iter().find(|s| s.name == info.name)?;
+            Some(crate::trace::model::AnchorEntry {
+                name: Cow::Borrowed(info.name),
+                file: Cow::Borrowed(site.file),
+                line: site.line,
+                function: Cow::Borrowed(info.function),
+                note: Cow::Borrowed(info.note),
+                redis_function: Cow::Borrowed(info.redis.function),
+                redis_file: Cow::Borrowed(info.redis.file),
+                permalink: info.redis.permalink(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

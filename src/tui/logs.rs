@@ -1,0 +1,136 @@
+//! Bounded, append-only logs of what the stream did, readable "as of" any point.
+//!
+//! The command flow and the activity chart show things that happened *before*
+//! the frame on screen. Both are logs ordered by the event `seq` that produced
+//! each entry, so the view of the past simply hides the entries newer than the
+//! frame it shows (a binary search), and the live view shows them all.
+
+use std::collections::VecDeque;
+
+use crate::trace::model::{Fd, ReplyInfo};
+
+/// A log entry knows the event that produced it.
+pub trait Seq {
+    fn seq(&self) -> u64;
+}
+
+/// The newest `cap` entries of a log.
+#[derive(Debug)]
+pub struct Log<T> {
+    entries: VecDeque<T>,
+    cap: usize,
+}
+
+impl<T: Seq> Log<T> {
+    pub fn new(cap: usize) -> Log<T> {
+        Log {
+            entries: VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    pub fn push(&mut self, entry: T) {
+        if self.entries.len() == self.cap {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// How many entries were produced at or before event `seq`.
+    pub fn count_upto(&self, seq: u64) -> usize {
+        self.entries.partition_point(|e| e.seq() <= seq)
+    }
+
+    pub fn get(&self, i: usize) -> Option<&T> {
+        self.entries.get(i)
+    }
+
+    /// The entries `range` (clamped to what exists).
+    pub fn range(&self, start: usize, end: usize) -> impl DoubleEndedIterator<Item = &T> {
+        let end = end.min(self.entries.len());
+        self.entries.range(start.min(end)..end)
+    }
+}
+
+/// One command the loop ran, for the command flow pane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandEntry {
+    pub seq: u64,
+    pub iter: u64,
+    pub t_us: u64,
+    pub client: u64,
+    pub client_name: Option<String>,
+    pub fd: Fd,
+    pub db: u32,
+    pub name: Option<String>,
+    pub argv: Vec<String>,
+    pub argc: u32,
+    pub keys: Vec<String>,
+    pub reply: ReplyInfo,
+    pub duration_us: u64,
+}
+
+impl Seq for CommandEntry {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// What one finished iteration did, for the activity chart.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IterStats {
+    /// The `iteration_end` event.
+    pub seq: u64,
+    pub iter: u64,
+    pub t_us: u64,
+    /// Entries poll put in `fired`, and how many of them the emulation added.
+    pub fired: u32,
+    pub refired: u32,
+    pub file_events: u32,
+    pub commands: u32,
+    pub time_events: u32,
+    /// The whole iteration, and the part of it spent waiting in poll.
+    pub duration_us: u64,
+    pub slept_us: u64,
+}
+
+impl IterStats {
+    /// Time the loop was busy (not waiting in poll).
+    pub fn busy_us(&self) -> u64 {
+        self.duration_us.saturating_sub(self.slept_us)
+    }
+}
+
+impl Seq for IterStats {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct E(u64);
+    impl Seq for E {
+        fn seq(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn bounded_and_readable_as_of_a_seq() {
+        let mut log = Log::new(3);
+        for s in [2, 4, 6, 8] {
+            log.push(E(s));
+        }
+        assert_eq!(log.get(0), Some(&E(4)));
+        assert_eq!(log.count_upto(3), 0);
+        assert_eq!(log.count_upto(6), 2);
+        assert_eq!(log.count_upto(100), 3);
+        let v: Vec<u64> = log.range(1, 99).map(|e| e.0).collect();
+        assert_eq!(v, [6, 8]);
+        assert_eq!(log.range(5, 2).count(), 0);
+    }
+}

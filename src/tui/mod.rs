@@ -1,0 +1,30 @@
+//! The terminal UI: watch the loop and step through it.
+//!
+//! # Layout
+//! - [`state`]: the [`App`](state::App) state, fed by trace messages and keys.
+//! - [`frame`]: what the panes draw at one point of the stream.
+//! - [`history`]: keyframes and deltas, to travel back without re-running anything.
+//! - [`logs`]: the command flow and per-iteration activity, readable as of any point.
+//! - [`panes`]: each pane's rows, columns and details.
+//! - [`keys`]: the key table that drives input, footer and help.
+//! - [`theme`]: colours (honouring `NO_COLOR`) and glyphs (with an ASCII set).
+//! - [`view`]: drawing, a pure function of the state.
+//! - [`source`]: where messages come from: a live loop, an attach port, a replay file.
+//! - [`run`]: the terminal loop that ties them together.
+
+pub mod frame;
+pub mod history;
+pub mod keys;
+pub mod logs;
+pub mod panes;
+pub mod run;
+pub mod source;
+pub mod state;
+pub mod theme;
+pub mod view;
+
+pub use run::{Options, run};
+pub use source::TraceSource;
+
+#[cfg(test)]
+mod testkit;

@@ -1,0 +1,827 @@
+//! The panes: what each one lists, its columns and what they mean, and the
+//! details of one row.
+//!
+//! This is the content of the panes, not their drawing: every function here
+//! turns the [`App`] state into rows of text cells, and `view` lays them out.
+//! Keeping the column list (with its explanation) next to the code that fills
+//! the columns is what lets the `?` help explain every column without drifting
+//! from what is on screen.
+
+use super::frame::{Frame, Phase};
+use super::logs::CommandEntry;
+use super::state::App;
+use super::theme::Theme;
+use crate::trace::model::{ClientInfo, FdRole, FileEventInfo, Fired, Handler, Mask};
+
+/// The panes, in focus order (Tab).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Events,
+    Fired,
+    Timers,
+    BeforeSleep,
+    Flow,
+    Clients,
+    Activity,
+}
+
+/// One column of a pane's table.
+pub struct Column {
+    pub name: &'static str,
+    /// Width in cells; 0 takes what is left (only the last column).
+    pub width: usize,
+    pub help: &'static str,
+}
+
+const fn col(name: &'static str, width: usize, help: &'static str) -> Column {
+    Column { name, width, help }
+}
+
+/// How a row is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    Plain,
+    /// Shape, not data (empty slots of the events array).
+    Dim,
+    /// Happening now (the fired entry being dispatched, its fd, the current command).
+    Current,
+    /// Already handled this iteration.
+    Done,
+    /// The time event that bounds the poll timeout.
+    Bounds,
+}
+
+/// One row: its cells, in column order, and how to draw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaneRow {
+    pub cells: Vec<String>,
+    pub mark: Mark,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 7] = [
+        Pane::Events,
+        Pane::Fired,
+        Pane::Timers,
+        Pane::BeforeSleep,
+        Pane::Flow,
+        Pane::Clients,
+        Pane::Activity,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn next(self) -> Pane {
+        Pane::ALL[(self.index() + 1) % Pane::ALL.len()]
+    }
+
+    pub fn prev(self) -> Pane {
+        Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Events => "events",
+            Pane::Fired => "fired",
+            Pane::Timers => "time events",
+            Pane::BeforeSleep => "beforeSleep",
+            Pane::Flow => "command flow",
+            Pane::Clients => "clients",
+            Pane::Activity => "activity",
+        }
+    }
+
+    /// What the pane shows, for the help overlay.
+    pub fn about(self) -> &'static str {
+        match self {
+            Pane::Events => {
+                "ae's `events` array (aeFileEvent events[setsize]), indexed by fd: one slot per \
+                 possible fd, most of them empty. Runs of empty slots are folded into one dim row. \
+                 setsize is the array's size (maxclients + 128); maxfd is the highest used slot, and \
+                 poll only looks at fds up to it."
+            }
+            Pane::Fired => {
+                "ae's `fired` array: the (fd, mask) pairs poll returned this iteration, dispatched \
+                 in order after afterSleep. The entry being dispatched is highlighted; entries marked \
+                 refired were not reported by the kernel: the level-trigger emulation put them back \
+                 because their last read or write did not reach WouldBlock."
+            }
+            Pane::Timers => {
+                "Time events (aeTimeEvent list): serverCron and friends. Poll's timeout is the time \
+                 until the nearest one; that one is marked."
+            }
+            Pane::BeforeSleep => {
+                "What the last beforeSleep did before the loop went to sleep in poll: replies to the \
+                 commands read in the previous iteration are written here, not when the command ran."
+            }
+            Pane::Flow => {
+                "Every command the loop ran, oldest first: iteration, client, the arguments, and the \
+                 reply it queued (written to the socket by the next beforeSleep)."
+            }
+            Pane::Clients => "Connected clients, with the fields CLIENT LIST shows.",
+            Pane::Activity => {
+                "Loop activity over recent iterations, newest on the right: fired entries per \
+                 iteration, commands per iteration, and busy%: the share of the iteration not spent \
+                 sleeping in poll (time the loop stood paused at your step counts as busy). The \
+                 number after each name is the highest bar shown."
+            }
+        }
+    }
+
+    /// The pane's columns, in order, each with its explanation.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Pane::Events => EVENTS_COLUMNS,
+            Pane::Fired => FIRED_COLUMNS,
+            Pane::Timers => TIMERS_COLUMNS,
+            Pane::BeforeSleep => BEFORE_SLEEP_COLUMNS,
+            Pane::Flow => FLOW_COLUMNS,
+            Pane::Clients => CLIENTS_COLUMNS,
+            Pane::Activity => &[],
+        }
+    }
+}
+
+const EVENTS_COLUMNS: &[Column] = &[
+    col(
+        "fd",
+        5,
+        "the slot index, a file descriptor; 0-5 is a run of empty slots, 9+ the unused slots above maxfd",
+    ),
+    col(
+        "mask",
+        4,
+        "registered events: r = AE_READABLE, w = AE_WRITABLE, b = AE_BARRIER (write before read); - = AE_NONE, an empty slot",
+    ),
+    col(
+        "what",
+        9,
+        "what the fd is: the listening socket, or client N (see the clients pane)",
+    ),
+    col(
+        "read handler",
+        22,
+        "rfileProc: our function called when the fd is readable",
+    ),
+    col(
+        "write handler",
+        20,
+        "wfileProc: our function called when the fd is writable",
+    ),
+    col(
+        "Redis",
+        36,
+        "the Redis functions our handlers mirror (read / write)",
+    ),
+    col(
+        "peer",
+        0,
+        "the listener's address, or the client's address and name",
+    ),
+];
+
+const FIRED_COLUMNS: &[Column] = &[
+    col(
+        "",
+        2,
+        "marks: the entry being dispatched, done entries, and refired entries",
+    ),
+    col("fd", 4, "the fd poll reported ready"),
+    col("mask", 4, "what it is ready for: r readable, w writable"),
+    col(
+        "by",
+        7,
+        "kernel: poll reported it; refired: the level-trigger emulation put it back",
+    ),
+    col(
+        "state",
+        11,
+        "waiting, dispatching (its handler runs now) or done",
+    ),
+    col("handler", 0, "the handler that runs for it"),
+];
+
+const TIMERS_COLUMNS: &[Column] = &[
+    col(
+        "",
+        2,
+        "marked: the nearest timer, which bounds how long poll may sleep",
+    ),
+    col(
+        "id",
+        4,
+        "the time event id (aeCreateTimeEvent's return value)",
+    ),
+    col(
+        "handler",
+        13,
+        "our handler (the Redis name is in the last column)",
+    ),
+    col("when", 10, "time until it is due, from the frame on screen"),
+    col(
+        "period",
+        8,
+        "the interval its handler returned last time (none until it ran)",
+    ),
+    col("Redis", 0, "the Redis function the handler mirrors"),
+];
+
+const BEFORE_SLEEP_COLUMNS: &[Column] = &[
+    col("what", 10, "one thing beforeSleep did"),
+    col(
+        "count",
+        0,
+        "how much of it, in the iteration named on the first row",
+    ),
+];
+
+const FLOW_COLUMNS: &[Column] = &[
+    col("iter", 7, "the iteration the command ran in"),
+    col("cli", 4, "the client id"),
+    col(
+        "command -> reply",
+        0,
+        "the arguments (long ones cut), then the reply queued for the client",
+    ),
+];
+
+const CLIENTS_COLUMNS: &[Column] = &[
+    col("id", 4, "client id (CLIENT ID)"),
+    col("fd", 4, "its socket's fd: its slot in the events array"),
+    col("addr", 21, "the peer's address"),
+    col("name", 10, "CLIENT SETNAME, if any"),
+    col("db", 3, "the selected database"),
+    col(
+        "qbuf",
+        6,
+        "bytes read but not yet parsed (an incomplete command)",
+    ),
+    col("obuf", 6, "reply bytes queued but not yet written"),
+    col("cmd", 10, "the last command"),
+    col("age", 6, "seconds since it connected"),
+    col("idle", 0, "seconds since its last command"),
+];
+
+/// The number of rows of `pane` in the frame on screen.
+pub fn len(pane: Pane, app: &App) -> usize {
+    let Some(f) = app.frame() else {
+        return 0;
+    };
+    match pane {
+        Pane::Events => event_slots(f).len(),
+        Pane::Fired => f.snap.fired.len(),
+        Pane::Timers => f.snap.time_events.len(),
+        Pane::BeforeSleep => before_sleep_lines(f, &app.theme).len(),
+        Pane::Flow => app.commands.count_upto(app.visible_seq()),
+        Pane::Clients => f.snap.clients.len(),
+        Pane::Activity => 0,
+    }
+}
+
+/// Rows `start .. start + count` of `pane`.
+pub fn rows(pane: Pane, app: &App, start: usize, count: usize) -> Vec<PaneRow> {
+    let Some(f) = app.frame() else {
+        return Vec::new();
+    };
+    let end = start.saturating_add(count);
+    let take = |v: Vec<PaneRow>| v.into_iter().skip(start).take(count).collect();
+    match pane {
+        Pane::Events => take(event_slots(f).iter().map(|s| event_row(f, s)).collect()),
+        Pane::Fired => take(
+            f.snap
+                .fired
+                .iter()
+                .enumerate()
+                .map(|(i, e)| fired_row(app, f, i, e))
+                .collect(),
+        ),
+        Pane::Timers => take(timer_rows(app, f)),
+        Pane::BeforeSleep => take(
+            before_sleep_lines(f, &app.theme)
+                .into_iter()
+                .map(|(what, count, _)| PaneRow {
+                    cells: vec![what.into(), count],
+                    mark: Mark::Plain,
+                })
+                .collect(),
+        ),
+        Pane::Flow => {
+            let visible = app.commands.count_upto(app.visible_seq());
+            let current = f.at.as_ref().map(|e| e.seq);
+            app.commands
+                .range(start, end.min(visible))
+                .map(|c| flow_row(app, c, current))
+                .collect()
+        }
+        Pane::Clients => take(f.snap.clients.iter().map(|c| client_row(f, c)).collect()),
+        Pane::Activity => Vec::new(),
+    }
+}
+
+/// Everything about one row, as (label, value) lines for the details popup.
+pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
+    let Some(f) = app.frame() else {
+        return Vec::new();
+    };
+    let kv = |k: &str, v: String| (k.to_string(), v);
+    match pane {
+        Pane::Events => match event_slots(f).get(row) {
+            Some(Slot::Used(fe)) => {
+                let mut out = vec![
+                    kv("fd", fe.fd.to_string()),
+                    kv("mask", format!("{} ({})", mask_text(fe.mask), mask_words(fe.mask))),
+                    kv("read handler", handler_both(fe.read.as_ref())),
+                    kv("write handler", handler_both(fe.write.as_ref())),
+                    kv("what", role_text(&fe.what)),
+                ];
+                if let FdRole::Client { client, .. } = fe.what
+                    && let Some(c) = f.snap.clients.iter().find(|c| c.id == client)
+                {
+                    out.extend(client_details(f, c));
+                }
+                out
+            }
+            Some(Slot::Empty(a, b)) => vec![
+                kv("fds", format!("{a}..={b}")),
+                kv(
+                    "state",
+                    "empty slots (AE_NONE): no handler registered; poll ignores them".into(),
+                ),
+            ],
+            Some(Slot::Beyond(a, b)) => vec![
+                kv("fds", format!("{a}..={b}")),
+                kv(
+                    "state",
+                    "above maxfd: unused slots the array keeps so any fd below setsize has a place"
+                        .into(),
+                ),
+            ],
+            None => Vec::new(),
+        },
+        Pane::Fired => f.snap.fired.get(row).map_or_else(Vec::new, |e| {
+            let cells = fired_row(app, f, row, e).cells;
+            vec![
+                kv("index", format!("fired[{row}]")),
+                kv("fd", e.fd.to_string()),
+                kv("mask", format!("{} ({})", mask_text(e.mask), mask_words(e.mask))),
+                kv(
+                    "reported by",
+                    if e.refired {
+                        "the level-trigger emulation: the fd's last read or write did not reach WouldBlock, so it may still have data, and it is fired again without asking the kernel".into()
+                    } else {
+                        "the kernel (poll)".into()
+                    },
+                ),
+                kv("state", cells.get(4).cloned().unwrap_or_default()),
+                kv("handler", cells.get(5).cloned().unwrap_or_default()),
+            ]
+        }),
+        Pane::Timers => f.snap.time_events.get(row).map_or_else(Vec::new, |t| {
+            vec![
+                kv("id", t.id.to_string()),
+                kv("handler", handler_both(Some(&t.handler))),
+                kv("due at", format!("{} {} on the trace clock", t.when_us, app.theme.glyphs.micros)),
+                kv("due in", when_text(t.when_us, f.snap.t_us)),
+                kv(
+                    "period",
+                    t.period_ms
+                        .map_or("not run yet".into(), |p| format!("{p} ms")),
+                ),
+                kv(
+                    "bounds poll",
+                    if f.bounding_timer() == Some(t.id) {
+                        "yes: it is the nearest timer, so poll sleeps at most until it is due"
+                            .into()
+                    } else {
+                        "no".into()
+                    },
+                ),
+            ]
+        }),
+        Pane::BeforeSleep => before_sleep_lines(f, &app.theme)
+            .into_iter()
+            .nth(row)
+            .map_or_else(Vec::new, |(what, count, why)| {
+                vec![kv(what, count), kv("meaning", why.into())]
+            }),
+        Pane::Flow => {
+            if row >= app.commands.count_upto(app.visible_seq()) {
+                return Vec::new();
+            }
+            app.commands
+                .get(row)
+                .map_or_else(Vec::new, |c| command_details(c, &app.theme))
+        }
+        Pane::Clients => f
+            .snap
+            .clients
+            .get(row)
+            .map_or_else(Vec::new, |c| client_details(f, c)),
+        Pane::Activity => Vec::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// events
+// ---------------------------------------------------------------------------
+
+/// One row of the events array: a used slot, a run of empty slots, or the
+/// unused tail above maxfd.
+enum Slot<'a> {
+    Used(&'a FileEventInfo),
+    Empty(i64, i64),
+    Beyond(i64, i64),
+}
+
+fn event_slots(f: &Frame) -> Vec<Slot<'_>> {
+    let mut out = Vec::with_capacity(f.snap.file_events.len() * 2 + 2);
+    let mut next: i64 = 0;
+    for fe in &f.snap.file_events {
+        let fd = i64::from(fe.fd);
+        if fd > next {
+            out.push(Slot::Empty(next, fd - 1));
+        }
+        out.push(Slot::Used(fe));
+        next = fd + 1;
+    }
+    let setsize = i64::try_from(f.snap.setsize).unwrap_or(i64::MAX);
+    if next < setsize {
+        out.push(Slot::Beyond(next, setsize - 1));
+    }
+    out
+}
+
+fn event_row(f: &Frame, slot: &Slot<'_>) -> PaneRow {
+    let dim = |fd: String, what: &str| PaneRow {
+        cells: vec![fd, "-".into(), what.into()],
+        mark: Mark::Dim,
+    };
+    match slot {
+        Slot::Used(fe) => {
+            let redis: Vec<String> = [fe.read.as_ref(), fe.write.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(|h| h.mirrors.to_string())
+                .collect();
+            PaneRow {
+                cells: vec![
+                    fe.fd.to_string(),
+                    mask_text(fe.mask),
+                    role_short(&fe.what),
+                    handler_ours(fe.read.as_ref()),
+                    handler_ours(fe.write.as_ref()),
+                    redis.join(" / "),
+                    role_peer(&fe.what),
+                ],
+                mark: if f.dispatching() == Some(fe.fd) {
+                    Mark::Current
+                } else {
+                    Mark::Plain
+                },
+            }
+        }
+        Slot::Empty(a, b) if a == b => dim(a.to_string(), "(empty)"),
+        Slot::Empty(a, b) => dim(format!("{a}-{b}"), "(empty)"),
+        Slot::Beyond(a, _) => dim(format!("{a}+"), "(unused)"),
+    }
+}
+
+/// `rwb` letters, or `-` for AE_NONE.
+pub fn mask_text(m: Mask) -> String {
+    if m.is_empty() {
+        "-".into()
+    } else {
+        m.to_string()
+    }
+}
+
+fn mask_words(m: Mask) -> String {
+    let mut w = Vec::new();
+    for (bit, name) in [
+        (Mask::READABLE, "AE_READABLE"),
+        (Mask::WRITABLE, "AE_WRITABLE"),
+        (Mask::BARRIER, "AE_BARRIER"),
+    ] {
+        if m.contains(bit) {
+            w.push(name);
+        }
+    }
+    if w.is_empty() {
+        "AE_NONE".into()
+    } else {
+        w.join(" | ")
+    }
+}
+
+fn handler_ours(h: Option<&Handler>) -> String {
+    h.map_or_else(String::new, |h| h.name.to_string())
+}
+
+fn handler_both(h: Option<&Handler>) -> String {
+    match h {
+        None => "none".into(),
+        Some(h) if h.mirrors.is_empty() => h.name.to_string(),
+        Some(h) => format!("{} (mirrors Redis's {})", h.name, h.mirrors),
+    }
+}
+
+fn role_text(r: &FdRole) -> String {
+    format!("{} {}", role_short(r), role_peer(r))
+        .trim_end()
+        .to_string()
+}
+
+/// The kind of fd in a word or two: `listener`, `client 3`.
+fn role_short(r: &FdRole) -> String {
+    match r {
+        FdRole::Listener { .. } => "listener".into(),
+        FdRole::Client { client, .. } => format!("client {client}"),
+        FdRole::Other => "other".into(),
+    }
+}
+
+/// The address (and client name) behind an fd.
+fn role_peer(r: &FdRole) -> String {
+    match r {
+        FdRole::Listener { addr } => addr.clone(),
+        FdRole::Client { addr, name, .. } => match name {
+            Some(n) => format!("{addr} {n}"),
+            None => addr.clone(),
+        },
+        FdRole::Other => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// fired
+// ---------------------------------------------------------------------------
+
+fn fired_row(app: &App, f: &Frame, i: usize, e: &Fired) -> PaneRow {
+    let g = &app.theme.glyphs;
+    let past_dispatch = matches!(f.phase, Phase::TimeEvents | Phase::End);
+    let (state, mark, glyph) = match f.fired_reached() {
+        Some(cur) if i < cur || (i == cur && f.phase != Phase::FileEvents) => {
+            ("done", Mark::Done, g.done)
+        }
+        Some(cur) if i == cur => ("dispatching", Mark::Current, g.current),
+        // Its fd lost its handler before its turn (the client was closed).
+        _ if past_dispatch => ("skipped", Mark::Dim, " "),
+        _ => ("waiting", Mark::Plain, " "),
+    };
+    let handler = f
+        .snap
+        .file_events
+        .iter()
+        .find(|fe| fe.fd == e.fd)
+        .map(|fe| {
+            let mut hs = Vec::new();
+            if e.mask.contains(Mask::READABLE)
+                && let Some(h) = &fe.read
+            {
+                hs.push(h.name.to_string());
+            }
+            if e.mask.contains(Mask::WRITABLE)
+                && let Some(h) = &fe.write
+            {
+                hs.push(h.name.to_string());
+            }
+            hs.join(", ")
+        })
+        .unwrap_or_default();
+    PaneRow {
+        cells: vec![
+            format!("{glyph}{}", if e.refired { g.refired } else { "" }),
+            e.fd.to_string(),
+            mask_text(e.mask),
+            if e.refired { "refired" } else { "kernel" }.into(),
+            state.into(),
+            handler,
+        ],
+        mark,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// time events
+// ---------------------------------------------------------------------------
+
+fn when_text(when_us: u64, now_us: u64) -> String {
+    if when_us <= now_us {
+        "due".into()
+    } else {
+        format!("in {} ms", (when_us - now_us) / 1000)
+    }
+}
+
+fn timer_rows(app: &App, f: &Frame) -> Vec<PaneRow> {
+    let bounding = f.bounding_timer();
+    f.snap
+        .time_events
+        .iter()
+        .map(|t| {
+            let bounds = bounding == Some(t.id);
+            PaneRow {
+                cells: vec![
+                    if bounds { app.theme.glyphs.bounds } else { "" }.into(),
+                    t.id.to_string(),
+                    t.handler.name.to_string(),
+                    when_text(t.when_us, f.snap.t_us),
+                    t.period_ms.map_or("-".into(), |p| format!("{p} ms")),
+                    t.handler.mirrors.to_string(),
+                ],
+                mark: if bounds { Mark::Bounds } else { Mark::Plain },
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// beforeSleep
+// ---------------------------------------------------------------------------
+
+/// The lines of the beforeSleep pane: (what, how much, what it means).
+fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'static str)> {
+    let Some(b) = &f.before_sleep else {
+        let state = if f.in_before_sleep {
+            "running now"
+        } else {
+            "not seen yet"
+        };
+        return vec![(
+            "beforeSleep",
+            state.into(),
+            "beforeSleep runs at the top of every iteration, before poll",
+        )];
+    };
+    let running = if f.in_before_sleep {
+        " (a new one is running)"
+    } else {
+        ""
+    };
+    let d = &b.did;
+    vec![
+        (
+            "iteration",
+            format!("{}{running}", b.iter),
+            "the iteration whose beforeSleep these numbers describe",
+        ),
+        (
+            "written",
+            format!(
+                "{}, {} bytes",
+                plural(u64::from(d.clients_written), "client"),
+                d.bytes_written
+            ),
+            "handleClientsWithPendingWrites: replies queued by commands were written straight to the sockets, without waiting for a writable event",
+        ),
+        (
+            "installed",
+            plural(u64::from(d.write_handlers_installed), "write handler"),
+            "clients whose socket could not take the whole reply got a writable handler (sendReplyToClient) to finish later",
+        ),
+        (
+            "closed",
+            plural(u64::from(d.clients_closed), "client"),
+            "clients marked to close asynchronously (freeClientAsync) were freed here",
+        ),
+        (
+            "expired",
+            plural(d.keys_expired, "key"),
+            "the fast active-expire cycle removed keys whose time to live had passed",
+        ),
+        (
+            "took",
+            t.duration(b.duration_us),
+            "time spent in beforeSleep",
+        ),
+    ]
+}
+
+/// `1 client`, `2 clients`.
+pub(crate) fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// command flow
+// ---------------------------------------------------------------------------
+
+/// An argument as typed at redis-cli: quoted if it is empty or has spaces.
+fn arg_text(a: &str) -> String {
+    if a.is_empty() || a.contains(' ') {
+        format!("\"{a}\"")
+    } else {
+        a.to_string()
+    }
+}
+
+fn flow_row(app: &App, c: &CommandEntry, current: Option<u64>) -> PaneRow {
+    let argv: Vec<String> = c.argv.iter().map(|a| arg_text(a)).collect();
+    let more = (c.argc as usize)
+        .checked_sub(c.argv.len())
+        .filter(|&n| n > 0)
+        .map_or_else(String::new, |n| format!(" (+{n} args)"));
+    PaneRow {
+        cells: vec![
+            c.iter.to_string(),
+            c.client.to_string(),
+            format!(
+                "{}{more} {} {}",
+                argv.join(" "),
+                app.theme.glyphs.arrow,
+                c.reply.preview
+            ),
+        ],
+        mark: if current == Some(c.seq) {
+            Mark::Current
+        } else {
+            Mark::Plain
+        },
+    }
+}
+
+fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("iteration".to_string(), c.iter.to_string()),
+        ("event seq".into(), c.seq.to_string()),
+        (
+            "client".into(),
+            match &c.client_name {
+                Some(n) => format!("{} ({n}), fd {}", c.client, c.fd),
+                None => format!("{}, fd {}", c.client, c.fd),
+            },
+        ),
+        ("db".into(), c.db.to_string()),
+        (
+            "command".into(),
+            c.name.clone().unwrap_or_else(|| "(unknown command)".into()),
+        ),
+        ("argc".into(), c.argc.to_string()),
+    ];
+    for (i, a) in c.argv.iter().enumerate() {
+        out.push((format!("argv[{i}]"), a.clone()));
+    }
+    if !c.keys.is_empty() {
+        out.push(("keys".into(), c.keys.join(" ")));
+    }
+    out.push((
+        "reply".into(),
+        format!(
+            "{:?}, {} bytes: {}",
+            c.reply.kind, c.reply.bytes, c.reply.preview
+        ),
+    ));
+    out.push(("took".into(), t.duration(c.duration_us)));
+    out.push((
+        "written".into(),
+        "the reply waits in the client's buffer; the next beforeSleep writes it".into(),
+    ));
+    out
+}
+
+// ---------------------------------------------------------------------------
+// clients
+// ---------------------------------------------------------------------------
+
+fn secs(now_us: u64, then_us: u64) -> String {
+    (now_us.saturating_sub(then_us) / 1_000_000).to_string()
+}
+
+fn client_row(f: &Frame, c: &ClientInfo) -> PaneRow {
+    let now = f.snap.t_us;
+    PaneRow {
+        cells: vec![
+            c.id.to_string(),
+            c.fd.to_string(),
+            c.addr.clone(),
+            c.name.clone().unwrap_or_default(),
+            c.db.to_string(),
+            c.qbuf.to_string(),
+            c.reply_bytes.to_string(),
+            c.last_cmd.clone(),
+            secs(now, c.ctime_us),
+            secs(now, c.last_interaction_us),
+        ],
+        mark: if f.dispatching() == Some(c.fd) {
+            Mark::Current
+        } else {
+            Mark::Plain
+        },
+    }
+}
+
+fn client_details(f: &Frame, c: &ClientInfo) -> Vec<(String, String)> {
+    let cells = client_row(f, c).cells;
+    Pane::Clients
+        .columns()
+        .iter()
+        .zip(cells)
+        .map(|(col, v)| (format!("client {}", col.name), v))
+        .collect()
+}

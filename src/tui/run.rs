@@ -1,0 +1,335 @@
+//! The runner: a terminal, a feed of trace messages, and the loop between them.
+//!
+//! One thread does everything, in this order, again and again:
+//!
+//! 1. take every key that is waiting and act on it (keys come first, so they
+//!    act within a few milliseconds however busy the loop is);
+//! 2. send the control messages the keys produced;
+//! 3. draw, if anything changed and the last frame is not too recent;
+//! 4. wait a short moment for trace messages, then apply *all* that arrived.
+//!
+//! Because step 4 applies a whole batch before the next draw, a busy server
+//! never makes the UI draw stale intermediate states or fall further and
+//! further behind: it draws only the latest state, at most [`MAX_FPS`] times
+//! a second. It also takes at most one batch per frame and waits for keys in
+//! between: the feed is lossy on the loop's side, so when the loop is busy,
+//! what the UI does not take is dropped and counted (the header shows it)
+//! instead of the UI eating the CPU the server needs. A batch with more than
+//! [`MAX_EVENTS_PER_BATCH`] events is cut the same way: its newest events are
+//! applied, the older ones are skipped and counted as dropped, and the next
+//! snapshot (the loop sends one every second) repairs what they would have
+//! changed.
+//!
+//! The terminal is set up with `ratatui::try_init`, which also installs a panic
+//! hook that restores the terminal; a guard restores it on every other way
+//! out. Nothing is printed to the screen but the UI: diagnostics go to the
+//! log file given in [`Options`].
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event as TermEvent};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+
+use super::keys::Key;
+use super::source::{Feed, TraceSource};
+use super::state::{App, Status};
+use super::theme::Theme;
+use super::view;
+use crate::trace::model::Message;
+
+/// How long the runner waits for trace messages before looking at the keys
+/// again: the worst-case key latency, plus one batch.
+const TICK: Duration = Duration::from_millis(15);
+
+/// Draws per second at most, while trace messages pour in.
+pub const MAX_FPS: u32 = 30;
+
+/// Probe events applied per batch at most (a few milliseconds of work).
+/// Older events of a bigger batch are skipped like a drop: the state has a
+/// gap, says so, and the loop's next periodic snapshot repairs it.
+pub const MAX_EVENTS_PER_BATCH: usize = 512;
+
+/// How the UI looks and where it reports.
+pub struct Options {
+    /// Use the ASCII glyphs even if the locale says UTF-8.
+    pub ascii: bool,
+    /// The standing hint in the status line (how to connect a client).
+    pub hint: String,
+    /// Where diagnostics go (never the screen).
+    pub log: Option<Box<dyn Write + Send>>,
+}
+
+/// Runs the UI on the terminal until the user quits.
+pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
+    let label = source.label();
+    let feed = source.open().map_err(io::Error::other)?;
+    let app = App::new(
+        Theme::from_env(opts.ascii),
+        label,
+        std::mem::take(&mut opts.hint),
+    );
+    let mut terminal = ratatui::try_init()?;
+    let _restore = Restore;
+    // Alternate scroll mode: in the alternate screen, the terminal turns the
+    // mouse wheel into up/down keys. The mouse itself is never captured, so
+    // selecting and copying text works as in any other program.
+    let _ = io::stdout().write_all(b"\x1b[?1007h");
+    let _ = io::stdout().flush();
+    drive(&mut terminal, app, feed, &mut CrosstermInput, opts.log).map(drop)
+}
+
+/// Restores the terminal when dropped: on return, on error, and while a
+/// panic unwinds (ratatui's panic hook restores it too, before the message).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = io::stdout().write_all(b"\x1b[?1007l");
+        let _ = io::stdout().flush();
+        ratatui::restore();
+    }
+}
+
+/// Where terminal events come from (the real terminal, or a test's script).
+pub trait Input {
+    /// The next event, waiting at most `timeout`.
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>>;
+}
+
+struct CrosstermInput;
+
+impl Input for CrosstermInput {
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
+        if event::poll(timeout)? {
+            event::read().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// The loop of the module doc, on any backend. Returns the final state.
+pub fn drive<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut app: App,
+    mut feed: Box<dyn Feed>,
+    input: &mut dyn Input,
+    mut log: Option<Box<dyn Write + Send>>,
+) -> io::Result<App>
+where
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let frame_time = Duration::from_secs(1) / MAX_FPS;
+    let mut batch: Vec<Message> = Vec::new();
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut live = true;
+    let mut last_batch: Option<Instant> = None;
+    loop {
+        while let Some(ev) = input.next(Duration::ZERO)? {
+            dirty |= on_terminal_event(&mut app, &ev);
+        }
+        for control in std::mem::take(&mut app.outbox) {
+            if let Err(e) = feed.send(control) {
+                app.status = Some(Status::Error(e));
+            }
+        }
+        if app.quit {
+            return Ok(app);
+        }
+        let due = last_draw.is_none_or(|t| t.elapsed() >= frame_time);
+        if dirty && due {
+            terminal
+                .draw(|f| view::draw(f, &app))
+                .map_err(io::Error::other)?;
+            dirty = false;
+            last_draw = Some(Instant::now());
+        }
+        // Take at most one batch per frame: when the loop is busy, what the UI
+        // does not take is dropped (and counted) by the loop, rather than the
+        // UI spending a whole core to keep up and taking it from the server.
+        // Keys still act at once.
+        let rest = match last_batch {
+            Some(t) => frame_time.saturating_sub(t.elapsed()),
+            None => Duration::ZERO,
+        };
+        if live
+            && !rest.is_zero()
+            && let Some(ev) = input.next(rest)?
+        {
+            dirty |= on_terminal_event(&mut app, &ev);
+            continue;
+        }
+        if live {
+            last_batch = None;
+            if let Err(why) = feed.wait(TICK, &mut batch) {
+                note(&mut log, &why);
+                app.on_source_end(why);
+                live = false;
+                dirty = true;
+            }
+            if !batch.is_empty() {
+                last_batch = Some(Instant::now());
+            }
+            let events = batch
+                .iter()
+                .filter(|m| matches!(m, Message::Event(_)))
+                .count();
+            let mut skip = events.saturating_sub(MAX_EVENTS_PER_BATCH);
+            for m in batch.drain(..) {
+                match &m {
+                    Message::Event(_) if skip > 0 => {
+                        skip -= 1;
+                        continue;
+                    }
+                    Message::Error(e) => note(&mut log, &e.error),
+                    _ => {}
+                }
+                app.on_message(m);
+                dirty = true;
+            }
+        } else if let Some(ev) = input.next(TICK)? {
+            dirty |= on_terminal_event(&mut app, &ev);
+        }
+    }
+}
+
+/// Acts on one terminal event; true if the screen must be redrawn.
+fn on_terminal_event(app: &mut App, ev: &TermEvent) -> bool {
+    match ev {
+        TermEvent::Key(k) => match Key::from_event(k) {
+            Some(key) => {
+                app.on_key(key);
+                true
+            }
+            None => false,
+        },
+        TermEvent::Resize(..) => true,
+        _ => false,
+    }
+}
+
+fn note(log: &mut Option<Box<dyn Write + Send>>, line: &str) {
+    if let Some(w) = log.as_mut() {
+        let _ = writeln!(w, "loopscope ui: {line}");
+        let _ = w.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::trace::model::{Control, StepUnit};
+    use crate::tui::testkit::Script;
+
+    /// A loop that never stops producing iterations, recording the controls it gets.
+    struct Flood {
+        script: Script,
+        sent: Arc<Mutex<Vec<Control>>>,
+        end_after: Option<usize>,
+    }
+
+    impl Feed for Flood {
+        fn wait(&mut self, _: Duration, out: &mut Vec<Message>) -> Result<(), String> {
+            if let Some(n) = self.end_after.as_mut() {
+                if *n == 0 {
+                    return Err("the loop stopped".into());
+                }
+                *n -= 1;
+            }
+            for _ in 0..200 {
+                self.script.idle();
+            }
+            out.append(&mut self.script.out);
+            Ok(())
+        }
+
+        fn send(&mut self, control: Control) -> Result<(), String> {
+            self.sent.lock().map_err(|e| e.to_string())?.push(control);
+            Ok(())
+        }
+    }
+
+    fn key(c: char) -> TermEvent {
+        TermEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    /// Plays `keys` one per call, each after `gap` empty polls, then nothing.
+    fn scripted(keys: Vec<TermEvent>, gap: usize) -> impl Input {
+        let mut polls = 0usize;
+        let mut keys = keys.into_iter();
+        move |_: Duration| -> io::Result<Option<TermEvent>> {
+            polls += 1;
+            Ok(if polls.is_multiple_of(gap + 1) {
+                keys.next()
+            } else {
+                None
+            })
+        }
+    }
+
+    impl<F: FnMut(Duration) -> io::Result<Option<TermEvent>>> Input for F {
+        fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
+            self(timeout)
+        }
+    }
+
+    fn app() -> App {
+        App::new(Theme::new(false, true), "test", "hint")
+    }
+
+    #[test]
+    fn keys_act_while_the_stream_never_runs_dry() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let feed = Flood {
+            script: Script::start(),
+            sent: sent.clone(),
+            end_after: None,
+        };
+        let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        let mut input = scripted(vec![key('n'), key('P'), key('q')], 3);
+        drive(&mut term, app(), Box::new(feed), &mut input, None).expect("drive");
+        let sent = sent.lock().expect("lock").clone();
+        assert_eq!(
+            sent,
+            [
+                Control::Step {
+                    unit: StepUnit::Probe
+                },
+                Control::Play { interval_ms: 250 }
+            ]
+        );
+    }
+
+    #[test]
+    fn the_end_of_the_stream_is_shown_and_the_ui_stays() {
+        let feed = Flood {
+            script: Script::start(),
+            sent: Arc::default(),
+            end_after: Some(2),
+        };
+        let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        // Wait long enough for the end, then travel back in history and quit.
+        let mut input = scripted(vec![key('['), key('q')], 20);
+        let app = drive(&mut term, app(), Box::new(feed), &mut input, None).expect("drive");
+        assert_eq!(app.ended.as_deref(), Some("the loop stopped"));
+        // Each batch had 1,600 events: only the newest of each were applied,
+        // the rest count as lost, and the state still reached the end.
+        assert_eq!(app.gaps, 2 * (1600 - MAX_EVENTS_PER_BATCH as u64));
+        assert_eq!(app.live_frame().map(|f| f.snap.iter), Some(400));
+        term.draw(|f| view::draw(f, &app)).expect("draw");
+        let screen = term.backend().to_string();
+        assert!(screen.contains("VIEWING THE PAST"), "{screen}");
+        assert!(
+            screen.contains("iter 400") || screen.contains("iteration 400"),
+            "{screen}"
+        );
+    }
+}

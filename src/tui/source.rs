@@ -1,0 +1,495 @@
+//! Where the UI's trace comes from, and where its control messages go.
+//!
+//! The UI reads [`Message`]s and sends [`Control`]s; it does not care whether
+//! a loop runs in this process, in another one, or ran last week. A
+//! [`TraceSource`] names one of the three, and [`TraceSource::open`] turns it
+//! into a [`Feed`]:
+//!
+//! - **Live** (the tour): a [`Subscription`] to a loop running on a thread of
+//!   this process. Its queue is bounded and lossy: if the UI falls behind, the
+//!   loop drops events for it and says so, and never waits.
+//! - **Attach**: a TCP connection to `serve --trace-port`, JSON lines both
+//!   ways. A thread reads lines into a bounded channel; when the UI falls
+//!   behind, the socket fills and the *server* drops events for this viewer.
+//! - **Replay**: a recorded JSON-lines file. There is no loop to pause, so a
+//!   thread plays the file through the same [`Gate`] the loop uses: it starts
+//!   paused before the first iteration, and step, continue, play and
+//!   breakpoints behave as they would live.
+
+use std::fs::File;
+use std::io::{self, BufReader, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::trace::Subscription;
+use crate::trace::gate::Gate;
+use crate::trace::model::{Ack, Control, ControlRequest, ErrorReply, Event, Message, ProbeKind};
+use crate::trace::queue::RecvError;
+use crate::trace::reader::TraceReader;
+
+/// Messages a reader thread may get ahead of the UI before it waits.
+const CHANNEL_CAPACITY: usize = 4096;
+
+/// How long connecting to an attach port may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What feeds the UI. See the module doc.
+pub enum TraceSource {
+    /// A loop in this process.
+    Live(Subscription),
+    /// The attach port of `loopscope serve --trace-port`, as `host:port`.
+    Attach(String),
+    /// A trace file written by `loopscope serve --trace FILE`.
+    Replay(PathBuf),
+}
+
+impl TraceSource {
+    /// A short name for the header: `live`, `attach 127.0.0.1:7380`, `replay t.jsonl`.
+    pub fn label(&self) -> String {
+        match self {
+            TraceSource::Live(_) => "live".into(),
+            TraceSource::Attach(addr) => format!("attach {addr}"),
+            TraceSource::Replay(path) => format!(
+                "replay {}",
+                path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned()
+                )
+            ),
+        }
+    }
+
+    /// Connects or opens the source. Errors are for a person: one line that
+    /// says what failed and what to do.
+    pub fn open(self) -> Result<Box<dyn Feed>, String> {
+        match self {
+            TraceSource::Live(sub) => Ok(Box::new(LiveFeed(sub))),
+            TraceSource::Attach(addr) => attach(&addr),
+            TraceSource::Replay(path) => replay(&path),
+        }
+    }
+}
+
+/// A source, opened.
+pub trait Feed {
+    /// Waits at most `timeout` for a message, then appends it and every
+    /// other message already there to `out`. `Err` means the stream ended,
+    /// and says why.
+    fn wait(&mut self, timeout: Duration, out: &mut Vec<Message>) -> Result<(), String>;
+
+    /// Sends a control message; the answer comes back in the stream.
+    fn send(&mut self, control: Control) -> Result<(), String>;
+}
+
+fn request(control: Control) -> ControlRequest {
+    ControlRequest { id: None, control }
+}
+
+// ---------------------------------------------------------------------------
+// Live
+// ---------------------------------------------------------------------------
+
+struct LiveFeed(Subscription);
+
+impl Feed for LiveFeed {
+    fn wait(&mut self, timeout: Duration, out: &mut Vec<Message>) -> Result<(), String> {
+        let first = match self.0.recv_timeout(Some(timeout)) {
+            Ok(m) => m,
+            Err(RecvError::Timeout) => return Ok(()),
+            Err(RecvError::Closed) => return Err("the loop stopped".into()),
+        };
+        let mut rest = Vec::new();
+        self.0.drain_into(&mut rest);
+        // Each message is shared with the loop's other viewers; take it
+        // without a copy when this viewer holds the only reference.
+        out.extend(std::iter::once(first).chain(rest).map(Arc::unwrap_or_clone));
+        Ok(())
+    }
+
+    fn send(&mut self, control: Control) -> Result<(), String> {
+        self.0.control(request(control));
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A channel filled by a reader thread (attach, replay)
+// ---------------------------------------------------------------------------
+
+struct ChannelFeed<S> {
+    rx: Receiver<Message>,
+    sink: S,
+    /// What to say when the reader thread is done.
+    ended: &'static str,
+}
+
+impl<S: FnMut(ControlRequest) -> Result<(), String>> Feed for ChannelFeed<S> {
+    fn wait(&mut self, timeout: Duration, out: &mut Vec<Message>) -> Result<(), String> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(m) => out.push(m),
+            Err(RecvTimeoutError::Timeout) => return Ok(()),
+            Err(RecvTimeoutError::Disconnected) => return Err(self.ended.into()),
+        }
+        // Bounded, so one call never holds the keyboard up for long.
+        for _ in 0..CHANNEL_CAPACITY {
+            match self.rx.try_recv() {
+                Ok(m) => out.push(m),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, control: Control) -> Result<(), String> {
+        (self.sink)(request(control))
+    }
+}
+
+/// A line of the input that could not be read, as a message for the UI.
+fn bad_line(what: &str, e: impl std::fmt::Display) -> Message {
+    Message::Error(ErrorReply {
+        id: None,
+        error: format!("{what}: {e}"),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Attach
+// ---------------------------------------------------------------------------
+
+fn attach(addr: &str) -> Result<Box<dyn Feed>, String> {
+    let hint = "is `loopscope serve --trace-port PORT` running there?";
+    let sock = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot attach to {addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("cannot attach to {addr}: no address"))?;
+    let stream = TcpStream::connect_timeout(&sock, CONNECT_TIMEOUT)
+        .map_err(|e| format!("cannot attach to {addr}: {e} ({hint})"))?;
+    let mut writer = stream
+        .try_clone()
+        .map_err(|e| format!("cannot attach to {addr}: {e}"))?;
+    let (tx, rx) = mpsc::sync_channel(CHANNEL_CAPACITY);
+    let what = format!("attach {addr}");
+    thread::Builder::new()
+        .name("attach-reader".into())
+        .spawn(move || {
+            for item in TraceReader::new(BufReader::new(stream)) {
+                let msg = item.unwrap_or_else(|e| bad_line(&what, e));
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the attach reader: {e}"))?;
+    let sink = move |req: ControlRequest| -> Result<(), String> {
+        let mut line = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
+        line.push(b'\n');
+        writer
+            .write_all(&line)
+            .map_err(|e| format!("cannot send to the loop: {e}"))
+    };
+    Ok(Box::new(ChannelFeed {
+        rx,
+        sink,
+        ended: "the attach connection closed",
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// Replay
+// ---------------------------------------------------------------------------
+
+fn replay(path: &Path) -> Result<Box<dyn Feed>, String> {
+    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let (tx, rx) = mpsc::sync_channel(CHANNEL_CAPACITY);
+    let (ctl_tx, ctl_rx) = mpsc::channel();
+    let what = path.display().to_string();
+    thread::Builder::new()
+        .name("replay".into())
+        .spawn(move || {
+            let mut player = Player {
+                controls: ctl_rx,
+                tx,
+                gate: Gate::new(true),
+            };
+            player.run(TraceReader::new(BufReader::new(file)), &what);
+        })
+        .map_err(|e| format!("cannot start the replay: {e}"))?;
+    let sink = move |req: ControlRequest| -> Result<(), String> {
+        ctl_tx
+            .send(req)
+            .map_err(|_| "the recording has ended: nothing more to run".to_string())
+    };
+    Ok(Box::new(ChannelFeed {
+        rx,
+        sink,
+        ended: "end of the recording ([ { Home still travel back)",
+    }))
+}
+
+/// Plays a recorded stream through a [`Gate`], as the loop would have.
+struct Player {
+    // Fields drop in order: the control receiver goes first, so once the UI
+    // sees the stream end, sending a control fails too.
+    controls: Receiver<ControlRequest>,
+    tx: SyncSender<Message>,
+    gate: Gate,
+}
+
+/// The UI went away: stop playing.
+struct Gone;
+
+/// The only viewer of a replay.
+const VIEWER: u64 = 0;
+
+impl Player {
+    fn run<R: io::BufRead>(&mut self, reader: TraceReader<R>, what: &str) {
+        if self.send(Message::Gate(self.gate.status())).is_err() {
+            return;
+        }
+        for item in reader {
+            let sent = match item {
+                Err(e) => self.send(bad_line(what, e)),
+                // The recording's own gate and control answers describe
+                // someone else's session; this replay has its own gate.
+                Ok(Message::Gate(_) | Message::Ack(_) | Message::Error(_)) => Ok(()),
+                Ok(Message::Event(ev)) => self.play(ev),
+                Ok(other) => self.send(other),
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn send(&self, msg: Message) -> Result<(), Gone> {
+        self.tx.send(msg).map_err(|_| Gone)
+    }
+
+    /// Plays one recorded event through the gate, as the loop does: the
+    /// event is sent, and if the gate stops there the replay waits, after
+    /// it, for the UI to say go on. While playing, each iteration start
+    /// first waits the play interval.
+    fn play(&mut self, ev: Event) -> Result<(), Gone> {
+        self.controls(None)?;
+        if ev.data.kind() == ProbeKind::IterationBegin
+            && let Some(interval) = self.gate.play_interval()
+        {
+            self.controls(Some(Instant::now() + interval))?;
+        }
+        let stop = self.gate.check(&ev);
+        self.send(Message::Event(ev))?;
+        if stop {
+            self.send(Message::Gate(self.gate.status()))?;
+            self.controls(None)?;
+        }
+        Ok(())
+    }
+
+    /// Carries out the UI's control messages: those already sent, or, while
+    /// the gate is paused, every one until it is not, or, with `until`, all
+    /// that come before that instant (a play interval; it ends early if the
+    /// gate stops playing).
+    fn controls(&mut self, until: Option<Instant>) -> Result<(), Gone> {
+        loop {
+            let req = match until {
+                None if self.gate.is_paused() => self.controls.recv().map_err(|_| Gone)?,
+                None => match self.controls.try_recv() {
+                    Ok(r) => r,
+                    Err(TryRecvError::Empty) => return Ok(()),
+                    Err(TryRecvError::Disconnected) => return Err(Gone),
+                },
+                Some(t) => {
+                    match self
+                        .controls
+                        .recv_timeout(t.saturating_duration_since(Instant::now()))
+                    {
+                        Ok(r) => r,
+                        Err(RecvTimeoutError::Timeout) => return Ok(()),
+                        Err(RecvTimeoutError::Disconnected) => return Err(Gone),
+                    }
+                }
+            };
+            let reply = match self.gate.control(VIEWER, &req.control) {
+                Ok(done) => {
+                    self.send(Message::Ack(Ack {
+                        id: req.id,
+                        cmd: req.control.name().into(),
+                        breakpoint: done.breakpoint,
+                    }))?;
+                    if !done.changed {
+                        continue;
+                    }
+                    Message::Gate(self.gate.status())
+                }
+                Err(error) => Message::Error(ErrorReply { id: req.id, error }),
+            };
+            self.send(reply)?;
+            if until.is_some() && self.gate.play_interval().is_none() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::model::{BreakOn, GateState, StepUnit, StopReason};
+    use crate::tui::testkit::{LISTENER, Script, app_with};
+
+    fn write_trace(name: &str, msgs: &[Message], garbage_at: Option<usize>) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("loopscope-{}-{name}.jsonl", std::process::id()));
+        let mut text = String::new();
+        for (i, m) in msgs.iter().enumerate() {
+            if garbage_at == Some(i) {
+                text.push_str("{\"type\":\"event\",\"seq\":\n");
+            }
+            text.push_str(&serde_json::to_string(m).expect("json"));
+            text.push('\n');
+        }
+        std::fs::write(&path, text).expect("write trace");
+        path
+    }
+
+    /// Reads until a message satisfies `stop`; returns everything read.
+    fn until(feed: &mut dyn Feed, stop: impl Fn(&Message) -> bool) -> Vec<Message> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut all = Vec::new();
+        while Instant::now() < deadline {
+            let mut batch = Vec::new();
+            feed.wait(Duration::from_millis(20), &mut batch)
+                .expect("stream open");
+            let hit = batch.iter().any(&stop);
+            all.extend(batch);
+            if hit {
+                return all;
+            }
+        }
+        panic!("timed out; read {all:?}");
+    }
+
+    fn paused(m: &Message) -> bool {
+        matches!(m, Message::Gate(g) if g.state == GateState::Paused)
+    }
+
+    fn last_event(msgs: &[Message]) -> &Event {
+        msgs.iter()
+            .rev()
+            .find_map(|m| match m {
+                Message::Event(e) => Some(e),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no event in {msgs:?}"))
+    }
+
+    #[test]
+    fn replay_plays_through_the_gate_like_a_live_loop() {
+        let script = Script::story();
+        let path = write_trace("gate", &script.out, None);
+        let mut feed = TraceSource::Replay(path.clone()).open().expect("open");
+        let mut seen = until(feed.as_mut(), paused);
+        // Paused before the first iteration, as the tour starts.
+        let first = last_event(&seen);
+        assert_eq!(
+            (first.data.kind(), first.iter),
+            (ProbeKind::IterationBegin, 1)
+        );
+        let gate = seen.iter().rev().find_map(|m| match m {
+            Message::Gate(g) => Some(g.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            gate.and_then(|g| g.at).map(|a| a.reason),
+            Some(StopReason::StartPaused)
+        );
+
+        feed.send(Control::Step {
+            unit: StepUnit::FileEvent,
+        })
+        .expect("step");
+        let more = until(feed.as_mut(), paused);
+        assert_eq!(last_event(&more).data.fd(), Some(LISTENER));
+        seen.extend(more);
+
+        feed.send(Control::BreakAdd {
+            on: BreakOn::Command { name: "set".into() },
+        })
+        .expect("break");
+        feed.send(Control::Continue).expect("continue");
+        let more = until(
+            feed.as_mut(),
+            |m| matches!(m, Message::Gate(g) if g.at.as_ref().is_some_and(|a| a.reason == StopReason::Breakpoint { id: 1 })),
+        );
+        assert!(
+            more.iter()
+                .any(|m| matches!(m, Message::Ack(a) if a.breakpoint == Some(1)))
+        );
+        assert_eq!(last_event(&more).data.kind(), ProbeKind::Command);
+        seen.extend(more);
+
+        feed.send(Control::Continue).expect("continue");
+        loop {
+            let mut batch = Vec::new();
+            match feed.wait(Duration::from_secs(5), &mut batch) {
+                Ok(()) => seen.extend(batch),
+                Err(why) => {
+                    assert!(why.contains("end of the recording"), "{why}");
+                    break;
+                }
+            }
+        }
+        assert!(
+            feed.send(Control::Pause).is_err(),
+            "nothing runs after the end"
+        );
+        // Replayed or read straight, the UI ends in the same state.
+        let replayed = app_with(&seen, false);
+        let direct = app_with(&script.out, false);
+        assert_eq!(replayed.live_frame(), direct.live_frame());
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn replay_reports_a_bad_line_and_goes_on() {
+        let script = Script::story();
+        let path = write_trace("garbage", &script.out, Some(1));
+        let mut feed = TraceSource::Replay(path.clone()).open().expect("open");
+        let seen = until(feed.as_mut(), paused);
+        assert!(
+            seen.iter()
+                .any(|m| matches!(m, Message::Error(e) if e.error.contains("line 2"))),
+            "{seen:?}"
+        );
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn plain_errors_for_missing_sources() {
+        let e = TraceSource::Replay("/nonexistent/trace.jsonl".into())
+            .open()
+            .err()
+            .expect("error");
+        assert!(e.contains("cannot open"), "{e}");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let e = TraceSource::Attach(format!("127.0.0.1:{port}"))
+            .open()
+            .err()
+            .expect("error");
+        assert!(e.contains("--trace-port"), "{e}");
+        let e = TraceSource::Attach("no port here".into())
+            .open()
+            .err()
+            .expect("error");
+        assert!(e.starts_with("cannot attach"), "{e}");
+    }
+}

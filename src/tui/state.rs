@@ -1,0 +1,1074 @@
+//! The UI's state, and the two ways it changes: a trace message arrives
+//! ([`App::on_message`]) or the user acts ([`App::on_key`], [`App::on_action`]).
+//!
+//! This is the "model" and "update" of the Elm architecture: nothing here
+//! draws, and drawing (`view`) reads this state and nothing else. Control
+//! messages for the loop are not sent from here either: they are queued in
+//! [`App::outbox`] and the runner hands them to whatever transport feeds the
+//! UI (an in-process channel, an attach socket, a replay file), which is why
+//! the same state serves all three.
+//!
+//! The state keeps the live [`Frame`] up to date event by event, records every
+//! event in [`History`], and, while the user looks at the past, a second frame
+//! rebuilt from history for the position they chose. The live loop goes on
+//! underneath; `End` comes back to it.
+
+use super::frame::Frame;
+use super::history::{History, Limits, Pos};
+use super::keys::{self, Action, Key, Mode};
+use super::logs::{CommandEntry, IterStats, Log};
+use super::panes::{self, Pane};
+use super::theme::Theme;
+use crate::trace::model::{
+    BreakOn, Control, Drops, Event, FORMAT_VERSION, GateState, GateStatus, Hello, Message,
+    ProbeData, ProbeKind, StepUnit,
+};
+
+/// The play speeds `+` and `-` move between: milliseconds between iterations.
+pub const PLAY_SPEEDS_MS: [u64; 9] = [2000, 1000, 500, 250, 100, 50, 20, 10, 0];
+
+/// Commands kept for the flow pane, iterations kept for the activity chart.
+const LOG_CAP: usize = 10_000;
+
+/// A line for the status bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Info(String),
+    Error(String),
+}
+
+/// A popup over the panes; it takes the keyboard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help { scroll: usize },
+    Details { pane: Pane, row: usize },
+    Breakpoints { selected: usize },
+    Prompt { input: String },
+}
+
+/// Scroll and selection of one pane.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PaneState {
+    /// The selected row; `None` shows the top (or, for the command flow, follows
+    /// the newest entries).
+    pub selected: Option<usize>,
+    /// Columns scrolled off to the left.
+    pub hscroll: usize,
+}
+
+/// Everything the UI knows. See the module doc.
+#[derive(Debug)]
+pub struct App {
+    pub theme: Theme,
+    /// What feeds the UI, for the header ("live", "attach 127.0.0.1:7380", "replay f.jsonl").
+    pub source: String,
+    /// A standing hint for the status bar (how to connect a client).
+    pub hint: String,
+    pub hello: Option<Hello>,
+    live: Option<Frame>,
+    history: History,
+    /// `None`: following the live loop; `Some`: looking at a recorded position.
+    cursor: Option<Pos>,
+    past: Option<Frame>,
+    pub commands: Log<CommandEntry>,
+    pub activity: Log<IterStats>,
+    /// The iteration in progress, counted until its `iteration_end`.
+    pending_stats: IterStats,
+    pub gate: Option<GateStatus>,
+    pub drops: Drops,
+    /// Events missing from the stream (holes in `seq`) seen by this viewer.
+    pub gaps: u64,
+    /// Trace time of the last event that came after a hole.
+    last_gap_us: Option<u64>,
+    pub status: Option<Status>,
+    /// The stream ended (replay at end of file, attach connection closed).
+    pub ended: Option<String>,
+    pub focus: Pane,
+    pub panes: [PaneState; Pane::ALL.len()],
+    pub overlay: Overlay,
+    /// The play speed: milliseconds between iterations.
+    pub play_ms: u64,
+    /// Control messages for the loop, taken by the runner.
+    pub outbox: Vec<Control>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(theme: Theme, source: impl Into<String>, hint: impl Into<String>) -> App {
+        App::with_limits(theme, source, hint, Limits::default())
+    }
+
+    pub fn with_limits(
+        theme: Theme,
+        source: impl Into<String>,
+        hint: impl Into<String>,
+        limits: Limits,
+    ) -> App {
+        App {
+            theme,
+            source: source.into(),
+            hint: hint.into(),
+            hello: None,
+            live: None,
+            history: History::new(limits),
+            cursor: None,
+            past: None,
+            commands: Log::new(LOG_CAP),
+            activity: Log::new(LOG_CAP),
+            pending_stats: IterStats::default(),
+            gate: None,
+            drops: Drops::default(),
+            gaps: 0,
+            last_gap_us: None,
+            status: None,
+            ended: None,
+            focus: Pane::Events,
+            panes: [PaneState::default(); Pane::ALL.len()],
+            overlay: Overlay::None,
+            play_ms: 250,
+            outbox: Vec::new(),
+            quit: false,
+        }
+    }
+
+    // -----------------------------------------------------------------------
+    // What the view reads
+    // -----------------------------------------------------------------------
+
+    /// The frame on screen: the recorded one while viewing the past, else live.
+    pub fn frame(&self) -> Option<&Frame> {
+        match self.cursor {
+            Some(_) => self.past.as_ref(),
+            None => self.live.as_ref(),
+        }
+    }
+
+    pub fn live_frame(&self) -> Option<&Frame> {
+        self.live.as_ref()
+    }
+
+    /// While viewing the past: how many recorded steps behind live the screen is.
+    pub fn behind(&self) -> Option<u64> {
+        self.cursor.map(|p| self.history.behind(p))
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The `seq` of the frame on screen: log entries up to it are visible.
+    pub fn visible_seq(&self) -> u64 {
+        match self.cursor {
+            Some(_) => self.frame().map_or(0, |f| f.snap.seq),
+            None => u64::MAX,
+        }
+    }
+
+    /// Who has the keyboard.
+    pub fn mode(&self) -> Mode {
+        match self.overlay {
+            Overlay::None => Mode::Normal,
+            Overlay::Help { .. } => Mode::Help,
+            Overlay::Details { .. } => Mode::Details,
+            Overlay::Breakpoints { .. } => Mode::Breakpoints,
+            Overlay::Prompt { .. } => Mode::Prompt,
+        }
+    }
+
+    pub fn pane(&self, pane: Pane) -> &PaneState {
+        &self.panes[pane.index()]
+    }
+
+    /// Commands per second, as of the frame on screen: the commands of the
+    /// iterations that ended in the last second of trace time. The second
+    /// value is true when events were lost in that second, so the count is
+    /// only a lower bound.
+    pub fn ops_per_sec(&self) -> (u64, bool) {
+        let n = self.activity.count_upto(self.visible_seq());
+        let Some(last) = n.checked_sub(1).and_then(|i| self.activity.get(i)) else {
+            return (0, false);
+        };
+        let from = last.t_us.saturating_sub(1_000_000);
+        let ops = self
+            .activity
+            .range(0, n)
+            .rev()
+            .take_while(|s| s.t_us > from)
+            .map(|s| u64::from(s.commands))
+            .sum();
+        let lossy = self.last_gap_us.is_some_and(|t| t > from && t <= last.t_us);
+        (ops, lossy)
+    }
+
+    // -----------------------------------------------------------------------
+    // Trace messages
+    // -----------------------------------------------------------------------
+
+    pub fn on_message(&mut self, msg: Message) {
+        match msg {
+            Message::Hello(h) => {
+                if h.format != FORMAT_VERSION {
+                    self.status = Some(Status::Error(format!(
+                        "the stream speaks trace format v{}, this viewer reads v{FORMAT_VERSION}",
+                        h.format
+                    )));
+                }
+                self.hello = Some(h);
+            }
+            Message::Snapshot(s) => {
+                let frame = Frame::from_snapshot(s, self.live.as_ref());
+                self.history.record_snapshot(&frame);
+                self.live = Some(frame);
+                self.follow_history();
+            }
+            Message::Event(ev) => self.on_event(ev),
+            Message::Drops(d) => self.drops = d,
+            Message::Gate(g) => self.gate = Some(g),
+            Message::Ack(a) => {
+                if let Some(id) = a.breakpoint {
+                    self.status = Some(Status::Info(format!("breakpoint {id} added")));
+                }
+            }
+            Message::Error(e) => self.status = Some(Status::Error(e.error)),
+        }
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        let Some(live) = self.live.as_mut() else {
+            return; // No snapshot yet: nothing to apply the event to.
+        };
+        if ev.seq <= live.snap.seq {
+            return; // Already part of the snapshot.
+        }
+        let missing = ev.seq - live.snap.seq - 1;
+        if missing > 0 {
+            self.gaps = self.gaps.saturating_add(missing);
+            self.last_gap_us = Some(ev.t_us);
+            live.stale = true;
+        }
+        self.history.record_event(live, &ev);
+        live.apply_facts(&ev);
+        self.count(&ev);
+        if let Some(live) = self.live.as_mut() {
+            live.at = Some(ev);
+        }
+        self.follow_history();
+    }
+
+    /// Feeds the command log and the activity chart.
+    fn count(&mut self, ev: &Event) {
+        let p = &mut self.pending_stats;
+        match &ev.data {
+            ProbeData::IterationBegin {} => *p = IterStats::default(),
+            ProbeData::PollReturn { fired, slept_us } => {
+                p.fired = u32::try_from(fired.len()).unwrap_or(u32::MAX);
+                p.refired =
+                    u32::try_from(fired.iter().filter(|f| f.refired).count()).unwrap_or(u32::MAX);
+                p.slept_us = *slept_us;
+            }
+            ProbeData::IterationEnd {
+                duration_us,
+                file_events,
+                commands,
+                time_events,
+            } => {
+                let stats = IterStats {
+                    seq: ev.seq,
+                    iter: ev.iter,
+                    t_us: ev.t_us,
+                    file_events: *file_events,
+                    commands: *commands,
+                    time_events: *time_events,
+                    duration_us: *duration_us,
+                    ..std::mem::take(p)
+                };
+                self.activity.push(stats);
+            }
+            ProbeData::Command {
+                client,
+                client_name,
+                fd,
+                db,
+                name,
+                argv,
+                argc,
+                keys,
+                reply,
+                duration_us,
+            } => self.commands.push(CommandEntry {
+                seq: ev.seq,
+                iter: ev.iter,
+                t_us: ev.t_us,
+                client: *client,
+                client_name: client_name.clone(),
+                fd: *fd,
+                db: *db,
+                name: name.clone(),
+                argv: argv.clone(),
+                argc: *argc,
+                keys: keys.clone(),
+                reply: reply.clone(),
+                duration_us: *duration_us,
+            }),
+            _ => {}
+        }
+    }
+
+    /// After history recorded something: keep the past cursor on a position
+    /// that still exists (old segments may have been dropped).
+    fn follow_history(&mut self) {
+        if let Some(pos) = self.cursor {
+            let clamped = self.history.clamp(pos);
+            if clamped != Some(pos) {
+                self.set_cursor(clamped);
+            }
+        }
+    }
+
+    fn set_cursor(&mut self, pos: Option<Pos>) {
+        // The newest position is the live state: follow it instead of freezing it.
+        let pos = pos.filter(|p| Some(*p) != self.history.newest());
+        self.cursor = pos;
+        self.past = pos.and_then(|p| self.history.frame_at(p));
+    }
+
+    /// The stream ended; the state stays on screen.
+    pub fn on_source_end(&mut self, why: String) {
+        self.status = Some(Status::Info(why.clone()));
+        self.ended = Some(why);
+    }
+
+    // -----------------------------------------------------------------------
+    // Input
+    // -----------------------------------------------------------------------
+
+    pub fn on_key(&mut self, key: Key) {
+        if let Overlay::Prompt { input } = &mut self.overlay {
+            match key {
+                Key::Char(c) => {
+                    input.push(c);
+                    return;
+                }
+                Key::Backspace => {
+                    input.pop();
+                    return;
+                }
+                _ => {}
+            }
+        }
+        match keys::lookup(self.mode(), key) {
+            Some(action) => {
+                self.status = None;
+                self.on_action(action);
+            }
+            None if self.mode() == Mode::Normal => {
+                self.status = Some(Status::Info("unknown key: ? shows every key".into()));
+            }
+            None => {}
+        }
+    }
+
+    pub fn on_action(&mut self, action: Action) {
+        match action {
+            Action::Step(unit) => self.step(unit),
+            Action::Continue => {
+                self.set_cursor(None);
+                self.outbox.push(Control::Continue);
+            }
+            Action::Pause => self.outbox.push(Control::Pause),
+            Action::Play => {
+                self.set_cursor(None);
+                self.outbox.push(Control::Play {
+                    interval_ms: self.play_ms,
+                });
+                self.status = Some(Status::Info(self.speed_text()));
+            }
+            Action::Faster | Action::Slower => self.change_speed(action == Action::Faster),
+            Action::Back => self.travel(|h, p| h.prev(p), "the oldest recorded state"),
+            Action::BackIteration => self.travel(
+                |h, p| h.find_prev(p, |e| e.data.kind() == ProbeKind::IterationBegin),
+                "no earlier iteration is recorded",
+            ),
+            Action::Forward => self.forward(|h, p| h.next(p)),
+            Action::ForwardIteration => {
+                self.forward(|h, p| h.find_next(p, |e| e.data.kind() == ProbeKind::IterationBegin))
+            }
+            Action::Oldest => {
+                let oldest = self.history.oldest();
+                self.set_cursor(oldest);
+            }
+            Action::Live => self.set_cursor(None),
+            Action::FocusNext => self.focus = self.focus.next(),
+            Action::FocusPrev => self.focus = self.focus.prev(),
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown => self.scroll(action),
+            Action::Left | Action::Right => {
+                let p = &mut self.panes[self.focus.index()];
+                p.hscroll = if action == Action::Left {
+                    p.hscroll.saturating_sub(8)
+                } else {
+                    p.hscroll.saturating_add(8).min(400)
+                };
+            }
+            Action::Details => match self.pane(self.focus).selected {
+                Some(row) if row < panes::len(self.focus, self) => {
+                    self.overlay = Overlay::Details {
+                        pane: self.focus,
+                        row,
+                    }
+                }
+                _ => {
+                    self.status = Some(Status::Info(
+                        "select a row first (up/down in the focused pane)".into(),
+                    ))
+                }
+            },
+            Action::Help => self.overlay = Overlay::Help { scroll: 0 },
+            Action::Breakpoints => self.overlay = Overlay::Breakpoints { selected: 0 },
+            Action::Close => {
+                self.overlay = match self.overlay {
+                    Overlay::Prompt { .. } => Overlay::Breakpoints { selected: 0 },
+                    _ => Overlay::None,
+                }
+            }
+            Action::Quit => self.quit = true,
+            Action::BreakAdd => {
+                self.overlay = Overlay::Prompt {
+                    input: String::new(),
+                }
+            }
+            Action::BreakToggle | Action::BreakRemove => self.break_edit(action),
+            Action::Submit => self.submit_breakpoint(),
+        }
+    }
+
+    fn step(&mut self, unit: StepUnit) {
+        let Some(pos) = self.cursor else {
+            self.outbox.push(Control::Step { unit });
+            return;
+        };
+        // In the past a step replays the recording: move to the next recorded
+        // position the same step would have stopped at.
+        let target = self.history.find_next(pos, |e| match unit {
+            StepUnit::Probe => true,
+            StepUnit::FileEvent => e.data.kind() == ProbeKind::FileEvent,
+            StepUnit::Iteration => e.data.kind() == ProbeKind::IterationBegin,
+        });
+        if target.is_none() {
+            self.status = Some(Status::Info(
+                "back at the live state: step again to run the loop".into(),
+            ));
+        }
+        self.set_cursor(target);
+    }
+
+    fn travel(&mut self, to: impl Fn(&History, Pos) -> Option<Pos>, at_end: &str) {
+        let Some(from) = self.cursor.or_else(|| self.history.newest()) else {
+            return;
+        };
+        match to(&self.history, from) {
+            Some(p) => self.set_cursor(Some(p)),
+            None => self.status = Some(Status::Info(format!("{at_end}: nothing before it"))),
+        }
+    }
+
+    fn forward(&mut self, to: impl Fn(&History, Pos) -> Option<Pos>) {
+        let Some(from) = self.cursor else {
+            self.status = Some(Status::Info(
+                "already live: step (space) to run the loop".into(),
+            ));
+            return;
+        };
+        let target = to(&self.history, from);
+        self.set_cursor(target);
+    }
+
+    fn change_speed(&mut self, faster: bool) {
+        let i = PLAY_SPEEDS_MS
+            .iter()
+            .position(|&ms| ms <= self.play_ms)
+            .unwrap_or(PLAY_SPEEDS_MS.len() - 1);
+        let i = if faster {
+            (i + 1).min(PLAY_SPEEDS_MS.len() - 1)
+        } else {
+            i.saturating_sub(1)
+        };
+        self.play_ms = PLAY_SPEEDS_MS[i];
+        let playing = matches!(
+            self.gate.as_ref().map(|g| g.state),
+            Some(GateState::Playing { .. })
+        );
+        if playing {
+            self.outbox.push(Control::Play {
+                interval_ms: self.play_ms,
+            });
+        }
+        self.status = Some(Status::Info(self.speed_text()));
+    }
+
+    fn speed_text(&self) -> String {
+        match self.play_ms {
+            0 => "play: iterations back to back (+/- change the speed)".into(),
+            ms => format!("play: one iteration every {ms} ms (+/- change the speed)"),
+        }
+    }
+
+    fn scroll(&mut self, action: Action) {
+        let (len, page) = match self.overlay {
+            Overlay::Breakpoints { .. } => (self.breakpoints_len(), 5),
+            Overlay::Help { .. } => (usize::MAX, 10),
+            _ => (panes::len(self.focus, self), 5),
+        };
+        let step = |at: usize| -> usize {
+            match action {
+                Action::Up => at.saturating_sub(1),
+                Action::Down => at.saturating_add(1),
+                Action::PageUp => at.saturating_sub(page),
+                _ => at.saturating_add(page),
+            }
+        };
+        let last = len.saturating_sub(1);
+        match &mut self.overlay {
+            Overlay::Help { scroll } => *scroll = step(*scroll).min(400),
+            Overlay::Breakpoints { selected } => *selected = step(*selected).min(last),
+            _ if len == 0 => self.panes[self.focus.index()].selected = None,
+            _ => {
+                let follows_end = self.focus == Pane::Flow;
+                let p = &mut self.panes[self.focus.index()];
+                p.selected = match (p.selected, action) {
+                    // The flow log follows its newest entry until you move up into it.
+                    (None, _) if follows_end => Some(last),
+                    (None, _) => Some(0),
+                    (Some(at), Action::Down | Action::PageDown) if follows_end && at >= last => {
+                        None
+                    }
+                    (Some(at), _) => Some(step(at).min(last)),
+                };
+            }
+        }
+    }
+
+    fn breakpoints_len(&self) -> usize {
+        self.gate.as_ref().map_or(0, |g| g.breakpoints.len())
+    }
+
+    fn break_edit(&mut self, action: Action) {
+        let Overlay::Breakpoints { selected } = self.overlay else {
+            return;
+        };
+        let Some(bp) = self.gate.as_ref().and_then(|g| g.breakpoints.get(selected)) else {
+            self.status = Some(Status::Info("no breakpoint selected (a adds one)".into()));
+            return;
+        };
+        self.outbox.push(match (action, bp.enabled) {
+            (Action::BreakRemove, _) => Control::BreakRemove { bp: bp.id },
+            (_, true) => Control::BreakDisable { bp: bp.id },
+            (_, false) => Control::BreakEnable { bp: bp.id },
+        });
+    }
+
+    fn submit_breakpoint(&mut self) {
+        let Overlay::Prompt { input } = &self.overlay else {
+            return;
+        };
+        match parse_breakpoint(input) {
+            Ok(on) => {
+                self.outbox.push(Control::BreakAdd { on });
+                self.overlay = Overlay::Breakpoints { selected: 0 };
+            }
+            Err(e) => self.status = Some(Status::Error(e)),
+        }
+    }
+}
+
+/// Parses what the user typed in the breakpoint prompt: `command set`,
+/// `fd 8`, `handler readQueryFromClient`, `kind poll_return`, `key user:*`.
+pub fn parse_breakpoint(text: &str) -> Result<BreakOn, String> {
+    let text = text.trim();
+    let (what, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    let arg = arg.trim();
+    if arg.is_empty() {
+        return Err(
+            "type what to break on and a value: command set | fd 8 | handler NAME | kind KIND | key PATTERN"
+                .into(),
+        );
+    }
+    match what.to_ascii_lowercase().as_str() {
+        "command" | "cmd" => Ok(BreakOn::Command {
+            name: arg.to_ascii_lowercase(),
+        }),
+        "fd" => arg
+            .parse()
+            .map(|fd| BreakOn::Fd { fd })
+            .map_err(|_| format!("not an fd number: {arg}")),
+        "handler" => Ok(BreakOn::Handler { name: arg.into() }),
+        "key" => Ok(BreakOn::Key {
+            pattern: arg.into(),
+        }),
+        "kind" | "probe" => {
+            let wanted = arg.to_ascii_lowercase().replace('-', "_");
+            ProbeKind::ALL
+                .iter()
+                .find(|k| probe_kind_name(**k) == wanted)
+                .map(|&kind| BreakOn::Kind { kind })
+                .ok_or_else(|| {
+                    let names: Vec<String> =
+                        ProbeKind::ALL.iter().map(|k| probe_kind_name(*k)).collect();
+                    format!("unknown probe kind {arg}; one of: {}", names.join(" "))
+                })
+        }
+        other => Err(format!(
+            "cannot break on `{other}`: use command, fd, handler, kind or key"
+        )),
+    }
+}
+
+/// The wire name of a probe kind (`poll_return`), as serde spells it.
+pub fn probe_kind_name(kind: ProbeKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::model::{Breakpoint, Drops, Mask, Snapshot};
+    use crate::tui::testkit::{CLIENT_FD, Script, app_with};
+
+    fn small_history_app(limits: Limits) -> App {
+        App::with_limits(Theme::new(false, true), "live", "", limits)
+    }
+
+    /// Feeds every message, remembering the live frame after each event.
+    fn feed_recording(app: &mut App, msgs: &[Message]) -> Vec<Frame> {
+        let mut seen = Vec::new();
+        for m in msgs {
+            let is_event = matches!(m, Message::Event(_));
+            app.on_message(m.clone());
+            if is_event {
+                seen.push(app.frame().cloned().expect("frame"));
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn scrubbing_back_and_forth_shows_exactly_the_recorded_frames() {
+        let script = Script::story();
+        for every in [1, 3, 4, 256] {
+            let mut app = small_history_app(Limits {
+                keyframe_every: every,
+                ..Limits::default()
+            });
+            let seen = feed_recording(&mut app, &script.out);
+            assert!(seen.len() > 30);
+            // Back one probe at a time, down to the snapshot.
+            for want in seen.iter().rev().skip(1) {
+                app.on_action(Action::Back);
+                assert_eq!(app.frame(), Some(want), "keyframe_every {every}");
+                assert!(app.behind().is_some());
+            }
+            app.on_action(Action::Back);
+            let snap_frame = app.frame().cloned().expect("snapshot frame");
+            assert!(
+                snap_frame.at.is_none(),
+                "the oldest stop is the snapshot itself"
+            );
+            app.on_action(Action::Back);
+            assert_eq!(app.frame(), Some(&snap_frame), "nothing before the oldest");
+            // And forward again to live.
+            for want in &seen[..seen.len() - 1] {
+                app.on_action(Action::Forward);
+                assert_eq!(app.frame(), Some(want));
+            }
+            app.on_action(Action::Forward);
+            assert_eq!(app.behind(), None, "the newest position is live");
+            assert_eq!(app.frame(), seen.last());
+        }
+    }
+
+    #[test]
+    fn the_past_does_not_move_while_the_loop_goes_on() {
+        let mut s = Script::story();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::BackIteration);
+        app.on_action(Action::BackIteration);
+        let frozen = app.frame().cloned();
+        let behind = app.behind().expect("in the past");
+        let n = s.out.len();
+        s.idle();
+        s.idle();
+        for m in &s.out[n..] {
+            app.on_message(m.clone());
+        }
+        assert_eq!(app.frame().cloned(), frozen);
+        assert!(app.behind().expect("still in the past") > behind);
+        // The command flow as of that frame hides the SET that came later.
+        let at = frozen.expect("frame").snap.seq;
+        assert!(app.commands.get(0).is_some_and(|c| c.seq > at));
+        assert_eq!(crate::tui::panes::len(Pane::Flow, &app), 0);
+        app.on_action(Action::Live);
+        assert_eq!(crate::tui::panes::len(Pane::Flow, &app), 1);
+        assert_eq!(app.frame(), app.live_frame());
+    }
+
+    #[test]
+    fn iteration_travel_and_home() {
+        let s = Script::story();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::BackIteration);
+        let f = app.frame().expect("frame");
+        assert_eq!(
+            f.at.as_ref().map(|e| e.data.kind()),
+            Some(ProbeKind::IterationBegin)
+        );
+        assert_eq!(f.snap.iter, 4);
+        app.on_action(Action::BackIteration);
+        assert_eq!(app.frame().map(|f| f.snap.iter), Some(3));
+        app.on_action(Action::ForwardIteration);
+        assert_eq!(app.frame().map(|f| f.snap.iter), Some(4));
+        app.on_action(Action::Oldest);
+        assert_eq!(app.frame().map(|f| f.snap.seq), Some(0));
+        app.on_action(Action::Live);
+        assert_eq!(app.behind(), None);
+    }
+
+    #[test]
+    fn stepping_in_the_past_replays_the_recording_and_live_steps_the_loop() {
+        let s = Script::story();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::Step(StepUnit::FileEvent));
+        assert_eq!(
+            app.outbox.drain(..).collect::<Vec<_>>(),
+            [Control::Step {
+                unit: StepUnit::FileEvent
+            }]
+        );
+        app.on_action(Action::Oldest);
+        app.on_action(Action::Step(StepUnit::FileEvent));
+        assert!(app.outbox.is_empty(), "the past never runs the loop");
+        let f = app.frame().expect("frame");
+        assert_eq!(f.dispatching(), Some(crate::tui::testkit::LISTENER));
+        app.on_action(Action::Step(StepUnit::FileEvent));
+        assert_eq!(app.frame().and_then(|f| f.dispatching()), Some(CLIENT_FD));
+        // No later file event is recorded: the step lands on live.
+        app.on_action(Action::Step(StepUnit::FileEvent));
+        assert_eq!(app.behind(), None);
+        assert!(app.outbox.is_empty());
+    }
+
+    #[test]
+    fn history_is_bounded_by_iterations_and_keeps_at_least_the_limit() {
+        let mut s = Script::start();
+        for _ in 0..60 {
+            s.idle();
+        }
+        let limits = Limits {
+            iterations: 10,
+            keyframe_every: 16,
+            ..Limits::default()
+        };
+        let mut app = small_history_app(limits);
+        let seen = feed_recording(&mut app, &s.out);
+        let h = app.history();
+        assert!(h.iterations() >= 10, "{}", h.iterations());
+        assert!(h.iterations() < 20, "{}", h.iterations());
+        app.on_action(Action::Oldest);
+        let oldest = app.frame().cloned().expect("frame");
+        assert!(oldest.snap.iter > 30, "old iterations were dropped");
+        // Still exact: the oldest recorded frame is one that was live.
+        assert!(seen.contains(&oldest));
+    }
+
+    #[test]
+    fn default_history_keeps_the_last_ten_thousand_iterations() {
+        let mut s = Script::start();
+        let mut app = app_with(&s.out, false);
+        for _ in 0..10_300 {
+            s.out.clear();
+            s.idle();
+            for m in s.out.drain(..) {
+                app.on_message(m);
+            }
+        }
+        let h = app.history();
+        assert!(h.iterations() >= 10_000, "{}", h.iterations());
+        assert!(h.iterations() < 10_300, "old iterations are dropped");
+        app.on_action(Action::Oldest);
+        let oldest = app.frame().map_or(0, |f| f.snap.iter);
+        assert!((2..=301).contains(&oldest), "{oldest}");
+    }
+
+    #[test]
+    fn history_is_bounded_by_memory() {
+        let mut s = Script::start();
+        for _ in 0..200 {
+            s.idle();
+        }
+        let limits = Limits {
+            bytes: 64 << 10,
+            keyframe_every: 16,
+            ..Limits::default()
+        };
+        let mut app = small_history_app(limits);
+        feed_recording(&mut app, &s.out);
+        // The segment being written is never dropped, so the bound is the
+        // budget plus one segment.
+        assert!(
+            app.history().bytes() <= (64 << 10) + (16 << 10),
+            "{}",
+            app.history().bytes()
+        );
+        assert!(app.history().iterations() < 200);
+    }
+
+    #[test]
+    fn gaps_mark_the_state_stale_until_a_snapshot() {
+        let mut s = Script::start();
+        s.idle();
+        let mut app = app_with(&s.out, false);
+        s.out.clear();
+        s.seq += 5; // five events lost
+        s.idle();
+        for m in &s.out {
+            app.on_message(m.clone());
+        }
+        assert_eq!(app.gaps, 5);
+        assert!(app.ops_per_sec().1, "ops/s after a hole is a lower bound");
+        assert!(app.frame().is_some_and(|f| f.stale));
+        let snap = app.live_frame().map(|f| f.snap.clone()).expect("snap");
+        app.on_message(Message::Snapshot(snap));
+        assert!(!app.frame().is_some_and(|f| f.stale));
+        app.on_message(Message::Drops(Drops {
+            total: 5,
+            ..Drops::default()
+        }));
+        assert_eq!(app.drops.total, 5);
+    }
+
+    #[test]
+    fn events_before_any_snapshot_or_already_in_it_are_ignored() {
+        let mut app = small_history_app(Limits::default());
+        let mut s = Script::start();
+        s.idle();
+        let events: Vec<Message> = s
+            .out
+            .iter()
+            .filter(|m| matches!(m, Message::Event(_)))
+            .cloned()
+            .collect();
+        for m in &events {
+            app.on_message(m.clone());
+        }
+        assert!(app.frame().is_none());
+        let mut snap = Snapshot {
+            seq: 3,
+            ..Snapshot::default()
+        };
+        snap.maxfd = -1;
+        app.on_message(Message::Snapshot(snap));
+        for m in &events {
+            app.on_message(m.clone());
+        }
+        assert_eq!(app.gaps, 0);
+        assert_eq!(app.frame().map(|f| f.snap.seq), Some(s.seq));
+    }
+
+    #[test]
+    fn derived_facts_follow_the_iteration() {
+        let mut s = Script::start();
+        s.idle();
+        s.connect();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::BackIteration);
+        // Walk forward through the connect iteration and check each phase.
+        let mut phases = Vec::new();
+        while app.behind().is_some() {
+            app.on_action(Action::Forward);
+            phases.push(app.frame().expect("frame").phase);
+        }
+        phases.dedup();
+        use crate::tui::frame::Phase::*;
+        assert_eq!(phases, [BeforeSleep, Polling, AfterSleep, FileEvents, End]);
+        let f = app.frame().expect("frame");
+        assert_eq!(f.bounding_timer(), Some(0));
+        assert!(
+            f.snap
+                .file_events
+                .iter()
+                .any(|e| e.fd == CLIENT_FD && e.mask == Mask::READABLE)
+        );
+        assert_eq!(f.fired_reached(), Some(0));
+    }
+
+    #[test]
+    fn activity_and_ops() {
+        let s = Script::story();
+        let app = app_with(&s.out, false);
+        assert_eq!(app.activity.count_upto(u64::MAX), 4);
+        let set_iter = app.activity.get(2).expect("stats");
+        assert_eq!((set_iter.fired, set_iter.commands), (1, 1));
+        assert_eq!(app.ops_per_sec(), (1, false));
+    }
+
+    #[test]
+    fn breakpoint_prompt_sends_controls() {
+        let mut app = app_with(&Script::start().out, false);
+        app.on_key(Key::Char('b'));
+        assert_eq!(app.mode(), Mode::Breakpoints);
+        app.on_key(Key::Char('a'));
+        for c in "command SET".chars() {
+            app.on_key(Key::Char(c));
+        }
+        app.on_key(Key::Backspace);
+        app.on_key(Key::Char('T'));
+        app.on_key(Key::Enter);
+        assert_eq!(
+            app.outbox.drain(..).collect::<Vec<_>>(),
+            [Control::BreakAdd {
+                on: BreakOn::Command { name: "set".into() }
+            }]
+        );
+        assert_eq!(app.mode(), Mode::Breakpoints);
+        app.on_message(Message::Gate(GateStatus {
+            state: GateState::Running,
+            at: None,
+            breakpoints: vec![Breakpoint {
+                id: 4,
+                enabled: true,
+                on: BreakOn::Fd { fd: 8 },
+            }],
+            controller: Some(0),
+        }));
+        app.on_key(Key::Char(' '));
+        app.on_key(Key::Char('d'));
+        assert_eq!(
+            app.outbox.drain(..).collect::<Vec<_>>(),
+            [
+                Control::BreakDisable { bp: 4 },
+                Control::BreakRemove { bp: 4 }
+            ]
+        );
+        app.on_key(Key::Esc);
+        assert_eq!(app.mode(), Mode::Normal);
+        // A bad breakpoint keeps the prompt open and says why.
+        app.on_key(Key::Char('b'));
+        app.on_key(Key::Char('a'));
+        for c in "fd eight".chars() {
+            app.on_key(Key::Char(c));
+        }
+        app.on_key(Key::Enter);
+        assert_eq!(app.mode(), Mode::Prompt);
+        assert!(matches!(app.status, Some(Status::Error(_))));
+        assert!(app.outbox.is_empty());
+    }
+
+    #[test]
+    fn breakpoint_parser() {
+        assert_eq!(parse_breakpoint("fd 8"), Ok(BreakOn::Fd { fd: 8 }));
+        assert_eq!(
+            parse_breakpoint(" kind poll-return "),
+            Ok(BreakOn::Kind {
+                kind: ProbeKind::PollReturn
+            })
+        );
+        assert_eq!(
+            parse_breakpoint("key user:*"),
+            Ok(BreakOn::Key {
+                pattern: "user:*".into()
+            })
+        );
+        assert_eq!(
+            parse_breakpoint("handler readQueryFromClient"),
+            Ok(BreakOn::Handler {
+                name: "readQueryFromClient".into()
+            })
+        );
+        for bad in ["", "fd", "fd x", "kind nope", "colour red", "\u{0}\u{ffff}"] {
+            assert!(parse_breakpoint(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn play_speed_steps_and_resends_while_playing() {
+        let mut app = app_with(&Script::start().out, false);
+        assert_eq!(app.play_ms, 250);
+        app.on_action(Action::Faster);
+        assert_eq!(app.play_ms, 100);
+        assert!(
+            app.outbox.is_empty(),
+            "not playing: only the setting changes"
+        );
+        app.on_action(Action::Play);
+        assert_eq!(app.outbox.pop(), Some(Control::Play { interval_ms: 100 }));
+        app.on_message(Message::Gate(GateStatus {
+            state: GateState::Playing { interval_ms: 100 },
+            at: None,
+            breakpoints: Vec::new(),
+            controller: Some(0),
+        }));
+        app.on_action(Action::Slower);
+        assert_eq!(app.outbox.pop(), Some(Control::Play { interval_ms: 250 }));
+        for _ in 0..20 {
+            app.on_action(Action::Slower);
+        }
+        assert_eq!(app.play_ms, PLAY_SPEEDS_MS[0]);
+        for _ in 0..20 {
+            app.on_action(Action::Faster);
+        }
+        assert_eq!(app.play_ms, 0);
+    }
+
+    #[test]
+    fn focus_selection_and_details() {
+        let s = Script::story();
+        let mut app = app_with(&s.out, false);
+        app.on_action(Action::Details);
+        assert_eq!(app.overlay, Overlay::None, "no row selected yet");
+        app.on_action(Action::Down);
+        app.on_action(Action::Down);
+        app.on_action(Action::Details);
+        assert_eq!(
+            app.overlay,
+            Overlay::Details {
+                pane: Pane::Events,
+                row: 1
+            }
+        );
+        let d = crate::tui::panes::details(Pane::Events, &app, 1);
+        assert!(
+            d.iter()
+                .any(|(k, v)| k == "read handler" && v.contains("acceptTcpHandler"))
+        );
+        app.on_key(Key::Esc);
+        for _ in 0..Pane::ALL.len() {
+            app.on_action(Action::FocusNext);
+        }
+        assert_eq!(app.focus, Pane::Events);
+        app.on_action(Action::FocusPrev);
+        assert_eq!(app.focus, Pane::Activity);
+        // The flow pane follows its end until you move up into it.
+        app.focus = Pane::Flow;
+        app.on_action(Action::Up);
+        assert_eq!(app.pane(Pane::Flow).selected, Some(0));
+        app.on_action(Action::Down);
+        assert_eq!(app.pane(Pane::Flow).selected, None);
+    }
+
+    #[test]
+    fn quit_from_every_mode() {
+        for keys in [
+            vec![Key::Char('q')],
+            vec![Key::Char('?'), Key::Ctrl('c')],
+            vec![Key::Char('b'), Key::Char('a'), Key::Ctrl('c')],
+        ] {
+            let mut app = app_with(&Script::start().out, false);
+            for k in keys {
+                app.on_key(k);
+            }
+            assert!(app.quit);
+        }
+    }
+}

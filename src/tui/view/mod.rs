@@ -1,0 +1,364 @@
+//! Drawing: a pure function of the [`App`] state.
+//!
+//! [`draw`] lays the screen out (header, the panes, the status line, the
+//! footer), hands each pane's rectangle to that pane's widget, and puts the
+//! open popup, if any, on top. It never changes the state, so what a test
+//! renders into a `TestBackend` is exactly what a user sees.
+//!
+//! # Layout (80x24 and up)
+//!
+//! ```text
+//! header: iteration, loop state, clients, ops/s, drops   (or the PAST banner)
+//!         the phase strip and the probe the loop is at
+//! +- events --------------------+ +- fired -----------+
+//! +- command flow --------------+ +- time events -----+
+//! |                             | +- beforeSleep -----+
+//! +- activity ------------------+ +- clients ---------+
+//! status line: how to connect, errors, acknowledgements
+//! footer: the keys of whatever has the keyboard
+//! ```
+//!
+//! Below [`MIN_WIDTH`] x [`MIN_HEIGHT`] a "terminal too small" panel replaces
+//! everything: nothing is drawn half-way, and nothing panics at 1x1.
+
+mod activity;
+mod popup;
+mod probe;
+mod table;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+pub use popup::{breakpoint_text, help_lines};
+
+use crate::trace::model::{GateState, GateStatus, StepUnit, StopReason};
+use crate::tui::frame::Phase;
+use crate::tui::keys::{self, Footer, Mode};
+use crate::tui::panes::Pane;
+use crate::tui::state::{App, Overlay, Status};
+use activity::ActivityView;
+use table::PaneView;
+
+/// The smallest terminal the full layout fits in.
+pub const MIN_WIDTH: u16 = 64;
+pub const MIN_HEIGHT: u16 = 18;
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame, app: &App) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        draw_too_small(f, app, area);
+        return;
+    }
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, app, header);
+    draw_body(f, app, body);
+    draw_status(f, app, status);
+    draw_footer(f, app, footer);
+    let buf = f.buffer_mut();
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help { scroll } => popup::render_help(area, buf, app, *scroll),
+        Overlay::Details { pane, row } => popup::render_details(area, buf, app, *pane, *row),
+        Overlay::Breakpoints { selected } => {
+            popup::render_breakpoints(area, buf, app, *selected, None)
+        }
+        Overlay::Prompt { input } => popup::render_breakpoints(area, buf, app, 0, Some(input)),
+    }
+}
+
+fn draw_too_small(f: &mut Frame, app: &App, area: Rect) {
+    let text = format!(
+        "terminal too small: {}x{}, loopscope needs {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge the window (q quits).",
+        area.width, area.height
+    );
+    f.render_widget(
+        Paragraph::new(text)
+            .style(app.theme.alert())
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+fn draw_body(f: &mut Frame, app: &App, area: Rect) {
+    let [left, right] = Layout::horizontal([Constraint::Fill(4), Constraint::Fill(3)]).areas(area);
+    let [events, flow, activity] = Layout::vertical([
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Length(2 + 3.min(area.height / 6)),
+    ])
+    .areas(left);
+    let [fired, timers, before_sleep, clients] = Layout::vertical([
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+    ])
+    .areas(right);
+    let frame = app.frame();
+    let events_extra = frame.map_or_else(String::new, |fr| {
+        format!(
+            "setsize {} {} maxfd {}",
+            fr.snap.setsize, app.theme.glyphs.sep, fr.snap.maxfd
+        )
+    });
+    let fired_extra = frame
+        .and_then(|fr| fr.poll.as_ref())
+        .map_or_else(String::new, |p| match p.slept_us {
+            Some(us) => format!(
+                "{} {} slept {}",
+                fr_len(app),
+                app.theme.glyphs.sep,
+                app.theme.duration(us)
+            ),
+            None => format!("poll waiting, timeout {}", timeout_text(p.timeout_ms)),
+        });
+    let pane = |pane, title_extra: String, header, empty| PaneView {
+        app,
+        pane,
+        title_extra,
+        header,
+        empty,
+    };
+    f.render_widget(
+        pane(Pane::Events, events_extra, true, "(no snapshot yet)"),
+        events,
+    );
+    f.render_widget(
+        pane(
+            Pane::Flow,
+            String::new(),
+            true,
+            "(no command yet: try redis-cli SET foo bar)",
+        ),
+        flow,
+    );
+    f.render_widget(ActivityView { app }, activity);
+    f.render_widget(
+        pane(
+            Pane::Fired,
+            fired_extra,
+            true,
+            "(nothing fired this iteration yet)",
+        ),
+        fired,
+    );
+    f.render_widget(
+        pane(Pane::Timers, String::new(), true, "(no time events)"),
+        timers,
+    );
+    f.render_widget(
+        pane(Pane::BeforeSleep, String::new(), false, "(not seen yet)"),
+        before_sleep,
+    );
+    f.render_widget(
+        pane(Pane::Clients, String::new(), true, "(no clients connected)"),
+        clients,
+    );
+}
+
+fn fr_len(app: &App) -> String {
+    let n = app.frame().map_or(0, |f| f.snap.fired.len());
+    format!("{n} ready")
+}
+
+fn timeout_text(ms: Option<u64>) -> String {
+    ms.map_or("none (wait for I/O)".into(), |ms| format!("{ms} ms"))
+}
+
+/// The loop state, as one short phrase.
+fn gate_text(g: Option<&GateStatus>) -> String {
+    let Some(g) = g else {
+        return "state unknown".into();
+    };
+    match g.state {
+        GateState::Running => "running".into(),
+        GateState::Paused => match &g.at {
+            Some(at) => {
+                let why = match &at.reason {
+                    StopReason::StartPaused => "start".to_string(),
+                    StopReason::Pause => "pause".into(),
+                    StopReason::Step => "step".into(),
+                    StopReason::Breakpoint { id } => format!("breakpoint #{id}"),
+                };
+                format!("PAUSED ({why})")
+            }
+            None => "PAUSED".into(),
+        },
+        GateState::Stepping { unit } => format!(
+            "stepping to next {}",
+            match unit {
+                StepUnit::Probe => "probe",
+                StepUnit::FileEvent => "file event",
+                StepUnit::Iteration => "iteration",
+            }
+        ),
+        GateState::Playing { interval_ms } => format!("playing, {interval_ms} ms/iteration"),
+    }
+}
+
+fn draw_header(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let g = &t.glyphs;
+    let [top, strip, at] = Layout::vertical([Constraint::Length(1); 3]).areas(area);
+    let frame = app.frame();
+    let iter = frame.map_or(0, |f| f.snap.iter);
+    let sep = Span::styled(format!(" {} ", g.sep), t.border());
+    let line = match app.behind() {
+        Some(behind) => Line::from(vec![Span::styled(
+            format!(
+                " {} VIEWING THE PAST: iteration {iter}, {behind} steps back {} End: live {} loop {} ",
+                g.past,
+                g.sep,
+                g.sep,
+                gate_text(app.gate.as_ref()),
+            ),
+            t.past(),
+        )]),
+        None => {
+            let clients = frame.map_or(0, |f| f.snap.clients.len());
+            let lost = app.drops.total.max(app.gaps);
+            let mut spans = vec![
+                Span::styled(" loopscope ", t.title()),
+                Span::raw(app.source.clone()),
+                sep.clone(),
+                Span::styled(format!("iter {iter}"), t.current()),
+                sep.clone(),
+                Span::styled(gate_text(app.gate.as_ref()), t.key()),
+                sep.clone(),
+                Span::raw(format!(
+                    "{clients} client{}",
+                    if clients == 1 { "" } else { "s" }
+                )),
+                sep.clone(),
+                Span::raw(match app.ops_per_sec() {
+                    (ops, false) => format!("{ops} ops/s"),
+                    // Events were lost: the real rate is higher.
+                    (ops, true) => format!("{}{ops} ops/s", g.at_least),
+                }),
+                sep.clone(),
+                Span::styled(
+                    format!("dropped {lost}"),
+                    if lost > 0 { t.alert() } else { Style::new() },
+                ),
+            ];
+            if frame.is_some_and(|f| f.stale) {
+                spans.push(Span::styled(" (stale until next snapshot)", t.alert()));
+            }
+            Line::from(spans)
+        }
+    };
+    f.render_widget(Paragraph::new(line), top);
+    f.render_widget(Paragraph::new(phase_line(app)), strip);
+    f.render_widget(Paragraph::new(at_line(app)), at);
+}
+
+/// What the probe the frame stops at means, and where it is in our code.
+fn at_line(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    let Some(ev) = app.frame().and_then(|f| f.at.as_ref()) else {
+        return Line::styled(
+            " at a snapshot: the loop's whole state, between two probes",
+            t.dim(),
+        );
+    };
+    let site = &ev.site;
+    let mirrors = if site.mirrors.is_empty() {
+        String::new()
+    } else {
+        format!(" = Redis {}", site.mirrors)
+    };
+    Line::from(vec![
+        Span::styled(format!(" {} ", t.glyphs.current), t.current()),
+        Span::styled(probe::describe(&ev.data, t), t.current()),
+        Span::styled(
+            format!(
+                "   {}(){mirrors}  {}:{}",
+                site.function, site.file, site.line
+            ),
+            t.dim(),
+        ),
+    ])
+}
+
+/// The phase strip, and the probe the frame stops at.
+fn phase_line(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    let phase = app.frame().map_or(Phase::Unknown, |f| f.phase);
+    let mut spans = vec![Span::raw(" ")];
+    for (i, p) in Phase::STRIP.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(format!(" {} ", t.glyphs.arrow), t.border()));
+        }
+        if *p == phase {
+            spans.push(Span::styled(
+                format!("[{}]", p.short().to_uppercase()),
+                t.current(),
+            ));
+        } else {
+            spans.push(Span::styled(p.short().to_string(), t.dim()));
+        }
+    }
+    if matches!(phase, Phase::Start | Phase::End) {
+        spans.push(Span::styled(format!("  ({})", phase.name()), t.current()));
+    }
+    Line::from(spans)
+}
+
+fn draw_status(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let line = match &app.status {
+        Some(Status::Error(e)) => Line::styled(format!(" error: {e}"), t.alert()),
+        Some(Status::Info(s)) => Line::styled(format!(" {s}"), t.current()),
+        None => Line::raw(format!(" {}", app.hint)),
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+/// The footer: the keys of the mode that has the keyboard. When they do
+/// not all fit, only the essential ones show.
+fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
+    f.render_widget(
+        Paragraph::new(footer_line(app, app.mode(), area.width)),
+        area,
+    );
+}
+
+/// The keys of `mode` as one line no wider than `width` (if it can be helped).
+pub(super) fn footer_line(app: &App, mode: Mode, width: u16) -> Line<'static> {
+    let t = &app.theme;
+    let items = |wide: bool| -> Vec<(&'static str, &'static str)> {
+        keys::bindings(mode)
+            .filter_map(|b| match b.footer {
+                Footer::Always(w) => Some((b.short_label(), w)),
+                Footer::Wide(w) if wide => Some((b.short_label(), w)),
+                _ => None,
+            })
+            .collect()
+    };
+    let len = |v: &[(&str, &str)]| v.iter().map(|(k, w)| k.len() + w.len() + 3).sum::<usize>();
+    let all = items(true);
+    let shown = if len(&all) <= usize::from(width) {
+        all
+    } else {
+        items(false)
+    };
+    let mut spans = Vec::new();
+    for (k, w) in shown {
+        spans.push(Span::styled(format!(" {k}"), t.key()));
+        spans.push(Span::raw(format!(" {w} ")));
+    }
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,147 @@
+//! One probe event in one plain sentence, for the header's "at" line: what
+//! the loop is doing at the moment the screen shows.
+
+use crate::trace::model::{IoOutcome, PollReason, ProbeData};
+use crate::tui::panes::plural;
+use crate::tui::theme::Theme;
+
+fn io(outcome: &IoOutcome) -> String {
+    match outcome {
+        IoOutcome::Ok => String::new(),
+        IoOutcome::Drained => ", drained (the fd is not ready until the kernel says so)".into(),
+        IoOutcome::Eof => ", then end of file (peer closed)".into(),
+        IoOutcome::Error { message } => format!(", error: {message}"),
+    }
+}
+
+/// The sentence for one probe.
+pub fn describe(d: &ProbeData, t: &Theme) -> String {
+    let ms = |us: &u64| t.duration(*us);
+    match d {
+        ProbeData::IterationBegin {} => "a new iteration begins (top of aeProcessEvents)".into(),
+        ProbeData::IterationEnd {
+            file_events,
+            commands,
+            time_events,
+            duration_us,
+        } => format!(
+            "iteration done: {}, {}, {} in {}",
+            plural(u64::from(*file_events), "file event"),
+            plural(u64::from(*commands), "command"),
+            plural(u64::from(*time_events), "time event"),
+            ms(duration_us)
+        ),
+        ProbeData::BeforeSleepBegin {} => {
+            "beforeSleep starts: write pending replies before sleeping".into()
+        }
+        ProbeData::BeforeSleepEnd { did, .. } => format!(
+            "beforeSleep done: wrote {} bytes to {}",
+            did.bytes_written,
+            plural(u64::from(did.clients_written), "client")
+        ),
+        ProbeData::PollEnter { timeout_ms, reason } => {
+            let wait = timeout_ms.map_or("as long as it takes".into(), |t| format!("up to {t} ms"));
+            let why = match reason {
+                PollReason::Timer { name, .. } => format!("the nearest timer is {name}"),
+                PollReason::NoTimers => "no timers".into(),
+                PollReason::StillReady { fds } => {
+                    format!("fds {fds:?} may still have data, so do not wait")
+                }
+                PollReason::DontWait => "asked not to wait".into(),
+            };
+            format!("poll: sleep {wait} for a ready fd ({why})")
+        }
+        ProbeData::PollReturn { fired, slept_us } => format!(
+            "poll returned {} after {}",
+            plural(fired.len() as u64, "ready fd"),
+            ms(slept_us)
+        ),
+        ProbeData::AfterSleep {} => "afterSleep: awake, about to dispatch the fired fds".into(),
+        ProbeData::FileEvent {
+            fd,
+            mask,
+            handler,
+            refired,
+        } => format!(
+            "dispatch fd {fd} ({mask}) to {}{}",
+            handler.name,
+            if *refired {
+                ", refired by the level-trigger emulation"
+            } else {
+                ""
+            }
+        ),
+        ProbeData::Read {
+            client,
+            fd,
+            bytes,
+            qbuf,
+            outcome,
+        } => format!(
+            "read {bytes} bytes from client {client} (fd {fd}), {qbuf} in the query buffer{}",
+            io(outcome)
+        ),
+        ProbeData::InputProcessed {
+            client,
+            commands,
+            qbuf,
+            ..
+        } => format!("client {client}: {commands} command(s) parsed and run, {qbuf} bytes left"),
+        ProbeData::Command {
+            argv,
+            reply,
+            client,
+            ..
+        } => format!(
+            "client {client} runs {}: reply {} queued (sent by the next beforeSleep)",
+            argv.join(" "),
+            reply.preview
+        ),
+        ProbeData::Write {
+            client,
+            fd,
+            bytes,
+            pending,
+            outcome,
+        } => format!(
+            "wrote {bytes} bytes to client {client} (fd {fd}), {pending} still pending{}",
+            io(outcome)
+        ),
+        ProbeData::TimeEvent {
+            handler, next_us, ..
+        } => match next_us {
+            Some(_) => format!("time event {} ran and is due again", handler.name),
+            None => format!("time event {} ran for the last time", handler.name),
+        },
+        ProbeData::ExpireCycle {
+            fast,
+            sampled,
+            expired,
+            ..
+        } => format!(
+            "{} expire cycle: sampled {sampled} keys, expired {expired}",
+            if *fast { "fast" } else { "slow" }
+        ),
+        ProbeData::FileEventCreated {
+            fd, mask, handler, ..
+        } => {
+            format!(
+                "aeCreateFileEvent: fd {fd} ({mask}) now handled by {}",
+                handler.name
+            )
+        }
+        ProbeData::FileEventDeleted { fd, mask, .. } => {
+            format!("aeDeleteFileEvent: fd {fd} ({mask}) removed")
+        }
+        ProbeData::TimeEventCreated { id, handler, .. } => {
+            format!("aeCreateTimeEvent: time event {id} ({})", handler.name)
+        }
+        ProbeData::TimeEventDeleted { id } => format!("aeDeleteTimeEvent: time event {id}"),
+        ProbeData::ClientConnected { client, fd, addr } => {
+            format!("client {client} connected from {addr} on fd {fd}")
+        }
+        ProbeData::ClientClosed {
+            client, fd, reason, ..
+        } => format!("client {client} (fd {fd}) closed: {reason}"),
+    }
+}

@@ -1,0 +1,234 @@
+//! End to end: the real `loopscope` binary in a real terminal (tmux), a real
+//! client, and keys pressed the way a learner presses them.
+//!
+//! The test starts `loopscope --port P` (the tour: paused before the first
+//! iteration) in a detached tmux session, connects a client that sends
+//! `SET foo bar`, and steps the loop with keys, reading the screen with
+//! `tmux capture-pane`: the client's fd shows up in the events array, then
+//! in the fired array, the SET shows up in the command flow, the client has
+//! no reply while the loop is paused, and gets `+OK` once the loop continues.
+//! Quitting leaves the terminal restored.
+//!
+//! tmux is part of a fresh machine for this project; where it is missing the
+//! test says so loudly and skips.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Session {
+    name: String,
+}
+
+impl Session {
+    fn start(cmd: &str) -> Session {
+        let name = format!("loopscope-test-{}", std::process::id());
+        let ok = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                cmd,
+            ])
+            .status()
+            .expect("run tmux")
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Session { name }
+    }
+
+    fn capture(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let ok = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name, keys])
+            .status()
+            .expect("tmux send-keys")
+            .success();
+        assert!(ok, "tmux send-keys {keys}");
+    }
+
+    /// Waits until the screen satisfies `pred`; panics with the screen if not.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Where the left column of panes (events, command flow) ends: the corner
+/// where the events box meets the fired box on the screen.
+fn split(screen: &str) -> usize {
+    screen
+        .lines()
+        .find(|l| l.contains("+ events"))
+        .and_then(|l| l.find("++"))
+        .map_or(usize::MAX, |i| i + 1)
+}
+
+/// The left column of a screen line.
+fn left(line: &str, at: usize) -> &str {
+    line.get(..line.len().min(at)).unwrap_or(line)
+}
+
+/// The right column of a screen line (fired, time events, ...).
+fn right(line: &str, at: usize) -> &str {
+    line.get(line.len().min(at)..).unwrap_or("")
+}
+
+/// The fd in the events array's row of client 1, if there is one.
+fn client_fd_in_events(screen: &str) -> Option<u32> {
+    let at = split(screen);
+    screen.lines().map(|l| left(l, at)).find_map(|l| {
+        let row = l.trim_start_matches('|');
+        if row.contains("client 1") && row.contains("read_query_from_client") {
+            row.split_whitespace().next()?.parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// True if the fired pane shows `fd` being dispatched.
+fn fired_dispatching(screen: &str, fd: u32) -> bool {
+    let at = split(screen);
+    screen.lines().any(|l| {
+        let words: Vec<&str> = right(l, at).trim_matches('|').split_whitespace().collect();
+        words.contains(&"dispatching") && words.contains(&fd.to_string().as_str())
+    })
+}
+
+/// Presses `n` (one probe) until `found` finds something on the screen.
+fn step_until<T>(s: &Session, what: &str, found: impl Fn(&str) -> Option<T>) -> T {
+    for _ in 0..20 {
+        s.keys("n");
+        let deadline = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < deadline {
+            if let Some(v) = found(&s.capture()) {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+    panic!("stepped 20 probes and never saw {what}:\n{}", s.capture());
+}
+
+#[test]
+fn step_a_set_through_the_loop_in_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("\n*** SKIPPED step_a_set_through_the_loop_in_tmux: tmux is not installed ***\n");
+        return;
+    }
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!("loopscope-tmux-{port}.log"));
+    let cmd = format!(
+        "{} --port {port} --ascii --log {}; echo LOOPSCOPE-EXITED; sleep 30",
+        env!("CARGO_BIN_EXE_loopscope"),
+        log.display()
+    );
+    let s = Session::start(&cmd);
+    s.wait_for("the tour to start paused", |sc| {
+        sc.contains("PAUSED") && sc.contains(&format!("redis-cli -p {port}"))
+    });
+
+    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    client
+        .write_all(b"*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n")
+        .expect("send SET");
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+
+    // Step to the next file event: the listener is readable, its accept
+    // handler is dispatched.
+    s.keys("f");
+    s.wait_for("the accept handler dispatched", |sc| {
+        sc.lines()
+            .any(|l| l.contains("dispatch fd") && l.contains("to accept_tcp_handler"))
+    });
+    // Probe by probe through the accept: the new client's fd takes its slot
+    // in the events array.
+    let fd = step_until(&s, "the client's fd in events", client_fd_in_events);
+
+    // The next file event is the client's: its fd is in the fired array.
+    s.keys("f");
+    s.wait_for("the client's fd in fired", |sc| fired_dispatching(sc, fd));
+
+    // Probe by probe until the command has run.
+    step_until(&s, "SET in the command flow", |sc| {
+        let at = split(sc);
+        sc.lines()
+            .map(|l| left(l, at))
+            .any(|l| l.contains("SET foo bar"))
+            .then_some(())
+    });
+
+    // The loop is paused: the reply waits in the client's buffer.
+    let mut buf = [0u8; 64];
+    match client.read(&mut buf) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("the client got something while the loop was paused: {other:?}"),
+    }
+
+    // History: going back shows the past, End comes back.
+    s.keys("[");
+    s.wait_for("the past marker", |sc| sc.contains("VIEWING THE PAST"));
+    s.keys("End");
+    s.wait_for("live again", |sc| !sc.contains("VIEWING THE PAST"));
+
+    // Continue: beforeSleep writes the reply.
+    s.keys("c");
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let n = client.read(&mut buf).expect("reply after continue");
+    assert_eq!(
+        &buf[..n],
+        b"+OK\r\n",
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    s.wait_for("the loop running", |sc| sc.contains("running"));
+
+    // Quit: the terminal is back to the shell, the UI gone.
+    s.keys("q");
+    let screen = s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
+    assert!(
+        !screen.contains("command flow"),
+        "the UI was left on screen:\n{screen}"
+    );
+}
