@@ -123,7 +123,8 @@ impl fmt::Display for Action {
     }
 }
 
-/// The panes of the TUI a step can point the learner at.
+/// The panes of the TUI a step can point the learner at (the TUI's own panes,
+/// plus its header and its source pane).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Pane {
     /// The loop header: iteration, phase, running or paused.
@@ -133,13 +134,13 @@ pub enum Pane {
     /// This iteration's `fired` array.
     Fired,
     /// The time events.
-    Timers,
-    /// What `before_sleep` did.
+    TimeEvents,
+    /// What `beforeSleep` did.
     BeforeSleep,
+    /// The command flow: commands run, with their replies.
+    Flow,
     /// The connected clients.
     Clients,
-    /// The log of commands run.
-    Commands,
     /// The activity chart over recent iterations.
     Activity,
     /// The source excerpt.
@@ -152,10 +153,10 @@ impl Pane {
         (Pane::Header, "header"),
         (Pane::Events, "events"),
         (Pane::Fired, "fired"),
-        (Pane::Timers, "timers"),
+        (Pane::TimeEvents, "time_events"),
         (Pane::BeforeSleep, "before_sleep"),
+        (Pane::Flow, "flow"),
         (Pane::Clients, "clients"),
-        (Pane::Commands, "commands"),
         (Pane::Activity, "activity"),
         (Pane::Source, "source"),
     ];
