@@ -872,6 +872,80 @@ mod tests {
         assert!(err("command name=\"open").contains("cannot split"));
     }
 
+    /// Random conditions built from pieces of the language: parsing never
+    /// panics, and whatever parses can be matched against any event.
+    #[test]
+    fn random_conditions_never_panic() {
+        let mut rng = crate::walkthrough::testkit::Rng::new(7);
+        let words = [
+            "command",
+            "file_event",
+            "read",
+            "poll_enter",
+            "write_handler",
+            "installed",
+            "removed",
+            "key_expired",
+            "refired",
+            "time_event",
+            "name",
+            "key",
+            "fd",
+            "mask",
+            "why",
+            "timeout_ms",
+            "bytes",
+            "handler",
+            "iter",
+            "=",
+            "!=",
+            ">=",
+            "<",
+            ">",
+            "<=",
+            "set",
+            "r",
+            "w",
+            "rwb",
+            "none",
+            "yes",
+            "-1",
+            "99999999999999999999999999999999999999999",
+            "\"",
+            "'",
+            " ",
+            "*",
+            "é",
+            "\\x41",
+        ];
+        let events = [
+            read_event(true),
+            command("config|set", &["k"]),
+            ev(ProbeData::PollEnter {
+                timeout_ms: None,
+                reason: PollReason::NoTimers,
+            }),
+        ];
+        let mut parsed = 0;
+        for _ in 0..5000 {
+            let mut text = String::new();
+            for _ in 0..1 + rng.below(6) {
+                text.push_str(rng.pick(&words));
+                if rng.below(3) == 0 {
+                    text.push(' ');
+                }
+            }
+            if let Ok(c) = Condition::parse(&text) {
+                parsed += 1;
+                for e in &events {
+                    c.matches(e);
+                }
+                c.breakpoint();
+            }
+        }
+        assert!(parsed > 50, "{parsed}");
+    }
+
     #[test]
     fn sequence_in_order() {
         let seq = Sequence {

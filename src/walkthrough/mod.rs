@@ -94,6 +94,8 @@ pub mod parse;
 pub mod pause;
 pub mod progress;
 pub mod reply;
+#[cfg(test)]
+mod testkit;
 
 pub use chapter::{Action, AnchorRef, Chapter, Link, Pane, Step};
 pub use load::{Loaded, Origin};

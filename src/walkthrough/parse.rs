@@ -699,14 +699,8 @@ wait: inside a code block is prose
     /// exists.
     #[test]
     fn mutated_chapters_never_panic() {
-        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move |n: usize| {
-            // xorshift64*: deterministic, no dependency.
-            rng ^= rng >> 12;
-            rng ^= rng << 25;
-            rng ^= rng >> 27;
-            (rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
-        };
+        let mut rng = crate::walkthrough::testkit::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |n: usize| rng.below(n);
         let alphabet: &[u8] = b"-#:=!<>\"'` \n\tawr\\x\xc3\xa9\xff";
         let mut oks = 0;
         for round in 0..3000 {

@@ -258,6 +258,36 @@ mod tests {
         assert!(parse(whole).expect("ok").is_some());
     }
 
+    /// Valid replies cut, spliced and flipped at random: the reader answers
+    /// "need more", "here is one" or "not RESP", and never panics.
+    #[test]
+    fn mutated_replies_never_panic() {
+        let mut rng = crate::walkthrough::testkit::Rng::new(11);
+        let seeds: [&[u8]; 5] = [
+            b"*3\r\n$3\r\nfoo\r\n:-12\r\n%1\r\n+k\r\n_\r\n",
+            b"$5\r\nhello\r\n",
+            b">2\r\n=8\r\ntxt:abcd\r\n,1.5\r\n",
+            b"|1\r\n+a\r\n+b\r\n#f\r\n",
+            b"-ERR x\r\n(123\r\n~0\r\n",
+        ];
+        let alphabet = b"*$%>|~:+-_#,(=!\r\n0123456789-x";
+        for _ in 0..5000 {
+            let mut bytes = rng.pick(&seeds).to_vec();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(bytes.len() + 1);
+                match rng.below(3) {
+                    0 => bytes.insert(at, rng.pick(alphabet)),
+                    1 if at < bytes.len() => bytes[at] = rng.pick(alphabet),
+                    _ => bytes.truncate(at),
+                }
+            }
+            if let Ok(Some((reply, used))) = parse(&bytes) {
+                assert!(used <= bytes.len());
+                render(&reply);
+            }
+        }
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(parse(b"?\r\n").is_err());
