@@ -149,6 +149,16 @@ mod tests {
     use crate::walkthrough::parse::parse_chapter;
 
     #[test]
+    fn the_built_in_chapters_match_the_code() {
+        let loaded = crate::walkthrough::load::load(&crate::walkthrough::Origin::Embedded);
+        let problems: Vec<String> = check(&loaded.chapters)
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
     fn links_must_pin_a_commit() {
         assert!(check_link("https://redis.io/docs/").is_ok());
         assert!(
