@@ -36,15 +36,16 @@ measure() {
   local tool=$1 name=$2 test=$3 p=$4 n=$5 port out
   port=$(free_port); out="$WORK/$name.$tool.$n"
   case $tool in
-    syscalls) eval "perf stat -x, -e raw_syscalls:sys_enter -o $out $(server_cmd "$name" "$port")" >/dev/null 2>&1 & ;;
-    instr) eval "valgrind --tool=callgrind --callgrind-out-file=$out.cg $(server_cmd "$name" "$port")" >/dev/null 2>&1 & ;;
+    syscalls) eval "exec perf stat -x, -e raw_syscalls:sys_enter -o $out $(server_cmd "$name" "$port")" >/dev/null 2>&1 & ;;
+    instr) eval "exec valgrind --tool=callgrind --callgrind-out-file=$out.cg $(server_cmd "$name" "$port")" >/dev/null 2>&1 & ;;
   esac
   local pid=$!
   wait_up "$port"
   redis-benchmark -p "$port" -t "$test" -n "$n" -c "$CLIENTS" -P "$p" -q >/dev/null 2>&1
-  redis-cli -p "$port" SHUTDOWN NOSAVE >/dev/null 2>&1 || kill -INT "$(pgrep -P $pid | head -1 || echo $pid)" 2>/dev/null || true
-  # perf/valgrind wrap the server: stop the server, the wrapper writes its report.
-  for child in $(pgrep -P $pid); do kill -INT "$child" 2>/dev/null || true; done
+  # perf runs the server as its child; valgrind runs it in its own process.
+  # Either way SIGINT stops the server cleanly and the tool writes its report.
+  local kids; kids=$(pgrep -P "$pid" || true)
+  kill -INT ${kids:-$pid} 2>/dev/null || true
   wait $pid 2>/dev/null || true
   case $tool in
     syscalls) awk -F, '/raw_syscalls/ {print $1}' "$out" ;;
