@@ -5,12 +5,14 @@
 //! - [`server`]: the Redis subset on top of it (`server.c`, `networking.c`).
 //! - [`trace`]: probes, the trace model, the stepping gate and its transports.
 //! - [`tui`]: the terminal UI, fed only by the trace model.
+//! - [`walkthrough`]: the guided chapters, their wait-conditions and progress.
 
 pub mod ae;
 pub mod server;
 pub mod source;
 pub mod trace;
 pub mod tui;
+pub mod walkthrough;
 
 #[global_allocator]
 static ALLOCATOR: server::zmalloc::CountingAllocator = server::zmalloc::CountingAllocator;

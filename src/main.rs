@@ -31,6 +31,75 @@ enum Command {
     Serve(ServeArgs),
     /// Print the code behind an anchor, with its Redis counterpart.
     Source(SourceArgs),
+    /// List the guided chapters with your progress, or check chapter files.
+    Chapters(ChaptersArgs),
+}
+
+#[derive(Args)]
+struct ChaptersArgs {
+    /// Validate every chapter file (metadata, anchors, wait-conditions,
+    /// actions against the command table) and exit non-zero on any problem.
+    #[arg(long)]
+    check: bool,
+    /// Print chapter N (1-based) as plain text.
+    #[arg(long, value_name = "N")]
+    show: Option<usize>,
+    /// Forget which steps you have done.
+    #[arg(long)]
+    reset_progress: bool,
+    /// Read the chapters from this folder instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    walkthrough: Option<std::path::PathBuf>,
+}
+
+fn chapters(args: ChaptersArgs) -> ExitCode {
+    use loopscope::walkthrough::{self, Origin};
+    let origin = args.walkthrough.map_or(Origin::Embedded, Origin::Dir);
+    if args.check {
+        let loaded = walkthrough::load::load(&origin);
+        let mut problems = loaded.diagnostics;
+        problems.extend(walkthrough::check::check(&loaded.chapters));
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        if problems.is_empty() {
+            println!("{} chapters, all fine", loaded.chapters.len());
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("{} problem(s)", problems.len());
+        return ExitCode::FAILURE;
+    }
+    let mut guide = walkthrough::Walkthrough::load(&origin);
+    for d in guide.diagnostics() {
+        eprintln!("loopscope: {d}");
+    }
+    if let Some(w) = guide.progress().warning() {
+        eprintln!("loopscope: {w}");
+    }
+    if args.reset_progress {
+        if let Err(e) = guide.reset_progress() {
+            eprintln!("loopscope: cannot reset progress: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("Progress forgotten.");
+    }
+    if let Some(n) = args.show {
+        return match guide.chapters().get(n.wrapping_sub(1)) {
+            Some(c) => {
+                print!("{}", walkthrough::render_chapter(n, c));
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "loopscope: there is no chapter {n} (there are {})",
+                    guide.chapters().len()
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
+    print!("{}", walkthrough::chapter_list(&guide));
+    ExitCode::SUCCESS
 }
 
 #[derive(Args)]
@@ -142,6 +211,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Source(args)) => source(args),
+        Some(Command::Chapters(args)) => chapters(args),
         Some(Command::Tour(args)) => tour(args),
         Some(Command::Attach(args)) => attach(args),
         Some(Command::Replay(args)) => replay(args),

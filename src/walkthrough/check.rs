@@ -1,0 +1,210 @@
+//! `loopscope chapters --check`: what parsing alone cannot know.
+//!
+//! A chapter that parses may still point at things that do not exist: an
+//! anchor that was renamed in the code, a command the server does not have,
+//! a command with the wrong number of arguments, a link into Redis's
+//! repository that does not pin a commit. These checks compare every chapter
+//! with the code it describes (the anchor table of [`crate::source`] and the
+//! server's command table), so CI fails when the two drift apart.
+
+use crate::server::cmd::{CommandTable, RedisCommand};
+use crate::source;
+use crate::trace::model::ProbeKind;
+
+use super::chapter::Chapter;
+use super::condition::{Field, Op, Value};
+use super::parse::Diagnostic;
+
+/// Every problem of these chapters that parsing did not catch.
+pub fn check(chapters: &[Chapter]) -> Vec<Diagnostic> {
+    let table = CommandTable::new();
+    let mut out = Vec::new();
+    for chapter in chapters {
+        let mut error = |line: usize, message: String| {
+            out.push(Diagnostic {
+                file: chapter.file.clone(),
+                line,
+                message,
+            })
+        };
+        for step in &chapter.steps {
+            for anchor in &step.anchors {
+                if source::anchor_info(&anchor.name).is_none() {
+                    error(
+                        anchor.line,
+                        format!(
+                            "no anchor named `{}`; `loopscope source --list` lists them",
+                            anchor.name
+                        ),
+                    );
+                } else if source::find_anchor(&anchor.name).is_none() {
+                    error(
+                        anchor.line,
+                        format!(
+                            "anchor `{}` is in the table but not in the code",
+                            anchor.name
+                        ),
+                    );
+                }
+            }
+            if let Some(action) = &step.action {
+                for (i, argv) in action.commands.iter().enumerate() {
+                    if let Err(e) = check_command(&table, argv) {
+                        error(action.line + i, format!("`action:` {e}"));
+                    }
+                }
+            }
+            for (i, c) in step.wait.conditions.iter().enumerate() {
+                if c.kind != ProbeKind::Command {
+                    continue;
+                }
+                let pauses_here = step.pause && i + 1 == step.wait.conditions.len();
+                for f in &c.filters {
+                    let (Field::Name, Op::Eq, Value::Text(name)) = (f.field, f.op, &f.value) else {
+                        continue;
+                    };
+                    match lookup_by_name(&table, name) {
+                        None => error(
+                            step.line,
+                            format!(
+                                "`wait: {}` names a command the server does not have",
+                                c.text
+                            ),
+                        ),
+                        // The gate's command breakpoints compare whole names,
+                        // so a pause needs the subcommand spelled out.
+                        Some(cmd) if pauses_here && !cmd.subcommands.is_empty() => error(
+                            step.line,
+                            format!(
+                                "`wait: {}` with `pause: yes`: name the subcommand, e.g. `name={}|{}`",
+                                c.text,
+                                cmd.name,
+                                cmd.subcommands.first().map_or("...", |s| s
+                                    .name
+                                    .rsplit('|')
+                                    .next()
+                                    .unwrap_or("..."))
+                            ),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+            }
+            for link in &step.links {
+                if let Err(e) = check_link(&link.url) {
+                    error(step.line, format!("link `{}`: {e}", link.label));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Is `argv` a command the server knows, with an argument count it accepts?
+/// The same rules as the server's `processCommand`: an unknown name, or an
+/// arity that does not fit, would be refused before the command runs.
+pub fn check_command(table: &CommandTable, argv: &[Vec<u8>]) -> Result<(), String> {
+    let shown = super::argv::display_args(argv);
+    let cmd = table
+        .lookup(argv)
+        .ok_or_else(|| format!("`{shown}`: the server has no such command"))?;
+    if cmd.accepts_argc(argv.len()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{shown}`: wrong number of arguments for '{}' (arity {})",
+            cmd.name, cmd.arity
+        ))
+    }
+}
+
+/// Finds a command by the name a trace event shows (`set`, `client|list`).
+fn lookup_by_name(table: &CommandTable, name: &str) -> Option<&'static RedisCommand> {
+    let argv: Vec<Vec<u8>> = name.split('|').map(|p| p.as_bytes().to_vec()).collect();
+    table.lookup(&argv)
+}
+
+/// Links into Redis's repository must pin a commit (40 hex digits), so they
+/// keep pointing at the lines the chapter talks about.
+fn check_link(url: &str) -> Result<(), String> {
+    let Some(rest) = url.strip_prefix("https://github.com/redis/redis/") else {
+        return Ok(());
+    };
+    let Some(rest) = rest.strip_prefix("blob/") else {
+        return Ok(());
+    };
+    let commit = rest.split('/').next().unwrap_or_default();
+    if commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "a link into Redis's source must pin a commit (40 hex digits), not `{commit}`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::walkthrough::parse::parse_chapter;
+
+    #[test]
+    fn the_built_in_chapters_match_the_code() {
+        let loaded = crate::walkthrough::load::load(&crate::walkthrough::Origin::Embedded);
+        let problems: Vec<String> = check(&loaded.chapters)
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn links_must_pin_a_commit() {
+        assert!(check_link("https://redis.io/docs/").is_ok());
+        assert!(
+            check_link("https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/ae.c#L1-L2").is_ok()
+        );
+        assert!(check_link("https://github.com/redis/redis/blob/unstable/src/ae.c").is_err());
+    }
+
+    #[test]
+    fn unknown_anchors_and_commands_are_reported() {
+        let text = "---\ntitle: t\nsummary: s\n---\n## s\nanchor: ae.poll\nanchor: ae.nowhere\naction: NOSUCHCOMMAND x\nwait: command name=nosuchcommand\n";
+        let chapter = parse_chapter("c.md", text).expect("parses");
+        let found: Vec<String> = check(&[chapter]).iter().map(|d| d.to_string()).collect();
+        assert!(
+            found
+                .iter()
+                .any(|m| m.starts_with("c.md:7: no anchor named `ae.nowhere`")),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(|m| m.starts_with(
+                "c.md:8: `action:` `NOSUCHCOMMAND x`: the server has no such command"
+            )),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(
+                |m| m.starts_with("c.md:5: `wait: command name=nosuchcommand` names a command")
+            ),
+            "{found:#?}"
+        );
+        assert!(!found.iter().any(|m| m.contains("ae.poll")), "{found:#?}");
+    }
+
+    #[test]
+    fn actions_are_checked_against_the_command_table() {
+        let table = CommandTable::new();
+        let argv = |line: &str| crate::walkthrough::argv::split_args(line).expect("splits");
+        assert_eq!(check_command(&table, &argv("SET k v PX 300")), Ok(()));
+        assert_eq!(check_command(&table, &argv("config set hz 50")), Ok(()));
+        let err = check_command(&table, &argv("GET a b")).expect_err("GET takes one key");
+        assert_eq!(
+            err,
+            "`GET a b`: wrong number of arguments for 'get' (arity 2)"
+        );
+        let err = check_command(&table, &argv("CONFIG NOPE")).expect_err("no such subcommand");
+        assert!(err.contains("no such command"), "{err}");
+    }
+}

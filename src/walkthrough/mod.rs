@@ -1,0 +1,755 @@
+//! Guided chapters: a walkthrough of the event loop that waits for the
+//! learner, and for the loop, to do each thing.
+//!
+//! A chapter is a plain text file (`walkthrough/*.md`, format in
+//! `walkthrough/README.md`). It is a sequence of steps; a step explains one
+//! idea, points at places in our code (anchors, see [`crate::source`]), may
+//! give the learner a command to send (an [`Action`]) and may wait until the
+//! loop really does something (a wait-condition, see [`condition`]). The
+//! walkthrough never looks inside the server: it learns what the loop did only
+//! from trace events ([`crate::trace::model::Message`]), so the same guide
+//! works on a live loop, an attached one and a replayed trace.
+//!
+//! # Layout
+//! - [`chapter`]: the model (chapter, step, action, anchor reference, pane).
+//! - [`parse`]: reading a chapter file; errors name file and line.
+//! - [`condition`]: the wait-condition language, matched against trace events.
+//! - [`load`]: the embedded chapters or a `--walkthrough DIR`.
+//! - [`check`]: `loopscope chapters --check` (anchors, commands, links).
+//! - [`progress`]: done steps, saved per user.
+//! - [`argv`], [`reply`], [`client`]: the built-in client that sends actions.
+//!
+//! # Using it from a UI
+//!
+//! ```no_run
+//! use loopscope::walkthrough::{Origin, Walkthrough, StepOutcome, client::ActionClient};
+//! # fn next_message() -> loopscope::trace::model::Message { unimplemented!() }
+//! # let server_addr: std::net::SocketAddr = "127.0.0.1:6380".parse().unwrap();
+//! let mut guide = Walkthrough::load(&Origin::Embedded);   // or Origin::Dir(path)
+//! for d in guide.diagnostics() { eprintln!("{d}"); }      // broken files, if any
+//! guide.open(0);                                          // chapter 1, first step not done
+//! let mut client = ActionClient::new(server_addr);
+//!
+//! // The guide pane shows guide.current_chapter(), guide.current_step()
+//! // (title, text, anchors, links), guide.look() (panes to highlight) and
+//! // guide.current_action() (the line to type; `t` sends it):
+//! if let Some(action) = guide.current_action() {
+//!     let _ = client.send(action);                        // never blocks
+//! }
+//! // Every trace message the UI receives also goes to the guide:
+//! match guide.observe(&next_message()) {
+//!     StepOutcome::Met { pause: true, .. } => { /* keep (or get) the loop paused */ }
+//!     StepOutcome::Met { .. } | StepOutcome::Progressed { .. } => { /* redraw */ }
+//!     StepOutcome::Nothing => {}
+//! }
+//! // Replies to actions arrive later: client.try_event().
+//! guide.next_step();                                      // or prev_step(), goto(i), open(c)
+//! ```
+//!
+//! **Pausing exactly at the moment.** A step with `pause: yes` wants the loop
+//! stopped at the very event that completes it. The trace runs behind the
+//! loop, so that takes a gate breakpoint installed beforehand; a viewer that
+//! controls the gate lets a [`pause::PauseDriver`] keep it in step with the
+//! guide, and feeds it every message instead of calling `observe` itself:
+//!
+//! ```no_run
+//! # use loopscope::walkthrough::{Origin, Walkthrough, pause::PauseDriver};
+//! # fn next_message() -> loopscope::trace::model::Message { unimplemented!() }
+//! # fn send(_: loopscope::trace::model::ControlRequest) {}
+//! # let mut guide = Walkthrough::load(&Origin::Embedded);
+//! let mut driver = PauseDriver::new(&mut guide);
+//! let handled = driver.handle(&mut guide, &next_message()); // observes events too
+//! for c in handled.controls { send(c) }       // Subscription::control
+//! if let Some(step) = handled.holding { /* the loop stands at step's moment */ }
+//! // After any navigation (open, goto, next_step, prev_step):
+//! for c in driver.sync(&guide) { send(c) }
+//! ```
+//!
+//! A viewer that cannot control the gate (read-only, or a replay) calls
+//! `observe` directly; `Met { pause: true }` is then only a hint.
+//!
+//! **Connections.** Each chapter expects its `client:` connections to be
+//! new when it starts (its first action connects, and a step may wait for
+//! that accept): close the [`client::ActionClient`]'s connections
+//! ([`client::ActionClient::close`]) when opening a chapter.
+//!
+//! **Which step is watched.** Events are matched against the first step, from
+//! the current one on, that waits for something and is not met yet: the
+//! current step until it is met, then the next waiting one. So a consequence
+//! that follows right after (the write handler removing itself after being
+//! installed) is not missed while the learner is still reading.
+//!
+//! **Progress.** A step is done when its condition is met, or, for a step
+//! without a condition, when the learner moves on from it. Done steps are
+//! saved at once ([`progress`]); [`Walkthrough::reset_progress`] forgets them
+//! (`--reset-progress`); [`Walkthrough::chapter_progress`] feeds the chapter list.
+
+pub mod argv;
+pub mod chapter;
+pub mod check;
+pub mod client;
+pub mod condition;
+pub mod load;
+pub mod parse;
+pub mod pause;
+pub mod progress;
+pub mod reply;
+#[cfg(test)]
+mod testkit;
+
+pub use chapter::{Action, AnchorRef, Chapter, Link, Pane, Step};
+pub use load::{Loaded, Origin};
+pub use parse::Diagnostic;
+pub use progress::Progress;
+
+use crate::trace::model::{BreakOn, Message};
+
+/// Where the guide is: chapter and step, both 0-based.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub chapter: usize,
+    pub step: usize,
+}
+
+/// What one trace message meant for the walkthrough.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Nothing changed.
+    Nothing,
+    /// The message met one condition of a step that waits for several, in order.
+    Progressed { step: usize, met: usize, of: usize },
+    /// The message completed step `step`'s wait-condition (it is now done).
+    /// `pause`: the step asks for the loop to stay paused here. `current`:
+    /// it is the step on screen (else it is the one after it).
+    Met {
+        step: usize,
+        pause: bool,
+        current: bool,
+    },
+}
+
+/// The loaded chapters, where the learner is, and what has been done.
+pub struct Walkthrough {
+    chapters: Vec<Chapter>,
+    diagnostics: Vec<Diagnostic>,
+    progress: Progress,
+    pos: Option<Position>,
+    /// For each step of the open chapter: how far its wait-condition got in
+    /// this session, and whether it was met.
+    matching: Vec<condition::Progress>,
+    met: Vec<bool>,
+    save_error: Option<String>,
+    /// A viewer installs pause breakpoints in the gate (see the module doc).
+    gate_breakpoints: bool,
+    /// The breakpoint the gate last confirmed installed.
+    armed: Option<BreakOn>,
+}
+
+impl Walkthrough {
+    /// Loads the chapters from `origin`, with the progress saved for this user.
+    pub fn load(origin: &Origin) -> Walkthrough {
+        Walkthrough::with_progress(load::load(origin), Progress::load_default())
+    }
+
+    /// A walkthrough over already loaded chapters and the given progress.
+    pub fn with_progress(loaded: Loaded, progress: Progress) -> Walkthrough {
+        Walkthrough {
+            chapters: loaded.chapters,
+            diagnostics: loaded.diagnostics,
+            progress,
+            pos: None,
+            matching: Vec::new(),
+            met: Vec::new(),
+            save_error: None,
+            gate_breakpoints: false,
+            armed: None,
+        }
+    }
+
+    /// Says whether a viewer installs [`Walkthrough::pause_breakpoint`] in the
+    /// gate. While it does, a pausing step completes only at events after the
+    /// gate acknowledged that breakpoint ([`Walkthrough::breakpoint_installed`]):
+    /// an event the loop could not have stopped at must not complete a step
+    /// that promises to stop there. [`pause::PauseDriver`] sets this.
+    pub fn set_gate_breakpoints(&mut self, on: bool) {
+        self.gate_breakpoints = on;
+    }
+
+    /// The gate acknowledged this breakpoint: it stops there from now on.
+    pub fn breakpoint_installed(&mut self, on: &BreakOn) {
+        self.armed = Some(on.clone());
+    }
+
+    /// True unless the next pausing step waits for a breakpoint the gate has
+    /// not confirmed yet (only with [`Walkthrough::set_gate_breakpoints`]). A
+    /// viewer that acts by itself (a test) waits for this before acting.
+    pub fn pause_armed(&self) -> bool {
+        match self.pause_breakpoint() {
+            Some(bp) if self.gate_breakpoints => self.armed.as_ref() == Some(&bp),
+            _ => true,
+        }
+    }
+
+    pub fn chapters(&self) -> &[Chapter] {
+        &self.chapters
+    }
+
+    /// Problems of chapter files that could not be loaded (shown, not fatal).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// The last failure to save progress, if any (the guide may show it).
+    pub fn save_error(&self) -> Option<&str> {
+        self.save_error.as_deref()
+    }
+
+    /// `(done, total)` steps of chapter `chapter`.
+    pub fn chapter_progress(&self, chapter: usize) -> (usize, usize) {
+        self.chapters.get(chapter).map_or((0, 0), |c| {
+            (
+                self.progress.done_count(&c.id, c.steps.len()),
+                c.steps.len(),
+            )
+        })
+    }
+
+    /// Forgets every done step, here and on disk.
+    pub fn reset_progress(&mut self) -> std::io::Result<()> {
+        self.met.iter_mut().for_each(|m| *m = false);
+        self.matching
+            .iter_mut()
+            .for_each(|m| *m = Default::default());
+        self.progress.reset()
+    }
+
+    pub fn position(&self) -> Option<Position> {
+        self.pos
+    }
+
+    pub fn current_chapter(&self) -> Option<&Chapter> {
+        self.chapters.get(self.pos?.chapter)
+    }
+
+    pub fn current_step(&self) -> Option<&Step> {
+        let pos = self.pos?;
+        self.chapters.get(pos.chapter)?.steps.get(pos.step)
+    }
+
+    /// The command the current step asks the learner to send.
+    pub fn current_action(&self) -> Option<&Action> {
+        self.current_step()?.action.as_ref()
+    }
+
+    /// The anchors of the current step (the source pane shows the first).
+    pub fn anchors(&self) -> &[AnchorRef] {
+        self.current_step().map_or(&[], |s| &s.anchors)
+    }
+
+    /// The panes the current step tells the learner to look at.
+    pub fn look(&self) -> &[Pane] {
+        self.current_step().map_or(&[], |s| &s.look)
+    }
+
+    /// True if step `step` of the open chapter is done (this session or before).
+    pub fn is_done(&self, step: usize) -> bool {
+        self.met.get(step).copied().unwrap_or(false)
+            || self
+                .current_chapter()
+                .is_some_and(|c| self.progress.is_done(&c.id, step + 1))
+    }
+
+    /// True if step `step`'s wait-condition was met in this session.
+    pub fn is_met(&self, step: usize) -> bool {
+        self.met.get(step).copied().unwrap_or(false)
+    }
+
+    /// How many of the current step's wait-conditions are met so far.
+    pub fn current_wait_progress(&self) -> Option<(usize, usize)> {
+        let pos = self.pos?;
+        let step = self.current_step()?;
+        let got = self.matching.get(pos.step)?;
+        Some((
+            got.met.min(step.wait.conditions.len()),
+            step.wait.conditions.len(),
+        ))
+    }
+
+    /// Opens chapter `chapter` at its first step not yet done (or its first
+    /// step). Returns false if there is no such chapter.
+    pub fn open(&mut self, chapter: usize) -> bool {
+        let Some(c) = self.chapters.get(chapter) else {
+            return false;
+        };
+        let first_open = (0..c.steps.len())
+            .find(|&s| !self.progress.is_done(&c.id, s + 1))
+            .unwrap_or(0);
+        let steps = c.steps.len();
+        self.pos = Some(Position {
+            chapter,
+            step: first_open,
+        });
+        self.matching = vec![condition::Progress::default(); steps];
+        self.met = vec![false; steps];
+        true
+    }
+
+    /// Goes to step `step` of the open chapter.
+    pub fn goto(&mut self, step: usize) -> bool {
+        match self.pos {
+            Some(pos) if step < self.met.len() => {
+                self.pos = Some(Position { step, ..pos });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Moves to the next step, or the first step of the next chapter. Leaving
+    /// a step that waits for nothing marks it done. Returns false at the end.
+    pub fn next_step(&mut self) -> bool {
+        let Some(pos) = self.pos else {
+            return self.open(0);
+        };
+        if self.current_step().is_some_and(|s| s.wait.is_empty()) {
+            self.mark_done(pos.step);
+        }
+        if pos.step + 1 < self.met.len() {
+            self.goto(pos.step + 1)
+        } else if pos.chapter + 1 < self.chapters.len() {
+            self.open(pos.chapter + 1) && self.goto(0)
+        } else {
+            false
+        }
+    }
+
+    /// Moves to the previous step (staying in this chapter).
+    pub fn prev_step(&mut self) -> bool {
+        match self.pos {
+            Some(pos) if pos.step > 0 => self.goto(pos.step - 1),
+            _ => false,
+        }
+    }
+
+    /// The step whose wait-condition events are matched against: the first
+    /// step, from the current one on, that waits for something and has not
+    /// been met in this session (see the module doc).
+    pub fn watched_step(&self) -> Option<usize> {
+        let pos = self.pos?;
+        let chapter = self.chapters.get(pos.chapter)?;
+        (pos.step..chapter.steps.len())
+            .find(|&i| !chapter.steps[i].wait.is_empty() && !self.is_met(i))
+    }
+
+    /// The gate breakpoint to keep installed: the one of the next step that
+    /// pauses, from the watched step on. It is the next pausing step, not
+    /// only the watched one, because its moment may follow the watched step's
+    /// within microseconds (a command runs right after its read), too soon
+    /// for a viewer to install anything in between (see "Pausing exactly at
+    /// the moment" in the module doc).
+    pub fn pause_breakpoint(&self) -> Option<BreakOn> {
+        let pos = self.pos?;
+        let chapter = self.chapters.get(pos.chapter)?;
+        let from = self.watched_step()?;
+        chapter.steps[from..]
+            .iter()
+            .enumerate()
+            .find(|(i, s)| s.pause && !s.wait.is_empty() && !self.is_met(from + i))
+            .and_then(|(_, s)| s.wait.conditions.last())
+            .map(|c| c.breakpoint())
+    }
+
+    /// Feeds one trace message to the watched step's wait-condition.
+    pub fn observe(&mut self, message: &Message) -> StepOutcome {
+        let Message::Event(ev) = message else {
+            return StepOutcome::Nothing;
+        };
+        let (Some(pos), Some(w)) = (self.pos, self.watched_step()) else {
+            return StepOutcome::Nothing;
+        };
+        let Some(step) = self.chapters.get(pos.chapter).and_then(|c| c.steps.get(w)) else {
+            return StepOutcome::Nothing;
+        };
+        let Some(got) = self.matching.get_mut(w) else {
+            return StepOutcome::Nothing;
+        };
+        let before = got.met;
+        let last = step.wait.conditions.len().saturating_sub(1);
+        let final_needs_gate = self.gate_breakpoints && step.pause && got.met == last;
+        if final_needs_gate
+            && self.armed.as_ref() != step.wait.conditions.last().map(|c| c.breakpoint()).as_ref()
+        {
+            return StepOutcome::Nothing;
+        }
+        if got.advance(&step.wait, ev) {
+            let pause = step.pause;
+            self.mark_done(w);
+            return StepOutcome::Met {
+                step: w,
+                pause,
+                current: w == pos.step,
+            };
+        }
+        if got.met > before {
+            return StepOutcome::Progressed {
+                step: w,
+                met: got.met,
+                of: step.wait.conditions.len(),
+            };
+        }
+        StepOutcome::Nothing
+    }
+
+    fn mark_done(&mut self, step: usize) {
+        if let Some(m) = self.met.get_mut(step) {
+            *m = true;
+        }
+        let Some(id) = self.current_chapter().map(|c| c.id.clone()) else {
+            return;
+        };
+        if let Err(e) = self.progress.mark_done(&id, step + 1) {
+            self.save_error = Some(format!("cannot save progress: {e}"));
+        }
+    }
+}
+
+/// The table `loopscope chapters` prints: every chapter with its progress.
+pub fn chapter_list(guide: &Walkthrough) -> String {
+    let mut out = format!(
+        "{:>3}  {:<52} {:>7}  {:>5}\n",
+        "#", "chapter", "minutes", "done"
+    );
+    for (i, c) in guide.chapters().iter().enumerate() {
+        let (done, total) = guide.chapter_progress(i);
+        let minutes = c.minutes.map_or(String::new(), |m| m.to_string());
+        let mark = if done == total { " ✓" } else { "" };
+        out.push_str(&format!(
+            "{:>3}  {:<52} {:>7}  {:>5}{mark}\n",
+            i + 1,
+            c.title,
+            minutes,
+            format!("{done}/{total}")
+        ));
+    }
+    match guide.progress().path() {
+        Some(path) => out.push_str(&format!("\nProgress is kept in {}.\n", path.display())),
+        None => out.push_str("\nProgress is not saved.\n"),
+    }
+    out.push_str(
+        "`loopscope chapters --show N` prints chapter N; in the TUI, g opens the guide.\n",
+    );
+    out
+}
+
+/// A chapter as plain text, the way the guide pane lays it out: for
+/// `loopscope chapters --show` and for reading a chapter without the TUI.
+pub fn render_chapter(number: usize, chapter: &Chapter) -> String {
+    let mut out = format!("Chapter {number}: {}\n{}\n", chapter.title, chapter.summary);
+    if !chapter.intro.is_empty() {
+        out.push_str(&format!("\n{}\n", chapter.intro));
+    }
+    for (i, step) in chapter.steps.iter().enumerate() {
+        out.push_str(&format!(
+            "\n── Step {}/{}: {}\n",
+            i + 1,
+            chapter.steps.len(),
+            step.title
+        ));
+        out.push_str(&render_step(step));
+    }
+    out
+}
+
+/// One step as plain text: prose, then what to look at, do and wait for.
+pub fn render_step(step: &Step) -> String {
+    let mut out = String::new();
+    if !step.text.is_empty() {
+        out.push_str(&format!("{}\n", step.text));
+    }
+    if !step.look.is_empty() {
+        let panes: Vec<&str> = step.look.iter().map(|p| p.name()).collect();
+        out.push_str(&format!("  look:   {}\n", panes.join(", ")));
+    }
+    for a in &step.anchors {
+        match a.note.is_empty() {
+            true => out.push_str(&format!("  source: {}\n", a.name)),
+            false => out.push_str(&format!("  source: {} — {}\n", a.name, a.note)),
+        }
+    }
+    if let Some(action) = &step.action {
+        out.push_str(&format!("  do:     {action}   (t sends it)\n"));
+    }
+    for c in &step.wait.conditions {
+        out.push_str(&format!("  wait:   {}\n", c.text));
+    }
+    if step.pause {
+        out.push_str("  then:   the loop pauses there\n");
+    }
+    for l in &step.links {
+        out.push_str(&format!("  link:   {} {}\n", l.label, l.url));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::trace::model::{Event, Handler, Mask, ProbeData, ReplyInfo, Site};
+
+    static SITE: Site = Site {
+        file: Cow::Borrowed("src/ae/mod.rs"),
+        line: 1,
+        function: Cow::Borrowed("f"),
+        mirrors: Cow::Borrowed("f"),
+    };
+
+    fn msg(data: ProbeData) -> Message {
+        Message::Event(Event {
+            seq: 1,
+            iter: 1,
+            t_us: 0,
+            site: Cow::Borrowed(&SITE),
+            data,
+        })
+    }
+
+    fn command(name: &str) -> Message {
+        msg(ProbeData::Command {
+            client: 1,
+            client_name: None,
+            fd: 8,
+            db: 0,
+            name: Some(name.into()),
+            argv: vec![name.into()],
+            argc: 1,
+            keys: vec![],
+            reply: ReplyInfo::from_resp(b"+OK\r\n"),
+            duration_us: 1,
+        })
+    }
+
+    fn write_handler(installed: bool) -> Message {
+        if installed {
+            msg(ProbeData::FileEventCreated {
+                fd: 8,
+                mask: Mask::WRITABLE,
+                handler: Handler::new("send_reply_to_client", "sendReplyToClient"),
+                now: Mask(3),
+            })
+        } else {
+            msg(ProbeData::FileEventDeleted {
+                fd: 8,
+                mask: Mask::WRITABLE,
+                now: Mask::READABLE,
+            })
+        }
+    }
+
+    const CHAPTER: &str = "---\ntitle: T\nsummary: S\nid: t\n---\n\
+## Read me\nJust prose.\n\
+## Set\naction: SET k v\nwait: command name=set\nwait: command name=get\npause: yes\n\
+## Big reply\naction: GET big\nwait: write_handler installed\npause: yes\n\
+## Drained\nwait: write_handler removed\n";
+
+    fn guide() -> Walkthrough {
+        let chapter = parse::parse_chapter("t.md", CHAPTER).expect("parses");
+        let loaded = Loaded {
+            chapters: vec![chapter],
+            diagnostics: vec![],
+        };
+        let mut w = Walkthrough::with_progress(loaded, Progress::in_memory());
+        assert!(w.open(0));
+        w
+    }
+
+    #[test]
+    fn steps_complete_from_events_in_order() {
+        let mut w = guide();
+        assert_eq!(w.current_step().map(|s| s.title.as_str()), Some("Read me"));
+        // The reading step waits for nothing, so the next step is watched already.
+        assert_eq!(w.watched_step(), Some(1));
+        assert_eq!(
+            w.pause_breakpoint(),
+            Some(BreakOn::Command { name: "get".into() })
+        );
+        assert!(w.next_step());
+        assert!(w.is_done(0), "leaving a reading step marks it done");
+        assert_eq!(
+            w.observe(&command("get")),
+            StepOutcome::Nothing,
+            "out of order"
+        );
+        assert_eq!(
+            w.observe(&command("set")),
+            StepOutcome::Progressed {
+                step: 1,
+                met: 1,
+                of: 2
+            }
+        );
+        assert_eq!(w.current_wait_progress(), Some((1, 2)));
+        assert_eq!(
+            w.observe(&command("get")),
+            StepOutcome::Met {
+                step: 1,
+                pause: true,
+                current: true
+            }
+        );
+        assert!(w.is_done(1));
+        assert_eq!(w.chapter_progress(0), (2, 4));
+        // Met: the next step is watched before the learner gets there...
+        assert_eq!(w.watched_step(), Some(2));
+        assert_eq!(
+            w.observe(&write_handler(true)),
+            StepOutcome::Met {
+                step: 2,
+                pause: true,
+                current: false
+            }
+        );
+        // ...and so is the one after, while the learner still reads step 2.
+        assert!(w.next_step());
+        assert_eq!(w.pause_breakpoint(), None, "step 4 does not pause");
+        assert_eq!(
+            w.observe(&write_handler(false)),
+            StepOutcome::Met {
+                step: 3,
+                pause: false,
+                current: false
+            }
+        );
+        assert_eq!(w.watched_step(), None);
+        assert_eq!(w.chapter_progress(0), (4, 4));
+        assert!(w.next_step());
+        assert!(!w.next_step(), "the end");
+    }
+
+    #[test]
+    fn progress_reopens_at_the_first_open_step_and_resets() {
+        let mut w = guide();
+        w.next_step();
+        w.observe(&command("set"));
+        w.observe(&command("get"));
+        assert!(w.open(0));
+        assert_eq!(
+            w.position(),
+            Some(Position {
+                chapter: 0,
+                step: 2
+            })
+        );
+        assert!(
+            w.is_done(1) && !w.is_met(1),
+            "done before, not met this session"
+        );
+        w.reset_progress().expect("reset");
+        assert!(w.open(0));
+        assert_eq!(
+            w.position(),
+            Some(Position {
+                chapter: 0,
+                step: 0
+            })
+        );
+        assert_eq!(w.chapter_progress(0), (0, 4));
+    }
+
+    #[test]
+    fn the_breakpoint_is_the_next_pausing_steps_even_before_it_is_watched() {
+        let text = "---\ntitle: T\nsummary: S\n---\n\
+## Read\naction: SET k v\nwait: read\n\
+## Run\nwait: command name=set\npause: yes\n";
+        let chapter = parse::parse_chapter("t.md", text).expect("parses");
+        let loaded = Loaded {
+            chapters: vec![chapter],
+            diagnostics: vec![],
+        };
+        let mut w = Walkthrough::with_progress(loaded, Progress::in_memory());
+        w.open(0);
+        assert_eq!(w.watched_step(), Some(0));
+        // The command runs right after the read, inside the same handler: the
+        // breakpoint must already be there while the read is awaited.
+        assert_eq!(
+            w.pause_breakpoint(),
+            Some(BreakOn::Command { name: "set".into() })
+        );
+    }
+
+    #[test]
+    fn with_gate_breakpoints_a_pause_waits_until_the_gate_is_armed() {
+        let mut w = guide();
+        w.set_gate_breakpoints(true);
+        w.next_step();
+        w.observe(&command("set"));
+        let bp = w.pause_breakpoint().expect("step 2 pauses");
+        assert!(!w.pause_armed());
+        // The gate has not confirmed the breakpoint: this GET could not have
+        // been stopped at, so it does not complete a pausing step.
+        assert_eq!(w.observe(&command("get")), StepOutcome::Nothing);
+        w.breakpoint_installed(&BreakOn::Kind {
+            kind: crate::trace::model::ProbeKind::Command,
+        });
+        assert!(!w.pause_armed(), "another breakpoint is not this one");
+        w.breakpoint_installed(&bp);
+        assert!(w.pause_armed());
+        assert_eq!(
+            w.observe(&command("get")),
+            StepOutcome::Met {
+                step: 1,
+                pause: true,
+                current: true
+            }
+        );
+        w.next_step();
+        assert_eq!(
+            w.observe(&write_handler(true)),
+            StepOutcome::Nothing,
+            "not armed"
+        );
+        let bp = w.pause_breakpoint().expect("step 3 pauses");
+        w.breakpoint_installed(&bp);
+        assert!(matches!(
+            w.observe(&write_handler(true)),
+            StepOutcome::Met { step: 2, .. }
+        ));
+        // Step 4 does not pause: nothing to arm.
+        assert!(w.pause_armed());
+        assert!(matches!(
+            w.observe(&write_handler(false)),
+            StepOutcome::Met { step: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn non_events_and_no_chapter_do_nothing() {
+        let mut empty = Walkthrough::with_progress(Loaded::default(), Progress::in_memory());
+        assert_eq!(empty.observe(&command("set")), StepOutcome::Nothing);
+        assert!(!empty.open(0) && !empty.next_step() && !empty.prev_step());
+        assert!(empty.current_action().is_none() && empty.anchors().is_empty());
+        let mut w = guide();
+        let gate = Message::Drops(Default::default());
+        assert_eq!(w.observe(&gate), StepOutcome::Nothing);
+    }
+
+    #[test]
+    fn renders_a_step_as_text() {
+        let w = guide();
+        let text = render_chapter(1, &w.chapters()[0]);
+        assert!(text.contains("── Step 2/4: Set\n"), "{text}");
+        assert!(
+            text.contains("  do:     SET k v   (t sends it)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  wait:   command name=set\n  wait:   command name=get\n"),
+            "{text}"
+        );
+    }
+}
