@@ -314,6 +314,20 @@ struct UiArgs {
     /// pane shows the Redis function our code mirrors, read from there.
     #[arg(long, value_name = "DIR")]
     redis_src: Option<std::path::PathBuf>,
+    /// Read the guide's chapters from this folder instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    walkthrough: Option<std::path::PathBuf>,
+    /// Forget which chapter steps you have done, then start.
+    #[arg(long)]
+    reset_progress: bool,
+}
+
+/// What the guide needs to know about where it runs.
+struct GuideSetup {
+    /// Open the guide at once.
+    open: bool,
+    /// Where a step's command goes (the port comes from the stream).
+    server_host: Option<String>,
 }
 
 #[derive(Args)]
@@ -361,12 +375,17 @@ fn run_ui(
     ui: &UiArgs,
     log: Option<std::fs::File>,
     hint: String,
+    guide: GuideSetup,
 ) -> ExitCode {
     let opts = loopscope::tui::Options {
         ascii: ui.ascii,
         hint,
         log: log.map(|f| Box::new(f) as Box<dyn std::io::Write + Send>),
         redis_src: ui.redis_src.clone(),
+        walkthrough: ui.walkthrough.clone(),
+        reset_progress: ui.reset_progress,
+        guide_open: guide.open,
+        server_host: guide.server_host,
     };
     match loopscope::tui::run(source, opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -429,15 +448,25 @@ fn tour(args: TourArgs) -> ExitCode {
     };
     let sub = handle.subscribe(loopscope::trace::tracer::DEFAULT_CAPACITY);
     let hint = format!(
-        "in another terminal: redis-cli -p {}   then n steps, ? explains (log: {})",
+        "in another terminal: redis-cli -p {}   then n steps, g guides, ? explains (log: {})",
         addr.port(),
         log_path.display()
     );
+    // A server bound to every address is reached on loopback.
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
     run_ui(
         loopscope::tui::TraceSource::Live(sub),
         &args.ui,
         Some(log_file),
         hint,
+        GuideSetup {
+            open: true,
+            server_host: Some(host),
+        },
     )
 }
 
@@ -447,11 +476,23 @@ fn attach(args: AttachArgs) -> ExitCode {
         "attached to {}: n steps, c continues, ? explains",
         args.addr
     );
+    // The server's host is the attach port's; its port comes in the stream.
+    let host = args
+        .addr
+        .rsplit_once(':')
+        .map_or(args.addr.as_str(), |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     run_ui(
         loopscope::tui::TraceSource::Attach(args.addr.clone()),
         &args.ui,
         log,
         hint,
+        GuideSetup {
+            open: false,
+            server_host: Some(host),
+        },
     )
 }
 
@@ -466,5 +507,9 @@ fn replay(args: ReplayArgs) -> ExitCode {
         &args.ui,
         log,
         hint,
+        GuideSetup {
+            open: false,
+            server_host: None,
+        },
     )
 }

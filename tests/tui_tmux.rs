@@ -22,8 +22,8 @@ struct Session {
 }
 
 impl Session {
-    fn start(cmd: &str) -> Session {
-        let name = format!("loopscope-test-{}", std::process::id());
+    fn start(tag: &str, cmd: &str) -> Session {
+        let name = format!("loopscope-test-{tag}-{}", std::process::id());
         let ok = Command::new("tmux")
             .args([
                 "new-session",
@@ -83,6 +83,19 @@ impl Drop for Session {
             .args(["kill-session", "-t", &self.name])
             .status();
     }
+}
+
+/// The tour on `port`, in ASCII, with its log and the learner's progress
+/// in the temporary directory (never in the real home).
+fn tour_command(port: u16) -> String {
+    let tmp = std::env::temp_dir().join(format!("loopscope-tmux-{port}"));
+    std::fs::create_dir_all(&tmp).expect("a temporary directory");
+    format!(
+        "XDG_STATE_HOME={} {} --port {port} --ascii --log {}; echo LOOPSCOPE-EXITED; sleep 30",
+        tmp.display(),
+        env!("CARGO_BIN_EXE_loopscope"),
+        tmp.join("loopscope.log").display()
+    )
 }
 
 fn free_port() -> u16 {
@@ -154,16 +167,14 @@ fn step_a_set_through_the_loop_in_tmux() {
         return;
     }
     let port = free_port();
-    let log = std::env::temp_dir().join(format!("loopscope-tmux-{port}.log"));
-    let cmd = format!(
-        "{} --port {port} --ascii --log {}; echo LOOPSCOPE-EXITED; sleep 30",
-        env!("CARGO_BIN_EXE_loopscope"),
-        log.display()
-    );
-    let s = Session::start(&cmd);
+    let s = Session::start("set", &tour_command(port));
     s.wait_for("the tour to start paused", |sc| {
         sc.contains("PAUSED") && sc.contains(&format!("redis-cli -p {port}"))
     });
+    // The tour opens the guide at the first chapter; g puts it away.
+    s.wait_for("the guide", |sc| sc.contains("1. The loop's two jobs"));
+    s.keys("g");
+    s.wait_for("the loop panes", |sc| sc.contains("+ fired"));
 
     let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     client
@@ -248,4 +259,45 @@ fn step_a_set_through_the_loop_in_tmux() {
         !screen.contains("command flow"),
         "the UI was left on screen:\n{screen}"
     );
+}
+
+#[test]
+fn the_guide_sends_a_steps_command_and_stops_the_loop_at_its_moment() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("\n*** SKIPPED the_guide_sends_a_steps_command...: tmux is not installed ***\n");
+        return;
+    }
+    let port = free_port();
+    let s = Session::start("guide", &tour_command(port));
+    s.wait_for("chapter 1, step 1", |sc| {
+        sc.contains("1. The loop's two jobs") && sc.contains("Step 1:")
+    });
+    // Step 2 waits for the listener's accept, and pauses there.
+    s.keys(".");
+    s.wait_for("step 2", |sc| {
+        sc.contains("Step 2:") && sc.contains("do    PING")
+    });
+    // t: loopscope's own client connects and sends PING; the loop is
+    // paused, so nothing is accepted yet.
+    s.keys("t");
+    s.wait_for("the command sent", |sc| sc.contains("sent PING"));
+    // Let the loop run: it accepts the client, and the guide stops it there.
+    s.keys("c");
+    let sc = s.wait_for("the step done, the loop held", |sc| {
+        sc.contains("step 2") && sc.contains("done") && sc.contains("PAUSED")
+    });
+    assert!(sc.contains("accept_tcp_handler"), "{sc}");
+    // Let it go on (the guide stops it again at the moments of the steps
+    // that follow): the PING is answered, and the guide shows the reply.
+    let answered = |sc: &str| sc.contains("PING -> PONG");
+    for _ in 0..8 {
+        s.keys("c");
+        std::thread::sleep(Duration::from_millis(300));
+        if answered(&s.capture()) {
+            break;
+        }
+    }
+    s.wait_for("the reply", answered);
+    s.keys("q");
+    s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
 }

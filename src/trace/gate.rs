@@ -244,8 +244,9 @@ impl Gate {
     }
 }
 
-/// Does a step of `unit` end at a probe of `kind`?
-fn step_ends_at(unit: StepUnit, kind: ProbeKind) -> bool {
+/// Does a step of `unit` end at a probe of `kind`? (A viewer that shares the
+/// gate with its own breakpoints asks too.)
+pub fn step_ends_at(unit: StepUnit, kind: ProbeKind) -> bool {
     match unit {
         StepUnit::Probe => true,
         StepUnit::FileEvent => kind == ProbeKind::FileEvent,

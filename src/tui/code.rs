@@ -54,14 +54,22 @@ pub enum Why {
     /// No probe yet (a fresh tour stands before its first iteration): the
     /// top of the loop's iteration, where it will start.
     Start,
+    /// The guide's step points at this anchor.
+    Guide(String),
 }
 
 /// Where every iteration starts: shown before the first probe arrives.
 pub const START_ANCHOR: &str = "ae.process_events";
 
-/// The place the pane shows: the probe the frame on screen stops at, or,
-/// before any probe, the top of an iteration.
+/// The place the pane shows: the guide's anchor while the pane is pinned to
+/// it, else the probe the frame on screen stops at, or, before any probe,
+/// the top of an iteration.
 pub fn place(app: &App) -> Option<Place> {
+    if let Some(name) = &app.code.pin
+        && let Some(p) = anchor_place(&app.code.anchors, name, Why::Guide(name.clone()))
+    {
+        return Some(p);
+    }
     match app.frame().and_then(|f| f.at.as_ref()) {
         Some(ev) => Some(Place {
             file: ev.site.file.to_string(),
@@ -105,6 +113,9 @@ pub struct CodeState {
     range: Cell<Option<(i64, i64)>>,
     /// `--redis-src DIR`.
     pub redis: Option<RedisCheckout>,
+    /// The anchor the guide's step shows, until the learner moves the loop
+    /// (or the view of it) again.
+    pub pin: Option<String>,
     /// The anchors of the code the stream comes from: the hello's, or this
     /// build's own when the hello has none.
     pub anchors: Vec<AnchorEntry>,
@@ -119,6 +130,7 @@ impl CodeState {
             scroll: None,
             range: Cell::new(None),
             redis: redis_src.map(RedisCheckout::new),
+            pin: None,
             anchors: crate::trace::tracer::anchor_entries(),
         }
     }
@@ -395,11 +407,22 @@ pub fn version_warning(app: &App) -> Option<String> {
 /// The notes under the code at `place`, most important first.
 pub fn notes(app: &App, place: &Place, span: Option<&FunctionSpan>) -> Vec<Note> {
     let mut out: Vec<Note> = version_warning(app).into_iter().map(Note::Warn).collect();
-    if place.why == Why::Start {
-        out.push(Note::Info(
+    match &place.why {
+        Why::Probe => {}
+        Why::Start => out.push(Note::Info(
             "no probe yet: each iteration of the loop starts here (n steps to the first probe)"
                 .into(),
-        ));
+        )),
+        Why::Guide(name) => {
+            let said = app
+                .guide
+                .as_ref()
+                .and_then(|g| g.anchor_note(name))
+                .map_or_else(String::new, |n| format!(": {n}"));
+            out.push(Note::Info(format!(
+                "the guide shows {name}{said} (a: its next anchor; stepping the loop shows the running line)"
+            )));
+        }
     }
     let anchor = anchor_near(&app.code.anchors, place, span);
     if let Some(a) = anchor {

@@ -77,6 +77,8 @@ pub enum Mode {
     Breakpoints,
     /// Typing a new breakpoint.
     Prompt,
+    /// The guide's chapter list.
+    Chapters,
 }
 
 /// Everything a key can ask for.
@@ -121,6 +123,18 @@ pub enum Action {
     BreakRemove,
     /// In the prompt: accept what was typed.
     Submit,
+    /// The guide pane, open or closed.
+    Guide,
+    NextStep,
+    PrevStep,
+    /// Send the step's action with the built-in client.
+    SendAction,
+    /// Show the step's next anchor in the source pane.
+    NextAnchor,
+    /// The chapter list.
+    ChapterList,
+    /// In the chapter list: open the selected chapter.
+    OpenChapter,
 }
 
 /// One line of the key table.
@@ -193,7 +207,7 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Char('+'), K::Char('=')], "+", A::Faster, "play faster (shorter wait between iterations)", Footer::No),
     b(M::Normal, &[K::Char('-'), K::Char('_')], "-", A::Slower, "play slower (longer wait between iterations)", Footer::No),
     b(M::Normal, &[K::Char('[')], "[", A::Back,
-      "history: one probe back (shows what was recorded; nothing runs again)", Footer::Always("back")),
+      "history: one probe back (shows what was recorded; nothing runs again)", Footer::Wide("back")),
     b(M::Normal, &[K::Char(']')], "]", A::Forward, "history: one probe forward", Footer::Wide("fwd")),
     b(M::Normal, &[K::Char('{')], "{", A::BackIteration, "history: one iteration back", Footer::No),
     b(M::Normal, &[K::Char('}')], "}", A::ForwardIteration, "history: one iteration forward", Footer::No),
@@ -212,7 +226,18 @@ pub const BINDINGS: &[Binding] = &[
       "the source pane full screen, and back (up/down then scroll it)", Footer::Always("code")),
     b(M::Normal, &[K::Char('r')], "r", A::RedisView,
       "with --redis-src: Redis's own function beside ours (wide pane) or instead of ours (narrow), and back", Footer::No),
-    b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Footer::Always("brk")),
+    b(M::Normal, &[K::Char('g')], "g", A::Guide,
+      "the guide: chapters that explain the loop step by step, waiting for it to do each thing (open, close)",
+      Footer::Always("guide")),
+    b(M::Normal, &[K::Char('.'), K::Char('>')], ".", A::NextStep, "guide: the next step", Footer::No),
+    b(M::Normal, &[K::Char(','), K::Char('<')], ",", A::PrevStep, "guide: the previous step", Footer::No),
+    b(M::Normal, &[K::Char('t')], "t", A::SendAction,
+      "guide: send the step's command to the server with loopscope's own client (as if typed in redis-cli)",
+      Footer::No),
+    b(M::Normal, &[K::Char('a')], "a", A::NextAnchor,
+      "guide: show the step's next place in the code in the source pane", Footer::No),
+    b(M::Normal, &[K::Char('o')], "o", A::ChapterList, "guide: the chapters, with your progress", Footer::No),
+    b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Footer::Wide("brk")),
     b(M::Normal, &[K::Char('?')], "?", A::Help, "this help: every key, every column", Footer::Always("help")),
     b(M::Normal, &[K::Char('q'), K::Ctrl('c')], "q", A::Quit, "quit (a paused tour server stops with it)", Footer::Always("quit")),
     b(M::Help, &[K::Up, K::Char('k')], "up/k", A::Up, "scroll up", Footer::No),
@@ -236,6 +261,12 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Prompt, &[K::Enter], "Enter", A::Submit, "add the breakpoint typed", Footer::Always("add")),
     b(M::Prompt, &[K::Esc], "Esc", A::Close, "cancel", Footer::Always("cancel")),
     b(M::Prompt, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
+    b(M::Chapters, &[K::Up, K::Char('k')], "up/k", A::Up, "select the chapter above", Footer::No),
+    b(M::Chapters, &[K::Down, K::Char('j')], "down/j", A::Down, "select the chapter below", Footer::Always("select")),
+    b(M::Chapters, &[K::Enter], "Enter", A::OpenChapter,
+      "open the chapter, at its first step not done", Footer::Always("open")),
+    b(M::Chapters, &[K::Esc, K::Char('o'), K::Char('q')], "Esc/o", A::Close, "close the list", Footer::Always("close")),
+    b(M::Chapters, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
 ];
 
 /// The action bound to `key` in `mode`, if any.
@@ -259,6 +290,7 @@ pub fn mode_name(mode: Mode) -> &'static str {
         Mode::Details => "details popup",
         Mode::Breakpoints => "breakpoints list",
         Mode::Prompt => "new breakpoint prompt",
+        Mode::Chapters => "chapter list",
     }
 }
 
@@ -266,12 +298,13 @@ pub fn mode_name(mode: Mode) -> &'static str {
 mod tests {
     use super::*;
 
-    const MODES: [Mode; 5] = [
+    const MODES: [Mode; 6] = [
         Mode::Normal,
         Mode::Help,
         Mode::Details,
         Mode::Breakpoints,
         Mode::Prompt,
+        Mode::Chapters,
     ];
 
     #[test]
@@ -308,6 +341,9 @@ mod tests {
         assert_eq!(lookup(n, Key::End), Some(Live));
         assert_eq!(lookup(n, Key::BackTab), Some(FocusPrev));
         assert_eq!(lookup(n, Key::Char('x')), None);
+        assert_eq!(lookup(n, Key::Char('g')), Some(Guide));
+        assert_eq!(lookup(n, Key::Char('t')), Some(SendAction));
+        assert_eq!(lookup(n, Key::Char('s')), Some(Zoom));
     }
 
     #[test]

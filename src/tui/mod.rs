@@ -8,19 +8,23 @@
 //! - [`panes`]: each pane's rows, columns and details.
 //! - [`code`]: the source pane's content: our code at the probe, its anchor,
 //!   and the Redis function it mirrors.
+//! - [`guide`]: the guided chapters: steps, their actions, their pauses.
 //! - [`keys`]: the key table that drives input, footer and help.
 //! - [`theme`]: colours (honouring `NO_COLOR`) and glyphs (with an ASCII set).
 //! - [`view`]: drawing, a pure function of the state.
 //! - [`source`]: where messages come from: a live loop, an attach port, a replay file.
 //! - [`run`]: the terminal loop that ties them together.
+//! - [`sender`]: the thread of the client that sends a step's command (`t`).
 
 pub mod code;
 pub mod frame;
+pub mod guide;
 pub mod history;
 pub mod keys;
 pub mod logs;
 pub mod panes;
 pub mod run;
+pub mod sender;
 pub mod source;
 pub mod state;
 pub mod theme;

@@ -24,6 +24,7 @@ pub enum Pane {
     Clients,
     Activity,
     Source,
+    Guide,
 }
 
 /// One column of a pane's table.
@@ -60,7 +61,7 @@ pub struct PaneRow {
 }
 
 impl Pane {
-    pub const ALL: [Pane; 8] = [
+    pub const ALL: [Pane; 9] = [
         Pane::Events,
         Pane::Fired,
         Pane::Timers,
@@ -69,6 +70,7 @@ impl Pane {
         Pane::Clients,
         Pane::Activity,
         Pane::Source,
+        Pane::Guide,
     ];
 
     pub fn index(self) -> usize {
@@ -93,6 +95,7 @@ impl Pane {
             Pane::Clients => "clients",
             Pane::Activity => "activity",
             Pane::Source => "source",
+            Pane::Guide => "guide",
         }
     }
 
@@ -141,6 +144,16 @@ impl Pane {
                  beside ours on a wide pane, or instead of ours with r. On a short terminal, the \
                  clients and activity panes take this pane's place while they have the focus (Tab)."
             }
+            Pane::Guide => {
+                "The guide (g): chapters that explain Redis's event loop one step at a time. A step \
+                 says what to look at (those panes are marked \"look\"), what to do (t sends the \
+                 command for you, or type it in redis-cli), and what the loop will do; it is ticked \
+                 off when the loop really does it, and some steps stop the loop right there so you \
+                 can look. Its places in the code show in the source pane (a: the next one). \
+                 Focused, up/down scroll it. On a narrow terminal the guide takes the left of the \
+                 screen and the panes the step names (and the focused one) the right. Progress is \
+                 saved; o lists the chapters."
+            }
         }
     }
 
@@ -153,7 +166,7 @@ impl Pane {
             Pane::BeforeSleep => BEFORE_SLEEP_COLUMNS,
             Pane::Flow => FLOW_COLUMNS,
             Pane::Clients => CLIENTS_COLUMNS,
-            Pane::Activity | Pane::Source => &[],
+            Pane::Activity | Pane::Source | Pane::Guide => &[],
         }
     }
 }
@@ -290,7 +303,7 @@ pub fn len(pane: Pane, app: &App) -> usize {
         Pane::BeforeSleep => before_sleep_lines(f, &app.theme).len(),
         Pane::Flow => app.commands.count_upto(app.visible_seq()),
         Pane::Clients => f.snap.clients.len(),
-        Pane::Activity | Pane::Source => 0,
+        Pane::Activity | Pane::Source | Pane::Guide => 0,
     }
 }
 
@@ -330,7 +343,7 @@ pub fn rows(pane: Pane, app: &App, start: usize, count: usize) -> Vec<PaneRow> {
                 .collect()
         }
         Pane::Clients => take(f.snap.clients.iter().map(|c| client_row(f, c)).collect()),
-        Pane::Activity | Pane::Source => Vec::new(),
+        Pane::Activity | Pane::Source | Pane::Guide => Vec::new(),
     }
 }
 
@@ -433,7 +446,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             .clients
             .get(row)
             .map_or_else(Vec::new, |c| client_details(f, c)),
-        Pane::Activity => Vec::new(),
+        Pane::Activity | Pane::Guide => Vec::new(),
         Pane::Source => super::code::details(app),
     }
 }

@@ -33,12 +33,15 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 
 use super::code::RedisCheckout;
-use super::keys::Key;
+use super::guide::Guide;
+use super::keys::{Action, Key};
+use super::sender::Sender;
 use super::source::{Feed, TraceSource};
 use super::state::{App, Status};
 use super::theme::Theme;
 use super::view;
 use crate::trace::model::Message;
+use crate::walkthrough::{Origin, Walkthrough};
 
 /// How long the runner waits for trace messages before looking at the keys
 /// again: the worst-case key latency, plus one batch.
@@ -63,6 +66,16 @@ pub struct Options {
     /// A Redis checkout (`--redis-src`): the source pane reads Redis's
     /// functions from it.
     pub redis_src: Option<std::path::PathBuf>,
+    /// The guide's chapters: `None` for the built-in ones, or a folder
+    /// (`--walkthrough DIR`).
+    pub walkthrough: Option<std::path::PathBuf>,
+    /// Forget the learner's progress first (`--reset-progress`).
+    pub reset_progress: bool,
+    /// Open the guide at once (the tour does, at the chapter to resume).
+    pub guide_open: bool,
+    /// The host of the server a step's action goes to (its port comes from
+    /// the stream); `None` when there is no server (a replay).
+    pub server_host: Option<String>,
 }
 
 /// Runs the UI on the terminal until the user quits.
@@ -75,6 +88,10 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
         std::mem::take(&mut opts.hint),
     );
     app.code.redis = opts.redis_src.take().map(RedisCheckout::new);
+    app.guide = Some(load_guide(&mut opts));
+    if opts.guide_open {
+        app.on_action(Action::Guide);
+    }
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     // Alternate scroll mode: in the alternate screen, the terminal turns the
@@ -83,6 +100,25 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     let _ = io::stdout().write_all(b"\x1b[?1007h");
     let _ = io::stdout().flush();
     drive(&mut terminal, app, feed, &mut CrosstermInput, opts.log).map(drop)
+}
+
+/// The chapters, with the learner's progress; what could not be read is
+/// logged (the guide pane says how many files that was).
+fn load_guide(opts: &mut Options) -> Guide {
+    let origin = opts
+        .walkthrough
+        .take()
+        .map_or(Origin::Embedded, Origin::Dir);
+    let mut walk = Walkthrough::load(&origin);
+    for d in walk.diagnostics() {
+        note(&mut opts.log, &d.to_string());
+    }
+    if opts.reset_progress
+        && let Err(e) = walk.reset_progress()
+    {
+        note(&mut opts.log, &format!("cannot reset progress: {e}"));
+    }
+    Guide::new(walk, opts.server_host.take())
 }
 
 /// Restores the terminal when dropped: on return, on error, and while a
@@ -132,6 +168,7 @@ where
     let mut last_draw: Option<Instant> = None;
     let mut live = true;
     let mut last_batch: Option<Instant> = None;
+    let mut client: Option<Sender> = None;
     loop {
         while let Some(ev) = input.next(Duration::ZERO)? {
             dirty |= on_terminal_event(&mut app, &ev);
@@ -140,6 +177,18 @@ where
             if let Err(e) = feed.send(control) {
                 app.status = Some(Status::Error(e));
             }
+        }
+        if let Some(g) = app.guide.as_mut() {
+            for req in std::mem::take(&mut g.requests) {
+                // The guide learns of a refusal from the stream; a dead
+                // feed shows in the status line already.
+                let _ = feed.send_request(req);
+            }
+            dirty |= client_jobs(g, &mut client, &mut log);
+        }
+        while let Some(ev) = client.as_ref().and_then(Sender::try_reply) {
+            app.on_client_event(&ev);
+            dirty = true;
         }
         if app.quit {
             return Ok(app);
@@ -187,6 +236,7 @@ where
                 match &m {
                     Message::Event(_) if skip > 0 => {
                         skip -= 1;
+                        app.on_skipped(&m);
                         continue;
                     }
                     Message::Error(e) => note(&mut log, &e.error),
@@ -199,6 +249,35 @@ where
             dirty |= on_terminal_event(&mut app, &ev);
         }
     }
+}
+
+/// Hands the guide's jobs to the client thread, started on first use.
+/// True if there were any.
+fn client_jobs(
+    g: &mut Guide,
+    client: &mut Option<Sender>,
+    log: &mut Option<Box<dyn Write + Send>>,
+) -> bool {
+    let jobs = std::mem::take(&mut g.jobs);
+    if jobs.is_empty() {
+        return false;
+    }
+    if client.is_none() {
+        match Sender::spawn() {
+            Ok(s) => *client = Some(s),
+            Err(e) => {
+                note(log, &format!("cannot start the guide's client: {e}"));
+                g.last_reply = Some(format!("cannot start the client: {e}"));
+                return true;
+            }
+        }
+    }
+    if let Some(c) = client.as_ref() {
+        for job in jobs {
+            c.push(job);
+        }
+    }
+    true
 }
 
 /// Acts on one terminal event; true if the screen must be redrawn.
@@ -231,7 +310,7 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::trace::model::{Control, StepUnit};
+    use crate::trace::model::{Control, ControlRequest, StepUnit};
     use crate::tui::testkit::Script;
 
     /// A loop that never stops producing iterations, recording the controls it gets.
@@ -256,8 +335,11 @@ mod tests {
             Ok(())
         }
 
-        fn send(&mut self, control: Control) -> Result<(), String> {
-            self.sent.lock().map_err(|e| e.to_string())?.push(control);
+        fn send_request(&mut self, request: ControlRequest) -> Result<(), String> {
+            self.sent
+                .lock()
+                .map_err(|e| e.to_string())?
+                .push(request.control);
             Ok(())
         }
     }

@@ -81,8 +81,14 @@ pub trait Feed {
     /// and says why.
     fn wait(&mut self, timeout: Duration, out: &mut Vec<Message>) -> Result<(), String>;
 
-    /// Sends a control message; the answer comes back in the stream.
-    fn send(&mut self, control: Control) -> Result<(), String>;
+    /// Sends a control request; the answer comes back in the stream, with
+    /// the request's id.
+    fn send_request(&mut self, request: ControlRequest) -> Result<(), String>;
+
+    /// Sends a control message without an id.
+    fn send(&mut self, control: Control) -> Result<(), String> {
+        self.send_request(request(control))
+    }
 }
 
 fn request(control: Control) -> ControlRequest {
@@ -110,8 +116,8 @@ impl Feed for LiveFeed {
         Ok(())
     }
 
-    fn send(&mut self, control: Control) -> Result<(), String> {
-        self.0.control(request(control));
+    fn send_request(&mut self, request: ControlRequest) -> Result<(), String> {
+        self.0.control(request);
         Ok(())
     }
 }
@@ -144,8 +150,8 @@ impl<S: FnMut(ControlRequest) -> Result<(), String>> Feed for ChannelFeed<S> {
         Ok(())
     }
 
-    fn send(&mut self, control: Control) -> Result<(), String> {
-        (self.sink)(request(control))
+    fn send_request(&mut self, request: ControlRequest) -> Result<(), String> {
+        (self.sink)(request)
     }
 }
 

@@ -15,14 +15,16 @@
 
 use super::code::{self, CodeState};
 use super::frame::Frame;
+use super::guide::{Guide, News};
 use super::history::{History, Limits, Pos};
 use super::keys::{self, Action, Key, Mode};
 use super::logs::{CommandEntry, IterStats, Log};
 use super::panes::{self, Pane};
 use super::theme::Theme;
+use crate::trace::gate::step_ends_at;
 use crate::trace::model::{
     BreakOn, Control, Drops, Event, FORMAT_VERSION, GateState, GateStatus, Hello, Message,
-    ProbeData, ProbeKind, StepUnit,
+    ProbeData, ProbeKind, StepUnit, StopPoint,
 };
 
 /// The play speeds `+` and `-` move between: milliseconds between iterations.
@@ -42,10 +44,23 @@ pub enum Status {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help { scroll: usize },
-    Details { pane: Pane, row: usize },
-    Breakpoints { selected: usize },
-    Prompt { input: String },
+    Help {
+        scroll: usize,
+    },
+    Details {
+        pane: Pane,
+        row: usize,
+    },
+    Breakpoints {
+        selected: usize,
+    },
+    Prompt {
+        input: String,
+    },
+    /// The guide's chapter list.
+    Chapters {
+        selected: usize,
+    },
 }
 
 /// Scroll and selection of one pane.
@@ -95,6 +110,11 @@ pub struct App {
     /// Control messages for the loop, taken by the runner.
     pub outbox: Vec<Control>,
     pub quit: bool,
+    /// The guided chapters, when loaded (see [`super::guide`]).
+    pub guide: Option<Guide>,
+    /// How the learner last set the loop going (step, continue, play,
+    /// pause): the guide's own stops must not undo it.
+    run_intent: Option<Control>,
 }
 
 impl App {
@@ -133,6 +153,8 @@ impl App {
             play_ms: 250,
             outbox: Vec::new(),
             quit: false,
+            guide: None,
+            run_intent: None,
         }
     }
 
@@ -177,6 +199,7 @@ impl App {
             Overlay::Details { .. } => Mode::Details,
             Overlay::Breakpoints { .. } => Mode::Breakpoints,
             Overlay::Prompt { .. } => Mode::Prompt,
+            Overlay::Chapters { .. } => Mode::Chapters,
         }
     }
 
@@ -210,6 +233,14 @@ impl App {
     // -----------------------------------------------------------------------
 
     pub fn on_message(&mut self, msg: Message) {
+        let stop = match &msg {
+            Message::Gate(g) if g.state == GateState::Paused => g.at.clone(),
+            _ => None,
+        };
+        let news = self.guide.as_mut().and_then(|g| g.on_message(&msg));
+        if let Some(at) = stop {
+            self.keep_the_learners_run(&at);
+        }
         match msg {
             Message::Hello(h) => {
                 if h.format != FORMAT_VERSION {
@@ -232,6 +263,9 @@ impl App {
             Message::Event(ev) => self.on_event(ev),
             Message::Drops(d) => self.drops = d,
             Message::Gate(g) => self.gate = Some(g),
+            // Requests with an id are the guide's: it reads their answers.
+            Message::Ack(a) if a.id.is_some() => {}
+            Message::Error(e) if e.id.is_some() && self.guide.is_some() => {}
             Message::Ack(a) => {
                 if let Some(id) = a.breakpoint {
                     self.status = Some(Status::Info(format!("breakpoint {id} added")));
@@ -239,6 +273,89 @@ impl App {
             }
             Message::Error(e) => self.status = Some(Status::Error(e.error)),
         }
+        if let Some(news) = news {
+            self.on_guide_news(news);
+        }
+    }
+
+    /// The guide lets the loop go on after it stopped at the guide's
+    /// breakpoint for an event that was not the step's moment. That stop may
+    /// also have been where the learner's own step ended (the gate names only
+    /// the breakpoint), or it may have interrupted a step or a play: then the
+    /// loop goes on as the learner asked, not as the guide would.
+    fn keep_the_learners_run(&mut self, at: &StopPoint) {
+        let Some(g) = self.guide.as_mut() else {
+            return;
+        };
+        let Some(i) = g
+            .requests
+            .iter()
+            .position(|r| r.control == Control::Continue)
+        else {
+            return;
+        };
+        match &self.run_intent {
+            Some(Control::Step { unit }) if !step_ends_at(*unit, at.kind) => {
+                g.requests[i].control = Control::Step { unit: *unit };
+            }
+            Some(Control::Step { .. } | Control::Pause) => {
+                g.requests.remove(i);
+            }
+            Some(play @ Control::Play { .. }) => g.requests[i].control = play.clone(),
+            _ => {}
+        }
+    }
+
+    /// A message the runner skipped to keep up: only the guide sees it, so
+    /// that no step misses the event it waits for.
+    pub fn on_skipped(&mut self, msg: &Message) {
+        if let Some(g) = self.guide.as_mut() {
+            g.on_skipped(msg);
+        }
+    }
+
+    /// What the built-in client got back for the step's action.
+    pub fn on_client_event(&mut self, ev: &crate::walkthrough::client::ClientEvent) {
+        if let Some(g) = self.guide.as_mut() {
+            g.on_reply(ev);
+            if let Some(r) = &g.last_reply {
+                self.status = Some(Status::Info(format!("reply: {r}")));
+            }
+        }
+    }
+
+    fn on_guide_news(&mut self, news: News) {
+        let Some(g) = self.guide.as_ref() else {
+            return;
+        };
+        let title = |step: usize| {
+            g.walk
+                .current_chapter()
+                .and_then(|c| c.steps.get(step))
+                .map_or_else(String::new, |s| format!(" \"{}\"", s.title))
+        };
+        self.status = Some(match news {
+            News::Done {
+                step,
+                holding: true,
+            } => {
+                // The loop stands at the step's moment: show the line it is at.
+                self.code.pin = None;
+                Status::Info(format!(
+                    "step {}{} done: the loop is paused right there, look around (. next step, c continues)",
+                    step + 1,
+                    title(step)
+                ))
+            }
+            News::Done { step, .. } => Status::Info(format!(
+                "step {}{} done: the loop did it (. next step)",
+                step + 1,
+                title(step)
+            )),
+            News::Refused(why) => Status::Error(format!(
+                "the guide cannot stop the loop at each step's moment ({why}): steps still tick off"
+            )),
+        });
     }
 
     fn on_event(&mut self, ev: Event) {
@@ -377,16 +494,32 @@ impl App {
     }
 
     pub fn on_action(&mut self, action: Action) {
+        // Moving the loop, or the view of it, shows the running line again.
+        if matches!(
+            action,
+            Action::Step(_)
+                | Action::Continue
+                | Action::Pause
+                | Action::Play
+                | Action::Back
+                | Action::BackIteration
+                | Action::Forward
+                | Action::ForwardIteration
+                | Action::Oldest
+                | Action::Live
+        ) {
+            self.code.pin = None;
+        }
         match action {
             Action::Step(unit) => self.step(unit),
             Action::Continue => {
                 self.set_cursor(None);
-                self.outbox.push(Control::Continue);
+                self.run(Control::Continue);
             }
-            Action::Pause => self.outbox.push(Control::Pause),
+            Action::Pause => self.run(Control::Pause),
             Action::Play => {
                 self.set_cursor(None);
-                self.outbox.push(Control::Play {
+                self.run(Control::Play {
                     interval_ms: self.play_ms,
                 });
                 self.status = Some(Status::Info(self.speed_text()));
@@ -411,11 +544,17 @@ impl App {
                 if self.code.zoom {
                     self.zoom();
                 }
-                self.focus = if action == Action::FocusNext {
-                    self.focus.next()
-                } else {
-                    self.focus.prev()
-                };
+                let guide_open = self.guide.as_ref().is_some_and(|g| g.open);
+                loop {
+                    self.focus = if action == Action::FocusNext {
+                        self.focus.next()
+                    } else {
+                        self.focus.prev()
+                    };
+                    if self.focus != Pane::Guide || guide_open {
+                        break;
+                    }
+                }
             }
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => self.scroll(action),
             Action::Left | Action::Right => {
@@ -449,6 +588,12 @@ impl App {
             },
             Action::Help => self.overlay = Overlay::Help { scroll: 0 },
             Action::Breakpoints => self.overlay = Overlay::Breakpoints { selected: 0 },
+            Action::Guide => self.toggle_guide(),
+            Action::NextStep | Action::PrevStep => self.guide_step(action == Action::NextStep),
+            Action::SendAction => self.send_action(),
+            Action::NextAnchor => self.next_anchor(),
+            Action::ChapterList => self.chapter_list(),
+            Action::OpenChapter => self.open_chapter(),
             Action::Close => {
                 self.overlay = match self.overlay {
                     Overlay::Prompt { .. } => Overlay::Breakpoints { selected: 0 },
@@ -468,7 +613,7 @@ impl App {
 
     fn step(&mut self, unit: StepUnit) {
         let Some(pos) = self.cursor else {
-            self.outbox.push(Control::Step { unit });
+            self.run(Control::Step { unit });
             return;
         };
         // In the past a step replays the recording: move to the next recorded
@@ -484,6 +629,12 @@ impl App {
             ));
         }
         self.set_cursor(target);
+    }
+
+    /// Sends a control that sets the loop going (or stops it), and remembers it.
+    fn run(&mut self, control: Control) {
+        self.run_intent = Some(control.clone());
+        self.outbox.push(control);
     }
 
     fn travel(&mut self, to: impl Fn(&History, Pos) -> Option<Pos>, at_end: &str) {
@@ -523,7 +674,7 @@ impl App {
             Some(GateState::Playing { .. })
         );
         if playing {
-            self.outbox.push(Control::Play {
+            self.run(Control::Play {
                 interval_ms: self.play_ms,
             });
         }
@@ -569,7 +720,136 @@ impl App {
         ));
     }
 
+    // -----------------------------------------------------------------------
+    // The guide
+    // -----------------------------------------------------------------------
+
+    /// The guide, or a status line saying there is none.
+    fn guide_or_say(&mut self) -> Option<&mut Guide> {
+        if self.guide.is_none() {
+            self.status = Some(Status::Info(
+                "no chapters are loaded (loopscope chapters --check says why)".into(),
+            ));
+        }
+        self.guide.as_mut()
+    }
+
+    /// After the guide moved to another step: its first anchor in the source pane.
+    fn guide_moved(&mut self) {
+        let Some(g) = self.guide.as_mut() else {
+            return;
+        };
+        g.moved();
+        self.code.pin = g.anchor_name().map(str::to_string);
+    }
+
+    fn toggle_guide(&mut self) {
+        let Some(g) = self.guide_or_say() else {
+            return;
+        };
+        g.open = !g.open;
+        let opened = g.open;
+        if opened && g.walk.position().is_none() {
+            let c = g.resume_chapter();
+            g.open_chapter(c);
+            self.guide_moved();
+        }
+        if !opened && self.focus == Pane::Guide {
+            self.focus = Pane::Events;
+        }
+    }
+
+    fn guide_step(&mut self, forward: bool) {
+        let Some(g) = self.guide_or_say() else {
+            return;
+        };
+        g.open = true;
+        let moved = if g.walk.position().is_none() {
+            let c = g.resume_chapter();
+            g.open_chapter(c)
+        } else if forward {
+            let chapter = g.walk.position().map(|p| p.chapter);
+            let moved = g.walk.next_step();
+            if moved && g.walk.position().map(|p| p.chapter) != chapter {
+                // A new chapter starts with new client connections.
+                g.jobs.push(super::guide::ClientJob::CloseAll);
+            }
+            moved
+        } else {
+            g.walk.prev_step()
+        };
+        if moved {
+            self.guide_moved();
+        } else {
+            self.status = Some(Status::Info(
+                if forward {
+                    "this is the last step (o lists the chapters)"
+                } else {
+                    "this is the chapter's first step (o lists the chapters)"
+                }
+                .into(),
+            ));
+        }
+    }
+
+    fn send_action(&mut self) {
+        let port = self.hello.as_ref().map(|h| h.port);
+        let Some(g) = self.guide_or_say() else {
+            return;
+        };
+        self.status = Some(match g.send_action(port) {
+            Ok(shown) => Status::Info(format!("sent {shown}")),
+            Err(e) => Status::Info(e),
+        });
+    }
+
+    fn next_anchor(&mut self) {
+        let Some(g) = self.guide_or_say() else {
+            return;
+        };
+        match g.next_anchor().map(str::to_string) {
+            Some(name) => self.code.pin = Some(name),
+            None => {
+                self.status = Some(Status::Info(
+                    "this step points at no place in the code".into(),
+                ))
+            }
+        }
+    }
+
+    fn chapter_list(&mut self) {
+        let Some(g) = self.guide_or_say() else {
+            return;
+        };
+        let selected = g.walk.position().map_or(g.resume_chapter(), |p| p.chapter);
+        self.overlay = Overlay::Chapters { selected };
+    }
+
+    fn open_chapter(&mut self) {
+        let Overlay::Chapters { selected } = self.overlay else {
+            return;
+        };
+        self.overlay = Overlay::None;
+        if let Some(g) = self.guide.as_mut()
+            && g.open_chapter(selected)
+        {
+            g.open = true;
+            self.guide_moved();
+        }
+    }
+
     fn scroll(&mut self, action: Action) {
+        if self.overlay == Overlay::None && self.focus == Pane::Guide {
+            if let Some(g) = self.guide.as_mut() {
+                g.scroll_by(match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -10,
+                    _ => 10,
+                });
+            }
+            return;
+        }
         if self.overlay == Overlay::None && self.focus == Pane::Source {
             let delta = match action {
                 Action::Up => -1,
@@ -584,6 +864,10 @@ impl App {
         }
         let (len, page) = match self.overlay {
             Overlay::Breakpoints { .. } => (self.breakpoints_len(), 5),
+            Overlay::Chapters { .. } => (
+                self.guide.as_ref().map_or(0, |g| g.walk.chapters().len()),
+                5,
+            ),
             Overlay::Help { .. } => (usize::MAX, 10),
             _ => (panes::len(self.focus, self), 5),
         };
@@ -598,7 +882,9 @@ impl App {
         let last = len.saturating_sub(1);
         match &mut self.overlay {
             Overlay::Help { scroll } => *scroll = step(*scroll).min(400),
-            Overlay::Breakpoints { selected } => *selected = step(*selected).min(last),
+            Overlay::Breakpoints { selected } | Overlay::Chapters { selected } => {
+                *selected = step(*selected).min(last)
+            }
             _ if len == 0 => self.panes[self.focus.index()].selected = None,
             _ => {
                 let follows_end = self.focus == Pane::Flow;
@@ -1111,7 +1397,8 @@ mod tests {
                 .any(|(k, v)| k == "read handler" && v.contains("acceptTcpHandler"))
         );
         app.on_key(Key::Esc);
-        for _ in 0..Pane::ALL.len() {
+        // Every pane but the guide, which is closed (there is none here).
+        for _ in 0..Pane::ALL.len() - 1 {
             app.on_action(Action::FocusNext);
         }
         assert_eq!(app.focus, Pane::Events);

@@ -13,6 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::table::pane_block;
+use super::text::{wrap, wrap_plain};
 use crate::source::highlight::tokenize;
 use crate::source::redis::c_name;
 use crate::tui::code::{self, Listing, Note, Place};
@@ -275,49 +276,36 @@ fn skip_chars<'a>(pieces: impl Iterator<Item = (Style, &'a str)>, mut n: usize) 
 fn note_lines(t: &Theme, notes: Vec<Note>, width: usize, budget: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     for note in notes {
-        let lines: Vec<Line<'static>> = match note {
-            Note::Warn(w) => wrap(&format!("! {w}"), width, 2)
-                .into_iter()
-                .map(|l| Line::styled(l, t.alert()))
-                .collect(),
-            Note::Info(i) => wrap(&i, width, 2)
-                .into_iter()
-                .map(|l| Line::styled(l, t.current()))
-                .collect(),
-            Note::Anchor { name, note } => {
-                let text = format!("{} {name}: {note}", t.glyphs.bounds);
-                let prefix = name.chars().count() + 3;
-                wrap(&text, width, 2)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, l)| match i {
-                        0 if l.chars().count() >= prefix => {
-                            let (head, rest) = l
-                                .split_at(l.char_indices().nth(prefix).map_or(l.len(), |(i, _)| i));
-                            Line::from(vec![
-                                Span::styled(head.to_string(), t.key()),
-                                Span::raw(rest.to_string()),
-                            ])
-                        }
-                        _ => Line::raw(l),
-                    })
-                    .collect()
-            }
-            Note::Redis { function, file } => vec![Line::from(vec![
-                Span::styled("  Redis: ", t.dim()),
-                Span::styled(function, t.title()),
-                Span::styled(format!(" in {file}"), t.dim()),
-            ])],
+        let lines = match note {
+            Note::Warn(w) => wrap_plain(&format!("! {w}"), t.alert(), width, 2),
+            Note::Info(i) => wrap_plain(&i, t.current(), width, 2),
+            Note::Anchor { name, note } => wrap(
+                &[
+                    (t.key(), format!("{} {name}:", t.glyphs.bounds)),
+                    (Style::new(), format!(" {note}")),
+                ],
+                width,
+                2,
+            ),
+            Note::Redis { function, file } => wrap(
+                &[
+                    (t.dim(), "  Redis:".into()),
+                    (t.title(), format!(" {function}")),
+                    (t.dim(), format!(" in {file}")),
+                ],
+                width,
+                4,
+            ),
             Note::Link(url) if url.chars().count() + 2 <= width => {
                 vec![Line::styled(format!("  {url}"), t.dim())]
             }
             Note::Link(_) => Vec::new(),
-            Note::Mirrors { ours, redis } => {
-                wrap(&format!("  {ours}() mirrors Redis's {redis}"), width, 4)
-                    .into_iter()
-                    .map(|l| Line::styled(l, t.dim()))
-                    .collect()
-            }
+            Note::Mirrors { ours, redis } => wrap_plain(
+                &format!("  {ours}() mirrors Redis's {redis}"),
+                t.dim(),
+                width,
+                4,
+            ),
         };
         for l in lines {
             if out.len() >= budget {
@@ -329,53 +317,9 @@ fn note_lines(t: &Theme, notes: Vec<Note>, width: usize, budget: usize) -> Vec<L
     out
 }
 
-/// Greedy word wrap to `width` characters; continuation lines are indented
-/// by `indent`. A word longer than a line is cut.
-fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
-    let width = width.max(indent + 8);
-    let mut out = Vec::new();
-    let mut line = String::new();
-    let mut len = 0;
-    // No word on this line yet (spaces at the very start still count as words).
-    let mut fresh = true;
-    for word in text.split(' ') {
-        let wl = word.chars().count();
-        if !fresh && len + 1 + wl > width {
-            out.push(std::mem::replace(&mut line, " ".repeat(indent)));
-            len = indent;
-            fresh = true;
-        }
-        if !fresh {
-            line.push(' ');
-            len += 1;
-        }
-        let piece: String = word.chars().take(width.saturating_sub(len)).collect();
-        len += piece.chars().count();
-        line.push_str(&piece);
-        fresh = false;
-    }
-    if !line.trim().is_empty() {
-        out.push(line);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wrap_keeps_words_and_width() {
-        assert_eq!(wrap("a bb ccc", 20, 2), ["a bb ccc"]);
-        assert_eq!(
-            wrap("one two three four five", 10, 2),
-            ["one two", "  three", "  four", "  five"]
-        );
-        for l in wrap("x ".repeat(100).trim(), 12, 4) {
-            assert!(l.chars().count() <= 12, "{l:?}");
-        }
-        assert!(wrap("", 10, 0).is_empty());
-    }
 
     #[test]
     fn skip_chars_cuts_across_pieces() {

@@ -39,9 +39,11 @@
 
 mod activity;
 mod code;
+mod guide;
 mod popup;
 mod probe;
 mod table;
+mod text;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -58,6 +60,7 @@ use crate::tui::panes::Pane;
 use crate::tui::state::{App, Overlay, Status};
 use activity::ActivityView;
 use code::CodeView;
+use guide::GuideView;
 use table::PaneView;
 
 /// The smallest terminal the full layout fits in.
@@ -66,6 +69,10 @@ pub const MIN_HEIGHT: u16 = 18;
 
 /// From this body height on, all eight panes have a place of their own.
 pub const TALL_BODY: u16 = 30;
+
+/// From this width on, the guide goes beside every pane; below, beside the
+/// panes its step names.
+pub const GUIDE_BESIDE: u16 = 120;
 
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &App) {
@@ -94,6 +101,7 @@ pub fn draw(f: &mut Frame, app: &App) {
             popup::render_breakpoints(area, buf, app, *selected, None)
         }
         Overlay::Prompt { input } => popup::render_breakpoints(area, buf, app, 0, Some(input)),
+        Overlay::Chapters { selected } => popup::render_chapters(area, buf, app, *selected),
     }
 }
 
@@ -111,10 +119,6 @@ fn draw_too_small(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_body(f: &mut Frame, app: &App, area: Rect) {
-    if app.code.zoom {
-        draw_pane(f, app, Pane::Source, area);
-        return;
-    }
     for (pane, rect) in layout(app, area) {
         draw_pane(f, app, pane, rect);
     }
@@ -122,6 +126,52 @@ fn draw_body(f: &mut Frame, app: &App, area: Rect) {
 
 /// Where each pane goes in the body (see the module doc).
 pub fn layout(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
+    if app.code.zoom {
+        return vec![(Pane::Source, area)];
+    }
+    let Some(g) = app.guide.as_ref().filter(|g| g.open) else {
+        return loop_panes(app, area);
+    };
+    if area.width >= GUIDE_BESIDE {
+        let [rest, guide] = Layout::horizontal([
+            Constraint::Fill(1),
+            Constraint::Length((area.width * 2 / 5).min(72)),
+        ])
+        .areas(area);
+        let mut out = loop_panes(app, rest);
+        out.push((Pane::Guide, guide));
+        return out;
+    }
+    // Narrow: the guide, and beside it the panes the step names, and the
+    // focused one (so Tab still reaches every pane).
+    let [guide, side] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
+    let mut shown = g.look_panes();
+    if shown.is_empty() {
+        shown = vec![Pane::Events, Pane::Source];
+    }
+    if app.focus != Pane::Guide && !shown.contains(&app.focus) {
+        shown.push(app.focus);
+    }
+    // The code the step points at, when there is room for it.
+    if area.height >= 24 && shown.len() < 3 && !shown.contains(&Pane::Source) {
+        shown.push(Pane::Source);
+    }
+    if shown.len() > 3 {
+        shown.drain(2..shown.len() - 1);
+    }
+    let rows = Layout::vertical(
+        shown
+            .iter()
+            .map(|p| Constraint::Fill(if *p == Pane::Source { 2 } else { 1 })),
+    )
+    .split(side);
+    let mut out: Vec<(Pane, Rect)> = shown.into_iter().zip(rows.iter().copied()).collect();
+    out.push((Pane::Guide, guide));
+    out
+}
+
+/// The loop panes and the source pane, without the guide.
+fn loop_panes(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
     if area.height >= TALL_BODY {
         let [top, source] =
             Layout::vertical([Constraint::Fill(5), Constraint::Fill(4)]).areas(area);
@@ -194,6 +244,7 @@ fn draw_pane(f: &mut Frame, app: &App, pane: Pane, area: Rect) {
     match pane {
         Pane::Activity => f.render_widget(ActivityView { app }, area),
         Pane::Source => f.render_widget(CodeView { app }, area),
+        Pane::Guide => f.render_widget(GuideView { app }, area),
         Pane::Events => {
             let extra = frame.map_or_else(String::new, |fr| {
                 format!(

@@ -84,6 +84,7 @@ pub fn help_lines(t: &Theme) -> Vec<Line<'static>> {
     ));
     for mode in [
         Mode::Normal,
+        Mode::Chapters,
         Mode::Breakpoints,
         Mode::Prompt,
         Mode::Details,
@@ -301,6 +302,65 @@ pub fn render_breakpoints(
         w,
         h,
         scroll: 0,
+    };
+    popup.draw(area, buf, t, lines);
+}
+
+/// The guide's chapter list: every chapter with the steps done.
+pub fn render_chapters(area: Rect, buf: &mut Buffer, app: &App, selected: usize) {
+    let t = &app.theme;
+    let Some(g) = app.guide.as_ref() else {
+        return;
+    };
+    let w = &g.walk;
+    let current = w.position().map(|p| p.chapter);
+    let mut lines = Vec::new();
+    for (i, c) in w.chapters().iter().enumerate() {
+        let (done, total) = w.chapter_progress(i);
+        let mark = if total > 0 && done == total {
+            t.glyphs.done
+        } else if current == Some(i) {
+            t.glyphs.current
+        } else {
+            " "
+        };
+        let minutes = c.minutes.map_or_else(String::new, |m| format!(" {m} min"));
+        let text = format!(
+            "{mark} {:>2}. {}  ({done}/{total}{minutes})",
+            i + 1,
+            c.title
+        );
+        let style = if i == selected {
+            t.selected()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(text, style));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("(no chapter could be read)", t.dim()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        match w.progress().path() {
+            Some(p) => format!("Your progress is saved in {}.", p.display()),
+            None => "Progress is not saved.".into(),
+        },
+        t.dim(),
+    ));
+    let w_cols = area.width.saturating_sub(4).min(86);
+    lines.push(super::footer_line(app, Mode::Chapters, w_cols));
+    let h = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height.saturating_sub(2));
+    // Keep the selected chapter in view on a short screen.
+    let scroll = (selected + 1).saturating_sub(usize::from(h.saturating_sub(2)));
+    let popup = Popup {
+        title: "chapters",
+        hint: "",
+        w: w_cols,
+        h,
+        scroll,
     };
     popup.draw(area, buf, t, lines);
 }

@@ -38,7 +38,17 @@ pub fn pane_block<'a>(app: &App, pane: Pane, extra: &str) -> Block<'a> {
     } else {
         t.border()
     };
+    // The guide's step names this pane: mark it, so the eye finds it.
+    let look = app
+        .guide
+        .as_ref()
+        .is_some_and(|g| g.open && g.looks_at(pane));
+    let border = if look { t.key() } else { border };
     let mut title = vec![Span::styled(format!(" {} ", pane.title()), t.title())];
+    if look {
+        title.push(Span::styled(format!("{} look ", t.glyphs.past), t.past()));
+        title.push(Span::raw(" "));
+    }
     if !extra.is_empty() {
         title.push(Span::raw(format!("{extra} ")));
     }

@@ -106,6 +106,8 @@ fn every_pane_at_two_sizes() {
             match pane {
                 Pane::Activity => ActivityView { app: &app }.render(area, &mut buf),
                 Pane::Source => CodeView { app: &app }.render(area, &mut buf),
+                // Without chapters there is no guide pane (see the guide tests).
+                Pane::Guide => continue,
                 _ => PaneView {
                     app: &app,
                     pane,
@@ -467,7 +469,7 @@ fn short_terminals_lend_the_source_place_to_the_focused_clients_or_activity() {
     assert!(screen(&app, 80, 24).contains(&title(Pane::Activity)));
     // Tall: every pane has its own place.
     let s = screen(&app, 120, 40);
-    for pane in Pane::ALL {
+    for pane in Pane::ALL.into_iter().filter(|p| *p != Pane::Guide) {
         assert!(s.contains(&title(pane)), "{}:\n{s}", pane.title());
     }
 }
@@ -581,4 +583,84 @@ fn before_the_first_probe_the_pane_shows_where_iterations_start() {
         .and_then(|t| t.lines().nth(site.line as usize - 1))
         .expect("line");
     assert!(line.trim().starts_with(&code), "{code:?} vs {line:?}");
+}
+
+// ---------------------------------------------------------------------------
+// The guide
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_guide_beside_the_step_s_panes_on_a_narrow_screen() {
+    use crate::tui::guide::tests::guided;
+    let app = guided(crate::walkthrough::Progress::in_memory(), Some("127.0.0.1"));
+    let s = screen(&app, 80, 24);
+    // The step's panes are there, marked; the others make room.
+    assert!(
+        s.contains("events ◀ look") && s.contains("fired ◀ look"),
+        "{s}"
+    );
+    assert!(
+        !s.contains("┌ time events") && !s.contains("┌ command flow"),
+        "{s}"
+    );
+    assert!(s.contains("Step 1: The listener fires"), "{s}");
+    insta::assert_snapshot!("guide_80x24", s);
+}
+
+#[test]
+fn the_guide_beside_every_pane_on_a_wide_screen() {
+    use crate::tui::guide::tests::guided;
+    let mut app = guided(crate::walkthrough::Progress::in_memory(), Some("127.0.0.1"));
+    app.on_key(Key::Char('t'));
+    let s = screen(&app, 160, 40);
+    for pane in Pane::ALL {
+        assert!(
+            s.contains(&format!("┌ {}", pane.title())),
+            "{}:\n{s}",
+            pane.title()
+        );
+    }
+    // The source pane shows the step's anchor, and says why.
+    assert!(s.contains("source accept_tcp_handler()"), "{s}");
+    assert!(s.contains("the guide shows net.accept_tcp_handler"), "{s}");
+    insta::assert_snapshot!("guide_160x40", s);
+    // Scrolling the guide moves its text.
+    app.focus = Pane::Guide;
+    let before = screen(&app, 100, 24);
+    app.on_key(Key::Down);
+    app.on_key(Key::Down);
+    assert_ne!(screen(&app, 100, 24), before);
+    for _ in 0..100 {
+        app.on_key(Key::Down);
+    }
+    let bottom = screen(&app, 100, 24);
+    app.on_key(Key::Up);
+    assert_ne!(screen(&app, 100, 24), bottom, "scrolled past the end");
+}
+
+#[test]
+fn the_chapter_list() {
+    use crate::tui::guide::tests::guided;
+    let mut app = guided(crate::walkthrough::Progress::in_memory(), Some("127.0.0.1"));
+    app.on_key(Key::Char('o'));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("1. A test chapter  (0/2 2 min)"), "{s}");
+    insta::assert_snapshot!("chapter_list", s);
+}
+
+#[test]
+fn tiny_terminals_with_the_guide_never_panic() {
+    use crate::tui::guide::tests::guided;
+    let mut app = guided(crate::walkthrough::Progress::in_memory(), Some("127.0.0.1"));
+    for keys in ["", "o", "s"] {
+        app.overlay = crate::tui::state::Overlay::None;
+        for k in keys.chars() {
+            app.on_key(Key::Char(k));
+        }
+        for w in (1..=130).step_by(7) {
+            for h in (1..=40).step_by(3) {
+                let _ = screen(&app, w, h);
+            }
+        }
+    }
 }

@@ -1,0 +1,663 @@
+//! The guide: the walkthrough's chapters, in the UI.
+//!
+//! The chapter engine ([`crate::walkthrough`]) knows the chapters, where the
+//! learner is, what each step waits for, and what has been done. This is the
+//! UI's side of it:
+//!
+//! - every trace message goes to the engine through a [`PauseDriver`], which
+//!   also keeps a gate breakpoint at the moment the next pausing step waits
+//!   for, so the loop stops *at* it; the driver's requests wait in
+//!   [`Guide::requests`] for the runner, like the keys' controls do;
+//! - `t` queues the step's action in [`Guide::jobs`]; the runner hands it to
+//!   the built-in client's thread ([`super::sender`]), which sends it to the
+//!   server and reports the reply back ([`Guide::on_reply`]);
+//! - the step's anchors pin the source pane ([`super::code::CodeState`]) to
+//!   the code the step talks about, until the learner steps the loop again;
+//! - the step names the panes to look at ([`Guide::looks_at`]), and the view
+//!   highlights them.
+//!
+//! Like the rest of the state, nothing here draws or does I/O, so tests can
+//! drive a guide with synthetic messages.
+
+use crate::trace::model::{ControlRequest, Message};
+use crate::walkthrough::pause::PauseDriver;
+use crate::walkthrough::{self, Action, StepOutcome, Walkthrough};
+
+use super::panes::Pane;
+
+/// Work for the built-in client, taken by the runner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientJob {
+    /// Send this action to the server at `addr` (`host:port`).
+    Send { addr: String, action: Action },
+    /// Close every connection: a chapter starts with new clients.
+    CloseAll,
+}
+
+/// What a trace message meant for the guide, for the status line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum News {
+    /// A step's wait-condition was met (its number, 0-based); `holding`: the
+    /// loop is stopped at that very moment.
+    Done { step: usize, holding: bool },
+    /// The gate refused the driver's breakpoints.
+    Refused(String),
+}
+
+/// The guide's state. See the module doc.
+pub struct Guide {
+    pub walk: Walkthrough,
+    driver: PauseDriver,
+    /// The guide pane is on screen.
+    pub open: bool,
+    /// Lines of the guide pane scrolled off the top.
+    pub scroll: usize,
+    /// The most it can scroll, as the view last drew it (it alone knows
+    /// how many lines the step's text wraps to).
+    max_scroll: std::cell::Cell<usize>,
+    /// Which of the step's anchors the source pane shows.
+    pub anchor: usize,
+    /// Control requests for the gate, taken by the runner.
+    pub requests: Vec<ControlRequest>,
+    /// Jobs for the built-in client, taken by the runner.
+    pub jobs: Vec<ClientJob>,
+    /// Where the server runs (the port comes from the stream's hello);
+    /// `None` for a replay, which has no server.
+    pub server_host: Option<String>,
+    /// The outcome of the last action sent.
+    pub last_reply: Option<String>,
+}
+
+impl std::fmt::Debug for Guide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guide")
+            .field("position", &self.walk.position())
+            .field("open", &self.open)
+            .field("driver", &self.driver)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guide {
+    /// A guide over `walk`, closed, on no chapter yet.
+    pub fn new(mut walk: Walkthrough, server_host: Option<String>) -> Guide {
+        let driver = PauseDriver::new(&mut walk);
+        Guide {
+            walk,
+            driver,
+            open: false,
+            scroll: 0,
+            max_scroll: std::cell::Cell::new(usize::MAX),
+            anchor: 0,
+            requests: Vec::new(),
+            jobs: Vec::new(),
+            server_host,
+            last_reply: None,
+        }
+    }
+
+    /// The first chapter with a step not done (or the first chapter).
+    pub fn resume_chapter(&self) -> usize {
+        (0..self.walk.chapters().len())
+            .find(|&c| {
+                let (done, total) = self.walk.chapter_progress(c);
+                done < total
+            })
+            .unwrap_or(0)
+    }
+
+    /// Opens chapter `chapter`: new client connections, its first step not done.
+    pub fn open_chapter(&mut self, chapter: usize) -> bool {
+        if !self.walk.open(chapter) {
+            return false;
+        }
+        self.jobs.push(ClientJob::CloseAll);
+        self.moved();
+        true
+    }
+
+    /// After any move: the new step's breakpoint, the top of its text, its
+    /// first anchor.
+    pub fn moved(&mut self) {
+        let sync = self.driver.sync(&self.walk);
+        self.requests.extend(sync);
+        self.scroll = 0;
+        self.anchor = 0;
+        self.last_reply = None;
+    }
+
+    /// Scrolls the step's text by `delta` lines.
+    pub fn scroll_by(&mut self, delta: i64) {
+        let to = i64::try_from(self.scroll)
+            .unwrap_or(i64::MAX)
+            .saturating_add(delta)
+            .max(0);
+        self.scroll = usize::try_from(to).unwrap_or(0).min(self.max_scroll.get());
+    }
+
+    /// Called by the view with how far the text can scroll at its size.
+    pub fn set_max_scroll(&self, max: usize) {
+        self.max_scroll.set(max);
+    }
+
+    /// Feeds one trace message; says what the status line should tell.
+    pub fn on_message(&mut self, msg: &Message) -> Option<News> {
+        let refused_before = self.driver.refused().is_some();
+        let handled = self.driver.handle(&mut self.walk, msg);
+        self.requests.extend(handled.controls);
+        if let Some(step) = handled.holding {
+            return Some(News::Done {
+                step,
+                holding: true,
+            });
+        }
+        if !refused_before && let Some(why) = self.driver.refused() {
+            return Some(News::Refused(why.to_string()));
+        }
+        match handled.outcome {
+            // A pausing step's moment is announced when the loop stops there.
+            Some(StepOutcome::Met { step, pause, .. }) if !pause || refused_before => {
+                Some(News::Done {
+                    step,
+                    holding: false,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Feeds a message the UI skipped to keep up: the guide still sees
+    /// every event, so no step waits for one that went by unseen.
+    pub fn on_skipped(&mut self, msg: &Message) {
+        let handled = self.driver.handle(&mut self.walk, msg);
+        self.requests.extend(handled.controls);
+    }
+
+    /// `t`: queues the current step's action for the server on `port`.
+    pub fn send_action(&mut self, port: Option<u16>) -> Result<String, String> {
+        let action = self
+            .walk
+            .current_action()
+            .cloned()
+            .ok_or("this step has nothing to send")?;
+        let host = self.server_host.as_deref().ok_or(
+            "a replay has no server to send to: the recording already holds what was sent",
+        )?;
+        let port = port.ok_or("the stream has not said the server's port yet")?;
+        let addr = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let shown = action.to_string();
+        self.jobs.push(ClientJob::Send { addr, action });
+        self.last_reply = Some(format!("sent {shown}, waiting for the reply"));
+        Ok(shown)
+    }
+
+    /// What the built-in client got back.
+    pub fn on_reply(&mut self, ev: &walkthrough::client::ClientEvent) {
+        use walkthrough::client::ClientEvent;
+        self.last_reply = Some(match ev {
+            ClientEvent::Replied {
+                action,
+                first,
+                replies,
+                errors,
+                ..
+            } => match (replies, errors) {
+                (1, _) => format!("{action} -> {first}"),
+                (n, 0) => format!("{action} -> {n} replies, the first {first}"),
+                (n, e) => format!("{action} -> {n} replies, {e} errors, the first {first}"),
+            },
+            ClientEvent::Failed { client, error } => {
+                format!("client {client}: {error}")
+            }
+        });
+    }
+
+    /// The name of the anchor the source pane should show for this step.
+    pub fn anchor_name(&self) -> Option<&str> {
+        let anchors = self.walk.anchors();
+        anchors
+            .get(self.anchor.min(anchors.len().saturating_sub(1)))
+            .map(|a| a.name.as_str())
+    }
+
+    /// Moves to the step's next anchor (round the list).
+    pub fn next_anchor(&mut self) -> Option<&str> {
+        let n = self.walk.anchors().len();
+        if n == 0 {
+            return None;
+        }
+        self.anchor = (self.anchor + 1) % n;
+        self.anchor_name()
+    }
+
+    /// True if the current step tells the learner to look at `pane`.
+    pub fn looks_at(&self, pane: Pane) -> bool {
+        self.walk.look().iter().any(|p| tui_pane(*p) == Some(pane))
+    }
+
+    /// The loop panes the current step names, in its order.
+    pub fn look_panes(&self) -> Vec<Pane> {
+        self.walk
+            .look()
+            .iter()
+            .filter_map(|p| tui_pane(*p))
+            .collect()
+    }
+
+    /// The note the current step gives its anchor `name`.
+    pub fn anchor_note(&self, name: &str) -> Option<&str> {
+        self.walk
+            .anchors()
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.note.as_str())
+            .filter(|n| !n.is_empty())
+    }
+}
+
+/// The UI pane a chapter's pane name means (the header is not a pane).
+pub fn tui_pane(p: walkthrough::Pane) -> Option<Pane> {
+    use walkthrough::Pane as W;
+    Some(match p {
+        W::Header => return None,
+        W::Events => Pane::Events,
+        W::Fired => Pane::Fired,
+        W::TimeEvents => Pane::Timers,
+        W::BeforeSleep => Pane::BeforeSleep,
+        W::Flow => Pane::Flow,
+        W::Clients => Pane::Clients,
+        W::Activity => Pane::Activity,
+        W::Source => Pane::Source,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::trace::model::{
+        Ack, BreakOn, Control, ErrorReply, GateState, GateStatus, ProbeData, ProbeKind, StopPoint,
+        StopReason,
+    };
+    use crate::tui::keys::{Action, Key};
+    use crate::tui::state::{App, Overlay, Status};
+    use crate::tui::testkit::{Script, app_with};
+    use crate::walkthrough::{Loaded, Progress, parse};
+
+    /// A chapter of our own for the tests: it does not change when the
+    /// real chapters do.
+    pub const CHAPTER: &str = "---
+id: test-chapter
+title: A test chapter
+summary: Two steps to test the guide.
+minutes: 2
+---
+An introduction.
+
+## The listener fires
+look: events, fired
+action: SET foo bar
+wait: file_event handler=accept_tcp_handler
+pause: yes
+anchor: net.accept_tcp_handler — accept up to 1000 connections
+anchor: ae.dispatch_fired
+
+Send the command with `t`. The listening socket becomes **readable**: a
+client is knocking.
+
+- the kernel says so
+- the loop asks
+
+## The command runs
+look: flow
+wait: command name=set
+anchor: server.call
+
+The command runs, and its reply waits in the client's buffer.
+";
+
+    pub fn walk(progress: Progress) -> Walkthrough {
+        let chapter = parse::parse_chapter("test.md", CHAPTER).expect("the test chapter parses");
+        let loaded = Loaded {
+            chapters: vec![chapter],
+            diagnostics: Vec::new(),
+        };
+        Walkthrough::with_progress(loaded, progress)
+    }
+
+    /// An app at the start of the story, with the test chapter's guide open.
+    pub fn guided(progress: Progress, host: Option<&str>) -> App {
+        let mut app = app_with(&Script::start().out, true);
+        app.guide = Some(Guide::new(walk(progress), host.map(str::to_string)));
+        app.on_key(Key::Char('g'));
+        app
+    }
+
+    fn guide(app: &App) -> &Guide {
+        app.guide.as_ref().expect("guide")
+    }
+
+    /// The gate acknowledges the guide's breakpoint, as the loop would.
+    fn ack_breakpoint(app: &mut App, gate_id: u32) -> BreakOn {
+        let g = app.guide.as_mut().expect("guide");
+        let (id, on) = g
+            .requests
+            .drain(..)
+            .find_map(|r| match r.control {
+                Control::BreakAdd { on } => Some((r.id, on)),
+                _ => None,
+            })
+            .expect("the guide asked for a breakpoint");
+        app.on_message(Message::Ack(Ack {
+            id,
+            cmd: "break_add".into(),
+            breakpoint: Some(gate_id),
+        }));
+        on
+    }
+
+    #[test]
+    fn g_opens_the_chapter_shows_its_anchor_and_arms_its_pause() {
+        let app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        let g = guide(&app);
+        assert!(g.open);
+        assert_eq!(g.walk.position().map(|p| (p.chapter, p.step)), Some((0, 0)));
+        assert_eq!(app.code.pin.as_deref(), Some("net.accept_tcp_handler"));
+        assert!(g.looks_at(Pane::Events) && g.looks_at(Pane::Fired));
+        assert!(!g.looks_at(Pane::Flow));
+        // The step waits for a file event: the gate stops at each one until
+        // it is the accept (the driver lets the others go).
+        assert!(g.requests.iter().any(|r| r.control
+            == Control::BreakAdd {
+                on: BreakOn::Kind {
+                    kind: ProbeKind::FileEvent
+                }
+            }));
+        assert_eq!(
+            g.jobs,
+            [ClientJob::CloseAll],
+            "a chapter starts with new clients"
+        );
+    }
+
+    #[test]
+    fn t_queues_the_steps_action_for_the_server() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        app.guide.as_mut().expect("guide").jobs.clear();
+        app.on_key(Key::Char('t'));
+        let g = guide(&app);
+        let want = g.walk.current_action().cloned().expect("action");
+        assert_eq!(
+            g.jobs,
+            [ClientJob::Send {
+                addr: "127.0.0.1:6380".into(),
+                action: want
+            }]
+        );
+        assert!(matches!(&app.status, Some(Status::Info(s)) if s == "sent SET foo bar"));
+        // A replay has no server: t says so and sends nothing.
+        let mut replay = guided(Progress::in_memory(), None);
+        replay.guide.as_mut().expect("guide").jobs.clear();
+        replay.on_key(Key::Char('t'));
+        assert!(guide(&replay).jobs.is_empty());
+        assert!(matches!(&replay.status, Some(Status::Info(s)) if s.contains("replay")));
+        // The reply comes back through the runner.
+        app.on_client_event(&crate::walkthrough::client::ClientEvent::Replied {
+            client: "main".into(),
+            action: "SET foo bar".into(),
+            first: "OK".into(),
+            replies: 1,
+            errors: 0,
+        });
+        assert_eq!(guide(&app).last_reply.as_deref(), Some("SET foo bar -> OK"));
+    }
+
+    /// Plays the story's connect through a guided app, with the gate
+    /// stopping at the guide's breakpoint the way the loop does.
+    fn meet_first_step(app: &mut App) {
+        let bp = ack_breakpoint(app, 7);
+        assert_eq!(
+            bp,
+            BreakOn::Kind {
+                kind: ProbeKind::FileEvent
+            }
+        );
+        let mut s = Script::start();
+        s.seq = app.live_frame().map_or(0, |f| f.snap.seq);
+        s.iter = app.live_frame().map_or(0, |f| f.snap.iter);
+        s.connect();
+        for m in s.out.drain(3..) {
+            let stop = match &m {
+                Message::Event(e) if e.data.kind() == ProbeKind::FileEvent => Some(e.seq),
+                _ => None,
+            };
+            app.on_message(m);
+            if let Some(seq) = stop {
+                app.on_message(Message::Gate(GateStatus {
+                    state: GateState::Paused,
+                    at: Some(StopPoint {
+                        seq,
+                        kind: ProbeKind::FileEvent,
+                        reason: StopReason::Breakpoint { id: 7 },
+                    }),
+                    breakpoints: Vec::new(),
+                    controller: Some(0),
+                }));
+                return;
+            }
+        }
+        panic!("the story has no file event");
+    }
+
+    #[test]
+    fn the_step_is_done_when_the_loop_does_it_and_the_loop_is_held_there() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        // An event before the gate confirmed the breakpoint does not count:
+        // the loop could not have stopped there.
+        let mut early = Script::start();
+        early.connect();
+        for m in early.out.drain(3..) {
+            app.on_message(m);
+        }
+        assert!(!guide(&app).walk.is_done(0));
+        meet_first_step(&mut app);
+        let g = guide(&app);
+        assert!(g.walk.is_done(0));
+        assert!(!g.walk.is_done(1));
+        assert!(
+            matches!(&app.status, Some(Status::Info(s)) if s.contains("step 1") && s.contains("paused")),
+            "{:?}",
+            app.status
+        );
+        assert_eq!(
+            app.code.pin, None,
+            "the pane shows the line the loop stopped at"
+        );
+        // The driver keeps the loop there: no continue was asked for.
+        assert!(
+            !guide(&app)
+                .requests
+                .iter()
+                .any(|r| r.control == Control::Continue)
+        );
+        // The next step is watched already, and its command arrives.
+        let mut s = Script::start();
+        s.seq = app.live_frame().map_or(0, |f| f.snap.seq);
+        s.iter = app.live_frame().map_or(0, |f| f.snap.iter);
+        s.set_foo_bar();
+        for m in s.out.drain(3..) {
+            app.on_message(m);
+        }
+        assert!(guide(&app).walk.is_done(1));
+        assert!(
+            matches!(&app.status, Some(Status::Info(s)) if s.contains("step 2")),
+            "{:?}",
+            app.status
+        );
+    }
+
+    #[test]
+    fn the_guides_stops_never_undo_the_learners_own_step_or_play() {
+        use crate::trace::model::StepUnit;
+        let cases = [
+            (Key::Char('f'), None),
+            (Key::Char('n'), None),
+            (
+                Key::Char('i'),
+                Some(Control::Step {
+                    unit: StepUnit::Iteration,
+                }),
+            ),
+            (Key::Char('P'), Some(Control::Play { interval_ms: 250 })),
+            (Key::Char('c'), Some(Control::Continue)),
+        ];
+        for (key, want) in cases {
+            let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+            ack_breakpoint(&mut app, 7);
+            app.on_key(key);
+            // A client's read: a file event, the guide's breakpoint stops
+            // there, and it is not the accept the step waits for.
+            let mut s = Script::start();
+            s.set_foo_bar();
+            for m in s.out.drain(3..) {
+                let stop = match &m {
+                    Message::Event(e) if e.data.kind() == ProbeKind::FileEvent => Some(e.seq),
+                    _ => None,
+                };
+                app.on_message(m);
+                if let Some(seq) = stop {
+                    app.on_message(Message::Gate(GateStatus {
+                        state: GateState::Paused,
+                        at: Some(StopPoint {
+                            seq,
+                            kind: ProbeKind::FileEvent,
+                            reason: StopReason::Breakpoint { id: 7 },
+                        }),
+                        breakpoints: Vec::new(),
+                        controller: Some(0),
+                    }));
+                    break;
+                }
+            }
+            let goes_on: Vec<Control> = guide(&app)
+                .requests
+                .iter()
+                .map(|r| r.control.clone())
+                .filter(|c| !matches!(c, Control::BreakAdd { .. } | Control::BreakRemove { .. }))
+                .collect();
+            assert_eq!(goes_on, want.into_iter().collect::<Vec<_>>(), "{key:?}");
+            assert!(!guide(&app).walk.is_done(0));
+        }
+    }
+
+    #[test]
+    fn progress_is_saved_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("loopscope-guide-{}", std::process::id()));
+        let path = dir.join("progress.json");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut app = guided(Progress::load(path.clone()), Some("127.0.0.1"));
+        meet_first_step(&mut app);
+        drop(app);
+        // A new session, the same file: step 1 is done, and the guide
+        // opens the chapter at step 2.
+        let app = guided(Progress::load(path.clone()), Some("127.0.0.1"));
+        let g = guide(&app);
+        assert_eq!(g.walk.chapter_progress(0), (1, 2));
+        assert_eq!(g.walk.position().map(|p| p.step), Some(1));
+        assert_eq!(app.code.pin.as_deref(), Some("server.call"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn steps_anchors_and_chapters_by_key() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        app.on_key(Key::Char('a'));
+        assert_eq!(app.code.pin.as_deref(), Some("ae.dispatch_fired"));
+        app.on_key(Key::Char('a'));
+        assert_eq!(app.code.pin.as_deref(), Some("net.accept_tcp_handler"));
+        // Stepping the loop shows the running line again.
+        app.on_key(Key::Char('n'));
+        assert_eq!(app.code.pin, None);
+        app.on_key(Key::Char('.'));
+        assert_eq!(guide(&app).walk.position().map(|p| p.step), Some(1));
+        assert_eq!(app.code.pin.as_deref(), Some("server.call"));
+        assert!(guide(&app).looks_at(Pane::Flow));
+        app.on_key(Key::Char('.'));
+        assert!(matches!(&app.status, Some(Status::Info(s)) if s.contains("last step")));
+        app.on_key(Key::Char(','));
+        assert_eq!(guide(&app).walk.position().map(|p| p.step), Some(0));
+        // The chapter list opens a chapter.
+        app.on_key(Key::Char('o'));
+        assert_eq!(app.overlay, Overlay::Chapters { selected: 0 });
+        app.on_key(Key::Down);
+        assert_eq!(
+            app.overlay,
+            Overlay::Chapters { selected: 0 },
+            "one chapter"
+        );
+        app.on_key(Key::Enter);
+        assert_eq!(app.overlay, Overlay::None);
+        assert!(guide(&app).open);
+        // g closes the guide, and Tab skips it while it is closed.
+        app.focus = Pane::Guide;
+        app.on_key(Key::Char('g'));
+        assert!(!guide(&app).open);
+        assert_ne!(app.focus, Pane::Guide);
+        for _ in 0..20 {
+            app.on_action(Action::FocusNext);
+            assert_ne!(app.focus, Pane::Guide);
+        }
+    }
+
+    #[test]
+    fn a_gate_that_refuses_is_said_once_and_steps_still_tick_off() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        let id = guide(&app).requests.iter().find_map(|r| r.id).expect("id");
+        app.on_message(Message::Error(ErrorReply {
+            id: Some(id),
+            error: "another viewer controls the loop".into(),
+        }));
+        assert!(
+            matches!(&app.status, Some(Status::Error(s)) if s.contains("another viewer")),
+            "{:?}",
+            app.status
+        );
+        let mut s = Script::start();
+        s.connect();
+        for m in s.out.drain(3..) {
+            app.on_message(m);
+        }
+        assert!(guide(&app).walk.is_done(0));
+    }
+
+    #[test]
+    fn without_chapters_the_keys_say_so() {
+        let mut app = app_with(&Script::start().out, true);
+        for k in ['g', 't', '.', 'a', 'o'] {
+            app.status = None;
+            app.on_key(Key::Char(k));
+            assert!(
+                matches!(&app.status, Some(Status::Info(s)) if s.contains("no chapters")),
+                "{k}"
+            );
+        }
+    }
+
+    #[test]
+    fn events_the_ui_skipped_still_reach_the_guide() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        ack_breakpoint(&mut app, 7);
+        app.on_key(Key::Char('.'));
+        let mut s = Script::start();
+        s.set_foo_bar();
+        for m in s.out.iter().skip(3) {
+            if matches!(m, Message::Event(e) if matches!(e.data, ProbeData::Command { .. })) {
+                app.on_skipped(m);
+            }
+        }
+        assert!(guide(&app).walk.is_done(1));
+    }
+}

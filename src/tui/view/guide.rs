@@ -1,0 +1,188 @@
+//! The guide pane: the open chapter's current step, as the learner reads it:
+//! its prose, then what to look at, what to do, what the loop will do (ticked
+//! off as it happens), the places in the code, further reading, and what the
+//! last command sent got back.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::table::pane_block;
+use super::text::{markdown, wrap};
+use crate::tui::guide::Guide;
+use crate::tui::panes::Pane;
+use crate::tui::state::App;
+use crate::tui::theme::Theme;
+
+pub struct GuideView<'a> {
+    pub app: &'a App,
+}
+
+impl Widget for GuideView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let t = &app.theme;
+        let Some(g) = app.guide.as_ref() else {
+            return;
+        };
+        let w = &g.walk;
+        let extra = match (w.position(), w.current_chapter()) {
+            (Some(p), Some(c)) => format!(
+                "chapter {}/{} {} step {}/{}",
+                p.chapter + 1,
+                w.chapters().len(),
+                t.glyphs.sep,
+                p.step + 1,
+                c.steps.len()
+            ),
+            _ => String::new(),
+        };
+        let keys = if area.width >= 48 {
+            " , prev  . next  t send  a code  o chapters "
+        } else {
+            " ,/. steps  t send  o list "
+        };
+        let block = pane_block(app, Pane::Guide, &extra)
+            .title_bottom(Line::styled(keys, t.dim()).right_aligned());
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.height == 0 || inner.width == 0 {
+            return;
+        }
+        let lines = guide_lines(app, g, usize::from(inner.width));
+        let max = lines.len().saturating_sub(usize::from(inner.height));
+        g.set_max_scroll(max);
+        let scroll = u16::try_from(g.scroll.min(max)).unwrap_or(u16::MAX);
+        Paragraph::new(lines).scroll((scroll, 0)).render(inner, buf);
+    }
+}
+
+/// `label  text`, wrapped under the text.
+fn field(t: &Theme, label: &str, pieces: Vec<(Style, String)>, width: usize) -> Vec<Line<'static>> {
+    let mut all = vec![(t.key(), format!("{label:<6}"))];
+    all.extend(pieces);
+    wrap(&all, width, 7)
+}
+
+fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let w = &g.walk;
+    let plain = Style::new();
+    let mut out = Vec::new();
+    let warn = |out: &mut Vec<Line<'static>>, text: String| {
+        out.extend(wrap(&[(t.alert(), format!("! {text}"))], width, 2));
+    };
+    if !w.diagnostics().is_empty() {
+        warn(
+            &mut out,
+            format!(
+                "{} chapter file(s) could not be read; `loopscope chapters --check` says why",
+                w.diagnostics().len()
+            ),
+        );
+    }
+    if let Some(e) = w.save_error().or(w.progress().warning()) {
+        warn(&mut out, e.to_string());
+    }
+    let (Some(pos), Some(chapter), Some(step)) =
+        (w.position(), w.current_chapter(), w.current_step())
+    else {
+        out.push(Line::styled(
+            "No chapter is open: . starts one, o lists them.",
+            t.dim(),
+        ));
+        return out;
+    };
+    out.extend(wrap(
+        &[(t.title(), format!("{}. {}", pos.chapter + 1, chapter.title))],
+        width,
+        3,
+    ));
+    let done = w.is_done(pos.step);
+    let mark = if done {
+        t.glyphs.done
+    } else {
+        t.glyphs.current
+    };
+    out.extend(wrap(
+        &[
+            (
+                if done { t.current() } else { t.key() },
+                format!("{mark} Step {}:", pos.step + 1),
+            ),
+            (t.header_row(), format!(" {}", step.title)),
+        ],
+        width,
+        2,
+    ));
+    out.push(Line::raw(""));
+    out.extend(markdown(&step.text, t, width));
+    out.push(Line::raw(""));
+    let look: Vec<&str> = step.look.iter().map(|p| p.name()).collect();
+    if !look.is_empty() {
+        out.extend(field(t, "look", vec![(plain, look.join(", "))], width));
+    }
+    if let Some(action) = &step.action {
+        let how = if g.server_host.is_some() {
+            "  (t sends it, or type it in redis-cli)"
+        } else {
+            "  (a replay: it was sent when this was recorded)"
+        };
+        out.extend(field(
+            t,
+            "do",
+            vec![(t.title(), action.to_string()), (t.dim(), how.into())],
+            width,
+        ));
+    }
+    if let Some(r) = &g.last_reply {
+        out.extend(field(t, "reply", vec![(t.current(), r.clone())], width));
+    }
+    let met = w.current_wait_progress().map_or(0, |(m, _)| m);
+    for (i, c) in step.wait.conditions.iter().enumerate() {
+        let (mark, style) = if done || i < met {
+            (t.glyphs.done, t.current())
+        } else {
+            (" ", plain)
+        };
+        let label = if i == 0 { "wait" } else { "" };
+        out.extend(field(
+            t,
+            label,
+            vec![(style, format!("{mark} {}", c.text))],
+            width,
+        ));
+    }
+    if step.pause {
+        out.extend(field(
+            t,
+            "then",
+            vec![(plain, "the loop stops right there, so you can look".into())],
+            width,
+        ));
+    }
+    let shown = app.code.pin.as_deref();
+    for (i, a) in step.anchors.iter().enumerate() {
+        let mark = if shown == Some(a.name.as_str()) {
+            t.glyphs.current
+        } else {
+            " "
+        };
+        let mut pieces = vec![(t.title(), format!("{mark} {}", a.name))];
+        if !a.note.is_empty() {
+            pieces.push((plain, format!(" {} {}", t.glyphs.arrow, a.note)));
+        }
+        out.extend(field(t, if i == 0 { "code" } else { "" }, pieces, width));
+    }
+    for l in &step.links {
+        out.extend(field(
+            t,
+            "read",
+            vec![(plain, l.label.clone()), (t.dim(), format!(" {}", l.url))],
+            width,
+        ));
+    }
+    out
+}
