@@ -414,14 +414,11 @@ pub fn notes(app: &App, place: &Place, span: Option<&FunctionSpan>) -> Vec<Note>
                 .into(),
         )),
         Why::Guide(name) => {
-            let said = app
-                .guide
-                .as_ref()
-                .and_then(|g| g.anchor_note(name))
-                .map_or_else(String::new, |n| format!(": {n}"));
-            out.push(Note::Info(format!(
-                "the guide shows {name}{said} (a: its next anchor; stepping the loop shows the running line)"
-            )));
+            let said = app.guide.as_ref().and_then(|g| g.anchor_note(name));
+            out.push(Note::Info(match said {
+                Some(n) => format!("guide: {n}"),
+                None => format!("the guide shows {name}"),
+            }));
         }
     }
     let anchor = anchor_near(&app.code.anchors, place, span);

@@ -330,7 +330,12 @@ The command runs, and its reply waits in the client's buffer.
 
     /// An app at the start of the story, with the test chapter's guide open.
     pub fn guided(progress: Progress, host: Option<&str>) -> App {
-        let mut app = app_with(&Script::start().out, true);
+        guided_on(&Script::start().out, progress, host)
+    }
+
+    /// An app fed with `msgs`, with the test chapter's guide open.
+    pub fn guided_on(msgs: &[Message], progress: Progress, host: Option<&str>) -> App {
+        let mut app = app_with(msgs, true);
         app.guide = Some(Guide::new(walk(progress), host.map(str::to_string)));
         app.on_key(Key::Char('g'));
         app

@@ -754,7 +754,11 @@ impl App {
             g.open_chapter(c);
             self.guide_moved();
         }
-        if !opened && self.focus == Pane::Guide {
+        // Open, it has the keyboard (up/down scroll its text); closed, it
+        // hands it back.
+        if opened {
+            self.focus = Pane::Guide;
+        } else if self.focus == Pane::Guide {
             self.focus = Pane::Events;
         }
     }
@@ -834,6 +838,7 @@ impl App {
             && g.open_chapter(selected)
         {
             g.open = true;
+            self.focus = Pane::Guide;
             self.guide_moved();
         }
     }

@@ -47,14 +47,26 @@ impl Widget for GuideView<'_> {
         let block = pane_block(app, Pane::Guide, &extra)
             .title_bottom(Line::styled(keys, t.dim()).right_aligned());
         let inner = block.inner(area);
+        let lines = guide_lines(app, g, usize::from(inner.width));
+        let max = lines.len().saturating_sub(usize::from(inner.height));
+        g.set_max_scroll(max);
+        let scroll = g.scroll.min(max);
+        // Say when the step goes on below the pane.
+        let block = if scroll < max {
+            let how = if app.focus == Pane::Guide {
+                " down: more "
+            } else {
+                " more: Tab here, down "
+            };
+            block.title_bottom(Line::styled(how, t.key()).left_aligned())
+        } else {
+            block
+        };
         block.render(area, buf);
         if inner.height == 0 || inner.width == 0 {
             return;
         }
-        let lines = guide_lines(app, g, usize::from(inner.width));
-        let max = lines.len().saturating_sub(usize::from(inner.height));
-        g.set_max_scroll(max);
-        let scroll = u16::try_from(g.scroll.min(max)).unwrap_or(u16::MAX);
+        let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
         Paragraph::new(lines).scroll((scroll, 0)).render(inner, buf);
     }
 }

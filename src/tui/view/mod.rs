@@ -153,7 +153,8 @@ pub fn layout(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
         shown.push(app.focus);
     }
     // The code the step points at, when there is room for it.
-    if area.height >= 24 && shown.len() < 3 && !shown.contains(&Pane::Source) {
+    let room = shown.len() < 2 || (shown.len() < 3 && area.height >= 24);
+    if room && !shown.contains(&Pane::Source) {
         shown.push(Pane::Source);
     }
     if shown.len() > 3 {

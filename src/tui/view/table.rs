@@ -136,7 +136,10 @@ impl Widget for PaneView<'_> {
         if len == 0 {
             lines.push(Line::styled(self.empty.to_string(), t.dim()));
         }
-        let offset = scroll_offset(state.selected, len, visible, self.pane == Pane::Flow);
+        // With no row selected, the command flow shows its newest commands
+        // and the events array its highest fds, where new clients appear.
+        let follow_end = matches!(self.pane, Pane::Flow | Pane::Events);
+        let offset = scroll_offset(state.selected, len, visible, follow_end);
         for (i, row) in panes::rows(self.pane, app, offset, visible)
             .into_iter()
             .enumerate()
