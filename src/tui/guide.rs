@@ -239,6 +239,11 @@ impl Guide {
         self.walk.look().iter().any(|p| tui_pane(*p) == Some(pane))
     }
 
+    /// True if the current step tells the learner to look at the header.
+    pub fn looks_at_header(&self) -> bool {
+        self.walk.look().contains(&walkthrough::Pane::Header)
+    }
+
     /// The loop panes the current step names, in its order.
     pub fn look_panes(&self) -> Vec<Pane> {
         self.walk

@@ -86,14 +86,12 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
     let warn = |out: &mut Vec<Line<'static>>, text: String| {
         out.extend(wrap(&[(t.alert(), format!("! {text}"))], width, 2));
     };
-    if !w.diagnostics().is_empty() {
-        warn(
-            &mut out,
-            format!(
-                "{} chapter file(s) could not be read; `loopscope chapters --check` says why",
-                w.diagnostics().len()
-            ),
-        );
+    if let Some(first) = w.diagnostics().first() {
+        let more = match w.diagnostics().len() - 1 {
+            0 => String::new(),
+            n => format!(" (and {n} more: `loopscope chapters --check` lists them)"),
+        };
+        warn(&mut out, format!("a chapter was left out: {first}{more}"));
     }
     if let Some(e) = w.save_error().or(w.progress().warning()) {
         warn(&mut out, e.to_string());

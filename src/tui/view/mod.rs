@@ -433,6 +433,15 @@ fn phase_line(app: &App) -> Line<'static> {
     if matches!(phase, Phase::Start | Phase::End) {
         spans.push(Span::styled(format!("  ({})", phase.name()), t.current()));
     }
+    // The guide's step says to look at the header.
+    if app
+        .guide
+        .as_ref()
+        .is_some_and(|g| g.open && g.looks_at_header())
+    {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(format!("{} look ", t.glyphs.past), t.past()));
+    }
     Line::from(spans)
 }
 

@@ -671,3 +671,32 @@ fn tiny_terminals_with_the_guide_never_panic() {
         }
     }
 }
+
+#[test]
+fn the_guide_says_which_chapter_files_were_left_out_and_marks_the_header() {
+    use crate::walkthrough::{Diagnostic, Loaded, Progress, Walkthrough, parse};
+    let text = crate::tui::guide::tests::CHAPTER.replace("look: events, fired", "look: header");
+    let loaded = Loaded {
+        chapters: vec![parse::parse_chapter("t.md", &text).expect("parses")],
+        diagnostics: vec![Diagnostic {
+            file: "walkthrough/99-broken.md".into(),
+            line: 5,
+            message: "`wait:` unknown event `comand`".into(),
+        }],
+    };
+    let mut app = app_with(&Script::start().out, true);
+    app.guide = Some(crate::tui::guide::Guide::new(
+        Walkthrough::with_progress(loaded, Progress::in_memory()),
+        None,
+    ));
+    app.on_key(Key::Char('g'));
+    let s = screen(&app, 120, 30);
+    assert!(
+        s.contains("a chapter was left out:") && s.contains("walkthrough/99-broken.md:5:"),
+        "{s}"
+    );
+    let strip = s.lines().nth(1).expect("the phase strip");
+    assert!(strip.contains("◀ look"), "{s}");
+    // A replay has no server: the step says the command was sent back then.
+    assert!(s.contains("(a replay: it was sent"), "{s}");
+}
