@@ -4,7 +4,9 @@
 //!
 //! 1. take every key that is waiting and act on it (keys come first, so they
 //!    act within a few milliseconds however busy the loop is);
-//! 2. send the control messages the keys produced;
+//! 2. send the control messages the keys produced, and the guide's (its
+//!    breakpoints at the moments its steps wait for); hand a step's command
+//!    to the built-in client's thread, and take the replies it got;
 //! 3. draw, if anything changed and the last frame is not too recent;
 //! 4. wait a short moment for trace messages, then apply *all* that arrived.
 //!
