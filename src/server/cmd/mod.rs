@@ -198,6 +198,8 @@ impl RedisCommand {
 
 pub mod connection;
 pub mod keys;
+pub mod list;
+pub mod multi;
 pub mod server;
 pub mod string;
 
@@ -221,6 +223,8 @@ pub const FAMILIES: &[&[RedisCommand]] = &[
     keys::COMMANDS,
     server::COMMANDS,
     string::COMMANDS,
+    list::COMMANDS,
+    multi::COMMANDS,
 ];
 
 impl CommandTable {
@@ -462,6 +466,11 @@ pub(crate) mod test_support {
             cronloops: 0,
             cron_id: 0,
             local_addr,
+            blocked_clients: 0,
+            clients_timeout_table: Default::default(),
+            unblocked_clients: Default::default(),
+            pubsub: Default::default(),
+            monitors: Vec::new(),
         }
     }
 
