@@ -63,8 +63,8 @@ pub struct Db {
     /// Where the active expire cycle resumes in the expires table
     /// (`expires_cursor` of `redisDb`).
     pub(crate) expires_cursor: u64,
-    /// State of the random generator behind `RANDOMKEY`, `SPOP`, `SRANDMEMBER`.
-    rng: u64,
+    /// The random generator behind `RANDOMKEY`, `SPOP`, `SRANDMEMBER`.
+    rng: Xorshift64,
     /// Keys with clients blocked on them (`blocking_keys` of `redisDb`).
     blocking_keys: HashMap<Sds, signals::BlockedOnKey>,
     /// Keys of `blocking_keys` that received data, in order, each once
@@ -85,7 +85,7 @@ impl Db {
             dict: Dict::new(),
             avg_ttl: 0,
             expires_cursor: 0,
-            rng: seed | 1,
+            rng: Xorshift64::seeded(seed),
             blocking_keys: HashMap::new(),
             ready_keys: Vec::new(),
             watched_keys: HashMap::new(),
@@ -289,15 +289,9 @@ impl Db {
         }
     }
 
-    /// xorshift64*: small, fast, and good enough to pick keys and members
-    /// (Redis uses `random()` for the same picks).
+    /// A random number from the database's generator.
     pub fn next_random(&mut self) -> u64 {
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.rng.next()
     }
 
     /// One sample of the active expire cycle: takes the next key of the
@@ -322,6 +316,27 @@ impl Db {
             self.delete_expired_at(pos, stats);
         }
         Some((when.saturating_sub(now), expired))
+    }
+}
+
+/// xorshift64*: small, fast, and good enough to pick keys and members
+/// (Redis uses `random()` for the same picks).
+#[derive(Clone, Debug)]
+pub struct Xorshift64(u64);
+
+impl Xorshift64 {
+    /// A generator started from `seed` (any value; zero is avoided).
+    pub fn seeded(seed: u64) -> Self {
+        Xorshift64(seed | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
 
