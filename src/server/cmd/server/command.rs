@@ -608,7 +608,7 @@ mod tests {
         // A container nests its subcommands' docs in a map keyed by full name.
         let client_docs = show(&run_str(&mut server, &mut c, "COMMAND DOCS client"));
         assert!(
-            client_docs.contains("$11\r\nsubcommands\r\n%6\r\n$14\r\nclient|setname\r\n%5\r\n"),
+            client_docs.contains("$11\r\nsubcommands\r\n%8\r\n$14\r\nclient|setname\r\n%5\r\n"),
             "{client_docs}"
         );
     }
