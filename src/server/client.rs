@@ -66,6 +66,9 @@ pub struct ClientRef {
 pub struct MultiCmd {
     pub cmd: &'static RedisCommand,
     pub argv: Vec<Vec<u8>>,
+    /// Its footprint as Redis counts it in `multi-mem`: the argument bytes
+    /// plus a pointer per argument.
+    pub argv_mem: usize,
 }
 
 /// One connected client.

@@ -34,8 +34,10 @@ pub fn queue_multi_command(c: &mut Client, cmd: &'static RedisCommand) {
     if c.flags & CLIENT_DIRTY_EXEC != 0 || c.is_dirty_cas() {
         return;
     }
-    let argv = std::mem::take(&mut c.argv);
-    c.mstate.push(MultiCmd { cmd, argv });
+    // Copied, not taken: the trace shows the command after it is queued.
+    let argv = c.argv.clone();
+    let argv_mem = argv.iter().map(|a| a.len() + size_of::<usize>()).sum();
+    c.mstate.push(MultiCmd { cmd, argv, argv_mem });
 }
 
 /// Ends the transaction state: the queue, the flags, the watched keys

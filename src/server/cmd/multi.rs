@@ -57,12 +57,14 @@ fn exec_command(server: &mut Server, c: &mut Client) {
     let could_block = c.flags & CLIENT_DENY_BLOCKING == 0;
     c.flags |= CLIENT_DENY_BLOCKING;
     multi::unwatch_all_keys(server, c);
-    let queued = std::mem::take(&mut c.mstate);
     let exec_argv = std::mem::take(&mut c.argv);
-    c.add_reply_array_len(queued.len());
-    for queued_cmd in queued {
-        c.argv = queued_cmd.argv;
-        networking::call(server, c, queued_cmd.cmd);
+    c.add_reply_array_len(c.mstate.len());
+    // The queue stays in place while it runs, as `CLIENT LIST` shows it.
+    for j in 0..c.mstate.len() {
+        let cmd = c.mstate[j].cmd;
+        c.argv = std::mem::take(&mut c.mstate[j].argv);
+        networking::call(server, c, cmd);
+        c.mstate[j].argv = std::mem::take(&mut c.argv);
     }
     if could_block {
         c.flags &= !CLIENT_DENY_BLOCKING;
@@ -172,10 +174,8 @@ mod tests {
         let (mut c, _peer) = client(&mut server);
         c.flags |= super::CLIENT_MULTI;
         let set = server.commands.lookup(&[b"blpop".to_vec()]).expect("blpop");
-        c.mstate.push(crate::server::client::MultiCmd {
-            cmd: set,
-            argv: vec![b"blpop".to_vec(), b"k".to_vec(), b"0".to_vec()],
-        });
+        c.argv = vec![b"blpop".to_vec(), b"k".to_vec(), b"0".to_vec()];
+        crate::server::multi::queue_multi_command(&mut c, set);
         assert_eq!(show(&run_str(&mut server, &mut c, "EXEC")), "*1\r\n*-1\r\n");
         assert_eq!(c.flags & (super::CLIENT_MULTI | super::CLIENT_DENY_BLOCKING), 0);
         assert_eq!(server.blocked_clients, 0);

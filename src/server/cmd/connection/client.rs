@@ -80,13 +80,9 @@ fn client_flags(c: &Client) -> String {
     if flags.is_empty() { "N".to_string() } else { flags }
 }
 
-/// The queued commands' footprint as Redis counts it in `multi-mem`: their
-/// argument bytes plus a pointer per argument.
+/// The queued commands' footprint, as Redis counts it in `multi-mem`.
 fn multi_mem(c: &Client) -> usize {
-    c.mstate
-        .iter()
-        .map(|q| q.argv.iter().map(|a| a.len() + size_of::<usize>()).sum::<usize>())
-        .sum()
+    c.mstate.iter().map(|q| q.argv_mem).sum()
 }
 
 /// Appends one `CLIENT LIST` line for `c`, ending in `\n`, with the fields of
