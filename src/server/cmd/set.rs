@@ -568,6 +568,8 @@ const RO: &[KeySpec] = &[one_key_spec("RO")];
 const RO_ACCESS: &[KeySpec] = &[one_key_spec("RO access")];
 const RO_ACCESS_ALL: &[KeySpec] = &[key_spec("RO access", 1, -1, 1)];
 const STORE_SPECS: &[KeySpec] = &[one_key_spec("OW update"), key_spec("RO access", 2, -1, 1)];
+/// Redis 7.0 marks SINTERSTORE's destination RW where the other two say OW.
+const SINTERSTORE_SPECS: &[KeySpec] = &[one_key_spec("RW update"), key_spec("RO access", 2, -1, 1)];
 const ORDER_TIPS: &[&str] = &["nondeterministic_output_order"];
 
 /// A set command on the key at `argv[1]`.
@@ -607,7 +609,12 @@ const fn algebra(name: &'static str, proc_: super::CommandProc, summary: &'stati
 }
 
 /// SINTERSTORE, SUNIONSTORE, SDIFFSTORE.
-const fn algebra_store(name: &'static str, proc_: super::CommandProc, summary: &'static str) -> RedisCommand {
+const fn algebra_store(
+    name: &'static str,
+    proc_: super::CommandProc,
+    summary: &'static str,
+    specs: &'static [KeySpec],
+) -> RedisCommand {
     RedisCommand {
         summary,
         complexity: "O(N), N being the total number of members of the sets",
@@ -620,7 +627,7 @@ const fn algebra_store(name: &'static str, proc_: super::CommandProc, summary: &
             },
             -1,
             1,
-            STORE_SPECS,
+            specs,
         )
     }
 }
@@ -660,7 +667,7 @@ pub const COMMANDS: &[RedisCommand] = &[
         summary: "Tells for each string whether it is a member of a set",
         complexity: "O(N), N being the number of strings checked",
         args: KEY_MEMBERS,
-        ..set_command("smismember", smismember_command, -3, "readonly fast", READ_FAST, RO)
+        ..set_command("smismember", smismember_command, -3, "readonly fast", READ_FAST, RO_ACCESS)
     },
     RedisCommand {
         summary: "Returns the number of members of a set",
@@ -698,7 +705,12 @@ pub const COMMANDS: &[RedisCommand] = &[
         ..set_command("srandmember", srandmember_command, -2, "readonly", "@read @set @slow", RO_ACCESS)
     },
     algebra("sinter", sinter_command, "Returns the members every given set has"),
-    algebra_store("sinterstore", sinterstore_command, "Stores the members every given set has"),
+    algebra_store(
+        "sinterstore",
+        sinterstore_command,
+        "Stores the members every given set has",
+        SINTERSTORE_SPECS,
+    ),
     RedisCommand {
         since: "7.0.0",
         summary: "Returns the size of the intersection of sets, up to a limit",
@@ -728,11 +740,17 @@ pub const COMMANDS: &[RedisCommand] = &[
         }
     },
     algebra("sunion", sunion_command, "Returns the members any given set has"),
-    algebra_store("sunionstore", sunionstore_command, "Stores the members any given set has"),
+    algebra_store(
+        "sunionstore",
+        sunionstore_command,
+        "Stores the members any given set has",
+        STORE_SPECS,
+    ),
     algebra("sdiff", sdiff_command, "Returns the members of the first set no other given set has"),
     algebra_store(
         "sdiffstore",
         sdiffstore_command,
         "Stores the members of the first set no other given set has",
+        STORE_SPECS,
     ),
 ];
