@@ -858,20 +858,83 @@ fn config_client_output_buffer_limit() {
 /// Every command this server added for lists, hashes, sets, pub/sub,
 /// transactions and MONITOR, for the metadata comparisons below.
 const TYPE_COMMANDS: &[&str] = &[
-    "lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lrange", "lindex", "lset", "lrem", "ltrim",
-    "linsert", "lpos", "lmove", "rpoplpush", "blpop", "brpop", "blmove", "brpoplpush", "hset", "hmset", "hsetnx",
-    "hget", "hmget", "hdel", "hexists", "hlen", "hstrlen", "hgetall", "hkeys", "hvals", "hincrby", "hincrbyfloat",
-    "sadd", "srem", "smembers", "sismember", "smismember", "scard", "smove", "spop", "srandmember", "sinter",
-    "sinterstore", "sintercard", "sunion", "sunionstore", "sdiff", "sdiffstore", "subscribe", "unsubscribe",
-    "psubscribe", "punsubscribe", "publish", "pubsub", "ssubscribe", "sunsubscribe", "spublish", "multi", "exec",
-    "discard", "watch", "unwatch", "monitor", "reset",
+    "lpush",
+    "rpush",
+    "lpushx",
+    "rpushx",
+    "lpop",
+    "rpop",
+    "llen",
+    "lrange",
+    "lindex",
+    "lset",
+    "lrem",
+    "ltrim",
+    "linsert",
+    "lpos",
+    "lmove",
+    "rpoplpush",
+    "blpop",
+    "brpop",
+    "blmove",
+    "brpoplpush",
+    "hset",
+    "hmset",
+    "hsetnx",
+    "hget",
+    "hmget",
+    "hdel",
+    "hexists",
+    "hlen",
+    "hstrlen",
+    "hgetall",
+    "hkeys",
+    "hvals",
+    "hincrby",
+    "hincrbyfloat",
+    "sadd",
+    "srem",
+    "smembers",
+    "sismember",
+    "smismember",
+    "scard",
+    "smove",
+    "spop",
+    "srandmember",
+    "sinter",
+    "sinterstore",
+    "sintercard",
+    "sunion",
+    "sunionstore",
+    "sdiff",
+    "sdiffstore",
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "publish",
+    "pubsub",
+    "ssubscribe",
+    "sunsubscribe",
+    "spublish",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    "monitor",
+    "reset",
 ];
 
 #[test]
 fn command_info_of_the_new_commands() {
     // PUBSUB's subcommands come in Redis's hash table order, which changes
     // from one redis-server process to the next: it is compared below.
-    let plain: Vec<&str> = TYPE_COMMANDS.iter().copied().filter(|&n| n != "pubsub").collect();
+    let plain: Vec<&str> = TYPE_COMMANDS
+        .iter()
+        .copied()
+        .filter(|&n| n != "pubsub")
+        .collect();
     for chunk in plain.chunks(8) {
         same_replies(&format!("COMMAND INFO {}", chunk.join(" ")));
     }
@@ -939,7 +1002,11 @@ enum Resp {
 }
 
 fn parse_resp(buf: &[u8], pos: &mut usize) -> Resp {
-    let end = *pos + buf[*pos..].windows(2).position(|w| w == b"\r\n").expect("a line");
+    let end = *pos
+        + buf[*pos..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a line");
     let kind = buf[*pos];
     let line = std::str::from_utf8(&buf[*pos + 1..end]).expect("ascii");
     *pos = end + 2;
@@ -977,7 +1044,9 @@ fn mask_prose(reply: &mut Resp) {
                 _ => Vec::new(),
             };
             match key.as_slice() {
-                b"summary" | b"complexity" | b"replaced_by" => items[i + 1] = Resp::Bulk(b"...".to_vec()),
+                b"summary" | b"complexity" | b"replaced_by" => {
+                    items[i + 1] = Resp::Bulk(b"...".to_vec())
+                }
                 b"history" => {
                     if let Resp::Aggregate(_, entries) = &mut items[i + 1] {
                         for entry in entries {

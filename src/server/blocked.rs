@@ -222,7 +222,12 @@ fn serve_clients_blocked_on_list_key(server: &mut Server, db: usize, key: &[u8])
 /// moves the element to its destination and gets the element, or WRONGTYPE
 /// if the destination is not a list (then nothing moves). Sets `deleted`
 /// when the source list emptied and was removed.
-fn serve_client_blocked_on_list(server: &mut Server, receiver: &mut Client, key: &[u8], deleted: &mut bool) {
+fn serve_client_blocked_on_list(
+    server: &mut Server,
+    receiver: &mut Client,
+    key: &[u8],
+    deleted: &mut bool,
+) {
     let Some(state) = receiver.bpop.as_ref() else {
         return;
     };
@@ -313,7 +318,10 @@ mod tests {
             assert_eq!(parse(arg), (None, err.to_string()), "{arg}");
         }
         let (t, _) = parse("9223372036854775");
-        assert!(t.is_some_and(|t| t > 1 << 63), "an overflowing deadline is far away");
+        assert!(
+            t.is_some_and(|t| t > 1 << 63),
+            "an overflowing deadline is far away"
+        );
     }
 
     /// Blocks `c` with `BLPOP keys... timeout` and puts it in the table.
@@ -340,10 +348,16 @@ mod tests {
         let third = blocked(&mut server, "BLPOP k 0");
         assert_eq!(server.blocked_clients, 3);
         let (mut pusher, _p) = client(&mut server);
-        assert_eq!(show(&run_str(&mut server, &mut pusher, "RPUSH k a b")), ":2\r\n");
+        assert_eq!(
+            show(&run_str(&mut server, &mut pusher, "RPUSH k a b")),
+            ":2\r\n"
+        );
         assert_eq!(handle_clients_blocked_on_keys(&mut server), 2);
         assert_eq!(reply_of(&mut server, first), "*2\r\n$1\r\nk\r\n$1\r\na\r\n");
-        assert_eq!(reply_of(&mut server, second), "*2\r\n$1\r\nk\r\n$1\r\nb\r\n");
+        assert_eq!(
+            reply_of(&mut server, second),
+            "*2\r\n$1\r\nk\r\n$1\r\nb\r\n"
+        );
         assert_eq!(reply_of(&mut server, third), "");
         assert_eq!(server.blocked_clients, 1);
         assert_eq!(server.dbs[0].size(), 0, "the emptied list is gone");
@@ -360,7 +374,10 @@ mod tests {
         run_str(&mut server, &mut pusher, "LPUSH src x");
         handle_clients_blocked_on_keys(&mut server);
         assert_eq!(reply_of(&mut server, mover), "$1\r\nx\r\n");
-        assert_eq!(reply_of(&mut server, popper), "*2\r\n$3\r\ndst\r\n$1\r\nx\r\n");
+        assert_eq!(
+            reply_of(&mut server, popper),
+            "*2\r\n$3\r\ndst\r\n$1\r\nx\r\n"
+        );
         assert_eq!(server.dbs[0].size(), 0);
     }
 
@@ -376,7 +393,10 @@ mod tests {
             reply_of(&mut server, mover),
             "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
         );
-        assert_eq!(show(&run_str(&mut server, &mut pusher, "LLEN src")), ":1\r\n");
+        assert_eq!(
+            show(&run_str(&mut server, &mut pusher, "LLEN src")),
+            ":1\r\n"
+        );
         assert_eq!(server.blocked_clients, 0);
     }
 

@@ -291,7 +291,7 @@ impl Db {
 
     /// A random number from the database's generator.
     pub fn next_random(&mut self) -> u64 {
-        self.rng.next()
+        self.rng.next_u64()
     }
 
     /// One sample of the active expire cycle: takes the next key of the
@@ -330,7 +330,7 @@ impl Xorshift64 {
         Xorshift64(seed | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;

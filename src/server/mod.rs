@@ -412,7 +412,12 @@ pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) ->
 /// no new reply. Redis visits a slice of the clients per run, so that each
 /// is seen about once a second; this visits them all.
 fn clients_cron(server: &mut Server) {
-    let clients: Vec<ClientRef> = server.clients.iter().flatten().map(|c| c.client_ref()).collect();
+    let clients: Vec<ClientRef> = server
+        .clients
+        .iter()
+        .flatten()
+        .map(|c| c.client_ref())
+        .collect();
     for who in clients {
         networking::with_client(server, who, |server, c| {
             if !clients_cron_handle_timeout(server, c) {

@@ -42,8 +42,17 @@ pub fn cat_repr(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// The line a monitor receives for `argv` run by `c` in database `db`.
 pub fn monitor_line(c: &Client, db: usize, argv: &[Vec<u8>]) -> Vec<u8> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let mut line = format!("+{}.{:06} [{} {}] ", now.as_secs(), now.subsec_micros(), db, c.addr).into_bytes();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}] ",
+        now.as_secs(),
+        now.subsec_micros(),
+        db,
+        c.addr
+    )
+    .into_bytes();
     for (i, arg) in argv.iter().enumerate() {
         if i > 0 {
             line.push(b' ');

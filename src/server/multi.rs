@@ -37,7 +37,11 @@ pub fn queue_multi_command(c: &mut Client, cmd: &'static RedisCommand) {
     // Copied, not taken: the trace shows the command after it is queued.
     let argv = c.argv.clone();
     let argv_mem = argv.iter().map(|a| a.len() + size_of::<usize>()).sum();
-    c.mstate.push(MultiCmd { cmd, argv, argv_mem });
+    c.mstate.push(MultiCmd {
+        cmd,
+        argv,
+        argv_mem,
+    });
 }
 
 /// Ends the transaction state: the queue, the flags, the watched keys
@@ -52,7 +56,10 @@ pub fn discard_transaction(server: &mut Server, c: &mut Client) {
 /// Watches `key` in the client's current database, once (mirror of
 /// `watchForKey`).
 pub fn watch_for_key(server: &mut Server, c: &mut Client, key: &[u8]) {
-    if c.watched_keys.iter().any(|(db, k)| *db == c.db && **k == *key) {
+    if c.watched_keys
+        .iter()
+        .any(|(db, k)| *db == c.db && **k == *key)
+    {
         return;
     }
     server.dbs[c.db].watch_key(key, &c.dirty_cas);

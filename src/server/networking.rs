@@ -345,7 +345,10 @@ fn check_command(
         return Err(cmd::command_lookup_error(&c.argv, &server.commands));
     };
     if !cmd.accepts_argc(c.argv.len()) {
-        return Err(format!("wrong number of arguments for '{}' command", cmd.name));
+        return Err(format!(
+            "wrong number of arguments for '{}' command",
+            cmd.name
+        ));
     }
     if cmd::is_protected(cmd) && !protected_allowed(server.config.enable_debug_command, c) {
         return Err(format!(
@@ -656,7 +659,11 @@ pub enum ClientClass {
 }
 
 impl ClientClass {
-    pub const ALL: [ClientClass; 3] = [ClientClass::Normal, ClientClass::Replica, ClientClass::PubSub];
+    pub const ALL: [ClientClass; 3] = [
+        ClientClass::Normal,
+        ClientClass::Replica,
+        ClientClass::PubSub,
+    ];
 
     /// The class's name in the setting (`CONFIG GET` says `slave`, as Redis 7.0 does).
     pub fn name(self) -> &'static str {
@@ -689,9 +696,21 @@ pub struct ClientBufferLimit {
 
 /// Redis's defaults: `normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60`.
 pub const CLIENT_BUFFER_LIMITS_DEFAULT: [ClientBufferLimit; 3] = [
-    ClientBufferLimit { hard: 0, soft: 0, soft_seconds: 0 },
-    ClientBufferLimit { hard: 256 << 20, soft: 64 << 20, soft_seconds: 60 },
-    ClientBufferLimit { hard: 32 << 20, soft: 8 << 20, soft_seconds: 60 },
+    ClientBufferLimit {
+        hard: 0,
+        soft: 0,
+        soft_seconds: 0,
+    },
+    ClientBufferLimit {
+        hard: 256 << 20,
+        soft: 64 << 20,
+        soft_seconds: 60,
+    },
+    ClientBufferLimit {
+        hard: 32 << 20,
+        soft: 8 << 20,
+        soft_seconds: 60,
+    },
 ];
 
 /// True when `c`'s pending output is past its class's hard limit, or has
@@ -747,6 +766,9 @@ fn close_on_limit(server: &mut Server, c: &mut Client, what: &str) -> bool {
 
 /// The form serverCron uses (Redis frees the client on the spot there; the
 /// loop closes it in the next `before_sleep`, before any write).
-pub fn close_client_on_output_buffer_limit_reached_in_cron(server: &mut Server, c: &mut Client) -> bool {
+pub fn close_client_on_output_buffer_limit_reached_in_cron(
+    server: &mut Server,
+    c: &mut Client,
+) -> bool {
     close_on_limit(server, c, "closed")
 }

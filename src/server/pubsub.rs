@@ -24,7 +24,9 @@
 //! *push* frames (`>`), so a RESP3 subscriber may run any command.
 
 use super::Server;
-use super::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_PUBSUB, Client, ClientRef};
+use super::client::{
+    CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_PUBSUB, Client, ClientRef,
+};
 use super::db::Sds;
 use super::db::dense::DenseMap;
 use super::networking;
@@ -149,10 +151,20 @@ pub fn subscribe_channel(server: &mut Server, c: &mut Client, channel: &[u8], t:
 
 /// Unsubscribes `c` from `channel`, confirming if `notify` (even when it
 /// was not subscribed); true if it was (mirror of `pubsubUnsubscribeChannel`).
-pub fn unsubscribe_channel(server: &mut Server, c: &mut Client, channel: &[u8], notify: bool, t: PubSubType) -> bool {
+pub fn unsubscribe_channel(
+    server: &mut Server,
+    c: &mut Client,
+    channel: &[u8],
+    notify: bool,
+    t: PubSubType,
+) -> bool {
     let was = t.client_channels(c).remove(channel).is_some();
     if was {
-        remove_subscriber(t.server_channels(&mut server.pubsub), channel, c.client_ref());
+        remove_subscriber(
+            t.server_channels(&mut server.pubsub),
+            channel,
+            c.client_ref(),
+        );
     }
     if notify {
         let count = t.subscription_count(c);
@@ -163,8 +175,17 @@ pub fn unsubscribe_channel(server: &mut Server, c: &mut Client, channel: &[u8], 
 
 /// Leaves every channel of type `t`, confirming each if `notify`, or with a
 /// null channel when there was none (mirror of `pubsubUnsubscribeAllChannelsInternal`).
-pub fn unsubscribe_all_channels(server: &mut Server, c: &mut Client, notify: bool, t: PubSubType) -> usize {
-    let channels: Vec<Sds> = t.client_channels(c).iter().map(|(ch, _)| ch.clone()).collect();
+pub fn unsubscribe_all_channels(
+    server: &mut Server,
+    c: &mut Client,
+    notify: bool,
+    t: PubSubType,
+) -> usize {
+    let channels: Vec<Sds> = t
+        .client_channels(c)
+        .iter()
+        .map(|(ch, _)| ch.clone())
+        .collect();
     for ch in &channels {
         unsubscribe_channel(server, c, ch, notify, t);
     }
@@ -194,7 +215,12 @@ pub fn subscribe_pattern(server: &mut Server, c: &mut Client, pattern: &[u8]) {
 
 /// Unsubscribes `c` from `pattern`, confirming if `notify`; true if it was
 /// subscribed (mirror of `pubsubUnsubscribePattern`).
-pub fn unsubscribe_pattern(server: &mut Server, c: &mut Client, pattern: &[u8], notify: bool) -> bool {
+pub fn unsubscribe_pattern(
+    server: &mut Server,
+    c: &mut Client,
+    pattern: &[u8],
+    notify: bool,
+) -> bool {
     let at = c.pubsub_patterns.iter().position(|p| **p == *pattern);
     if let Some(at) = at {
         c.pubsub_patterns.remove(at);
@@ -288,7 +314,12 @@ pub fn pubsub_publish_message(
 
 /// Appends a message to subscriber `who` (the publisher included), unless
 /// it is about to be closed, then checks its output buffer limit.
-fn deliver(server: &mut Server, publisher: &mut Client, who: ClientRef, write: impl FnOnce(&mut Client)) {
+fn deliver(
+    server: &mut Server,
+    publisher: &mut Client,
+    who: ClientRef,
+    write: impl FnOnce(&mut Client),
+) {
     let send = |server: &mut Server, c: &mut Client| {
         if c.flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY) != 0 {
             return;
@@ -360,10 +391,17 @@ mod tests {
         }
         let (mut publisher, _p) = client(&mut server);
         assert_eq!(
-            pubsub_publish_message(&mut server, &mut publisher, b"news", b"hi", PubSubType::Global),
+            pubsub_publish_message(
+                &mut server,
+                &mut publisher,
+                b"news",
+                b"hi",
+                PubSubType::Global
+            ),
             3
         );
-        let reply = |server: &mut Server, who| show(&server.client_mut(who).expect("connected").reply);
+        let reply =
+            |server: &mut Server, who| show(&server.client_mut(who).expect("connected").reply);
         let message = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
         assert_eq!(reply(&mut server, subscribers[0]), message);
         assert_eq!(
@@ -372,7 +410,13 @@ mod tests {
         );
         assert_eq!(reply(&mut server, subscribers[2]), message);
         assert_eq!(
-            pubsub_publish_message(&mut server, &mut publisher, b"news", b"x", PubSubType::Shard),
+            pubsub_publish_message(
+                &mut server,
+                &mut publisher,
+                b"news",
+                b"x",
+                PubSubType::Shard
+            ),
             0,
             "shard channels are another namespace"
         );

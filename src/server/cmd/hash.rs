@@ -39,7 +39,11 @@ fn lookup_hash<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8], write: bool) -
 
 /// The hash at `argv[1]`, created empty if missing, or `None` after
 /// replying WRONGTYPE (mirror of `hashTypeLookupWriteOrCreate`).
-fn lookup_write_or_create<'a>(db: &'a mut Db, stats: &mut Stats, c: &mut Client) -> Option<&'a mut Hash> {
+fn lookup_write_or_create<'a>(
+    db: &'a mut Db,
+    stats: &mut Stats,
+    c: &mut Client,
+) -> Option<&'a mut Hash> {
     let key = &c.argv[1];
     match db.lookup_key_write(key, stats) {
         Some(Value::Hash(_)) => {}
@@ -301,10 +305,16 @@ fn hincrbyfloat_command(server: &mut Server, c: &mut Client) {
 // ---------------------------------------------------------------------------
 
 const FIELD: Arg = arg("field", ArgKind::String);
-const FIELDS: Arg = Arg { multiple: true, ..FIELD };
+const FIELDS: Arg = Arg {
+    multiple: true,
+    ..FIELD
+};
 const FIELD_VALUES: Arg = Arg {
     multiple: true,
-    ..arg("field_value", ArgKind::Block(&[FIELD, arg("value", ArgKind::String)]))
+    ..arg(
+        "field_value",
+        ArgKind::Block(&[FIELD, arg("value", ArgKind::String)]),
+    )
 };
 const KEY_ONLY: &[Arg] = &[KEY];
 const KEY_FIELD: &[Arg] = &[KEY, FIELD];
@@ -332,7 +342,11 @@ const fn hash_command(
 }
 
 /// HGETALL, HKEYS, HVALS.
-const fn listing(name: &'static str, proc_: super::CommandProc, summary: &'static str) -> RedisCommand {
+const fn listing(
+    name: &'static str,
+    proc_: super::CommandProc,
+    summary: &'static str,
+) -> RedisCommand {
     RedisCommand {
         summary,
         complexity: "O(N), N being the number of fields",
@@ -351,7 +365,14 @@ pub const COMMANDS: &[RedisCommand] = &[
         complexity: "O(1) per field set, so O(N) for N fields",
         args: &[KEY, FIELD_VALUES],
         history: &[("4.0.0", "More than one field and value.")],
-        ..hash_command("hset", hset_command, -4, "write denyoom fast", WRITE_FAST, RW_UPDATE)
+        ..hash_command(
+            "hset",
+            hset_command,
+            -4,
+            "write denyoom fast",
+            WRITE_FAST,
+            RW_UPDATE,
+        )
     },
     RedisCommand {
         summary: "Sets fields of a hash, answering OK",
@@ -360,35 +381,77 @@ pub const COMMANDS: &[RedisCommand] = &[
         doc_flags: "deprecated",
         deprecated_since: Some("4.0.0"),
         replaced_by: Some("`HSET` with several fields"),
-        ..hash_command("hmset", hmset_command, -4, "write denyoom fast", WRITE_FAST, RW_UPDATE)
+        ..hash_command(
+            "hmset",
+            hmset_command,
+            -4,
+            "write denyoom fast",
+            WRITE_FAST,
+            RW_UPDATE,
+        )
     },
     RedisCommand {
         summary: "Sets a field of a hash only if the field does not exist",
         args: &[KEY, FIELD, arg("value", ArgKind::String)],
-        ..hash_command("hsetnx", hsetnx_command, 4, "write denyoom fast", WRITE_FAST, RW_INSERT)
+        ..hash_command(
+            "hsetnx",
+            hsetnx_command,
+            4,
+            "write denyoom fast",
+            WRITE_FAST,
+            RW_INSERT,
+        )
     },
     RedisCommand {
         summary: "Returns the value of a field of a hash",
         args: KEY_FIELD,
-        ..hash_command("hget", hget_command, 3, "readonly fast", READ_FAST, RO_ACCESS)
+        ..hash_command(
+            "hget",
+            hget_command,
+            3,
+            "readonly fast",
+            READ_FAST,
+            RO_ACCESS,
+        )
     },
     RedisCommand {
         summary: "Returns the values of fields of a hash",
         complexity: "O(N), N being the number of fields asked for",
         args: &[KEY, FIELDS],
-        ..hash_command("hmget", hmget_command, -3, "readonly fast", READ_FAST, RO_ACCESS)
+        ..hash_command(
+            "hmget",
+            hmget_command,
+            -3,
+            "readonly fast",
+            READ_FAST,
+            RO_ACCESS,
+        )
     },
     RedisCommand {
         summary: "Removes fields from a hash",
         complexity: "O(N), N being the number of fields removed",
         args: &[KEY, FIELDS],
         history: &[("2.4.0", "More than one field.")],
-        ..hash_command("hdel", hdel_command, -3, "write fast", WRITE_FAST, &[one_key_spec("RW delete")])
+        ..hash_command(
+            "hdel",
+            hdel_command,
+            -3,
+            "write fast",
+            WRITE_FAST,
+            &[one_key_spec("RW delete")],
+        )
     },
     RedisCommand {
         summary: "Tells whether a field exists in a hash",
         args: KEY_FIELD,
-        ..hash_command("hexists", hexists_command, 3, "readonly fast", READ_FAST, RO)
+        ..hash_command(
+            "hexists",
+            hexists_command,
+            3,
+            "readonly fast",
+            READ_FAST,
+            RO,
+        )
     },
     RedisCommand {
         summary: "Returns the number of fields of a hash",
@@ -399,20 +462,45 @@ pub const COMMANDS: &[RedisCommand] = &[
         since: "3.2.0",
         summary: "Returns the length of the value of a field of a hash",
         args: KEY_FIELD,
-        ..hash_command("hstrlen", hstrlen_command, 3, "readonly fast", READ_FAST, RO)
+        ..hash_command(
+            "hstrlen",
+            hstrlen_command,
+            3,
+            "readonly fast",
+            READ_FAST,
+            RO,
+        )
     },
-    listing("hgetall", hgetall_command, "Returns every field and value of a hash"),
+    listing(
+        "hgetall",
+        hgetall_command,
+        "Returns every field and value of a hash",
+    ),
     listing("hkeys", hkeys_command, "Returns every field of a hash"),
     listing("hvals", hvals_command, "Returns every value of a hash"),
     RedisCommand {
         summary: "Adds an integer to the value of a field of a hash",
         args: &[KEY, FIELD, arg("increment", ArgKind::Integer)],
-        ..hash_command("hincrby", hincrby_command, 4, "write denyoom fast", WRITE_FAST, RW_ACCESS_UPDATE)
+        ..hash_command(
+            "hincrby",
+            hincrby_command,
+            4,
+            "write denyoom fast",
+            WRITE_FAST,
+            RW_ACCESS_UPDATE,
+        )
     },
     RedisCommand {
         since: "2.6.0",
         summary: "Adds a decimal number to the value of a field of a hash",
         args: &[KEY, FIELD, arg("increment", ArgKind::Double)],
-        ..hash_command("hincrbyfloat", hincrbyfloat_command, 4, "write denyoom fast", WRITE_FAST, RW_ACCESS_UPDATE)
+        ..hash_command(
+            "hincrbyfloat",
+            hincrbyfloat_command,
+            4,
+            "write denyoom fast",
+            WRITE_FAST,
+            RW_ACCESS_UPDATE,
+        )
     },
 ];

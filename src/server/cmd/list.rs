@@ -13,7 +13,9 @@
 
 use std::collections::VecDeque;
 
-use super::keys::{KEY, arg, argv_long_long_or_reply, command, key_spec, one_key_spec, token, with_keys};
+use super::keys::{
+    KEY, arg, argv_long_long_or_reply, command, key_spec, one_key_spec, token, with_keys,
+};
 use super::{Arg, ArgKind, KeySpec, RedisCommand, parse_range_or_reply};
 use crate::server::blocked::{self, BlockState};
 use crate::server::client::{CLIENT_DENY_BLOCKING, Client};
@@ -85,7 +87,13 @@ pub fn delete_if_empty(db: &mut Db, stats: &mut Stats, key: &[u8]) -> bool {
 /// Pushes the moved element onto the destination, creating the list if
 /// needed (mirror of `lmoveHandlePush`). The caller has checked that the
 /// destination is a list or missing, and replies the element.
-pub fn lmove_handle_push(db: &mut Db, stats: &mut Stats, dst: &[u8], element: Sds, whereto: ListEnd) {
+pub fn lmove_handle_push(
+    db: &mut Db,
+    stats: &mut Stats,
+    dst: &[u8],
+    element: Sds,
+    whereto: ListEnd,
+) {
     match db.lookup_key_write(dst, stats) {
         Some(Value::List(list)) => {
             push(list, element, whereto);
@@ -311,7 +319,11 @@ fn lrem_command(server: &mut Server, c: &mut Client) {
         Lookup::List(list) => list,
     };
     let element = c.argv[3].as_slice();
-    let limit = if count == 0 { u64::MAX } else { count.unsigned_abs() };
+    let limit = if count == 0 {
+        u64::MAX
+    } else {
+        count.unsigned_abs()
+    };
     let mut removed: u64 = 0;
     let mut kept = VecDeque::with_capacity(list.len());
     if count >= 0 {
@@ -400,7 +412,11 @@ fn lpos_command(server: &mut Server, c: &mut Client) {
     while j < c.argv.len() {
         let has_value = j + 1 < c.argv.len();
         let opt = &c.argv[j];
-        let (rank_opt, count_opt, maxlen_opt) = (arg_is(opt, "rank"), arg_is(opt, "count"), arg_is(opt, "maxlen"));
+        let (rank_opt, count_opt, maxlen_opt) = (
+            arg_is(opt, "rank"),
+            arg_is(opt, "count"),
+            arg_is(opt, "maxlen"),
+        );
         if !has_value || !(rank_opt || count_opt || maxlen_opt) {
             return c.add_reply_error(ERR_SYNTAX);
         }
@@ -446,7 +462,11 @@ fn lpos_command(server: &mut Server, c: &mut Client) {
     } else {
         Box::new(list.iter().enumerate())
     };
-    let limit = if maxlen == 0 { usize::MAX } else { usize::try_from(maxlen).unwrap_or(usize::MAX) };
+    let limit = if maxlen == 0 {
+        usize::MAX
+    } else {
+        usize::try_from(maxlen).unwrap_or(usize::MAX)
+    };
     let element = c.argv[2].as_slice();
     let mut matches: i64 = 0;
     let mut found = Vec::new();
@@ -586,7 +606,13 @@ fn brpop_command(server: &mut Server, c: &mut Client) {
 /// block on the source (a null bulk inside EXEC).
 ///
 /// Mirror of `blmoveGenericCommand` (t_list.c).
-fn blmove_generic(server: &mut Server, c: &mut Client, wherefrom: ListEnd, whereto: ListEnd, timeout_idx: usize) {
+fn blmove_generic(
+    server: &mut Server,
+    c: &mut Client,
+    wherefrom: ListEnd,
+    whereto: ListEnd,
+    timeout_idx: usize,
+) {
     let Some(timeout) = blocked::get_timeout_or_reply(c, timeout_idx) else {
         return;
     };
@@ -638,16 +664,25 @@ const LEFT_RIGHT: ArgKind = ArgKind::OneOf(&[
     token("right", ArgKind::PureToken, "RIGHT"),
 ]);
 
-const SOURCE_DEST: [Arg; 2] = [arg("source", ArgKind::Key), arg("destination", ArgKind::Key)];
+const SOURCE_DEST: [Arg; 2] = [
+    arg("source", ArgKind::Key),
+    arg("destination", ArgKind::Key),
+];
 
 const TIMEOUT: Arg = arg("timeout", ArgKind::Double);
 
 /// A timeout read as seconds with decimals since 6.0.
-const TIMEOUT_HISTORY: &[(&str, &str)] = &[("6.0.0", "The timeout became a number of seconds with decimals.")];
+const TIMEOUT_HISTORY: &[(&str, &str)] = &[(
+    "6.0.0",
+    "The timeout became a number of seconds with decimals.",
+)];
 
 /// The key specs of the two-key commands: the source is popped, the
 /// destination pushed to.
-const MOVE_SPECS: &[KeySpec] = &[one_key_spec("RW access delete"), key_spec("RW insert", 2, 0, 1)];
+const MOVE_SPECS: &[KeySpec] = &[
+    one_key_spec("RW access delete"),
+    key_spec("RW insert", 2, 0, 1),
+];
 const RW_INSERT: &[KeySpec] = &[one_key_spec("RW insert")];
 const RW_ACCESS_DELETE: &[KeySpec] = &[one_key_spec("RW access delete")];
 const BLOCKING_POP_SPECS: &[KeySpec] = &[key_spec("RW access delete", 1, -2, 1)];
@@ -660,7 +695,13 @@ const POP_ARGS: &[Arg] = &[
     },
 ];
 const PUSH_ARGS: &[Arg] = &[KEY, ELEMENTS];
-const BLOCKING_POP_ARGS: &[Arg] = &[Arg { multiple: true, ..KEY }, TIMEOUT];
+const BLOCKING_POP_ARGS: &[Arg] = &[
+    Arg {
+        multiple: true,
+        ..KEY
+    },
+    TIMEOUT,
+];
 const POP_HISTORY: &[(&str, &str)] = &[("6.2.0", "The count argument.")];
 
 /// A list command with one key, with the fields every list command shares.
@@ -693,23 +734,45 @@ const fn push_entry(
         complexity: "O(1) per element pushed, so O(N) for N elements",
         args: PUSH_ARGS,
         history,
-        ..list_command(name, proc_, -3, "write denyoom fast", "@write @list @fast", RW_INSERT)
+        ..list_command(
+            name,
+            proc_,
+            -3,
+            "write denyoom fast",
+            "@write @list @fast",
+            RW_INSERT,
+        )
     }
 }
 
 /// LPOP and RPOP.
-const fn pop_entry(name: &'static str, proc_: super::CommandProc, summary: &'static str) -> RedisCommand {
+const fn pop_entry(
+    name: &'static str,
+    proc_: super::CommandProc,
+    summary: &'static str,
+) -> RedisCommand {
     RedisCommand {
         summary,
         complexity: "O(N), N being the number of elements popped",
         args: POP_ARGS,
         history: POP_HISTORY,
-        ..list_command(name, proc_, -2, "write fast", "@write @list @fast", RW_ACCESS_DELETE)
+        ..list_command(
+            name,
+            proc_,
+            -2,
+            "write fast",
+            "@write @list @fast",
+            RW_ACCESS_DELETE,
+        )
     }
 }
 
 /// BLPOP and BRPOP.
-const fn blocking_pop_entry(name: &'static str, proc_: super::CommandProc, summary: &'static str) -> RedisCommand {
+const fn blocking_pop_entry(
+    name: &'static str,
+    proc_: super::CommandProc,
+    summary: &'static str,
+) -> RedisCommand {
     RedisCommand {
         since: "2.0.0",
         summary,
@@ -773,42 +836,108 @@ pub const COMMANDS: &[RedisCommand] = &[
         "Pushes elements at the tail of a list, only if the list exists",
         &[("4.0.0", "More than one element.")],
     ),
-    pop_entry("lpop", lpop_command, "Removes and returns elements from the head of a list"),
-    pop_entry("rpop", rpop_command, "Removes and returns elements from the tail of a list"),
+    pop_entry(
+        "lpop",
+        lpop_command,
+        "Removes and returns elements from the head of a list",
+    ),
+    pop_entry(
+        "rpop",
+        rpop_command,
+        "Removes and returns elements from the tail of a list",
+    ),
     RedisCommand {
         summary: "Returns the number of elements of a list",
         args: &[KEY],
-        ..list_command("llen", llen_command, 2, "readonly fast", "@read @list @fast", &[one_key_spec("RO")])
+        ..list_command(
+            "llen",
+            llen_command,
+            2,
+            "readonly fast",
+            "@read @list @fast",
+            &[one_key_spec("RO")],
+        )
     },
     RedisCommand {
         summary: "Returns the elements between two positions of a list",
         complexity: "O(S+N), S being the start offset and N the number of elements returned",
-        args: &[KEY, arg("start", ArgKind::Integer), arg("stop", ArgKind::Integer)],
-        ..list_command("lrange", lrange_command, 4, "readonly", "@read @list @slow", &[one_key_spec("RO access")])
+        args: &[
+            KEY,
+            arg("start", ArgKind::Integer),
+            arg("stop", ArgKind::Integer),
+        ],
+        ..list_command(
+            "lrange",
+            lrange_command,
+            4,
+            "readonly",
+            "@read @list @slow",
+            &[one_key_spec("RO access")],
+        )
     },
     RedisCommand {
         summary: "Returns the element at a position of a list",
         complexity: "O(1) here; Redis walks its quicklist, O(N) to reach the middle",
         args: &[KEY, arg("index", ArgKind::Integer)],
-        ..list_command("lindex", lindex_command, 3, "readonly", "@read @list @slow", &[one_key_spec("RO access")])
+        ..list_command(
+            "lindex",
+            lindex_command,
+            3,
+            "readonly",
+            "@read @list @slow",
+            &[one_key_spec("RO access")],
+        )
     },
     RedisCommand {
         summary: "Replaces the element at a position of a list",
         complexity: "O(1) here; Redis walks its quicklist, O(N) to reach the middle",
-        args: &[KEY, arg("index", ArgKind::Integer), arg("element", ArgKind::String)],
-        ..list_command("lset", lset_command, 4, "write denyoom", "@write @list @slow", &[one_key_spec("RW update")])
+        args: &[
+            KEY,
+            arg("index", ArgKind::Integer),
+            arg("element", ArgKind::String),
+        ],
+        ..list_command(
+            "lset",
+            lset_command,
+            4,
+            "write denyoom",
+            "@write @list @slow",
+            &[one_key_spec("RW update")],
+        )
     },
     RedisCommand {
         summary: "Removes elements equal to a value from a list",
         complexity: "O(N+M), N being the length of the list and M the number of elements removed",
-        args: &[KEY, arg("count", ArgKind::Integer), arg("element", ArgKind::String)],
-        ..list_command("lrem", lrem_command, 4, "write", "@write @list @slow", &[one_key_spec("RW delete")])
+        args: &[
+            KEY,
+            arg("count", ArgKind::Integer),
+            arg("element", ArgKind::String),
+        ],
+        ..list_command(
+            "lrem",
+            lrem_command,
+            4,
+            "write",
+            "@write @list @slow",
+            &[one_key_spec("RW delete")],
+        )
     },
     RedisCommand {
         summary: "Keeps only the elements between two positions of a list",
         complexity: "O(N), N being the number of elements removed",
-        args: &[KEY, arg("start", ArgKind::Integer), arg("stop", ArgKind::Integer)],
-        ..list_command("ltrim", ltrim_command, 4, "write", "@write @list @slow", &[one_key_spec("RW delete")])
+        args: &[
+            KEY,
+            arg("start", ArgKind::Integer),
+            arg("stop", ArgKind::Integer),
+        ],
+        ..list_command(
+            "ltrim",
+            ltrim_command,
+            4,
+            "write",
+            "@write @list @slow",
+            &[one_key_spec("RW delete")],
+        )
     },
     RedisCommand {
         since: "2.2.0",
@@ -826,7 +955,14 @@ pub const COMMANDS: &[RedisCommand] = &[
             arg("pivot", ArgKind::String),
             arg("element", ArgKind::String),
         ],
-        ..list_command("linsert", linsert_command, 5, "write denyoom", "@write @list @slow", &[one_key_spec("RW insert")])
+        ..list_command(
+            "linsert",
+            linsert_command,
+            5,
+            "write denyoom",
+            "@write @list @slow",
+            &[one_key_spec("RW insert")],
+        )
     },
     RedisCommand {
         since: "6.0.6",
@@ -848,13 +984,31 @@ pub const COMMANDS: &[RedisCommand] = &[
                 ..token("len", ArgKind::Integer, "MAXLEN")
             },
         ],
-        ..list_command("lpos", lpos_command, -3, "readonly", "@read @list @slow", &[one_key_spec("RO access")])
+        ..list_command(
+            "lpos",
+            lpos_command,
+            -3,
+            "readonly",
+            "@read @list @slow",
+            &[one_key_spec("RO access")],
+        )
     },
     RedisCommand {
         since: "6.2.0",
         summary: "Pops an element from one end of a list and pushes it at one end of another",
-        args: &[SOURCE_DEST[0], SOURCE_DEST[1], arg("wherefrom", LEFT_RIGHT), arg("whereto", LEFT_RIGHT)],
-        ..move_entry("lmove", lmove_command, 5, "write denyoom", "@write @list @slow")
+        args: &[
+            SOURCE_DEST[0],
+            SOURCE_DEST[1],
+            arg("wherefrom", LEFT_RIGHT),
+            arg("whereto", LEFT_RIGHT),
+        ],
+        ..move_entry(
+            "lmove",
+            lmove_command,
+            5,
+            "write denyoom",
+            "@write @list @slow",
+        )
     },
     RedisCommand {
         since: "1.2.0",
@@ -863,7 +1017,13 @@ pub const COMMANDS: &[RedisCommand] = &[
         doc_flags: "deprecated",
         deprecated_since: Some("6.2.0"),
         replaced_by: Some("`LMOVE` with `RIGHT` `LEFT`"),
-        ..move_entry("rpoplpush", rpoplpush_command, 3, "write denyoom", "@write @list @slow")
+        ..move_entry(
+            "rpoplpush",
+            rpoplpush_command,
+            3,
+            "write denyoom",
+            "@write @list @slow",
+        )
     },
     blocking_pop_entry(
         "blpop",

@@ -12,7 +12,10 @@ use crate::server::{Server, multi, networking};
 /// The commands `process_command` runs even inside MULTI instead of
 /// queueing them.
 pub fn is_transaction_control(cmd: &RedisCommand) -> bool {
-    matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+    matches!(
+        cmd.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// `MULTI`: start queueing (mirror of `multiCommand`).
@@ -110,20 +113,41 @@ const fn transaction_command(
     }
 }
 
-const WATCH_ARGS: &[Arg] = &[Arg { multiple: true, ..KEY }];
+const WATCH_ARGS: &[Arg] = &[Arg {
+    multiple: true,
+    ..KEY
+}];
 const WATCH_SPECS: &[KeySpec] = &[key_spec("RO", 1, -1, 1)];
 
 pub const COMMANDS: &[RedisCommand] = &[
-    transaction_command("multi", multi_command, 1, "1.2.0", "Starts a transaction: later commands are queued"),
+    transaction_command(
+        "multi",
+        multi_command,
+        1,
+        "1.2.0",
+        "Starts a transaction: later commands are queued",
+    ),
     RedisCommand {
         flags: "noscript loading stale skip_slowlog",
         acl_categories: "@slow @transaction",
         complexity: "The sum of the queued commands' complexities",
-        ..transaction_command("exec", exec_command, 1, "1.2.0", "Runs the queued commands of a transaction as one")
+        ..transaction_command(
+            "exec",
+            exec_command,
+            1,
+            "1.2.0",
+            "Runs the queued commands of a transaction as one",
+        )
     },
     RedisCommand {
         complexity: "O(N), N being the number of queued commands",
-        ..transaction_command("discard", discard_command, 1, "2.0.0", "Drops the queued commands of a transaction")
+        ..transaction_command(
+            "discard",
+            discard_command,
+            1,
+            "2.0.0",
+            "Drops the queued commands of a transaction",
+        )
     },
     RedisCommand {
         complexity: "O(1) per key",
@@ -141,7 +165,13 @@ pub const COMMANDS: &[RedisCommand] = &[
             WATCH_SPECS,
         )
     },
-    transaction_command("unwatch", unwatch_command, 1, "2.2.0", "Forgets every key WATCHed by this connection"),
+    transaction_command(
+        "unwatch",
+        unwatch_command,
+        1,
+        "2.2.0",
+        "Forgets every key WATCHed by this connection",
+    ),
 ];
 
 #[cfg(test)]
@@ -177,7 +207,10 @@ mod tests {
         c.argv = vec![b"blpop".to_vec(), b"k".to_vec(), b"0".to_vec()];
         crate::server::multi::queue_multi_command(&mut c, set);
         assert_eq!(show(&run_str(&mut server, &mut c, "EXEC")), "*1\r\n*-1\r\n");
-        assert_eq!(c.flags & (super::CLIENT_MULTI | super::CLIENT_DENY_BLOCKING), 0);
+        assert_eq!(
+            c.flags & (super::CLIENT_MULTI | super::CLIENT_DENY_BLOCKING),
+            0
+        );
         assert_eq!(server.blocked_clients, 0);
     }
 }

@@ -6,10 +6,10 @@
 
 use super::keys::{arg, command, key_spec};
 use super::{Arg, ArgKind, KeySpec, RedisCommand, container_proc};
+use crate::server::Server;
 use crate::server::client::{CLIENT_DENY_BLOCKING, CLIENT_MULTI, CLIENT_PUBSUB, Client};
 use crate::server::pubsub::{self, PubSubType, Subscribers};
 use crate::server::util::string_match;
-use crate::server::Server;
 
 /// SUBSCRIBE and SSUBSCRIBE: one confirmation per channel (mirror of
 /// `subscribeCommand` / `ssubscribeCommand`). Inside EXEC a client may not
@@ -21,7 +21,11 @@ fn subscribe_generic(server: &mut Server, c: &mut Client, t: PubSubType) {
         PubSubType::Shard => c.flags & CLIENT_DENY_BLOCKING != 0,
     };
     if refused {
-        let name = if t == PubSubType::Global { "SUBSCRIBE" } else { "SSUBSCRIBE" };
+        let name = if t == PubSubType::Global {
+            "SUBSCRIBE"
+        } else {
+            "SSUBSCRIBE"
+        };
         return c.add_reply_error(&format!("{name} isn't allowed for a DENY BLOCKING client"));
     }
     for j in 1..c.argv.len() {
@@ -101,7 +105,10 @@ fn punsubscribe_command(server: &mut Server, c: &mut Client) {
 /// PUBLISH and SPUBLISH: deliver, and reply how many deliveries there were
 /// (mirror of `publishCommand` / `spublishCommand`).
 fn publish_generic(server: &mut Server, c: &mut Client, t: PubSubType) {
-    let (channel, message) = (std::mem::take(&mut c.argv[1]), std::mem::take(&mut c.argv[2]));
+    let (channel, message) = (
+        std::mem::take(&mut c.argv[1]),
+        std::mem::take(&mut c.argv[2]),
+    );
     let receivers = pubsub::pubsub_publish_message(server, c, &channel, &message, t);
     c.add_reply_long_long(receivers as i64);
     c.argv[1] = channel;
@@ -135,7 +142,10 @@ fn channel_list(c: &mut Client, map: &Subscribers) {
 /// PUBSUB NUMSUB and SHARDNUMSUB: channel, count, channel, count, … — an
 /// array even in RESP3, as in Redis 7.0.
 fn numsub(c: &mut Client, map: &Subscribers) {
-    let counts: Vec<usize> = c.argv[2..].iter().map(|ch| map.get(ch).map_or(0, Vec::len)).collect();
+    let counts: Vec<usize> = c.argv[2..]
+        .iter()
+        .map(|ch| map.get(ch).map_or(0, Vec::len))
+        .collect();
     c.add_reply_array_len(counts.len() * 2);
     for (j, count) in counts.into_iter().enumerate() {
         let channel = std::mem::take(&mut c.argv[j + 2]);
@@ -219,24 +229,13 @@ const fn pubsub_command(
 
 /// A shard command: its channels are keys to cluster clients, flagged
 /// `not_key` because they name no data.
-const fn shard_command(
-    name: &'static str,
-    proc_: super::CommandProc,
-    arity: i32,
-    last: i32,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static [Arg],
-    specs: &'static [KeySpec],
-) -> RedisCommand {
-    RedisCommand {
-        since: "7.0.0",
-        first_key: 1,
-        last_key: last,
-        key_step: 1,
-        key_specs: specs,
-        ..pubsub_command(name, proc_, arity, summary, complexity, args)
-    }
+const fn sharded(mut cmd: RedisCommand, last: i32, specs: &'static [KeySpec]) -> RedisCommand {
+    cmd.since = "7.0.0";
+    cmd.first_key = 1;
+    cmd.last_key = last;
+    cmd.key_step = 1;
+    cmd.key_specs = specs;
+    cmd
 }
 
 const CHANNELS: &[Arg] = &[Arg {
@@ -308,7 +307,15 @@ const PUBSUB_SUBCOMMANDS: &[RedisCommand] = &[
     RedisCommand {
         flags: "loading stale",
         acl_categories: "@slow",
-        ..pubsub_sub("pubsub|help", pubsub_help_command, 2, "6.2.0", "Lists the PUBSUB subcommands", "O(1)", &[])
+        ..pubsub_sub(
+            "pubsub|help",
+            pubsub_help_command,
+            2,
+            "6.2.0",
+            "Lists the PUBSUB subcommands",
+            "O(1)",
+            &[],
+        )
     },
     pubsub_sub(
         "pubsub|numpat",
@@ -374,7 +381,10 @@ pub const COMMANDS: &[RedisCommand] = &[
         "O(N), N being the number of patterns this connection listens to",
         &[Arg {
             multiple: true,
-            ..arg("pattern", ArgKind::Block(&[arg("pattern", ArgKind::Pattern)]))
+            ..arg(
+                "pattern",
+                ArgKind::Block(&[arg("pattern", ArgKind::Pattern)]),
+            )
         }],
     ),
     pubsub_command(
@@ -398,41 +408,53 @@ pub const COMMANDS: &[RedisCommand] = &[
             3,
             "Sends a message to the subscribers of a channel and of matching patterns",
             "O(N+M), N being the channel's subscribers and M all the patterns listened to",
-            &[arg("channel", ArgKind::String), arg("message", ArgKind::String)],
+            &[
+                arg("channel", ArgKind::String),
+                arg("message", ArgKind::String),
+            ],
         )
     },
     PUBSUB,
-    shard_command(
-        "ssubscribe",
-        ssubscribe_command,
-        -2,
+    sharded(
+        pubsub_command(
+            "ssubscribe",
+            ssubscribe_command,
+            -2,
+            "Starts listening to shard channels",
+            "O(N), N being the number of shard channels",
+            SHARD_CHANNELS,
+        ),
         -1,
-        "Starts listening to shard channels",
-        "O(N), N being the number of shard channels",
-        SHARD_CHANNELS,
         SHARD_SPECS_ALL,
     ),
-    shard_command(
-        "sunsubscribe",
-        sunsubscribe_command,
+    sharded(
+        pubsub_command(
+            "sunsubscribe",
+            sunsubscribe_command,
+            -1,
+            "Stops listening to shard channels, or to all of them",
+            "O(N), N being the number of subscribers of the shard channels left",
+            MAYBE_SHARD_CHANNELS,
+        ),
         -1,
-        -1,
-        "Stops listening to shard channels, or to all of them",
-        "O(N), N being the number of subscribers of the shard channels left",
-        MAYBE_SHARD_CHANNELS,
         SHARD_SPECS_ALL,
     ),
     RedisCommand {
         flags: "pubsub loading stale fast",
         acl_categories: "@pubsub @fast",
-        ..shard_command(
-            "spublish",
-            spublish_command,
-            3,
+        ..sharded(
+            pubsub_command(
+                "spublish",
+                spublish_command,
+                3,
+                "Sends a message to the subscribers of a shard channel",
+                "O(N), N being the shard channel's subscribers",
+                &[
+                    arg("shardchannel", ArgKind::String),
+                    arg("message", ArgKind::String),
+                ],
+            ),
             1,
-            "Sends a message to the subscribers of a shard channel",
-            "O(N), N being the shard channel's subscribers",
-            &[arg("shardchannel", ArgKind::String), arg("message", ArgKind::String)],
             SHARD_SPECS_ONE,
         )
     },
@@ -458,13 +480,25 @@ mod tests {
         };
         expect("PUBSUB CHANNELS", "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
         expect("PUBSUB CHANNELS b*", "*1\r\n$1\r\nb\r\n");
-        expect("PUBSUB NUMSUB a b c", "*6\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:1\r\n$1\r\nc\r\n:0\r\n");
+        expect(
+            "PUBSUB NUMSUB a b c",
+            "*6\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:1\r\n$1\r\nc\r\n:0\r\n",
+        );
         expect("PUBSUB NUMSUB", "*0\r\n");
         expect("PUBSUB NUMPAT", ":2\r\n");
         expect("PUBSUB SHARDCHANNELS", "*1\r\n$1\r\ns\r\n");
-        expect("PUBSUB SHARDNUMSUB s a", "*4\r\n$1\r\ns\r\n:1\r\n$1\r\na\r\n:0\r\n");
-        expect("PUBSUB NUMPAT x", "-ERR wrong number of arguments for 'pubsub|numpat' command\r\n");
-        expect("PUBSUB FOO", "-ERR unknown subcommand 'FOO'. Try PUBSUB HELP.\r\n");
+        expect(
+            "PUBSUB SHARDNUMSUB s a",
+            "*4\r\n$1\r\ns\r\n:1\r\n$1\r\na\r\n:0\r\n",
+        );
+        expect(
+            "PUBSUB NUMPAT x",
+            "-ERR wrong number of arguments for 'pubsub|numpat' command\r\n",
+        );
+        expect(
+            "PUBSUB FOO",
+            "-ERR unknown subcommand 'FOO'. Try PUBSUB HELP.\r\n",
+        );
         expect("PUBLISH a hi", ":1\r\n");
         expect("PUBLISH ab hi", ":1\r\n");
         expect("SPUBLISH s hi", ":1\r\n");
@@ -483,14 +517,23 @@ mod tests {
             "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n\
              *3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:2\r\n",
         );
-        expect("UNSUBSCRIBE x", "*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:2\r\n");
-        expect("SSUBSCRIBE s", "*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n");
+        expect(
+            "UNSUBSCRIBE x",
+            "*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:2\r\n",
+        );
+        expect(
+            "SSUBSCRIBE s",
+            "*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n",
+        );
         expect("PUNSUBSCRIBE", "*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:2\r\n");
         expect(
             "UNSUBSCRIBE",
             "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:0\r\n",
         );
-        expect("SUNSUBSCRIBE", "*3\r\n$12\r\nsunsubscribe\r\n$1\r\ns\r\n:0\r\n");
+        expect(
+            "SUNSUBSCRIBE",
+            "*3\r\n$12\r\nsunsubscribe\r\n$1\r\ns\r\n:0\r\n",
+        );
         assert_eq!(c.flags & super::CLIENT_PUBSUB, 0);
     }
 }

@@ -192,7 +192,13 @@ fn spop_command(server: &mut Server, c: &mut Client) {
         return;
     }
     let count = match c.argv.get(2).cloned() {
-        Some(arg) => match parse_range_or_reply(c, &arg, 0, i64::MAX, Some("value is out of range, must be positive")) {
+        Some(arg) => match parse_range_or_reply(
+            c,
+            &arg,
+            0,
+            i64::MAX,
+            Some("value is out of range, must be positive"),
+        ) {
             Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
             None => return,
         },
@@ -208,7 +214,7 @@ fn spop_command(server: &mut Server, c: &mut Client) {
     };
     match count {
         None => {
-            if let Some(m) = set.pop_random(randoms.next()) {
+            if let Some(m) = set.pop_random(randoms.next_u64()) {
                 c.add_reply_bulk(&m);
             }
         }
@@ -223,7 +229,7 @@ fn spop_command(server: &mut Server, c: &mut Client) {
         Some(n) => {
             c.add_reply_set_len(n);
             for _ in 0..n {
-                if let Some(m) = set.pop_random(randoms.next()) {
+                if let Some(m) = set.pop_random(randoms.next_u64()) {
                     c.add_reply_bulk(&m);
                 }
             }
@@ -257,7 +263,7 @@ fn srandmember_command(server: &mut Server, c: &mut Client) {
         Lookup::Set(set) => &*set,
     };
     let Some(count) = count else {
-        if let Some(m) = set.random_member(randoms.next()) {
+        if let Some(m) = set.random_member(randoms.next_u64()) {
             c.add_reply_bulk(&m);
         }
         return;
@@ -270,7 +276,7 @@ fn srandmember_command(server: &mut Server, c: &mut Client) {
     if count < 0 {
         c.add_reply_array_len(wanted);
         for _ in 0..wanted {
-            if let Some(m) = set.random_member(randoms.next()) {
+            if let Some(m) = set.random_member(randoms.next_u64()) {
                 c.add_reply_bulk(&m);
             }
         }
@@ -298,7 +304,7 @@ fn distinct_positions(randoms: &mut Xorshift64, size: usize, wanted: usize) -> V
     if wanted.saturating_mul(3) > size {
         let mut all: Vec<usize> = (0..size).collect();
         for i in 0..wanted {
-            let j = i + (randoms.next() % (size - i) as u64) as usize;
+            let j = i + (randoms.next_u64() % (size - i) as u64) as usize;
             all.swap(i, j);
         }
         all.truncate(wanted);
@@ -307,7 +313,7 @@ fn distinct_positions(randoms: &mut Xorshift64, size: usize, wanted: usize) -> V
     let mut picked = HashSet::with_capacity(wanted);
     let mut order = Vec::with_capacity(wanted);
     while order.len() < wanted {
-        let pos = (randoms.next() % size as u64) as usize;
+        let pos = (randoms.next_u64() % size as u64) as usize;
         if picked.insert(pos) {
             order.push(pos);
         }
@@ -318,7 +324,11 @@ fn distinct_positions(randoms: &mut Xorshift64, size: usize, wanted: usize) -> V
 /// Looks up every key as a set for the algebra commands: `None` after
 /// replying WRONGTYPE (which wins over a missing key), else each key's set
 /// or `None` for a missing one.
-fn lookup_sets(server: &mut Server, c: &mut Client, keys: std::ops::Range<usize>) -> Option<Vec<Option<Set>>> {
+fn lookup_sets(
+    server: &mut Server,
+    c: &mut Client,
+    keys: std::ops::Range<usize>,
+) -> Option<Vec<Option<Set>>> {
     let db = &mut server.dbs[c.db];
     let mut sets = Vec::with_capacity(keys.len());
     for j in keys {
@@ -420,7 +430,13 @@ fn sinterstore_command(server: &mut Server, c: &mut Client) {
 /// `sinterCardCommand`).
 fn sintercard_command(server: &mut Server, c: &mut Client) {
     let arg = c.argv[1].clone();
-    let Some(numkeys) = parse_range_or_reply(c, &arg, 1, i64::MAX, Some("numkeys should be greater than 0")) else {
+    let Some(numkeys) = parse_range_or_reply(
+        c,
+        &arg,
+        1,
+        i64::MAX,
+        Some("numkeys should be greater than 0"),
+    ) else {
         return;
     };
     let numkeys = usize::try_from(numkeys).unwrap_or(usize::MAX);
@@ -543,8 +559,14 @@ fn sdiffstore_command(server: &mut Server, c: &mut Client) {
 // ---------------------------------------------------------------------------
 
 const MEMBER: Arg = arg("member", ArgKind::String);
-const MEMBERS: Arg = Arg { multiple: true, ..MEMBER };
-const KEYS: Arg = Arg { multiple: true, ..KEY };
+const MEMBERS: Arg = Arg {
+    multiple: true,
+    ..MEMBER
+};
+const KEYS: Arg = Arg {
+    multiple: true,
+    ..KEY
+};
 const KEY_ONLY: &[Arg] = &[KEY];
 const KEY_MEMBERS: &[Arg] = &[KEY, MEMBERS];
 const DEST_KEYS: &[Arg] = &[arg("destination", ArgKind::Key), KEYS];
@@ -589,7 +611,11 @@ const fn set_command(
 }
 
 /// SINTER, SUNION, SDIFF: every argument is a key.
-const fn algebra(name: &'static str, proc_: super::CommandProc, summary: &'static str) -> RedisCommand {
+const fn algebra(
+    name: &'static str,
+    proc_: super::CommandProc,
+    summary: &'static str,
+) -> RedisCommand {
     RedisCommand {
         summary,
         complexity: "O(N), N being the total number of members of the sets",
@@ -641,33 +667,68 @@ pub const COMMANDS: &[RedisCommand] = &[
         complexity: "O(1) per member added, so O(N) for N members",
         args: KEY_MEMBERS,
         history: &[("2.4.0", "More than one member.")],
-        ..set_command("sadd", sadd_command, -3, "write denyoom fast", WRITE_FAST, &[one_key_spec("RW insert")])
+        ..set_command(
+            "sadd",
+            sadd_command,
+            -3,
+            "write denyoom fast",
+            WRITE_FAST,
+            &[one_key_spec("RW insert")],
+        )
     },
     RedisCommand {
         summary: "Removes members from a set",
         complexity: "O(N), N being the number of members removed",
         args: KEY_MEMBERS,
         history: &[("2.4.0", "More than one member.")],
-        ..set_command("srem", srem_command, -3, "write fast", WRITE_FAST, &[one_key_spec("RW delete")])
+        ..set_command(
+            "srem",
+            srem_command,
+            -3,
+            "write fast",
+            WRITE_FAST,
+            &[one_key_spec("RW delete")],
+        )
     },
     RedisCommand {
         summary: "Returns every member of a set",
         complexity: "O(N), N being the number of members",
         args: KEY_ONLY,
         tips: ORDER_TIPS,
-        ..set_command("smembers", sinter_command, 2, "readonly", "@read @set @slow", RO_ACCESS)
+        ..set_command(
+            "smembers",
+            sinter_command,
+            2,
+            "readonly",
+            "@read @set @slow",
+            RO_ACCESS,
+        )
     },
     RedisCommand {
         summary: "Tells whether a string is a member of a set",
         args: &[KEY, MEMBER],
-        ..set_command("sismember", sismember_command, 3, "readonly fast", READ_FAST, RO)
+        ..set_command(
+            "sismember",
+            sismember_command,
+            3,
+            "readonly fast",
+            READ_FAST,
+            RO,
+        )
     },
     RedisCommand {
         since: "6.2.0",
         summary: "Tells for each string whether it is a member of a set",
         complexity: "O(N), N being the number of strings checked",
         args: KEY_MEMBERS,
-        ..set_command("smismember", smismember_command, -3, "readonly fast", READ_FAST, RO_ACCESS)
+        ..set_command(
+            "smismember",
+            smismember_command,
+            -3,
+            "readonly fast",
+            READ_FAST,
+            RO_ACCESS,
+        )
     },
     RedisCommand {
         summary: "Returns the number of members of a set",
@@ -676,7 +737,11 @@ pub const COMMANDS: &[RedisCommand] = &[
     },
     RedisCommand {
         summary: "Moves a member from one set to another",
-        args: &[arg("source", ArgKind::Key), arg("destination", ArgKind::Key), MEMBER],
+        args: &[
+            arg("source", ArgKind::Key),
+            arg("destination", ArgKind::Key),
+            MEMBER,
+        ],
         ..with_keys(
             RedisCommand {
                 flags: "write fast",
@@ -685,7 +750,10 @@ pub const COMMANDS: &[RedisCommand] = &[
             },
             2,
             1,
-            &[one_key_spec("RW access delete"), key_spec("RW insert", 2, 0, 1)],
+            &[
+                one_key_spec("RW access delete"),
+                key_spec("RW insert", 2, 0, 1),
+            ],
         )
     },
     RedisCommand {
@@ -694,7 +762,14 @@ pub const COMMANDS: &[RedisCommand] = &[
         args: COUNT_SINCE_3_2,
         tips: &["nondeterministic_output"],
         history: &[("3.2.0", "The count argument.")],
-        ..set_command("spop", spop_command, -2, "write fast", WRITE_FAST, &[one_key_spec("RW access delete")])
+        ..set_command(
+            "spop",
+            spop_command,
+            -2,
+            "write fast",
+            WRITE_FAST,
+            &[one_key_spec("RW access delete")],
+        )
     },
     RedisCommand {
         summary: "Returns random members of a set",
@@ -702,9 +777,20 @@ pub const COMMANDS: &[RedisCommand] = &[
         args: COUNT_SINCE_2_6,
         tips: &["nondeterministic_output"],
         history: &[("2.6.0", "The count argument.")],
-        ..set_command("srandmember", srandmember_command, -2, "readonly", "@read @set @slow", RO_ACCESS)
+        ..set_command(
+            "srandmember",
+            srandmember_command,
+            -2,
+            "readonly",
+            "@read @set @slow",
+            RO_ACCESS,
+        )
     },
-    algebra("sinter", sinter_command, "Returns the members every given set has"),
+    algebra(
+        "sinter",
+        sinter_command,
+        "Returns the members every given set has",
+    ),
     algebra_store(
         "sinterstore",
         sinterstore_command,
@@ -739,14 +825,22 @@ pub const COMMANDS: &[RedisCommand] = &[
             ..command("sintercard", sintercard_command, -3, "set")
         }
     },
-    algebra("sunion", sunion_command, "Returns the members any given set has"),
+    algebra(
+        "sunion",
+        sunion_command,
+        "Returns the members any given set has",
+    ),
     algebra_store(
         "sunionstore",
         sunionstore_command,
         "Stores the members any given set has",
         STORE_SPECS,
     ),
-    algebra("sdiff", sdiff_command, "Returns the members of the first set no other given set has"),
+    algebra(
+        "sdiff",
+        sdiff_command,
+        "Returns the members of the first set no other given set has",
+    ),
     algebra_store(
         "sdiffstore",
         sdiffstore_command,

@@ -147,12 +147,6 @@ impl<V> DenseMap<V> {
     pub fn iter(&self) -> impl Iterator<Item = (&Sds, &V)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
-
-    /// Bytes allocated beyond the struct itself, for memory estimates.
-    pub fn allocated(&self) -> usize {
-        self.entries.capacity() * size_of::<(Sds, V)>()
-            + self.index.capacity() * (size_of::<usize>() + 1)
-    }
 }
 
 impl<V: PartialEq> PartialEq for DenseMap<V> {
@@ -206,7 +200,8 @@ mod tests {
         for f in ["a", "b", "c", "d"] {
             m.insert(f.as_bytes(), ());
         }
-        let keys = |m: &DenseMap<()>| -> Vec<Vec<u8>> { m.iter().map(|(k, _)| k.to_vec()).collect() };
+        let keys =
+            |m: &DenseMap<()>| -> Vec<Vec<u8>> { m.iter().map(|(k, _)| k.to_vec()).collect() };
         assert_eq!(keys(&m), [b"a", b"b", b"c", b"d"]);
         m.remove(b"a");
         assert_eq!(keys(&m), [b"d", b"b", b"c"]);

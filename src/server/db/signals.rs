@@ -250,7 +250,10 @@ mod tests {
         assert_eq!(db.take_ready_keys(), [Sds::new(b"k")]);
         assert!(!db.has_ready_keys());
         db.signal_key_as_ready(b"k");
-        assert!(db.has_ready_keys(), "taking the keys allows signalling again");
+        assert!(
+            db.has_ready_keys(),
+            "taking the keys allows signalling again"
+        );
         assert_eq!(db.blocked_clients_on(b"k"), [A, B]);
         db.remove_blocked_client(b"k", A);
         db.remove_blocked_client(b"k", B);

@@ -144,7 +144,8 @@ impl LongDouble {
         } else {
             let shift = exp.unsigned_abs();
             let whole = if shift >= 64 { 0 } else { mant >> shift };
-            let has_fraction = shift >= 64 && mant != 0 || shift < 64 && mant & ((1u64 << shift) - 1) != 0;
+            let has_fraction =
+                shift >= 64 && mant != 0 || shift < 64 && mant & ((1u64 << shift) - 1) != 0;
             // Rounding up moves a positive value away from zero, a negative one towards it.
             Some(u128::from(whole) + u128::from(has_fraction && !negative))
         };

@@ -76,8 +76,16 @@ fn client_flags(c: &Client) -> String {
         (c.flags & CLIENT_UNBLOCKED != 0, 'u'),
         (c.flags & CLIENT_CLOSE_ASAP != 0, 'A'),
     ];
-    let flags: String = letters.iter().filter(|(on, _)| *on).map(|(_, l)| *l).collect();
-    if flags.is_empty() { "N".to_string() } else { flags }
+    let flags: String = letters
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, l)| *l)
+        .collect();
+    if flags.is_empty() {
+        "N".to_string()
+    } else {
+        flags
+    }
 }
 
 /// The queued commands' footprint, as Redis counts it in `multi-mem`.
@@ -126,7 +134,11 @@ pub fn cat_client_info(out: &mut Vec<u8>, c: &Client) {
         c.pubsub_channels.len(),
         c.pubsub_patterns.len(),
         c.pubsub_shard_channels.len(),
-        if c.flags & CLIENT_MULTI != 0 { c.mstate.len() as i64 } else { -1 },
+        if c.flags & CLIENT_MULTI != 0 {
+            c.mstate.len() as i64
+        } else {
+            -1
+        },
         c.querybuf.len(),
         c.querybuf.capacity() - c.querybuf.len(),
         argv_mem,
@@ -282,8 +294,13 @@ struct KillFilter {
 
 impl KillFilter {
     fn matches(&self, c: &Client, me: u64) -> bool {
-        self.addr.as_ref().is_none_or(|a| *a == c.addr.to_string().into_bytes())
-            && self.laddr.as_ref().is_none_or(|a| *a == c.laddr.to_string().into_bytes())
+        self.addr
+            .as_ref()
+            .is_none_or(|a| *a == c.addr.to_string().into_bytes())
+            && self
+                .laddr
+                .as_ref()
+                .is_none_or(|a| *a == c.laddr.to_string().into_bytes())
             && self.kind.is_none_or(|k| k.matches(c))
             && self.id.is_none_or(|id| id == c.id)
             && !(self.skipme && c.id == me)
@@ -311,7 +328,13 @@ fn parse_kill_filter(c: &mut Client) -> Option<KillFilter> {
         }
         let (opt, value) = (&c.argv[i], c.argv[i + 1].clone());
         if arg_is(opt, "id") {
-            let id = parse_range_or_reply(c, &value, 1, i64::MAX, Some("client-id should be greater than 0"))?;
+            let id = parse_range_or_reply(
+                c,
+                &value,
+                1,
+                i64::MAX,
+                Some("client-id should be greater than 0"),
+            )?;
             f.id = u64::try_from(id).ok();
         } else if arg_is(opt, "type") {
             f.kind = Some(parse_client_type(c, i + 1)?);

@@ -62,7 +62,7 @@ fn apply_client_output_buffer_limit(config: &mut Config, value: &[u8]) -> Result
         return Ok(());
     }
     let words: Vec<&[u8]> = value.split(|&b| b == b' ').collect();
-    if words.len() % 4 != 0 {
+    if !words.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".to_string());
     }
     let mut limits = config.client_obuf_limits;
@@ -71,11 +71,20 @@ fn apply_client_output_buffer_limit(config: &mut Config, value: &[u8]) -> Result
             b"normal" => ClientClass::Normal,
             b"replica" | b"slave" => ClientClass::Replica,
             b"pubsub" => ClientClass::PubSub,
-            _ => return Err("Invalid client class specified in buffer limit configuration.".to_string()),
+            _ => {
+                return Err(
+                    "Invalid client class specified in buffer limit configuration.".to_string(),
+                );
+            }
         };
         let seconds = strtoll_as_int(group[3]).filter(|&s| s >= 0);
-        let (Some(hard), Some(soft), Some(seconds)) = (memtoull(group[1]), memtoull(group[2]), seconds) else {
-            return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".to_string());
+        let (Some(hard), Some(soft), Some(seconds)) =
+            (memtoull(group[1]), memtoull(group[2]), seconds)
+        else {
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                    .to_string(),
+            );
         };
         limits[class as usize] = ClientBufferLimit {
             hard,
@@ -468,7 +477,9 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
                 parse_number(value, min, max, memory).map(|v| updates.push((param.name, apply, v)))
             }
             Setter::OnlyCurrent { check } => check(value).map_err(str::to_string),
-            Setter::Text { apply } => apply(&mut scratch, value).map(|()| text_updates.push((apply, value))),
+            Setter::Text { apply } => {
+                apply(&mut scratch, value).map(|()| text_updates.push((apply, value)))
+            }
             // Refused while reading the names.
             Setter::Immutable => Ok(()),
         };
