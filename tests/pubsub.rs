@@ -137,10 +137,12 @@ fn monitor_shows_other_clients_commands() {
         assert!(secs.parse::<u64>().is_ok() && micros.len() == 6, "{line}");
         assert_eq!(rest, format!("{want}\r\n"));
     }
-    assert_eq!(
-        monitor.call(&[b"GET", b"k"]),
-        b"-ERR Replica can't interact with the keyspace\r\n"
-    );
+    for refused in [&[&b"GET"[..], b"k"][..], &[b"PUBLISH", b"c", b"m"]] {
+        assert_eq!(
+            monitor.call(refused),
+            b"-ERR Replica can't interact with the keyspace\r\n"
+        );
+    }
     let list = String::from_utf8(c.call(&[b"CLIENT", b"LIST"])).unwrap();
     assert!(list.contains(" flags=O "), "{list}");
 }

@@ -179,7 +179,12 @@ pub fn handle_blocked_clients_timeout(server: &mut Server) -> usize {
 /// Serves the clients blocked on every key signalled ready, until no key is
 /// ready (mirror of `handleClientsBlockedOnKeys`). Serving BLMOVE pushes to
 /// another key, which may make that one ready in turn, hence the loop.
-/// Returns how many clients were served.
+/// Returns how many clients were served; with no key ready it returns at
+/// once, so callers need not check first.
+///
+/// Redis keeps one server-wide list of ready keys; here each database keeps
+/// its own, and they are drained in database order. The two orders differ
+/// only when one transaction makes keys ready in several databases.
 pub fn handle_clients_blocked_on_keys(server: &mut Server) -> usize {
     let mut served = 0;
     loop {

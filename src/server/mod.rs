@@ -364,9 +364,7 @@ pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
         crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
     }
     blocked::process_unblocked_clients(&mut el.tracer, server);
-    if server.dbs.iter().any(|db| db.has_ready_keys()) {
-        blocked::handle_clients_blocked_on_keys(server);
-    }
+    blocked::handle_clients_blocked_on_keys(server);
     networking::handle_clients_with_pending_writes(el, server);
     networking::free_clients_in_async_free_queue(el, server);
     el.tracer

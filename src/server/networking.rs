@@ -307,9 +307,7 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
         }
         Ok(cmd) => {
             call(server, c, cmd);
-            if server.dbs.iter().any(|db| db.has_ready_keys()) {
-                blocked::handle_clients_blocked_on_keys(server);
-            }
+            blocked::handle_clients_blocked_on_keys(server);
         }
     }
     probe!(tracer, "process_command" => "call", {
@@ -366,10 +364,7 @@ fn check_command(
     }
     // A monitor is a replica to Redis, and replicas may not touch the keyspace.
     if c.flags & CLIENT_MONITOR != 0
-        && cmd
-            .flags
-            .split(' ')
-            .any(|f| matches!(f, "write" | "readonly" | "may_replicate"))
+        && (cmd::may_replicate(cmd) || cmd.flags.split(' ').any(|f| f == "readonly"))
     {
         return Err("Replica can't interact with the keyspace".to_string());
     }

@@ -757,3 +757,11 @@ mod tests {
 pub fn is_protected(cmd: &RedisCommand) -> bool {
     cmd.name == "debug"
 }
+
+/// True for commands that write to the keyspace or may be sent on to
+/// replicas: those flagged `write`, and those Redis marks
+/// `CMD_MAY_REPLICATE`, a flag `COMMAND INFO` does not show (PUBLISH and
+/// SPUBLISH, whose messages replicas relay).
+pub fn may_replicate(cmd: &RedisCommand) -> bool {
+    matches!(cmd.name, "publish" | "spublish") || cmd.flags.split(' ').any(|f| f == "write")
+}
