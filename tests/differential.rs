@@ -436,6 +436,17 @@ fn blocked_clients_with_several_connections() {
          0> RPUSH m e
          2<
          0> LLEN m
+         # A key pushed and then replaced within a transaction serves nobody.
+         1! BLPOP w 0
+         sleep 50
+         0> MULTI
+         0> RPUSH w a
+         0> DEL w
+         0> SET w str
+         0> EXEC
+         0> DEL w
+         0> RPUSH w b
+         1<
          # Timeouts.
          3> BLPOP none 0.05
          3> BLMOVE none x LEFT LEFT 0.05

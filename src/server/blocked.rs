@@ -205,8 +205,16 @@ pub fn handle_clients_blocked_on_keys(server: &mut Server) -> usize {
 }
 
 /// Pops for the clients blocked on `key`, oldest first, while the list has
-/// elements (mirror of `serveClientsBlockedOnListKey`).
+/// elements (mirror of `serveClientsBlockedOnListKey`). A key that is no
+/// longer a list by now (a transaction pushed, then deleted or replaced it)
+/// serves nobody: its waiters keep waiting.
 fn serve_clients_blocked_on_list_key(server: &mut Server, db: usize, key: &[u8]) -> usize {
+    if !matches!(
+        server.dbs[db].lookup_key_write(key, &mut server.stats),
+        Some(Value::List(_))
+    ) {
+        return 0;
+    }
     let mut served = 0;
     for who in server.dbs[db].blocked_clients_on(key) {
         let mut deleted = false;
@@ -419,6 +427,19 @@ mod tests {
         assert_eq!(reply_of(&mut server, never), "");
         assert_eq!(server.clients_timeout_table.len(), 1);
         assert_eq!(server.blocked_clients, 2);
+    }
+
+    #[test]
+    fn a_key_that_stopped_being_a_list_serves_nobody() {
+        let mut server = server();
+        let waiter = blocked(&mut server, "BLPOP k 0");
+        let (mut c, _p) = client(&mut server);
+        run_str(&mut server, &mut c, "RPUSH k a");
+        run_str(&mut server, &mut c, "DEL k");
+        run_str(&mut server, &mut c, "SET k v");
+        assert_eq!(handle_clients_blocked_on_keys(&mut server), 0);
+        assert_eq!(reply_of(&mut server, waiter), "");
+        assert_eq!(server.blocked_clients, 1);
     }
 
     #[test]
