@@ -54,11 +54,11 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 printf '%-14s %4s %14s %14s %8s\n' test P redis-server loopscope ratio
 logsum=0; n=0
-for key in $(printf '%s\n' "${!R[@]}" | sort -t'|' -k1,1n -k2); do
+while IFS= read -r key; do
   p=${key%%|*}; t=${key#*|}
   r=$(echo "${R[$key]}" | median); l=$(echo "${L[$key]:-0}" | median)
   ratio=$(awk -v l="$l" -v r="$r" 'BEGIN {printf "%.2f", l/r}')
   logsum=$(awk -v s="$logsum" -v x="$ratio" 'BEGIN {print s + log(x)}'); n=$((n+1))
   printf '%-14s %4s %14.0f %14.0f %8s\n' "$t" "$p" "$r" "$l" "$ratio"
-done
+done < <(printf '%s\n' "${!R[@]}" | sort -t'|' -k1,1n -k2)
 awk -v s="$logsum" -v n="$n" 'BEGIN {printf "geometric mean of ratios: %.2f (%d cases, %s rounds each, medians)\n", exp(s/n), n, '"$ROUNDS"'}'

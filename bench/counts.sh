@@ -8,6 +8,7 @@
 #
 #   bench/counts.sh                    # SET and GET at -P 1 and -P 16
 #   N=20000 TESTS="set get" PIPELINES="1 16" bench/counts.sh
+#   SERVERS=loopscope LOOPSCOPE=path/to/other/build bench/counts.sh   # e.g. a --features bypass-probes build
 #
 # Needs redis-server, redis-benchmark, perf (linux-perf) and valgrind.
 set -euo pipefail
@@ -16,7 +17,9 @@ N=${N:-20000}
 TESTS=${TESTS:-"set get"}
 PIPELINES=${PIPELINES:-"1 16"}
 CLIENTS=${CLIENTS:-50}
-cargo build --release --quiet
+SERVERS=${SERVERS:-"redis loopscope"}
+LOOPSCOPE=${LOOPSCOPE:-target/release/loopscope}
+[ "$LOOPSCOPE" != target/release/loopscope ] || cargo build --release --quiet
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -25,7 +28,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 server_cmd() {
   case $1 in
     redis) echo "redis-server --port $2 --bind 127.0.0.1 --save '' --appendonly no --dir $WORK" ;;
-    loopscope) echo "target/release/loopscope serve --port $2" ;;
+    loopscope) echo "$LOOPSCOPE serve --port $2" ;;
   esac
 }
 
@@ -56,7 +59,7 @@ measure() {
 printf '%-6s %3s %-10s %16s %16s\n' test P server syscalls/req instr/req
 for test in $TESTS; do
   for p in $PIPELINES; do
-    for name in redis loopscope; do
+    for name in $SERVERS; do
       s1=$(measure syscalls "$name" "$test" "$p" "$N"); s2=$(measure syscalls "$name" "$test" "$p" $((2 * N)))
       i1=$(measure instr "$name" "$test" "$p" "$N"); i2=$(measure instr "$name" "$test" "$p" $((2 * N)))
       printf '%-6s %3s %-10s %16.2f %16.0f\n' "$test" "$p" "$name" \

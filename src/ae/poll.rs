@@ -132,6 +132,7 @@ impl ApiState {
     /// Collects the fds of the previous `fired` array that are still ready in a
     /// registered direction. Returns true if there are any, in which case the
     /// caller polls without sleeping.
+    // anchor: ae.still_ready
     pub fn collect_still_ready<C>(
         &mut self,
         events: &[FileEvent<C>],

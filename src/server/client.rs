@@ -5,12 +5,29 @@
 //! (`reply`). Replies are never written from here: commands append to `reply`,
 //! and the client is queued on the server's pending-writes list, which
 //! `before_sleep` drains (see `networking.rs`).
+//!
+//! A client can also be in one of the states that make the loop interesting:
+//! *blocked* on keys (`BLPOP`, see `blocked.rs`), *subscribed* to channels
+//! (see `pubsub.rs`), inside a *transaction* (`MULTI`, see `multi.rs`), or a
+//! *monitor* that receives every command. Each state is a flag bit plus the
+//! fields that go with it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use super::blocked::BlockState;
+use super::cmd::RedisCommand;
+use super::db::Sds;
+use super::db::dense::DenseMap;
+use super::db::signals::DirtyFlag;
 use super::resp::QueryParser;
 use crate::ae::Fd;
+
+/// Size of the reply buffer every Redis client has before replies spill
+/// into a list of blocks (Redis's `PROTO_REPLY_CHUNK_BYTES`).
+pub const PROTO_REPLY_CHUNK_BYTES: usize = 16 * 1024;
 
 /// Close the connection once everything in `reply` is written (QUIT, protocol errors).
 pub const CLIENT_CLOSE_AFTER_REPLY: u32 = 1 << 0;
@@ -20,6 +37,39 @@ pub const CLIENT_CLOSE_ASAP: u32 = 1 << 1;
 pub const CLIENT_PENDING_WRITE: u32 = 1 << 2;
 /// The connection was closed because of a protocol error.
 pub const CLIENT_PROTOCOL_ERROR: u32 = 1 << 3;
+/// Waiting for data on keys (`BLPOP` and friends); `bpop` says which.
+pub const CLIENT_BLOCKED: u32 = 1 << 4;
+/// Just unblocked: queued to have the rest of its input processed.
+pub const CLIENT_UNBLOCKED: u32 = 1 << 5;
+/// Subscribed to at least one channel or pattern.
+pub const CLIENT_PUBSUB: u32 = 1 << 6;
+/// Inside MULTI: commands are queued, not run.
+pub const CLIENT_MULTI: u32 = 1 << 7;
+/// A command failed to queue, so EXEC will refuse the transaction.
+pub const CLIENT_DIRTY_EXEC: u32 = 1 << 8;
+/// A MONITOR: receives a line for every command the server runs.
+pub const CLIENT_MONITOR: u32 = 1 << 9;
+/// Must get one reply per command, so blocking commands may not block
+/// (set while EXEC runs the queued commands).
+pub const CLIENT_DENY_BLOCKING: u32 = 1 << 10;
+
+/// A client as the server's tables refer to it: its fd, which is its slot
+/// in `server.clients`, and its id, so a closed client's reused fd is never
+/// mistaken for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientRef {
+    pub fd: Fd,
+    pub id: u64,
+}
+
+/// A command queued by MULTI (mirror of `multiCmd`).
+pub struct MultiCmd {
+    pub cmd: &'static RedisCommand,
+    pub argv: Vec<Vec<u8>>,
+    /// Its footprint as Redis counts it in `multi-mem`: the argument bytes
+    /// plus a pointer per argument.
+    pub argv_mem: usize,
+}
 
 /// One connected client.
 pub struct Client {
@@ -59,6 +109,24 @@ pub struct Client {
     /// Totals for this connection.
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// What a blocked client waits for (Redis's `bpop`).
+    pub bpop: Option<Box<BlockState>>,
+    /// Channels, patterns and shard channels this client is subscribed to
+    /// (`pubsub_channels`, `pubsub_patterns`, `pubsub_shard_channels`).
+    /// Patterns are kept in subscription order, as Redis's list is.
+    pub pubsub_channels: DenseMap<()>,
+    pub pubsub_patterns: Vec<Sds>,
+    pub pubsub_shard_channels: DenseMap<()>,
+    /// Commands queued since MULTI (`mstate`).
+    pub mstate: Vec<MultiCmd>,
+    /// Keys under WATCH, as (database, key) (`watched_keys`).
+    pub watched_keys: Vec<(usize, Sds)>,
+    /// `CLIENT_DIRTY_CAS`: a watched key was touched. Shared with the
+    /// databases' watch tables, which set it.
+    pub dirty_cas: DirtyFlag,
+    /// When the pending output first went past the soft limit of the
+    /// client's class, while it stays past it (`obuf_soft_limit_reached_time`).
+    pub obuf_soft_limit_reached_time: Option<Instant>,
 }
 
 impl Client {
@@ -94,7 +162,42 @@ impl Client {
             close_reason: "",
             net_input_bytes: 0,
             net_output_bytes: 0,
+            bpop: None,
+            pubsub_channels: DenseMap::new(),
+            pubsub_patterns: Vec::new(),
+            pubsub_shard_channels: DenseMap::new(),
+            mstate: Vec::new(),
+            watched_keys: Vec::new(),
+            dirty_cas: Arc::new(AtomicBool::new(false)),
+            obuf_soft_limit_reached_time: None,
         }
+    }
+
+    /// This client as the server's tables refer to it.
+    pub fn client_ref(&self) -> ClientRef {
+        ClientRef {
+            fd: self.fd,
+            id: self.id,
+        }
+    }
+
+    /// True once a watched key was touched (`CLIENT_DIRTY_CAS`).
+    pub fn is_dirty_cas(&self) -> bool {
+        self.dirty_cas.load(Ordering::Relaxed)
+    }
+
+    /// Number of channels and patterns subscribed to, shard channels aside
+    /// (mirror of `clientSubscriptionsCount`).
+    pub fn subscriptions_count(&self) -> usize {
+        self.pubsub_channels.len() + self.pubsub_patterns.len()
+    }
+
+    /// Number of pending reply bytes that count against the output buffer
+    /// limits (mirror of `getClientOutputBufferMemoryUsage`). Redis counts
+    /// only its reply list, not the first 16 KB kept in the client's static
+    /// buffer; one `Vec` plays both parts here, so its first 16 KB are free.
+    pub fn output_buffer_memory_usage(&self) -> usize {
+        (self.reply.len() - self.sentlen).saturating_sub(PROTO_REPLY_CHUNK_BYTES)
     }
 
     /// True while some reply bytes are still waiting to be written

@@ -28,10 +28,23 @@
 //!
 //! The table itself is [`dict::Dict`]; its docs explain the layout and the
 //! SCAN cursor rule. Keys and strings are [`Sds`]; values are [`Value`].
+//!
+//! # Who is told about changes
+//!
+//! Blocked clients (`BLPOP`) and watchers (`WATCH`) wait on keys of one
+//! database, so their tables live here, as in `redisDb`; [`signals`]
+//! explains them. Every method below that stores, deletes or re-times a key
+//! signals the change itself.
 
+pub mod dense;
 pub mod dict;
+pub mod hash;
 pub mod sds;
+pub mod set;
+pub mod signals;
 pub mod value;
+
+use std::collections::HashMap;
 
 use dict::{Dict, Pos};
 pub use sds::Sds;
@@ -50,8 +63,15 @@ pub struct Db {
     /// Where the active expire cycle resumes in the expires table
     /// (`expires_cursor` of `redisDb`).
     pub(crate) expires_cursor: u64,
-    /// State of the random generator behind `RANDOMKEY`.
-    rng: u64,
+    /// The random generator behind `RANDOMKEY`, `SPOP`, `SRANDMEMBER`.
+    rng: Xorshift64,
+    /// Keys with clients blocked on them (`blocking_keys` of `redisDb`).
+    blocking_keys: HashMap<Sds, signals::BlockedOnKey>,
+    /// Keys of `blocking_keys` that received data, in order, each once
+    /// (`ready_keys` of `redisDb`, plus its share of `server.ready_keys`).
+    ready_keys: Vec<Sds>,
+    /// Keys under WATCH, with their watchers (`watched_keys` of `redisDb`).
+    watched_keys: HashMap<Sds, Vec<signals::Watcher>>,
 }
 
 impl Db {
@@ -65,7 +85,10 @@ impl Db {
             dict: Dict::new(),
             avg_ttl: 0,
             expires_cursor: 0,
-            rng: seed | 1,
+            rng: Xorshift64::seeded(seed),
+            blocking_keys: HashMap::new(),
+            ready_keys: Vec::new(),
+            watched_keys: HashMap::new(),
         }
     }
 
@@ -87,8 +110,10 @@ impl Db {
 
     /// Removes every key (`FLUSHDB`); returns how many there were.
     ///
-    /// Mirror of `emptyDb` (db.c) for one database.
+    /// Mirror of `emptyDb` (db.c) for one database, which first touches the
+    /// watched keys it is about to remove (`signalFlushedDb`).
     pub fn clear(&mut self) -> usize {
+        self.touch_all_watched_keys();
         self.avg_ttl = 0;
         self.expires_cursor = 0;
         self.dict.clear()
@@ -132,8 +157,17 @@ impl Db {
     ///
     /// Mirror of `deleteExpiredKeyAndPropagate` (db.c).
     fn delete_expired_at(&mut self, pos: Pos, stats: &mut Stats) {
-        self.dict.remove_at(pos);
+        let (key, _) = self.dict.remove_at(pos);
+        self.touch_watched_key(&key);
         stats.expiredkeys += 1;
+    }
+
+    /// True when `key` exists but its deadline has passed, without deleting
+    /// it (mirror of `keyIsExpired`, db.c).
+    pub fn key_is_expired(&self, key: &[u8]) -> bool {
+        self.dict
+            .find(key)
+            .is_some_and(|pos| self.is_expired_at(pos))
     }
 
     /// Finds a live key, expiring it first if needed.
@@ -167,7 +201,9 @@ impl Db {
     ///
     /// Mirror of `dbAdd` (db.c).
     pub fn add(&mut self, key: &[u8], value: Value) {
+        let is_list = matches!(value, Value::List(_));
         self.dict.insert_new(Sds::new(key), value);
+        self.signal_stored(key, is_list);
     }
 
     /// Stores `value` under `key`, replacing any old value. The old TTL is
@@ -178,10 +214,12 @@ impl Db {
     pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         match self.dict.find(key) {
             Some(pos) => {
+                let is_list = matches!(value, Value::List(_));
                 *self.dict.value_at_mut(pos) = value;
                 if !keep_ttl {
                     self.dict.remove_expire_at(pos);
                 }
+                self.signal_stored(key, is_list);
             }
             None => self.add(key, value),
         }
@@ -201,6 +239,7 @@ impl Db {
         let pos = self.dict.find(key)?;
         let when = self.dict.expire_at(pos);
         let (_, value) = self.dict.remove_at(pos);
+        self.touch_watched_key(key);
         Some((value, when))
     }
 
@@ -218,6 +257,7 @@ impl Db {
     pub fn set_expire(&mut self, key: &[u8], when: i64) {
         if let Some(pos) = self.dict.find(key) {
             self.dict.set_expire_at(pos, when);
+            self.touch_watched_key(key);
         }
     }
 
@@ -225,9 +265,14 @@ impl Db {
     ///
     /// Mirror of `removeExpire` (db.c).
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
-        self.dict
+        let removed = self
+            .dict
             .find(key)
-            .is_some_and(|pos| self.dict.remove_expire_at(pos))
+            .is_some_and(|pos| self.dict.remove_expire_at(pos));
+        if removed {
+            self.touch_watched_key(key);
+        }
+        removed
     }
 
     /// A random live key, or `None` when the database is empty. Picks that
@@ -244,14 +289,9 @@ impl Db {
         }
     }
 
-    /// xorshift64*: small, fast, and good enough to pick keys.
-    fn next_random(&mut self) -> u64 {
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    /// A random number from the database's generator.
+    pub fn next_random(&mut self) -> u64 {
+        self.rng.next_u64()
     }
 
     /// One sample of the active expire cycle: takes the next key of the
@@ -276,6 +316,27 @@ impl Db {
             self.delete_expired_at(pos, stats);
         }
         Some((when.saturating_sub(now), expired))
+    }
+}
+
+/// xorshift64*: small, fast, and good enough to pick keys and members
+/// (Redis uses `random()` for the same picks).
+#[derive(Clone, Debug)]
+pub struct Xorshift64(u64);
+
+impl Xorshift64 {
+    /// A generator started from `seed` (any value; zero is avoided).
+    pub fn seeded(seed: u64) -> Self {
+        Xorshift64(seed | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
 

@@ -9,27 +9,35 @@
 //! - [`resp`]: the protocol: request parsing and reply encoding.
 //! - [`db`]: the keyspaces and expiry.
 //! - [`cmd`]: the command table, one file per family.
+//! - [`blocked`], [`pubsub`], [`multi`], [`monitor`]: the client states
+//!   that make the loop do more than request → reply: blocked on keys,
+//!   subscribed, inside a transaction, watching every command.
 //! - [`util`]: Redis's strict number parsing and glob matching.
 //! - [`zmalloc`]: the counting allocator behind `INFO memory`.
 //! - [`log`]: the server log.
 
+pub mod blocked;
 pub mod client;
 pub mod cmd;
 pub mod db;
 pub mod expire;
 pub mod log;
+pub mod monitor;
+pub mod multi;
 pub mod networking;
 pub mod probes;
+pub mod pubsub;
 pub mod resp;
 pub mod util;
 pub mod zmalloc;
 
+use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::ae::{AE_ERR, AE_READABLE, EventLoop, Fd, Handler};
-use client::Client;
+use client::{CLIENT_BLOCKED, CLIENT_MONITOR, CLIENT_PUBSUB, Client, ClientRef};
 use db::Db;
 
 /// Default TCP port: one above Redis's 6379, so loopscope can run beside a real Redis.
@@ -62,6 +70,8 @@ pub struct Config {
     /// loopscope defaults to `local`, because its chapters block the loop
     /// with `DEBUG SLEEP` from a loopback connection.
     pub enable_debug_command: ProtectedAction,
+    /// `client-output-buffer-limit`, per [`networking::ClientClass`].
+    pub client_obuf_limits: [networking::ClientBufferLimit; 3],
 }
 
 /// Who may run a protected command such as DEBUG (Redis's `PROTECTED_ACTION_ALLOWED_*`).
@@ -95,6 +105,7 @@ impl Default for Config {
             proto_max_bulk_len: resp::CONFIG_DEFAULT_PROTO_MAX_BULK_LEN,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             enable_debug_command: ProtectedAction::Local,
+            client_obuf_limits: networking::CLIENT_BUFFER_LIMITS_DEFAULT,
         }
     }
 }
@@ -110,6 +121,8 @@ pub struct Stats {
     pub expiredkeys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
+    /// Clients closed for going over their output buffer limit.
+    pub client_outbuf_limit_disconnections: u64,
     /// Samples for `instantaneous_ops_per_sec`, taken by serverCron every 100 ms
     /// (mirror of `trackInstantaneousMetric`).
     pub ops_samples: [u64; 16],
@@ -150,6 +163,29 @@ pub struct Server {
     pub cron_id: i64,
     /// Where the server actually listens (the port may have been 0 = pick one).
     pub local_addr: SocketAddr,
+    /// Number of clients blocked on keys (`blocked_clients`).
+    pub blocked_clients: usize,
+    /// Blocked clients with a deadline, earliest first
+    /// (`clients_timeout_table`, a radix tree in Redis).
+    pub clients_timeout_table: BTreeSet<(u64, ClientRef)>,
+    /// Clients unblocked since the last `before_sleep`, whose pending input
+    /// is to be processed (`unblocked_clients`).
+    pub unblocked_clients: VecDeque<ClientRef>,
+    /// Channel and pattern subscriptions (`pubsub_channels`, …).
+    pub pubsub: pubsub::PubSub,
+    /// Clients in MONITOR mode, in the order they asked (`monitors`).
+    pub monitors: Vec<ClientRef>,
+}
+
+impl Server {
+    /// The connected client `who`, unless it is the one whose command is
+    /// running (which the input path holds outside the table).
+    pub fn client_mut(&mut self, who: ClientRef) -> Option<&mut Client> {
+        self.clients
+            .get_mut(who.fd as usize)?
+            .as_deref_mut()
+            .filter(|c| c.id == who.id)
+    }
 }
 
 /// Milliseconds since the Unix epoch (mirror of `mstime`).
@@ -234,6 +270,11 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         cronloops: 0,
         cron_id: 0,
         local_addr,
+        blocked_clients: 0,
+        clients_timeout_table: BTreeSet::new(),
+        unblocked_clients: VecDeque::new(),
+        pubsub: pubsub::PubSub::default(),
+        monitors: Vec::new(),
     };
     server.cron_id = el.create_time_event(1, SERVER_CRON, None);
     if el.create_file_event(listener_fd, AE_READABLE, networking::ACCEPT_TCP_HANDLER) == AE_ERR {
@@ -309,15 +350,21 @@ pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
 };
 
 /// Runs just before the loop sleeps in poll (mirror of `beforeSleep`). The
-/// order matters and is Redis's: work that may produce replies first, then the
-/// replies are written, then clients marked for closing are freed.
+/// order matters and is Redis 7.0's: work that may produce replies first
+/// (blocked clients whose deadline passed, the fast expire cycle, the input
+/// of clients unblocked meanwhile, clients blocked on keys that became
+/// ready), then the replies are written, then clients marked for closing
+/// are freed.
 // anchor: server.before_sleep
 pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
     crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
+    blocked::handle_blocked_clients_timeout(server);
     let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Fast);
     if stats.ran {
         crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
     }
+    blocked::process_unblocked_clients(&mut el.tracer, server);
+    blocked::handle_clients_blocked_on_keys(server);
     networking::handle_clients_with_pending_writes(el, server);
     networking::free_clients_in_async_free_queue(el, server);
     el.tracer
@@ -358,25 +405,44 @@ pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) ->
     1000 / server.config.hz.clamp(1, 500) as i64
 }
 
-/// Per-client housekeeping (mirror of `clientsCron`): closes clients idle
-/// longer than `timeout` seconds (mirror of `clientsCronHandleTimeout`).
+/// Per-client housekeeping (mirror of `clientsCron`): timeouts, then the
+/// output buffer limits, which a client over its soft limit can reach with
+/// no new reply. Redis visits a slice of the clients per run, so that each
+/// is seen about once a second; this visits them all.
 fn clients_cron(server: &mut Server) {
-    if server.config.timeout == 0 {
-        return;
-    }
-    let max_idle = Duration::from_secs(server.config.timeout);
-    let now = Instant::now();
-    let idle: Vec<Fd> = server
+    let clients: Vec<ClientRef> = server
         .clients
         .iter()
         .flatten()
-        .filter(|c| now.duration_since(c.last_interaction) > max_idle)
-        .map(|c| c.fd)
+        .map(|c| c.client_ref())
         .collect();
-    for fd in idle {
-        log::verbose("Closing idle client");
-        networking::free_client_async(server, fd, "idle longer than the timeout setting");
+    for who in clients {
+        networking::with_client(server, who, |server, c| {
+            if !clients_cron_handle_timeout(server, c) {
+                networking::close_client_on_output_buffer_limit_reached_in_cron(server, c);
+            }
+        });
     }
+}
+
+/// Closes a client idle longer than `timeout` seconds — except blocked
+/// clients, subscribers and monitors, which are idle by design — and times
+/// out a blocked client whose deadline passed; true if the client is to be
+/// closed (mirror of `clientsCronHandleTimeout`).
+fn clients_cron_handle_timeout(server: &mut Server, c: &mut Client) -> bool {
+    let max_idle = Duration::from_secs(server.config.timeout);
+    if server.config.timeout != 0
+        && c.flags & (CLIENT_BLOCKED | CLIENT_PUBSUB | CLIENT_MONITOR) == 0
+        && c.last_interaction.elapsed() > max_idle
+    {
+        log::verbose("Closing idle client");
+        networking::mark_close_asap(server, c, "idle longer than the timeout setting");
+        return true;
+    }
+    if c.flags & CLIENT_BLOCKED != 0 {
+        blocked::check_blocked_client_timeout(server, c, mstime());
+    }
+    false
 }
 
 /// True when a block meant to run every `ms` milliseconds is due in this

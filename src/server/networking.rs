@@ -18,6 +18,11 @@
 //! 5. Only if the socket cannot take everything is a writable handler
 //!    ([`send_reply_to_client`]) installed, and it removes itself once the
 //!    reply is drained.
+//!
+//! Replies can also be *pushed* to a client that sent nothing: a pub/sub
+//! message, a MONITOR line, the element a blocked client waited for. Those
+//! go through [`with_client`], and a client whose pending output outgrows
+//! its class's limit is closed ([`close_client_on_output_buffer_limit_reached`]).
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -27,11 +32,12 @@ use std::time::Instant;
 use crate::ae::{AE_ERR, AE_READABLE, AE_WRITABLE, EventLoop, Fd, Handler};
 
 use super::client::{
-    CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_PENDING_WRITE, CLIENT_PROTOCOL_ERROR,
-    Client,
+    CLIENT_BLOCKED, CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_MONITOR, CLIENT_MULTI,
+    CLIENT_PENDING_WRITE, CLIENT_PROTOCOL_ERROR, CLIENT_PUBSUB, CLIENT_UNBLOCKED, Client,
+    ClientRef,
 };
 use super::cmd::{self, RedisCommand};
-use super::{Server, log, probes};
+use super::{Server, blocked, log, monitor, multi, probes, pubsub};
 use crate::probe;
 use crate::trace::Tracer;
 use crate::trace::model::{IoOutcome, ProbeData};
@@ -231,8 +237,9 @@ fn read_into_spare(fd: Fd, buf: &mut Vec<u8>, len: usize) -> io::Result<usize> {
 
 /// Parses and runs every complete request in the client's query buffer
 /// (mirror of `processInputBuffer`). Stops at a partial request (the rest
-/// arrives with a later read), or once the client is to be closed — which is
-/// why commands pipelined after QUIT never run.
+/// arrives with a later read), once the client is to be closed — which is
+/// why commands pipelined after QUIT never run — or once a command blocked
+/// it: what it sent after `BLPOP` waits until the BLPOP is answered.
 // anchor: net.process_input_buffer
 pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
     let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
@@ -241,7 +248,7 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
     let mut commands = 0;
     // Redis reads proto-max-bulk-len on every `$` line, so CONFIG SET applies at once.
     c.parser.max_bulk_len = server.config.proto_max_bulk_len;
-    while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP) == 0
+    while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED) == 0
         && c.qb_pos < c.querybuf.len()
     {
         match c.parser.parse(&c.querybuf, &mut c.qb_pos) {
@@ -281,32 +288,94 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
 }
 
 /// Looks the command up, checks it, and runs it (mirror of `processCommand`).
+///
+/// A command that fails a check is refused with an error, which also dooms
+/// an open transaction. Inside MULTI a command that passes is queued rather
+/// than run. A command that ran may have given blocked clients their data:
+/// they are served right away, before the next command is read.
 // anchor: server.process_command
 pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client) {
     let had_pending = c.has_pending_replies();
     let (reply_start, stopwatch) = (c.reply.len(), tracer.stopwatch());
     let found = server.commands.lookup(&c.argv);
-    match found {
-        None => {
-            let err = cmd::command_lookup_error(&c.argv, &server.commands);
-            c.add_reply_error(&err);
+    c.last_cmd = found.map_or("NULL", |cmd| cmd.name);
+    match check_command(server, c, found) {
+        Err(msg) => reject_command(c, &msg),
+        Ok(cmd) if c.flags & CLIENT_MULTI != 0 && !cmd::multi::is_transaction_control(cmd) => {
+            multi::queue_multi_command(c, cmd);
+            c.add_reply_status("QUEUED");
         }
-        Some(cmd) if !cmd.accepts_argc(c.argv.len()) => c.add_reply_error_arity(cmd.name),
-        Some(cmd) if cmd::is_protected(cmd) && !protected_allowed(server.config.enable_debug_command, c) => {
-            c.add_reply_error(&format!(
-                "{} command not allowed. If the enable-debug-command option is set to \"local\", you can run it \
-                 from a local connection, otherwise you need to set this option in the configuration file, and then \
-                 restart the server.",
-                cmd.name.to_ascii_uppercase()
-            ))
+        Ok(cmd) => {
+            call(server, c, cmd);
+            blocked::handle_clients_blocked_on_keys(server);
         }
-        Some(cmd) => call(server, c, cmd),
     }
     probe!(tracer, "process_command" => "call", {
         let reply = c.reply.get(reply_start..).unwrap_or_default();
         probes::command(c, found, reply, stopwatch.us())
     });
     queue_if_first_reply(server, c, had_pending);
+    close_client_on_output_buffer_limit_reached(server, c);
+}
+
+/// The commands a RESP2 subscriber may still send (the pub/sub check of
+/// `processCommand`).
+const PUBSUB_CONTEXT_COMMANDS: &[&str] = &[
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
+
+/// The checks `processCommand` makes before running or queueing a command,
+/// in Redis's order; `Err` holds the error to reply.
+fn check_command(
+    server: &Server,
+    c: &Client,
+    found: Option<&'static RedisCommand>,
+) -> Result<&'static RedisCommand, String> {
+    let Some(cmd) = found else {
+        return Err(cmd::command_lookup_error(&c.argv, &server.commands));
+    };
+    if !cmd.accepts_argc(c.argv.len()) {
+        return Err(format!(
+            "wrong number of arguments for '{}' command",
+            cmd.name
+        ));
+    }
+    if cmd::is_protected(cmd) && !protected_allowed(server.config.enable_debug_command, c) {
+        return Err(format!(
+            "{} command not allowed. If the enable-debug-command option is set to \"local\", you can run it \
+             from a local connection, otherwise you need to set this option in the configuration file, and then \
+             restart the server.",
+            cmd.name.to_ascii_uppercase()
+        ));
+    }
+    if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 && !PUBSUB_CONTEXT_COMMANDS.contains(&cmd.name) {
+        return Err(format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            cmd.name
+        ));
+    }
+    // A monitor is a replica to Redis, and replicas may not touch the keyspace.
+    if c.flags & CLIENT_MONITOR != 0
+        && (cmd::may_replicate(cmd) || cmd.flags.split(' ').any(|f| f == "readonly"))
+    {
+        return Err("Replica can't interact with the keyspace".to_string());
+    }
+    Ok(cmd)
+}
+
+/// Refuses a command: the error, and a doomed transaction if one is open
+/// (mirror of `rejectCommand`).
+fn reject_command(c: &mut Client, msg: &str) {
+    multi::flag_transaction(c);
+    c.add_reply_error(msg);
 }
 
 /// Whether `c` may run a protected command (the check in `processCommand`).
@@ -318,12 +387,15 @@ fn protected_allowed(setting: super::ProtectedAction, c: &Client) -> bool {
     }
 }
 
-/// Runs a command and keeps the books (mirror of `call`).
+/// Runs a command and keeps the books (mirror of `call`): counts it, and
+/// shows it to the monitors unless it is an admin command.
 // anchor: server.call
 pub fn call(server: &mut Server, c: &mut Client, cmd: &'static RedisCommand) {
-    c.last_cmd = cmd.name;
     (cmd.proc_)(server, c);
     server.stats.numcommands += 1;
+    if !server.monitors.is_empty() && !cmd.flags.split(' ').any(|f| f == "admin") {
+        monitor::replication_feed_monitors(server, c);
+    }
 }
 
 /// Queues the client for a write in `before_sleep` if this request produced
@@ -354,7 +426,7 @@ pub fn handle_clients_with_pending_writes(el: &mut ServerLoop, server: &mut Serv
     let mut processed = 0;
     // Redis links new clients at the head and walks from it: newest first.
     for &(fd, id) in queue.iter().rev() {
-        let Some(mut c) = take_client(server, fd, id) else {
+        let Some(mut c) = take_client(server, ClientRef { fd, id }) else {
             continue;
         };
         c.flags &= !CLIENT_PENDING_WRITE;
@@ -385,15 +457,43 @@ fn install_client_write_handler(el: &mut ServerLoop, c: &mut Client) {
     }
 }
 
-/// Takes the client at `fd` out of the table if it is still the one with `id`
-/// (the fd may have been closed and reused since it was queued).
-fn take_client(server: &mut Server, fd: Fd, id: u64) -> Option<Box<Client>> {
-    let slot = server.clients.get_mut(fd as usize)?;
-    if slot.as_ref().is_some_and(|c| c.id == id) {
+/// Takes the client `who` out of the table if it is still connected (its fd
+/// may have been closed and reused since it was recorded). Put it back with
+/// [`restore_client`].
+pub fn take_client(server: &mut Server, who: ClientRef) -> Option<Box<Client>> {
+    let slot = server.clients.get_mut(who.fd as usize)?;
+    if slot.as_ref().is_some_and(|c| c.id == who.id) {
         slot.take()
     } else {
         None
     }
+}
+
+/// Puts a client taken with [`take_client`] back in its slot.
+pub fn restore_client(server: &mut Server, c: Box<Client>) {
+    let slot = c.fd as usize;
+    server.clients[slot] = Some(c);
+}
+
+/// Queues a client that has replies for `before_sleep` to write, unless its
+/// writable handler is already on it (what `prepareClientToWrite` does for
+/// a reply pushed to a client that sent nothing).
+pub fn queue_client_write(server: &mut Server, c: &mut Client) {
+    if c.has_pending_replies() && !c.write_handler_installed {
+        put_client_in_pending_write_queue(server, c);
+    }
+}
+
+/// Runs `f` on the connected client `who` with the server at hand, then
+/// queues whatever `f` replied (the client is lent out of the table for the
+/// call, the way the input path lends the client whose command runs).
+pub fn with_client(server: &mut Server, who: ClientRef, f: impl FnOnce(&mut Server, &mut Client)) {
+    let Some(mut c) = take_client(server, who) else {
+        return;
+    };
+    f(server, &mut c);
+    queue_client_write(server, &mut c);
+    restore_client(server, c);
 }
 
 /// Writes as much of the client's pending replies as the socket takes, up to
@@ -445,6 +545,13 @@ pub fn write_to_client(
     });
     c.net_output_bytes += totwritten as u64;
     server.stats.net_output_bytes += totwritten as u64;
+    // Drop what was sent once it is most of the buffer, as Redis frees each
+    // reply block once written, so a reader that lags keeps only what it
+    // has not read.
+    if c.sentlen >= NET_MAX_WRITES_PER_EVENT && c.sentlen * 2 >= c.reply.len() {
+        c.reply.drain(..c.sentlen);
+        c.sentlen = 0;
+    }
     if !c.has_pending_replies() {
         c.sentlen = 0;
         c.reply.clear();
@@ -456,7 +563,7 @@ pub fn write_to_client(
             let reason = if c.flags & CLIENT_PROTOCOL_ERROR != 0 {
                 "protocol error"
             } else {
-                "QUIT"
+                "closed after its last reply (QUIT, or CLIENT KILL of itself)"
             };
             mark_close_asap(server, c, reason);
         }
@@ -475,6 +582,7 @@ pub fn send_reply_to_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, _m
 
 /// Schedules the client at `fd` to be closed in the next `before_sleep`
 /// (mirror of `freeClientAsync`): a handler may still be running with it.
+/// A client already lent out of the table is marked with [`mark_close_asap`].
 /// `reason` is what the trace shows when it closes.
 pub fn free_client_async(server: &mut Server, fd: Fd, reason: &'static str) {
     if let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) {
@@ -483,7 +591,7 @@ pub fn free_client_async(server: &mut Server, fd: Fd, reason: &'static str) {
     }
 }
 
-/// [`free_client_async`] for a client already in hand.
+/// Flags `c` to be closed in the next `before_sleep`, and queues it there.
 pub fn mark_close_asap(server: &mut Server, c: &mut Client, reason: &'static str) {
     if c.flags & CLIENT_CLOSE_ASAP == 0 {
         c.flags |= CLIENT_CLOSE_ASAP;
@@ -499,7 +607,7 @@ pub fn free_clients_in_async_free_queue(el: &mut ServerLoop, server: &mut Server
     let queue = std::mem::take(&mut server.clients_to_close);
     let mut freed = 0;
     for &(fd, id) in &queue {
-        if let Some(c) = take_client(server, fd, id) {
+        if let Some(c) = take_client(server, ClientRef { fd, id }) {
             free_client(el, server, c);
             freed += 1;
         }
@@ -510,9 +618,159 @@ pub fn free_clients_in_async_free_queue(el: &mut ServerLoop, server: &mut Server
 /// Unregisters the fd from the loop and closes the connection (mirror of
 /// `freeClient`, which unlinks the connection before closing it).
 // anchor: net.free_client
-pub fn free_client(el: &mut ServerLoop, server: &mut Server, c: Box<Client>) {
+pub fn free_client(el: &mut ServerLoop, server: &mut Server, mut c: Box<Client>) {
+    unlink_client_state(server, &mut c);
     el.delete_file_event(c.fd, AE_READABLE | AE_WRITABLE);
     probe!(el.tracer, "free_client" => "freeClient", probes::client_closed(&c));
     server.num_clients -= 1;
     drop(c);
+}
+
+/// Takes a departing client out of every table that refers to it: the
+/// blocked lines and timeout table, the queue of unblocked clients, the
+/// watched keys, the subscriptions and the monitors (the part of
+/// `freeClient` that keeps the server's tables from naming a dead client).
+pub fn unlink_client_state(server: &mut Server, c: &mut Client) {
+    if c.flags & CLIENT_BLOCKED != 0 {
+        blocked::unblock_client(server, c);
+    }
+    if c.flags & CLIENT_UNBLOCKED != 0 {
+        let me = c.client_ref();
+        server.unblocked_clients.retain(|&u| u != me);
+        c.flags &= !CLIENT_UNBLOCKED;
+    }
+    multi::discard_transaction(server, c);
+    pubsub::unsubscribe_all(server, c);
+    if c.flags & CLIENT_MONITOR != 0 {
+        monitor::remove_monitor(server, c.client_ref());
+        c.flags &= !CLIENT_MONITOR;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Output buffer limits
+// ---------------------------------------------------------------------------
+
+/// The classes `client-output-buffer-limit` sets limits for (Redis's
+/// `CLIENT_TYPE_NORMAL`, `_SLAVE`, `_PUBSUB`), in the order the setting lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientClass {
+    Normal = 0,
+    Replica = 1,
+    PubSub = 2,
+}
+
+impl ClientClass {
+    pub const ALL: [ClientClass; 3] = [
+        ClientClass::Normal,
+        ClientClass::Replica,
+        ClientClass::PubSub,
+    ];
+
+    /// The class's name in the setting (`CONFIG GET` says `slave`, as Redis 7.0 does).
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientClass::Normal => "normal",
+            ClientClass::Replica => "slave",
+            ClientClass::PubSub => "pubsub",
+        }
+    }
+
+    /// The class of a client (mirror of `getClientType`). There are no
+    /// replicas here, and a MONITOR counts as normal, as in Redis.
+    pub fn of(c: &Client) -> ClientClass {
+        if c.flags & CLIENT_PUBSUB != 0 {
+            ClientClass::PubSub
+        } else {
+            ClientClass::Normal
+        }
+    }
+}
+
+/// One class's limits: close at `hard` bytes pending, or after staying above
+/// `soft` bytes for more than `soft_seconds` (0 disables a limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientBufferLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
+/// Redis's defaults: `normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60`.
+pub const CLIENT_BUFFER_LIMITS_DEFAULT: [ClientBufferLimit; 3] = [
+    ClientBufferLimit {
+        hard: 0,
+        soft: 0,
+        soft_seconds: 0,
+    },
+    ClientBufferLimit {
+        hard: 256 << 20,
+        soft: 64 << 20,
+        soft_seconds: 60,
+    },
+    ClientBufferLimit {
+        hard: 32 << 20,
+        soft: 8 << 20,
+        soft_seconds: 60,
+    },
+];
+
+/// True when `c`'s pending output is past its class's hard limit, or has
+/// been past the soft limit for longer than allowed (mirror of
+/// `checkClientOutputBufferLimits`). Keeps the time the soft limit was first
+/// reached, and forgets it when the output shrinks back.
+pub fn check_client_output_buffer_limits(server: &Server, c: &mut Client) -> bool {
+    let used = c.output_buffer_memory_usage() as u64;
+    let limit = server.config.client_obuf_limits[ClientClass::of(c) as usize];
+    let hard = limit.hard != 0 && used >= limit.hard;
+    let mut soft = limit.soft != 0 && used >= limit.soft;
+    if soft {
+        match c.obuf_soft_limit_reached_time {
+            None => {
+                c.obuf_soft_limit_reached_time = Some(Instant::now());
+                soft = false;
+            }
+            Some(since) if since.elapsed().as_secs() <= limit.soft_seconds => soft = false,
+            Some(_) => {}
+        }
+    } else {
+        c.obuf_soft_limit_reached_time = None;
+    }
+    soft || hard
+}
+
+/// Schedules `c` to close if its output buffer is over the limits, logging
+/// its `CLIENT LIST` line and counting it; true if so (mirror of
+/// `closeClientOnOutputBufferLimitReached` in its asynchronous form, the one
+/// replies use).
+pub fn close_client_on_output_buffer_limit_reached(server: &mut Server, c: &mut Client) -> bool {
+    close_on_limit(server, c, "scheduled to be closed ASAP")
+}
+
+/// The shared body of the two forms; `what` is how the log line says it.
+fn close_on_limit(server: &mut Server, c: &mut Client, what: &str) -> bool {
+    if c.output_buffer_memory_usage() == 0 || c.flags & CLIENT_CLOSE_ASAP != 0 {
+        return false;
+    }
+    if !check_client_output_buffer_limits(server, c) {
+        return false;
+    }
+    let mut line = Vec::new();
+    cmd::connection::client::cat_client_info(&mut line, c);
+    log::warning(&format!(
+        "Client {} {what} for overcoming of output buffer limits.",
+        String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line))
+    ));
+    server.stats.client_outbuf_limit_disconnections += 1;
+    mark_close_asap(server, c, "over its client-output-buffer-limit");
+    true
+}
+
+/// The form serverCron uses (Redis frees the client on the spot there; the
+/// loop closes it in the next `before_sleep`, before any write).
+pub fn close_client_on_output_buffer_limit_reached_in_cron(
+    server: &mut Server,
+    c: &mut Client,
+) -> bool {
+    close_on_limit(server, c, "closed")
 }

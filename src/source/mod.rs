@@ -135,6 +135,18 @@ pub static ANCHORS: &[AnchorInfo] = &[
         redis("aeApiPoll", "src/ae_epoll.c", REDIS_UNSTABLE, 88, 114),
     ),
     anchor(
+        "ae.still_ready",
+        "collect_still_ready",
+        "Our level-trigger emulation: fds whose handler left data behind are fired again without sleeping.",
+        redis(
+            "aeSetDontWait (its closest relative in Redis)",
+            "src/ae.c",
+            REDIS_UNSTABLE,
+            90,
+            95,
+        ),
+    ),
+    anchor(
         "ae.dispatch_fired",
         "dispatch_fired",
         "Run each fired fd's handlers: read before write, unless BARRIER inverts it.",

@@ -6,19 +6,20 @@
 //! [`Client`] that sent them: its selected database (`SELECT`), its protocol
 //! version (`HELLO 3` switches the replies to RESP3), its name, or its
 //! `CLIENT_CLOSE_AFTER_REPLY` flag (`QUIT`, which closes the connection only
-//! after the `+OK` has been written).
+//! after the `+OK` has been written). `RESET` puts all of that, and the
+//! subscriptions, transaction and MONITOR mode, back as they were at connect.
 
 pub mod client;
 
 use super::{
     Arg, ArgKind, REDIS_VERSION, RedisCommand, parse_long_long_or_reply, parse_range_or_reply,
 };
-use crate::server::Server;
-use crate::server::client::{CLIENT_CLOSE_AFTER_REPLY, Client};
+use crate::server::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_MONITOR, CLIENT_PUBSUB, Client};
 use crate::server::util::c_str_prefix;
+use crate::server::{Server, monitor, multi, pubsub};
 
 /// The connection family, in the order `COMMAND` lists it.
-pub const COMMANDS: &[RedisCommand] = &[PING, ECHO, QUIT, SELECT, HELLO, client::CLIENT];
+pub const COMMANDS: &[RedisCommand] = &[PING, ECHO, QUIT, SELECT, HELLO, client::CLIENT, RESET];
 
 /// Replies with `c.argv[i]` as a bulk string, without copying the argument.
 fn reply_arg_bulk(c: &mut Client, i: usize) {
@@ -29,13 +30,41 @@ fn reply_arg_bulk(c: &mut Client, i: usize) {
 
 /// `PING [message]`: `+PONG`, or the message back as a bulk string
 /// (mirror of `pingCommand`). The arity allows any number of arguments, so
-/// the command itself refuses more than one, as Redis does.
+/// the command itself refuses more than one, as Redis does. A RESP2
+/// subscriber gets `["pong", message]` instead, an array like its messages.
 fn ping_command(_server: &mut Server, c: &mut Client) {
-    match c.argv.len() {
-        0 | 1 => c.add_reply_status("PONG"),
-        2 => reply_arg_bulk(c, 1),
-        _ => c.add_reply_error_arity("ping"),
+    if c.argv.len() > 2 {
+        return c.add_reply_error_arity("ping");
     }
+    if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 {
+        c.add_reply_array_len(2);
+        c.add_reply_bulk(b"pong");
+        match c.argv.len() {
+            2 => reply_arg_bulk(c, 1),
+            _ => c.add_reply_bulk(b""),
+        }
+    } else if c.argv.len() == 2 {
+        reply_arg_bulk(c, 1);
+    } else {
+        c.add_reply_status("PONG");
+    }
+}
+
+/// `RESET`: back to the state of a fresh connection — no transaction, no
+/// watched keys, no subscriptions, not a monitor, database 0, RESP2, no
+/// name (mirror of `resetCommand` and `clearClientConnectionState`).
+fn reset_command(server: &mut Server, c: &mut Client) {
+    if c.flags & CLIENT_MONITOR != 0 {
+        monitor::remove_monitor(server, c.client_ref());
+        c.flags &= !CLIENT_MONITOR;
+    }
+    c.db = 0;
+    c.resp = 2;
+    multi::discard_transaction(server, c);
+    pubsub::unsubscribe_all(server, c);
+    c.name = None;
+    c.flags &= !CLIENT_PUBSUB;
+    c.add_reply_status("RESET");
 }
 
 /// `ECHO message` (mirror of `echoCommand`).
@@ -301,6 +330,29 @@ const HELLO: RedisCommand = RedisCommand {
         "6.2.0",
         "The protocol version became optional; without it the reply describes the current connection.",
     )],
+    doc_flags: "",
+    deprecated_since: None,
+    replaced_by: None,
+};
+
+const RESET: RedisCommand = RedisCommand {
+    name: "reset",
+    proc_: reset_command,
+    arity: 1,
+    flags: "noscript loading stale fast no_auth allow_busy",
+    first_key: 0,
+    last_key: 0,
+    key_step: 0,
+    acl_categories: "@fast @connection",
+    group: "connection",
+    since: "6.2.0",
+    summary: "Puts the connection back in the state it had when it was opened",
+    complexity: "O(1)",
+    args: &[],
+    subcommands: &[],
+    tips: &[],
+    key_specs: &[],
+    history: &[],
     doc_flags: "",
     deprecated_since: None,
     replaced_by: None,

@@ -197,8 +197,14 @@ impl RedisCommand {
 }
 
 pub mod connection;
+pub mod hash;
 pub mod keys;
+pub mod list;
+pub mod monitor;
+pub mod multi;
+pub mod pubsub;
 pub mod server;
+pub mod set;
 pub mod string;
 
 use std::collections::HashMap;
@@ -221,6 +227,12 @@ pub const FAMILIES: &[&[RedisCommand]] = &[
     keys::COMMANDS,
     server::COMMANDS,
     string::COMMANDS,
+    list::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    multi::COMMANDS,
+    pubsub::COMMANDS,
+    monitor::COMMANDS,
 ];
 
 impl CommandTable {
@@ -462,6 +474,11 @@ pub(crate) mod test_support {
             cronloops: 0,
             cron_id: 0,
             local_addr,
+            blocked_clients: 0,
+            clients_timeout_table: Default::default(),
+            unblocked_clients: Default::default(),
+            pubsub: Default::default(),
+            monitors: Vec::new(),
         }
     }
 
@@ -704,8 +721,9 @@ mod tests {
     }
 
     fn check_entry(cmd: &RedisCommand, parent: Option<&str>) {
+        // Redis documents no complexity for MONITOR alone.
         assert!(
-            !cmd.summary.is_empty() && !cmd.complexity.is_empty(),
+            !cmd.summary.is_empty() && (!cmd.complexity.is_empty() || cmd.name == "monitor"),
             "{} lacks docs",
             cmd.name
         );
@@ -738,4 +756,12 @@ mod tests {
 /// `processCommand` runs them only as `enable-debug-command` allows.
 pub fn is_protected(cmd: &RedisCommand) -> bool {
     cmd.name == "debug"
+}
+
+/// True for commands that write to the keyspace or may be sent on to
+/// replicas: those flagged `write`, and those Redis marks
+/// `CMD_MAY_REPLICATE`, a flag `COMMAND INFO` does not show (PUBLISH and
+/// SPUBLISH, whose messages replicas relay).
+pub fn may_replicate(cmd: &RedisCommand) -> bool {
+    matches!(cmd.name, "publish" | "spublish") || cmd.flags.split(' ').any(|f| f == "write")
 }

@@ -404,6 +404,7 @@ fn incr_decr(server: &mut Server, c: &mut Client, incr: i64) {
             };
             *s = Sds::new(new.to_string().as_bytes());
             c.add_reply_long_long(new);
+            db.signal_modified_key(&c.argv[1]);
         }
         Some(_) => c.add_reply_error(WRONGTYPE_ERR),
     }
@@ -457,6 +458,7 @@ fn incrbyfloat_command(server: &mut Server, c: &mut Client) {
             if let Some(text) = float_sum_or_reply(c, current) {
                 *s = Sds::new(text.as_bytes());
                 c.add_reply_bulk(text.as_bytes());
+                db.signal_modified_key(&c.argv[1]);
             }
         }
         Some(_) => c.add_reply_error(WRONGTYPE_ERR),
@@ -505,6 +507,7 @@ fn append_command(server: &mut Server, c: &mut Client) {
             if check_string_length(c, limit, s.len() as u64, c.argv[2].len() as u64) {
                 s.append(&c.argv[2]);
                 c.add_reply_long_long(s.len() as i64);
+                db.signal_modified_key(&c.argv[1]);
             }
         }
         Some(_) => c.add_reply_error(WRONGTYPE_ERR),
@@ -556,6 +559,7 @@ fn setrange_command(server: &mut Server, c: &mut Client) {
             if check_string_length(c, limit, offset as u64, value_len) {
                 s.set_range(offset as usize, &c.argv[3]);
                 c.add_reply_long_long(s.len() as i64);
+                db.signal_modified_key(&c.argv[1]);
             }
         }
         Some(_) => c.add_reply_error(WRONGTYPE_ERR),

@@ -7,11 +7,18 @@
 //!
 //! Strings are stored inline in the enum, since they are most of the data.
 //! The collection types are boxed, so a `Value` stays 24 bytes whatever it
-//! holds. The list, hash and set families build on these representations.
+//! holds:
+//!
+//! - a list is a `VecDeque`, a ring buffer: O(1) pushes and pops at both
+//!   ends and O(1) indexing, which covers what Redis's quicklist is for;
+//! - a hash is a [`Hash`], a small listpack or a table, as in Redis;
+//! - a set is a [`Set`], an intset or a table, as in Redis 7.0.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
+use super::hash::Hash;
 use super::sds::Sds;
+use super::set::Set;
 
 /// The error every command replies when a key holds another type
 /// (Redis's `shared.wrongtypeerr`).
@@ -23,8 +30,8 @@ pub const WRONGTYPE_ERR: &str =
 pub enum Value {
     String(Sds),
     List(Box<VecDeque<Sds>>),
-    Hash(Box<HashMap<Sds, Sds>>),
-    Set(Box<HashSet<Sds>>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -67,7 +74,10 @@ mod tests {
         assert_eq!(type_name_of(Some(&Value::string(b"x"))), "string");
         assert_eq!(type_name_of(Some(&Value::List(Box::default()))), "list");
         assert_eq!(type_name_of(Some(&Value::Hash(Box::default()))), "hash");
-        assert_eq!(type_name_of(Some(&Value::Set(Box::default()))), "set");
+        assert_eq!(
+            type_name_of(Some(&Value::Set(Box::new(Set::create_for(b"1"))))),
+            "set"
+        );
         assert_eq!(type_name_of(None), "none");
     }
 }

@@ -105,6 +105,56 @@ impl LongDouble {
     pub fn is_finite(&self) -> bool {
         matches!(self, LongDouble::Finite { .. })
     }
+
+    /// `self × k`, rounded once, as the x87 unit multiplies (the seconds to
+    /// milliseconds step of a blocking command's timeout).
+    pub fn mul_u32(self, k: u32) -> LongDouble {
+        match self {
+            LongDouble::Finite {
+                negative,
+                mant,
+                exp,
+            } => {
+                let mut product = BigUint::from_u128(u128::from(mant));
+                product.mul_small(k);
+                round(negative, &product, exp).value
+            }
+            LongDouble::Infinite { .. } if k == 0 => LongDouble::NaN,
+            other => other,
+        }
+    }
+
+    /// C's `(long long) ceill(x)` on x86-64: rounds up to a whole number,
+    /// and, where C leaves the conversion undefined (NaN, infinities, values
+    /// outside `i64`), gives what the processor gives, `i64::MIN`.
+    pub fn ceil_to_i64(self) -> i64 {
+        let LongDouble::Finite {
+            negative,
+            mant,
+            exp,
+        } = self
+        else {
+            return i64::MIN;
+        };
+        let magnitude: Option<u128> = if exp >= 0 {
+            u32::try_from(exp)
+                .ok()
+                .filter(|&e| e < 64)
+                .map(|e| u128::from(mant) << e)
+        } else {
+            let shift = exp.unsigned_abs();
+            let whole = if shift >= 64 { 0 } else { mant >> shift };
+            let has_fraction =
+                shift >= 64 && mant != 0 || shift < 64 && mant & ((1u64 << shift) - 1) != 0;
+            // Rounding up moves a positive value away from zero, a negative one towards it.
+            Some(u128::from(whole) + u128::from(has_fraction && !negative))
+        };
+        match (magnitude, negative) {
+            (Some(m), false) => i64::try_from(m).unwrap_or(i64::MIN),
+            (Some(m), true) if m <= 1 << 63 => 0i64.wrapping_sub_unsigned(m as u64),
+            _ => i64::MIN,
+        }
+    }
 }
 
 impl std::ops::Add for LongDouble {
@@ -385,6 +435,34 @@ fn parse_hex(negative: bool, s: &[u8]) -> Option<Rounded> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn milliseconds_round_like_the_x87() {
+        let ms = |text: &str| {
+            LongDouble::parse(text.as_bytes())
+                .expect("a number")
+                .mul_u32(1000)
+                .ceil_to_i64()
+        };
+        // Whether redis-server 7.0.15's BLPOP refuses these timeouts as
+        // negative (i64::MIN or below zero), blocks forever (0) or waits
+        // briefly follows from these values.
+        assert_eq!(ms("1"), 1000);
+        assert_eq!(ms("0.0001"), 1);
+        assert_eq!(ms("1e-5"), 1);
+        assert_eq!(ms("-0.0001"), 0);
+        assert_eq!(ms("-0"), 0);
+        assert_eq!(ms("-1"), -1000);
+        assert_eq!(ms("0x10"), 16000);
+        assert_eq!(ms("9223372036854775.807"), 9223372036854775807);
+        assert_eq!(ms("9223372036854775.808"), i64::MIN);
+        assert_eq!(ms("9223372036854776"), i64::MIN);
+        assert_eq!(ms("1e300"), i64::MIN);
+        assert_eq!(ms("inf"), i64::MIN);
+        assert_eq!(ms("-inf"), i64::MIN);
+        assert_eq!(ms("-9223372036854775.808"), -9223372036854775807);
+        assert_eq!(ms("-9223372036854775.809"), i64::MIN);
+    }
     use super::*;
 
     fn human(s: &str) -> String {

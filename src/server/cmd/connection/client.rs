@@ -1,5 +1,6 @@
-//! The `CLIENT` container: `CLIENT ID`, `SETNAME`, `GETNAME`, `LIST`, `INFO`
-//! and `HELP` (the part of Redis's `clientCommand` we implement).
+//! The `CLIENT` container: `CLIENT ID`, `SETNAME`, `GETNAME`, `LIST`, `INFO`,
+//! `KILL`, `UNBLOCK` and `HELP` (the part of Redis's `clientCommand` we
+//! implement).
 //!
 //! `CLIENT LIST` is the window into the server's client table: one line per
 //! connection with its id, addresses, fd, buffers and last command. On
@@ -14,10 +15,17 @@
 
 use std::io::Write;
 
-use super::super::{Arg, ArgKind, RedisCommand, container_proc, parse_long_long_or_reply};
-use crate::server::Server;
-use crate::server::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, Client};
-use crate::server::util::c_str_prefix;
+use super::super::{
+    Arg, ArgKind, RedisCommand, container_proc, parse_long_long_or_reply, parse_range_or_reply,
+    reply_subcommand_syntax_error,
+};
+use crate::server::client::{
+    CLIENT_BLOCKED, CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_MONITOR, CLIENT_MULTI,
+    CLIENT_PUBSUB, CLIENT_UNBLOCKED, Client, ClientRef,
+};
+use crate::server::networking::{self, ClientClass};
+use crate::server::util::{arg_is, c_str_prefix};
+use crate::server::{Server, blocked};
 
 /// Checks a name for `CLIENT SETNAME` / `HELLO SETNAME`: only the printable
 /// ASCII range `!`..`~` is allowed, so that `CLIENT LIST` stays one
@@ -53,20 +61,36 @@ pub fn clients_in_fd_order<'a>(server: &'a Server, current: &'a Client) -> Vec<&
     clients
 }
 
-/// The flags field of a `CLIENT LIST` line: one letter per flag we have
-/// (`c` close after reply, `A` close as soon as possible), or `N` for none.
+/// The flags field of a `CLIENT LIST` line: one letter per flag we have,
+/// in Redis's order — `O` monitor, `P` subscriber, `x` in MULTI, `b`
+/// blocked, `d` a watched key changed, `c` close after reply, `u` just
+/// unblocked, `A` close as soon as possible — or `N` for none.
 fn client_flags(c: &Client) -> String {
-    let mut flags = String::new();
-    if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
-        flags.push('c');
-    }
-    if c.flags & CLIENT_CLOSE_ASAP != 0 {
-        flags.push('A');
-    }
+    let letters = [
+        (c.flags & CLIENT_MONITOR != 0, 'O'),
+        (c.flags & CLIENT_PUBSUB != 0, 'P'),
+        (c.flags & CLIENT_MULTI != 0, 'x'),
+        (c.flags & CLIENT_BLOCKED != 0, 'b'),
+        (c.is_dirty_cas(), 'd'),
+        (c.flags & CLIENT_CLOSE_AFTER_REPLY != 0, 'c'),
+        (c.flags & CLIENT_UNBLOCKED != 0, 'u'),
+        (c.flags & CLIENT_CLOSE_ASAP != 0, 'A'),
+    ];
+    let flags: String = letters
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, l)| *l)
+        .collect();
     if flags.is_empty() {
-        flags.push('N');
+        "N".to_string()
+    } else {
+        flags
     }
-    flags
+}
+
+/// The queued commands' footprint, as Redis counts it in `multi-mem`.
+fn multi_mem(c: &Client) -> usize {
+    c.mstate.iter().map(|q| q.argv_mem).sum()
 }
 
 /// Appends one `CLIENT LIST` line for `c`, ending in `\n`, with the fields of
@@ -79,11 +103,13 @@ fn client_flags(c: &Client) -> String {
 /// - `argv-mem`: bytes of the current command's arguments;
 /// - `rbs`: the reply buffer's capacity; `rbp` and `obl`: the bytes in it now
 ///   (Redis's `rbp` is a peak over the last few seconds; we keep no peak);
-/// - `oll` / `omem`: 0, as there is no list of reply blocks;
+/// - `oll`: 0, as there is no list of reply blocks; `omem`: the pending
+///   bytes beyond the first 16 KB, what Redis would hold in that list and
+///   what the output buffer limits count;
 /// - `tot-mem`: the client struct plus everything it has allocated.
 ///
-/// Pub/sub, MULTI, tracking and ACL users do not exist here, so their fields
-/// show their idle values (`sub=0`, `multi=-1`, `redir=-1`, `user=default`).
+/// Tracking and ACL users do not exist here, so their fields show their
+/// idle values (`redir=-1`, `user=default`).
 pub fn cat_client_info(out: &mut Vec<u8>, c: &Client) {
     let argv_mem: usize = c.argv.iter().map(Vec::len).sum();
     let argv_alloc: usize =
@@ -99,18 +125,28 @@ pub fn cat_client_info(out: &mut Vec<u8>, c: &Client) {
     out.extend_from_slice(c.name.as_deref().unwrap_or_default());
     let _ = writeln!(
         out,
-        " age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} \
-         multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+        " age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} \
+         multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
         c.ctime.elapsed().as_secs(),
         c.last_interaction.elapsed().as_secs(),
         client_flags(c),
         c.db,
+        c.pubsub_channels.len(),
+        c.pubsub_patterns.len(),
+        c.pubsub_shard_channels.len(),
+        if c.flags & CLIENT_MULTI != 0 {
+            c.mstate.len() as i64
+        } else {
+            -1
+        },
         c.querybuf.len(),
         c.querybuf.capacity() - c.querybuf.len(),
         argv_mem,
+        multi_mem(c),
         c.reply.capacity(),
         c.reply.len(),
         c.reply.len(),
+        c.output_buffer_memory_usage(),
         tot_mem,
         events,
         c.last_cmd,
@@ -150,12 +186,43 @@ fn client_info_command(_server: &mut Server, c: &mut Client) {
     c.add_reply_verbatim(&text, "txt");
 }
 
+/// A client type named in `CLIENT LIST TYPE` / `CLIENT KILL TYPE`: a class,
+/// or `Master` (the replication link to a master, which never exists here).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Class(ClientClass),
+    Master,
+}
+
+impl ClientType {
+    fn matches(self, c: &Client) -> bool {
+        self == ClientType::Class(ClientClass::of(c))
+    }
+}
+
+/// Reads a client type name, or replies Redis's error (mirror of
+/// `getClientTypeByName`).
+fn parse_client_type(c: &mut Client, idx: usize) -> Option<ClientType> {
+    let name = c.argv[idx].to_ascii_lowercase();
+    let kind = match name.as_slice() {
+        b"normal" => ClientType::Class(ClientClass::Normal),
+        b"replica" | b"slave" => ClientType::Class(ClientClass::Replica),
+        b"pubsub" => ClientType::Class(ClientClass::PubSub),
+        b"master" => ClientType::Master,
+        _ => {
+            let name = String::from_utf8_lossy(c_str_prefix(&c.argv[idx], usize::MAX));
+            c.add_reply_error(&format!("Unknown client type '{name}'"));
+            return None;
+        }
+    };
+    Some(kind)
+}
+
 /// Which clients `CLIENT LIST` shows.
 enum ListFilter {
     All,
-    /// `TYPE normal|master|replica|slave|pubsub`: only `normal` matches
-    /// anyone here, as there are no replication links and no subscribers.
-    Normal(bool),
+    /// `TYPE normal|master|replica|slave|pubsub`.
+    Type(ClientType),
     /// `ID id [id ...]`: these clients, in the order given, repeats included.
     Ids(Vec<i64>),
 }
@@ -169,17 +236,7 @@ fn parse_list_filter(c: &mut Client) -> Option<ListFilter> {
         return Some(ListFilter::All);
     }
     if argc == 4 && c.argv[2].eq_ignore_ascii_case(b"type") {
-        let name = c.argv[3].to_ascii_lowercase();
-        return match name.as_slice() {
-            b"normal" => Some(ListFilter::Normal(true)),
-            b"master" | b"replica" | b"slave" | b"pubsub" => Some(ListFilter::Normal(false)),
-            _ => {
-                let name = String::from_utf8_lossy(c_str_prefix(&c.argv[3], usize::MAX));
-                let msg = format!("Unknown client type '{name}'");
-                c.add_reply_error(&msg);
-                None
-            }
-        };
+        return parse_client_type(c, 3).map(ListFilter::Type);
     }
     if argc > 3 && c.argv[2].eq_ignore_ascii_case(b"id") {
         let args: Vec<Vec<u8>> = c.argv[3..].to_vec();
@@ -203,12 +260,16 @@ fn client_list_command(server: &mut Server, c: &mut Client) {
     {
         let clients = clients_in_fd_order(server, c);
         match filter {
-            ListFilter::All | ListFilter::Normal(true) => {
+            ListFilter::All => {
                 for cl in clients {
                     cat_client_info(&mut text, cl);
                 }
             }
-            ListFilter::Normal(false) => {}
+            ListFilter::Type(kind) => {
+                for cl in clients.into_iter().filter(|cl| kind.matches(cl)) {
+                    cat_client_info(&mut text, cl);
+                }
+            }
             ListFilter::Ids(ids) => {
                 for id in ids {
                     if let Some(cl) = clients.iter().find(|cl| i64::try_from(cl.id) == Ok(id)) {
@@ -219,6 +280,161 @@ fn client_list_command(server: &mut Server, c: &mut Client) {
         }
     }
     c.add_reply_verbatim(&text, "txt");
+}
+
+/// The filters of `CLIENT KILL`; a client must match all that are given.
+#[derive(Default)]
+struct KillFilter {
+    addr: Option<Vec<u8>>,
+    laddr: Option<Vec<u8>>,
+    kind: Option<ClientType>,
+    id: Option<u64>,
+    skipme: bool,
+}
+
+impl KillFilter {
+    fn matches(&self, c: &Client, me: u64) -> bool {
+        self.addr
+            .as_ref()
+            .is_none_or(|a| *a == c.addr.to_string().into_bytes())
+            && self
+                .laddr
+                .as_ref()
+                .is_none_or(|a| *a == c.laddr.to_string().into_bytes())
+            && self.kind.is_none_or(|k| k.matches(c))
+            && self.id.is_none_or(|id| id == c.id)
+            && !(self.skipme && c.id == me)
+    }
+}
+
+/// Reads `CLIENT KILL`'s arguments: the old form (one `ip:port`) or filter
+/// pairs, replying Redis's error when they are wrong.
+fn parse_kill_filter(c: &mut Client) -> Option<KillFilter> {
+    if c.argv.len() == 3 {
+        return Some(KillFilter {
+            addr: Some(c.argv[2].clone()),
+            ..KillFilter::default()
+        });
+    }
+    let mut f = KillFilter {
+        skipme: true,
+        ..KillFilter::default()
+    };
+    let mut i = 2;
+    while i < c.argv.len() {
+        if i + 1 >= c.argv.len() {
+            c.add_reply_error("syntax error");
+            return None;
+        }
+        let (opt, value) = (&c.argv[i], c.argv[i + 1].clone());
+        if arg_is(opt, "id") {
+            let id = parse_range_or_reply(
+                c,
+                &value,
+                1,
+                i64::MAX,
+                Some("client-id should be greater than 0"),
+            )?;
+            f.id = u64::try_from(id).ok();
+        } else if arg_is(opt, "type") {
+            f.kind = Some(parse_client_type(c, i + 1)?);
+        } else if arg_is(opt, "addr") {
+            f.addr = Some(value);
+        } else if arg_is(opt, "laddr") {
+            f.laddr = Some(value);
+        } else if arg_is(opt, "user") {
+            // `default` is the only user there is, and every client is it.
+            if !arg_is(&value, "default") {
+                let name = String::from_utf8_lossy(c_str_prefix(&value, usize::MAX));
+                c.add_reply_error(&format!("No such user '{name}'"));
+                return None;
+            }
+        } else if arg_is(opt, "skipme") {
+            if arg_is(&value, "yes") {
+                f.skipme = true;
+            } else if arg_is(&value, "no") {
+                f.skipme = false;
+            } else {
+                c.add_reply_error("syntax error");
+                return None;
+            }
+        } else {
+            c.add_reply_error("syntax error");
+            return None;
+        }
+        i += 2;
+    }
+    Some(f)
+}
+
+/// `CLIENT KILL ip:port` or `CLIENT KILL [ID id] [TYPE type] [ADDR ip:port]
+/// [LADDR ip:port] [USER name] [SKIPME yes|no]` (mirror of the `kill`
+/// branch of `clientCommand`). Other clients are taken out of the server's
+/// tables at once and closed in the next `before_sleep`; the caller, if it
+/// matches, is closed once the reply is written. The old form answers `+OK`
+/// or `No such client`, the new one how many clients matched.
+fn client_kill_command(server: &mut Server, c: &mut Client) {
+    let old_form = c.argv.len() == 3;
+    let Some(filter) = parse_kill_filter(c) else {
+        return;
+    };
+    let victims: Vec<ClientRef> = clients_in_fd_order(server, c)
+        .into_iter()
+        .filter(|cl| filter.matches(cl, c.id))
+        .map(|cl| cl.client_ref())
+        .collect();
+    for who in &victims {
+        if *who == c.client_ref() {
+            c.flags |= CLIENT_CLOSE_AFTER_REPLY;
+        } else {
+            networking::with_client(server, *who, |server, victim| {
+                networking::unlink_client_state(server, victim);
+                networking::mark_close_asap(server, victim, "killed by CLIENT KILL");
+            });
+        }
+    }
+    match (old_form, victims.len()) {
+        (true, 0) => c.add_reply_error("No such client"),
+        (true, _) => c.add_reply_ok(),
+        (false, n) => c.add_reply_long_long(n as i64),
+    }
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: ends another client's blocking
+/// command as if it timed out, or with an error; `:1` if that client was
+/// blocked (mirror of the `unblock` branch of `clientCommand`).
+fn client_unblock_command(server: &mut Server, c: &mut Client) {
+    if c.argv.len() > 4 {
+        return reply_subcommand_syntax_error(c, &CLIENT);
+    }
+    let with_error = match c.argv.get(3) {
+        None => false,
+        Some(reason) if arg_is(reason, "timeout") => false,
+        Some(reason) if arg_is(reason, "error") => true,
+        Some(_) => return c.add_reply_error("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    let arg = c.argv[2].clone();
+    let Some(id) = parse_long_long_or_reply(c, &arg, None) else {
+        return;
+    };
+    let target = server
+        .clients
+        .iter()
+        .flatten()
+        .find(|t| i64::try_from(t.id) == Ok(id) && t.flags & CLIENT_BLOCKED != 0)
+        .map(|t| t.client_ref());
+    let Some(target) = target else {
+        return c.add_reply_long_long(0);
+    };
+    networking::with_client(server, target, |server, t| {
+        if with_error {
+            t.add_reply_error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            t.add_reply_null_array();
+        }
+        blocked::unblock_client(server, t);
+    });
+    c.add_reply_long_long(1);
 }
 
 /// `CLIENT HELP`: the subcommands we implement, in our words.
@@ -232,11 +448,20 @@ fn client_help_command(_server: &mut Server, c: &mut Client) {
             "    Return the unique id of this connection.",
             "INFO",
             "    Return the CLIENT LIST line describing this connection.",
+            "KILL <ip:port>",
+            "    Close the connection with that peer address.",
+            "KILL <option> <value> [<option> <value> ...]",
+            "    Close every connection matching all the filters: ID <id>, TYPE",
+            "    (NORMAL|MASTER|REPLICA|PUBSUB), ADDR <ip:port>, LADDR <ip:port>,",
+            "    USER <name>, SKIPME (YES|NO) (default YES: spare this connection).",
             "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] | [ID <id> [<id> ...]]",
             "    Return one line per connection, optionally only of one type or",
             "    only the given ids.",
             "SETNAME <name>",
             "    Name this connection; an empty name removes the name.",
+            "UNBLOCK <id> [TIMEOUT|ERROR]",
+            "    End the blocking command of connection <id> as if it timed out, or",
+            "    with an error.",
         ],
     );
 }
@@ -271,6 +496,17 @@ const fn plain_sub(
         doc_flags: "",
         deprecated_since: None,
         replaced_by: None,
+    }
+}
+
+const fn plain_arg(name: &'static str, kind: ArgKind) -> Arg {
+    Arg {
+        name,
+        kind,
+        token: None,
+        optional: false,
+        multiple: false,
+        since: None,
     }
 }
 
@@ -380,6 +616,109 @@ const CLIENT_SUBCOMMANDS: &[RedisCommand] = &[
             2,
             "6.2.0",
             "Describes this connection in a CLIENT LIST line",
+        )
+    },
+    RedisCommand {
+        flags: "admin noscript loading stale",
+        acl_categories: "@admin @slow @dangerous @connection",
+        complexity: "O(log N), N being the number of connections",
+        args: &[
+            plain_arg("client-id", ArgKind::Integer),
+            Arg {
+                optional: true,
+                ..plain_arg(
+                    "timeout_error",
+                    ArgKind::OneOf(&[token_arg("timeout", "TIMEOUT"), token_arg("error", "ERROR")]),
+                )
+            },
+        ],
+        ..plain_sub(
+            "client|unblock",
+            client_unblock_command,
+            -3,
+            "5.0.0",
+            "Ends another connection's blocking command",
+        )
+    },
+    RedisCommand {
+        flags: "admin noscript loading stale",
+        acl_categories: "@admin @slow @dangerous @connection",
+        complexity: "O(N), N being the number of connections",
+        args: &[plain_arg(
+            "filter",
+            ArgKind::OneOf(&[
+                plain_arg("ip:port", ArgKind::String),
+                Arg {
+                    multiple: true,
+                    ..plain_arg(
+                        "new-format",
+                        ArgKind::OneOf(&[
+                            Arg {
+                                token: Some("ID"),
+                                optional: true,
+                                since: Some("2.8.12"),
+                                ..plain_arg("client-id", ArgKind::Integer)
+                            },
+                            Arg {
+                                token: Some("TYPE"),
+                                optional: true,
+                                since: Some("2.8.12"),
+                                ..plain_arg(
+                                    "normal_master_slave_pubsub",
+                                    ArgKind::OneOf(&[
+                                        token_arg("normal", "NORMAL"),
+                                        Arg {
+                                            since: Some("3.2.0"),
+                                            ..token_arg("master", "MASTER")
+                                        },
+                                        token_arg("slave", "SLAVE"),
+                                        Arg {
+                                            since: Some("5.0.0"),
+                                            ..token_arg("replica", "REPLICA")
+                                        },
+                                        token_arg("pubsub", "PUBSUB"),
+                                    ]),
+                                )
+                            },
+                            Arg {
+                                token: Some("USER"),
+                                optional: true,
+                                ..plain_arg("username", ArgKind::String)
+                            },
+                            Arg {
+                                token: Some("ADDR"),
+                                optional: true,
+                                ..plain_arg("ip:port", ArgKind::String)
+                            },
+                            Arg {
+                                token: Some("LADDR"),
+                                optional: true,
+                                since: Some("6.2.0"),
+                                ..plain_arg("ip:port", ArgKind::String)
+                            },
+                            Arg {
+                                token: Some("SKIPME"),
+                                optional: true,
+                                ..plain_arg("yes/no", ArgKind::String)
+                            },
+                        ]),
+                    )
+                },
+            ]),
+        )],
+        history: &[
+            ("2.8.12", "The filter form."),
+            ("2.8.12", "The ID filter."),
+            ("3.2.0", "The master type."),
+            ("5.0.0", "The replica type, slave staying as its old name."),
+            ("6.2.0", "The LADDR filter."),
+        ],
+        ..plain_sub(
+            "client|kill",
+            client_kill_command,
+            -3,
+            "2.4.0",
+            "Closes connections chosen by address, id, type or user",
         )
     },
     RedisCommand {
@@ -619,7 +958,7 @@ mod tests {
         let (mut c, _peer) = client(&mut server);
         let reply = show(&run_str(&mut server, &mut c, "CLIENT HELP"));
         assert!(reply.starts_with(
-            "*14\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+            "*23\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
         ));
         for sub in CLIENT_SUBCOMMANDS {
             let short = sub.name.trim_start_matches("client|").to_ascii_uppercase();

@@ -172,11 +172,13 @@ fn reply_args_docs(c: &mut Client, args: &[Arg], next_key_spec: &mut usize) {
     }
 }
 
-/// One `COMMAND DOCS` entry: summary, since, group, complexity, then what the
-/// command has of doc flags, deprecation, history, arguments and
-/// subcommands (mirror of `addReplyCommandDocs`).
+/// One `COMMAND DOCS` entry: summary, since, group, complexity (which a few
+/// commands, such as MONITOR, leave out), then what the command has of doc
+/// flags, deprecation, history, arguments and subcommands (mirror of
+/// `addReplyCommandDocs`).
 fn reply_command_docs(c: &mut Client, cmd: &RedisCommand) {
-    let len = 4
+    let len = 3
+        + usize::from(!cmd.complexity.is_empty())
         + usize::from(!cmd.doc_flags.is_empty())
         + usize::from(cmd.deprecated_since.is_some())
         + usize::from(cmd.replaced_by.is_some())
@@ -190,6 +192,9 @@ fn reply_command_docs(c: &mut Client, cmd: &RedisCommand) {
         ("group", cmd.group),
         ("complexity", cmd.complexity),
     ] {
+        if value.is_empty() {
+            continue;
+        }
         c.add_reply_bulk(field.as_bytes());
         c.add_reply_bulk(value.as_bytes());
     }
@@ -603,7 +608,7 @@ mod tests {
         // A container nests its subcommands' docs in a map keyed by full name.
         let client_docs = show(&run_str(&mut server, &mut c, "COMMAND DOCS client"));
         assert!(
-            client_docs.contains("$11\r\nsubcommands\r\n%6\r\n$14\r\nclient|setname\r\n%5\r\n"),
+            client_docs.contains("$11\r\nsubcommands\r\n%8\r\n$14\r\nclient|setname\r\n%5\r\n"),
             "{client_docs}"
         );
     }

@@ -14,8 +14,9 @@
 use super::super::{Arg, ArgKind, RedisCommand, container_proc};
 use super::server_command;
 use crate::server::client::Client;
-use crate::server::util::{c_str_prefix, memtoull, string_match, string2ll};
-use crate::server::{Server, Stats};
+use crate::server::networking::{ClientBufferLimit, ClientClass};
+use crate::server::util::{c_str_prefix, is_c_space, memtoull, string_match, string2ll};
+use crate::server::{Config, Server, Stats};
 
 /// Redis's `CONFIG_MIN_HZ` and `CONFIG_MAX_HZ`: `hz` is clamped to this range.
 const HZ_RANGE: std::ops::RangeInclusive<i64> = 1..=500;
@@ -43,6 +44,96 @@ enum Setter {
     OnlyCurrent {
         check: fn(&[u8]) -> Result<(), &'static str>,
     },
+    /// A value with a syntax of its own. `apply` parses it into the settings
+    /// it is given, or says why it cannot; it is tried on a copy first.
+    Text {
+        apply: fn(&mut Config, &[u8]) -> Result<(), String>,
+    },
+}
+
+/// Parses `client-output-buffer-limit`: groups of four words, `class hard
+/// soft soft-seconds`, for any of the classes `normal`, `replica` (or
+/// `slave`) and `pubsub`; the classes not named keep their limits. The
+/// sizes take units (`32mb`). Like Redis, an empty value changes nothing,
+/// and a wrong group refuses the whole value (mirror of
+/// `setConfigClientOutputBufferLimitOption`).
+fn apply_client_output_buffer_limit(config: &mut Config, value: &[u8]) -> Result<(), String> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    let words: Vec<&[u8]> = value.split(|&b| b == b' ').collect();
+    if !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".to_string());
+    }
+    let mut limits = config.client_obuf_limits;
+    for group in words.chunks_exact(4) {
+        let class = match group[0].to_ascii_lowercase().as_slice() {
+            b"normal" => ClientClass::Normal,
+            b"replica" | b"slave" => ClientClass::Replica,
+            b"pubsub" => ClientClass::PubSub,
+            _ => {
+                return Err(
+                    "Invalid client class specified in buffer limit configuration.".to_string(),
+                );
+            }
+        };
+        let seconds = strtoll_as_int(group[3]).filter(|&s| s >= 0);
+        let (Some(hard), Some(soft), Some(seconds)) =
+            (memtoull(group[1]), memtoull(group[2]), seconds)
+        else {
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                    .to_string(),
+            );
+        };
+        limits[class as usize] = ClientBufferLimit {
+            hard,
+            soft,
+            soft_seconds: seconds.unsigned_abs().into(),
+        };
+    }
+    config.client_obuf_limits = limits;
+    Ok(())
+}
+
+/// C's `(int) strtoll(s, &end, 10)` where every byte must be consumed:
+/// leading blanks and a sign are fine, the empty string is 0, values beyond
+/// 64 bits saturate and the conversion to `int` keeps the low 32 bits.
+fn strtoll_as_int(s: &[u8]) -> Option<i32> {
+    let text = std::str::from_utf8(s).ok()?;
+    let trimmed = text.trim_start_matches(|ch: char| ch.is_ascii() && is_c_space(ch as u8));
+    let (negative, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    if digits.is_empty() {
+        // Nothing converted: strtoll leaves `end` at the start, which is the
+        // end of the string only when the string is empty.
+        return s.is_empty().then_some(0);
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let magnitude = digits.parse::<u64>().unwrap_or(u64::MAX);
+    let value = if negative {
+        0i64.checked_sub_unsigned(magnitude).unwrap_or(i64::MIN)
+    } else {
+        i64::try_from(magnitude).unwrap_or(i64::MAX)
+    };
+    Some(value as i32)
+}
+
+/// `client-output-buffer-limit` as `CONFIG GET` shows it.
+fn client_output_buffer_limit_text(server: &Server) -> String {
+    ClientClass::ALL
+        .iter()
+        .map(|&class| {
+            let l = server.config.client_obuf_limits[class as usize];
+            format!("{} {} {} {}", class.name(), l.hard, l.soft, l.soft_seconds)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Why persistence settings cannot be turned on.
@@ -171,6 +262,13 @@ const PARAMS: &[Param] = &[
             max: i64::MAX,
             memory: true,
             apply: apply_query_buffer_limit,
+        },
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        get: client_output_buffer_limit_text,
+        set: Setter::Text {
+            apply: apply_client_output_buffer_limit,
         },
     },
     Param {
@@ -366,6 +464,8 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
     }
 
     let mut updates = Vec::with_capacity(chosen.len());
+    let mut text_updates = Vec::new();
+    let mut scratch = server.config.clone();
     for (param, (_, value)) in chosen.iter().zip(&pairs) {
         let checked = match param.set {
             Setter::Number {
@@ -377,6 +477,9 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
                 parse_number(value, min, max, memory).map(|v| updates.push((param.name, apply, v)))
             }
             Setter::OnlyCurrent { check } => check(value).map_err(str::to_string),
+            Setter::Text { apply } => {
+                apply(&mut scratch, value).map(|()| text_updates.push((apply, value)))
+            }
             // Refused while reading the names.
             Setter::Immutable => Ok(()),
         };
@@ -386,6 +489,10 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
     }
 
     let before = server.config.clone();
+    for (apply, value) in text_updates {
+        // Checked on the copy above, so it cannot fail now.
+        let _ = apply(&mut server.config, value);
+    }
     for (name, apply, value) in updates {
         if let Err(why) = apply(server, value) {
             server.config = before;
@@ -412,7 +519,8 @@ fn config_help_command(_server: &mut Server, c: &mut Client) {
             "    their values.",
             "SET <parameter> <value> [<parameter> <value> ...]",
             "    Change parameters while the server runs: hz, maxclients, timeout,",
-            "    proto-max-bulk-len and client-query-buffer-limit. All or nothing.",
+            "    proto-max-bulk-len, client-query-buffer-limit and",
+            "    client-output-buffer-limit. All or nothing.",
             "RESETSTAT",
             "    Zero the counters shown by INFO stats.",
         ],
@@ -869,7 +977,7 @@ mod tests {
         let mut server = server();
         let (mut c, _peer) = client(&mut server);
         let help = show(&run_str(&mut server, &mut c, "CONFIG HELP"));
-        assert!(help.starts_with("*11\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET <pattern>"));
+        assert!(help.starts_with("*12\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET <pattern>"));
         assert_eq!(
             show(&run_str(&mut server, &mut c, "CONFIG nosub")),
             "-ERR unknown subcommand 'nosub'. Try CONFIG HELP.\r\n"

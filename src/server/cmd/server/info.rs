@@ -150,10 +150,12 @@ fn write_server(out: &mut String, server: &Server) -> std::fmt::Result {
 fn write_clients(out: &mut String, server: &Server, c: &Client) -> std::fmt::Result {
     write!(
         out,
-        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:0\r\n\
-         tracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nblocked_clients:{}\r\n\
+         tracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
         clients_in_fd_order(server, c).len(),
         server.config.maxclients,
+        server.blocked_clients,
+        server.clients_timeout_table.len(),
     )
 }
 
@@ -187,7 +189,8 @@ fn write_stats(out: &mut String, server: &Server) -> std::fmt::Result {
         out,
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\n\
          total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\n\
-         evicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+         evicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\
+         pubsubshard_channels:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
         s.numconnections,
         s.numcommands,
         instantaneous_ops_per_sec(server),
@@ -197,6 +200,10 @@ fn write_stats(out: &mut String, server: &Server) -> std::fmt::Result {
         s.expiredkeys,
         s.keyspace_hits,
         s.keyspace_misses,
+        server.pubsub.channels.len(),
+        server.pubsub.patterns.len(),
+        server.pubsub.shard_channels.len(),
+        s.client_outbuf_limit_disconnections,
     )
 }
 
