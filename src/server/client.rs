@@ -127,6 +127,9 @@ pub struct Client {
     /// When the pending output first went past the soft limit of the
     /// client's class, while it stays past it (`obuf_soft_limit_reached_time`).
     pub obuf_soft_limit_reached_time: Option<Instant>,
+    /// Whether the client passed AUTH, or needed not to (Redis's `authenticated`).
+    /// Set by the accept path from the config; true for a bare `Client::new`.
+    pub authenticated: bool,
 }
 
 impl Client {
@@ -170,6 +173,7 @@ impl Client {
             watched_keys: Vec::new(),
             dirty_cas: Arc::new(AtomicBool::new(false)),
             obuf_soft_limit_reached_time: None,
+            authenticated: true,
         }
     }
 

@@ -37,7 +37,7 @@ use super::client::{
     ClientRef,
 };
 use super::cmd::{self, RedisCommand};
-use super::{Server, blocked, log, monitor, multi, probes, pubsub};
+use super::{Server, auth, blocked, log, monitor, multi, probes, pubsub};
 use crate::probe;
 use crate::trace::Tracer;
 use crate::trace::model::{IoOutcome, ProbeData};
@@ -108,19 +108,41 @@ fn accept_common_handler(
         server.stats.rejected_conn += 1;
         return;
     }
-    create_client(el, server, stream, addr);
+    if let Some(fd) = create_client(el, server, stream, addr) {
+        client_accept_handler(el, server, fd);
+    }
+}
+
+/// Runs once a new connection is set up (mirror of `clientAcceptHandler`):
+/// this is where protected mode refuses a peer that is not on loopback
+/// while no password is set. The refusal is written at once, best effort,
+/// and the client freed without reading anything from it.
+fn client_accept_handler(el: &mut ServerLoop, server: &mut Server, fd: Fd) {
+    let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
+        return;
+    };
+    if auth::protected_mode_refuses(&server.config, c.addr) {
+        // A fresh socket's buffer takes the whole text in one write.
+        let _ = (&c.conn).write(auth::PROTECTED_MODE_DENIED);
+        server.stats.rejected_conn += 1;
+        c.close_reason = "refused by protected mode";
+        free_client(el, server, c);
+        return;
+    }
+    server.clients[fd as usize] = Some(c);
 }
 
 /// Sets up a new connection (mirror of `createClient`): TCP_NODELAY so small
 /// replies leave at once, keepalive to notice dead peers, then the READABLE
 /// registration that makes the loop call [`read_query_from_client`].
+/// Returns the client's fd, or `None` if it could not be registered.
 // anchor: net.create_client
 pub fn create_client(
     el: &mut ServerLoop,
     server: &mut Server,
     stream: mio::net::TcpStream,
     addr: SocketAddr,
-) {
+) -> Option<Fd> {
     let fd = stream.as_raw_fd();
     let _ = stream.set_nodelay(true);
     let sock = socket2::SockRef::from(&stream);
@@ -132,7 +154,7 @@ pub fn create_client(
         log::warning(&format!(
             "Error registering fd event for the new client: fd {fd} is out of range"
         ));
-        return;
+        return None;
     }
     let id = server.next_client_id;
     server.next_client_id += 1;
@@ -140,7 +162,9 @@ pub fn create_client(
     if server.clients.len() <= slot {
         server.clients.resize_with(slot + 1, || None);
     }
-    server.clients[slot] = Some(Box::new(Client::new(id, fd, stream, addr, laddr)));
+    let mut c = Box::new(Client::new(id, fd, stream, addr, laddr));
+    c.authenticated = auth::starts_authenticated(&server.config);
+    server.clients[slot] = Some(c);
     probe!(el.tracer, "create_client" => "createClient", ProbeData::ClientConnected {
         client: id,
         fd,
@@ -148,6 +172,7 @@ pub fn create_client(
     });
     server.num_clients += 1;
     server.stats.numconnections += 1;
+    Some(fd)
 }
 
 /// Reads once from a client and runs what it sent (mirror of `readQueryFromClient`).
@@ -251,6 +276,9 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
     while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED) == 0
         && c.qb_pos < c.querybuf.len()
     {
+        // Redis asks on every header, so an AUTH earlier in the same
+        // pipeline lifts the small-request limits for what follows.
+        c.parser.auth_required = auth::auth_required(&server.config, &c);
         match c.parser.parse(&c.querybuf, &mut c.qb_pos) {
             Ok(Some(argv)) if argv.is_empty() => {}
             Ok(Some(argv)) => {
@@ -355,6 +383,9 @@ fn check_command(
              restart the server.",
             cmd.name.to_ascii_uppercase()
         ));
+    }
+    if auth::auth_required(&server.config, c) && !cmd.flags.split(' ').any(|f| f == "no_auth") {
+        return Err(auth::NOAUTH_ERROR.to_string());
     }
     if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 && !PUBSUB_CONTEXT_COMMANDS.contains(&cmd.name) {
         return Err(format!(
