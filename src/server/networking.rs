@@ -805,3 +805,63 @@ pub fn close_client_on_output_buffer_limit_reached_in_cron(
 ) -> bool {
     close_on_limit(server, c, "closed")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::server::Config;
+    use crate::server::cmd::test_support::{attach, client, server};
+
+    /// Runs the accept-time check on a client whose peer address is `peer`
+    /// (a real loopback socket underneath, with the address it reports
+    /// replaced, since no remote machine is at hand). Returns what the peer
+    /// received and whether the client is still connected.
+    fn accept_from(config: Config, peer: &str) -> (Vec<u8>, bool) {
+        let mut el = EventLoop::create(1024).expect("event loop");
+        let mut server = server();
+        server.config = Config {
+            port: server.config.port,
+            ..config
+        };
+        let (mut c, mut remote) = client(&mut server);
+        c.addr = peer.parse().expect("an address");
+        let fd = c.fd;
+        attach(&mut server, c);
+        client_accept_handler(&mut el, &mut server, fd);
+        let still_connected = server.clients[fd as usize].is_some();
+        remote
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let mut got = Vec::new();
+        let _ = remote.read_to_end(&mut got);
+        (got, still_connected)
+    }
+
+    #[test]
+    fn protected_mode_denies_a_remote_peer_and_closes() {
+        let (got, connected) = accept_from(Config::default(), "192.0.2.7:41000");
+        assert_eq!(got, auth::PROTECTED_MODE_DENIED);
+        assert!(!connected);
+    }
+
+    #[test]
+    fn protected_mode_lets_loopback_and_passwords_through() {
+        let (got, connected) = accept_from(Config::default(), "127.0.0.1:41000");
+        assert!(got.is_empty() && connected);
+        let with_password = Config {
+            requirepass: b"pw".to_vec(),
+            ..Config::default()
+        };
+        let (got, connected) = accept_from(with_password, "192.0.2.7:41000");
+        assert!(got.is_empty() && connected);
+        let off = Config {
+            protected_mode: false,
+            ..Config::default()
+        };
+        let (got, connected) = accept_from(off, "192.0.2.7:41000");
+        assert!(got.is_empty() && connected);
+    }
+}

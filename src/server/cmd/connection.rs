@@ -629,4 +629,84 @@ mod tests {
         run(&mut server, &mut c, &[b"HELLO", b"2", b"setname", b""]);
         assert_eq!(c.name, None);
     }
+
+    const WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+
+    #[test]
+    fn auth_without_a_password_configured() {
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        let cases: [(&[&[u8]], &str); 4] = [
+            (
+                &[b"AUTH", b"x"],
+                "-ERR AUTH <password> called without any password configured for the default user. \
+                 Are you sure your configuration is correct?\r\n",
+            ),
+            (&[b"AUTH", b"default", b"x"], "+OK\r\n"),
+            (&[b"AUTH", b"someone", b"x"], WRONGPASS),
+            (&[b"AUTH", b"a", b"b", b"c"], "-ERR syntax error\r\n"),
+        ];
+        for (req, expected) in cases {
+            assert_eq!(show(&run(&mut server, &mut c, req)), expected, "{req:?}");
+        }
+    }
+
+    #[test]
+    fn auth_with_a_password() {
+        let mut server = server();
+        server.config.requirepass = b"secret".to_vec();
+        let (mut c, _peer) = client(&mut server);
+        c.authenticated = false;
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"bad"])),
+            WRONGPASS
+        );
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"other", b"secret"])),
+            WRONGPASS
+        );
+        assert!(!c.authenticated);
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"secret"])),
+            "+OK\r\n"
+        );
+        assert!(c.authenticated);
+        // A later failure does not undo the success; RESET does.
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"bad"])),
+            WRONGPASS
+        );
+        assert!(c.authenticated);
+        run_str(&mut server, &mut c, "RESET");
+        assert!(!c.authenticated);
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"default", b"secret"])),
+            "+OK\r\n"
+        );
+        assert!(c.authenticated);
+    }
+
+    #[test]
+    fn hello_needs_authentication_or_the_auth_option() {
+        let mut server = server();
+        server.config.requirepass = b"secret".to_vec();
+        let (mut c, _peer) = client(&mut server);
+        c.authenticated = false;
+        let id = c.id;
+        let noauth = "-NOAUTH HELLO must be called with the client already authenticated, \
+                      otherwise the HELLO AUTH <user> <pass> option can be used to authenticate \
+                      the client and select the RESP protocol version at the same time\r\n";
+        assert_eq!(show(&run_str(&mut server, &mut c, "HELLO 3")), noauth);
+        assert_eq!(show(&run_str(&mut server, &mut c, "HELLO")), noauth);
+        assert_eq!(
+            show(&run_str(&mut server, &mut c, "HELLO 3 AUTH default bad")),
+            WRONGPASS
+        );
+        assert_eq!(c.resp, 2);
+        assert_eq!(
+            show(&run_str(&mut server, &mut c, "HELLO 3 AUTH default secret")),
+            hello_reply(3, id)
+        );
+        assert!(c.authenticated);
+    }
 }
