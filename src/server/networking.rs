@@ -332,9 +332,13 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
         Ok(cmd) if c.flags & CLIENT_MULTI != 0 && !cmd::multi::is_transaction_control(cmd) => {
             multi::queue_multi_command(c, cmd);
             c.add_reply_status("QUEUED");
+            probe!(tracer, "process_command" => "queueMultiCommand", probes::command_queued(c, cmd));
         }
         Ok(cmd) => {
             call(server, c, cmd);
+            if c.flags & CLIENT_BLOCKED != 0 {
+                probe!(tracer, "process_command" => "blockForKeys", probes::client_blocked(c));
+            }
             blocked::handle_clients_blocked_on_keys(server);
         }
     }

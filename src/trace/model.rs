@@ -309,6 +309,17 @@ pub enum ProbeData {
         addr: String,
         reason: String,
     },
+    /// A blocking command found no data and parked the client (`blockForKeys`).
+    ClientBlocked {
+        client: u64,
+        fd: Fd,
+        /// The keys it waits on, in the order the command named them.
+        keys: Vec<String>,
+        /// When it gives up, in Unix ms; 0 waits forever.
+        deadline_ms: u64,
+    },
+    /// Inside MULTI, a command was queued instead of run (`queueMultiCommand`).
+    CommandQueued { client: u64, fd: Fd, name: String },
 }
 
 /// The kind of a probe: [`ProbeData`] without its data. Breakpoints and drop
@@ -336,11 +347,13 @@ pub enum ProbeKind {
     TimeEventDeleted,
     ClientConnected,
     ClientClosed,
+    ClientBlocked,
+    CommandQueued,
 }
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 20] = [
+    pub const ALL: [ProbeKind; 22] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -361,6 +374,8 @@ impl ProbeKind {
         ProbeKind::TimeEventDeleted,
         ProbeKind::ClientConnected,
         ProbeKind::ClientClosed,
+        ProbeKind::ClientBlocked,
+        ProbeKind::CommandQueued,
     ];
 
     /// Position in [`ProbeKind::ALL`].
@@ -392,6 +407,8 @@ impl ProbeData {
             ProbeData::TimeEventDeleted { .. } => ProbeKind::TimeEventDeleted,
             ProbeData::ClientConnected { .. } => ProbeKind::ClientConnected,
             ProbeData::ClientClosed { .. } => ProbeKind::ClientClosed,
+            ProbeData::ClientBlocked { .. } => ProbeKind::ClientBlocked,
+            ProbeData::CommandQueued { .. } => ProbeKind::CommandQueued,
         }
     }
 
@@ -406,7 +423,9 @@ impl ProbeData {
             | ProbeData::FileEventCreated { fd, .. }
             | ProbeData::FileEventDeleted { fd, .. }
             | ProbeData::ClientConnected { fd, .. }
-            | ProbeData::ClientClosed { fd, .. } => Some(*fd),
+            | ProbeData::ClientClosed { fd, .. }
+            | ProbeData::ClientBlocked { fd, .. }
+            | ProbeData::CommandQueued { fd, .. } => Some(*fd),
             _ => None,
         }
     }
@@ -916,7 +935,11 @@ impl Snapshot {
             | ProbeData::PollEnter { .. }
             | ProbeData::AfterSleep {}
             | ProbeData::FileEvent { .. }
-            | ProbeData::ExpireCycle { .. } => {}
+            | ProbeData::ExpireCycle { .. }
+            // The client table keeps no state flags: blocking and queueing
+            // show in the event stream, not in the snapshot.
+            | ProbeData::ClientBlocked { .. }
+            | ProbeData::CommandQueued { .. } => {}
         }
     }
 

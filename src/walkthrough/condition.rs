@@ -273,6 +273,8 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
             ("addr", Addr),
             ("reason", Reason),
         ],
+        ProbeKind::ClientBlocked => &[("client", Client), ("fd", Fd), ("key", Key)],
+        ProbeKind::CommandQueued => &[("client", Client), ("fd", Fd), ("name", Name)],
     }
 }
 
@@ -555,7 +557,11 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         | (D::Command { client, .. }, Field::Client)
         | (D::Write { client, .. }, Field::Client)
         | (D::ClientConnected { client, .. }, Field::Client)
-        | (D::ClientClosed { client, .. }, Field::Client) => num(*client),
+        | (D::ClientClosed { client, .. }, Field::Client)
+        | (D::ClientBlocked { client, .. }, Field::Client)
+        | (D::CommandQueued { client, .. }, Field::Client) => num(*client),
+        (D::ClientBlocked { keys, .. }, Field::Key) => Some(Got::Keys(keys)),
+        (D::CommandQueued { name, .. }, Field::Name) => Some(Got::Text(name)),
         (D::Command { client_name, .. }, Field::ClientName) => {
             Some(client_name.as_deref().map_or(Got::Nothing, Got::Text))
         }
