@@ -83,3 +83,43 @@ fn a_command_inside_multi_emits_command_queued() {
         "{queued:?}"
     );
 }
+
+#[test]
+fn a_served_and_a_timed_out_wait_emit_client_unblocked() {
+    let (addr, sub) = start_server();
+    let mut waiter = TcpStream::connect(addr).unwrap();
+    waiter
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    waiter
+        .write_all(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n")
+        .unwrap();
+    wait_for(&sub, |d| matches!(d, ProbeData::ClientBlocked { .. }));
+    let mut pusher = TcpStream::connect(addr).unwrap();
+    pusher
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    roundtrip(
+        &mut pusher,
+        b"*3\r\n$5\r\nLPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n",
+        b":1\r\n",
+    );
+    let served = wait_for(&sub, |d| matches!(d, ProbeData::ClientUnblocked { .. }));
+    assert!(
+        matches!(&served, ProbeData::ClientUnblocked { reason, .. } if reason.starts_with("served")),
+        "{served:?}"
+    );
+    let mut reply = vec![0; b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n".len()];
+    waiter.read_exact(&mut reply).unwrap();
+
+    roundtrip(
+        &mut waiter,
+        b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$4\r\n0.05\r\n",
+        b"*-1\r\n",
+    );
+    let timed_out = wait_for(&sub, |d| matches!(d, ProbeData::ClientUnblocked { .. }));
+    assert!(
+        matches!(&timed_out, ProbeData::ClientUnblocked { reason, .. } if reason == "timed out"),
+        "{timed_out:?}"
+    );
+}

@@ -130,6 +130,8 @@ pub struct Client {
     /// Whether the client passed AUTH, or needed not to (Redis's `authenticated`).
     /// Set by the accept path from the config; true for a bare `Client::new`.
     pub authenticated: bool,
+    /// Why the client's last wait ended, for the trace (see `blocked::unblock_client`).
+    pub unblock_reason: &'static str,
 }
 
 impl Client {
@@ -174,6 +176,7 @@ impl Client {
             dirty_cas: Arc::new(AtomicBool::new(false)),
             obuf_soft_limit_reached_time: None,
             authenticated: true,
+            unblock_reason: "",
         }
     }
 

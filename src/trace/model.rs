@@ -320,6 +320,9 @@ pub enum ProbeData {
     },
     /// Inside MULTI, a command was queued instead of run (`queueMultiCommand`).
     CommandQueued { client: u64, fd: Fd, name: String },
+    /// A client whose wait ended resumes in `before_sleep`
+    /// (`processUnblockedClients`); `reason` says how the wait ended.
+    ClientUnblocked { client: u64, fd: Fd, reason: String },
 }
 
 /// The kind of a probe: [`ProbeData`] without its data. Breakpoints and drop
@@ -349,11 +352,12 @@ pub enum ProbeKind {
     ClientClosed,
     ClientBlocked,
     CommandQueued,
+    ClientUnblocked,
 }
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 22] = [
+    pub const ALL: [ProbeKind; 23] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -376,6 +380,7 @@ impl ProbeKind {
         ProbeKind::ClientClosed,
         ProbeKind::ClientBlocked,
         ProbeKind::CommandQueued,
+        ProbeKind::ClientUnblocked,
     ];
 
     /// Position in [`ProbeKind::ALL`].
@@ -409,6 +414,7 @@ impl ProbeData {
             ProbeData::ClientClosed { .. } => ProbeKind::ClientClosed,
             ProbeData::ClientBlocked { .. } => ProbeKind::ClientBlocked,
             ProbeData::CommandQueued { .. } => ProbeKind::CommandQueued,
+            ProbeData::ClientUnblocked { .. } => ProbeKind::ClientUnblocked,
         }
     }
 
@@ -425,7 +431,8 @@ impl ProbeData {
             | ProbeData::ClientConnected { fd, .. }
             | ProbeData::ClientClosed { fd, .. }
             | ProbeData::ClientBlocked { fd, .. }
-            | ProbeData::CommandQueued { fd, .. } => Some(*fd),
+            | ProbeData::CommandQueued { fd, .. }
+            | ProbeData::ClientUnblocked { fd, .. } => Some(*fd),
             _ => None,
         }
     }
@@ -939,7 +946,8 @@ impl Snapshot {
             // The client table keeps no state flags: blocking and queueing
             // show in the event stream, not in the snapshot.
             | ProbeData::ClientBlocked { .. }
-            | ProbeData::CommandQueued { .. } => {}
+            | ProbeData::CommandQueued { .. }
+            | ProbeData::ClientUnblocked { .. } => {}
         }
     }
 

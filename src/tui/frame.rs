@@ -277,6 +277,7 @@ pub fn approx_event_bytes(ev: &Event) -> usize {
         ProbeData::ClientClosed { addr, reason, .. } => addr.len() + reason.len(),
         ProbeData::ClientBlocked { keys, .. } => keys.iter().map(String::len).sum(),
         ProbeData::CommandQueued { name, .. } => name.len(),
+        ProbeData::ClientUnblocked { reason, .. } => reason.len(),
         ProbeData::BeforeSleepEnd { keyspace, .. } => keyspace.len() * 24,
         _ => 0,
     };

@@ -275,6 +275,7 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
         ],
         ProbeKind::ClientBlocked => &[("client", Client), ("fd", Fd), ("key", Key)],
         ProbeKind::CommandQueued => &[("client", Client), ("fd", Fd), ("name", Name)],
+        ProbeKind::ClientUnblocked => &[("client", Client), ("fd", Fd), ("reason", Reason)],
     }
 }
 
@@ -559,7 +560,8 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         | (D::ClientConnected { client, .. }, Field::Client)
         | (D::ClientClosed { client, .. }, Field::Client)
         | (D::ClientBlocked { client, .. }, Field::Client)
-        | (D::CommandQueued { client, .. }, Field::Client) => num(*client),
+        | (D::CommandQueued { client, .. }, Field::Client)
+        | (D::ClientUnblocked { client, .. }, Field::Client) => num(*client),
         (D::ClientBlocked { keys, .. }, Field::Key) => Some(Got::Keys(keys)),
         (D::CommandQueued { name, .. }, Field::Name) => Some(Got::Text(name)),
         (D::Command { client_name, .. }, Field::ClientName) => {
@@ -567,7 +569,8 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         }
         (D::ClientConnected { addr, .. }, Field::Addr)
         | (D::ClientClosed { addr, .. }, Field::Addr) => Some(Got::Text(addr)),
-        (D::ClientClosed { reason, .. }, Field::Reason) => Some(Got::Text(reason)),
+        (D::ClientClosed { reason, .. }, Field::Reason)
+        | (D::ClientUnblocked { reason, .. }, Field::Reason) => Some(Got::Text(reason)),
         (D::Read { bytes, .. }, Field::Bytes) | (D::Write { bytes, .. }, Field::Bytes) => {
             num(*bytes)
         }

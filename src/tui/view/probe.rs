@@ -160,5 +160,8 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
         ProbeData::CommandQueued { client, name, .. } => {
             format!("client {client} queued {name} (inside MULTI)")
         }
+        ProbeData::ClientUnblocked { client, reason, .. } => {
+            format!("client {client} resumes after its wait ended: {reason}")
+        }
     }
 }
