@@ -123,3 +123,34 @@ fn a_served_and_a_timed_out_wait_emit_client_unblocked() {
         "{timed_out:?}"
     );
 }
+
+#[test]
+fn publish_emits_how_many_received_it() {
+    let (addr, sub) = start_server();
+    let mut subscriber = TcpStream::connect(addr).unwrap();
+    subscriber
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    roundtrip(
+        &mut subscriber,
+        b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nnews\r\n",
+        b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+    );
+    let mut publisher = TcpStream::connect(addr).unwrap();
+    publisher
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    roundtrip(
+        &mut publisher,
+        b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nnews\r\n$2\r\nhi\r\n",
+        b":1\r\n",
+    );
+    let published = wait_for(&sub, |d| matches!(d, ProbeData::Published { .. }));
+    assert_eq!(
+        published,
+        ProbeData::Published {
+            channel: "news".to_string(),
+            receivers: 1
+        }
+    );
+}

@@ -183,6 +183,10 @@ pub struct Server {
     pub pubsub: pubsub::PubSub,
     /// Clients in MONITOR mode, in the order they asked (`monitors`).
     pub monitors: Vec<ClientRef>,
+    /// Probes noticed inside a command, where the tracer is not at hand
+    /// (a PUBLISH's deliveries); `process_command` emits them right after
+    /// the command returns.
+    pub deferred_probes: Vec<crate::trace::model::ProbeData>,
 }
 
 impl Server {
@@ -284,6 +288,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         unblocked_clients: VecDeque::new(),
         pubsub: pubsub::PubSub::default(),
         monitors: Vec::new(),
+        deferred_probes: Vec::new(),
     };
     server.cron_id = el.create_time_event(1, SERVER_CRON, None);
     if el.create_file_event(listener_fd, AE_READABLE, networking::ACCEPT_TCP_HANDLER) == AE_ERR {

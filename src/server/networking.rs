@@ -336,6 +336,9 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
         }
         Ok(cmd) => {
             call(server, c, cmd);
+            for deferred in server.deferred_probes.drain(..) {
+                probe!(tracer, "process_command" => "pubsubPublishMessage", deferred);
+            }
             if c.flags & CLIENT_BLOCKED != 0 {
                 probe!(tracer, "process_command" => "blockForKeys", probes::client_blocked(c));
             }

@@ -323,6 +323,9 @@ pub enum ProbeData {
     /// A client whose wait ended resumes in `before_sleep`
     /// (`processUnblockedClients`); `reason` says how the wait ended.
     ClientUnblocked { client: u64, fd: Fd, reason: String },
+    /// A message was published (`pubsubPublishMessage`): `receivers` is how
+    /// many subscriptions (channel and pattern) it was delivered to.
+    Published { channel: String, receivers: u64 },
 }
 
 /// The kind of a probe: [`ProbeData`] without its data. Breakpoints and drop
@@ -353,11 +356,12 @@ pub enum ProbeKind {
     ClientBlocked,
     CommandQueued,
     ClientUnblocked,
+    Published,
 }
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 23] = [
+    pub const ALL: [ProbeKind; 24] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -381,6 +385,7 @@ impl ProbeKind {
         ProbeKind::ClientBlocked,
         ProbeKind::CommandQueued,
         ProbeKind::ClientUnblocked,
+        ProbeKind::Published,
     ];
 
     /// Position in [`ProbeKind::ALL`].
@@ -415,6 +420,7 @@ impl ProbeData {
             ProbeData::ClientBlocked { .. } => ProbeKind::ClientBlocked,
             ProbeData::CommandQueued { .. } => ProbeKind::CommandQueued,
             ProbeData::ClientUnblocked { .. } => ProbeKind::ClientUnblocked,
+            ProbeData::Published { .. } => ProbeKind::Published,
         }
     }
 
@@ -947,7 +953,8 @@ impl Snapshot {
             // show in the event stream, not in the snapshot.
             | ProbeData::ClientBlocked { .. }
             | ProbeData::CommandQueued { .. }
-            | ProbeData::ClientUnblocked { .. } => {}
+            | ProbeData::ClientUnblocked { .. }
+            | ProbeData::Published { .. } => {}
         }
     }
 

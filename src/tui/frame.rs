@@ -278,6 +278,7 @@ pub fn approx_event_bytes(ev: &Event) -> usize {
         ProbeData::ClientBlocked { keys, .. } => keys.iter().map(String::len).sum(),
         ProbeData::CommandQueued { name, .. } => name.len(),
         ProbeData::ClientUnblocked { reason, .. } => reason.len(),
+        ProbeData::Published { channel, .. } => channel.len(),
         ProbeData::BeforeSleepEnd { keyspace, .. } => keyspace.len() * 24,
         _ => 0,
     };

@@ -276,6 +276,7 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
         ProbeKind::ClientBlocked => &[("client", Client), ("fd", Fd), ("key", Key)],
         ProbeKind::CommandQueued => &[("client", Client), ("fd", Fd), ("name", Name)],
         ProbeKind::ClientUnblocked => &[("client", Client), ("fd", Fd), ("reason", Reason)],
+        ProbeKind::Published => &[],
     }
 }
 

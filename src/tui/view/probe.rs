@@ -163,5 +163,8 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
         ProbeData::ClientUnblocked { client, reason, .. } => {
             format!("client {client} resumes after its wait ended: {reason}")
         }
+        ProbeData::Published { channel, receivers } => {
+            format!("published to {channel}: delivered to {receivers} subscriptions")
+        }
     }
 }
