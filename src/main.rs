@@ -150,6 +150,21 @@ struct ServerArgs {
     /// Most clients connected at once; the loop's setsize is this plus 128, as in Redis.
     #[arg(long, default_value_t = server::CONFIG_DEFAULT_MAX_CLIENTS, value_parser = clap::value_parser!(u32).range(1..))]
     maxclients: u32,
+    /// Password every client must give with AUTH (or HELLO … AUTH) before other commands.
+    #[arg(long, value_name = "PASSWORD", default_value = "")]
+    requirepass: String,
+    /// With no password, refuse clients that do not connect over loopback, as Redis does.
+    #[arg(long, value_name = "yes|no", default_value = "yes", value_parser = parse_yes_no, action = clap::ArgAction::Set)]
+    protected_mode: bool,
+}
+
+/// Reads a Redis-style boolean flag value.
+fn parse_yes_no(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("expected yes or no".to_string()),
+    }
 }
 
 #[derive(Args)]
@@ -167,6 +182,8 @@ impl ServerArgs {
             port: self.port,
             hz: self.hz,
             maxclients: self.maxclients,
+            requirepass: self.requirepass.clone().into_bytes(),
+            protected_mode: self.protected_mode,
             ..Config::default()
         }
     }

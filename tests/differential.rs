@@ -10,10 +10,15 @@ use common::{RealRedis, RespConn, TestServer};
 /// space inside an argument) on both servers over fresh connections and
 /// compares every reply.
 fn same_replies(script: &str) {
-    let Some(redis) = RealRedis::start() else {
+    same_replies_with(script, &[]);
+}
+
+/// [`same_replies`] with both servers started with the same extra settings.
+fn same_replies_with(script: &str, settings: &[&str]) {
+    let Some(redis) = RealRedis::start_with(settings) else {
         return;
     };
-    let ours = TestServer::start();
+    let ours = TestServer::start_with(settings);
     let mut theirs = RespConn::connect(&redis.addr());
     let mut mine = RespConn::connect(&ours.addr());
     for line in script
@@ -1099,4 +1104,44 @@ fn command_docs_of_the_new_commands_match_but_for_prose() {
         let got = parse(mine.call(&request));
         assert_eq!(got, expected, "COMMAND DOCS {name}");
     }
+}
+
+#[test]
+fn auth_with_a_password() {
+    same_replies_with(
+        "GET x
+         FOO
+         GET
+         AUTH
+         AUTH a b c
+         AUTH bad
+         AUTH default bad
+         AUTH nobody secret
+         HELLO 3
+         HELLO
+         HELLO 3 AUTH default bad
+         HELLO 3 SETNAME a\\sb
+         PING
+         MULTI
+         DEBUG SLEEP 0
+         SUBSCRIBE ch
+         CONFIG GET requirepass
+         HELLO 2 AUTH default secret
+         CONFIG GET requirepass
+         AUTH bad
+         PING
+         RESET
+         PING
+         AUTH secret
+         HELLO 3 AUTH default secret
+         CONFIG SET requirepass other
+         PING
+         RESET
+         GET x
+         AUTH default other
+         AUTH secret
+         CONFIG GET protected-mode
+         CONFIG SET protected-mode maybe",
+        &["--requirepass", "secret"],
+    );
 }

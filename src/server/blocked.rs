@@ -37,7 +37,9 @@ use super::cmd::list::{self, ListEnd};
 use super::db::{Sds, Value, WRONGTYPE_ERR, mstime_i64};
 use super::networking::{self, process_input_buffer};
 use super::util::long_double::LongDouble;
+use crate::probe;
 use crate::trace::Tracer;
+use crate::trace::model::ProbeData;
 
 /// What a blocked client waits for (mirror of Redis's `blockingState`, the
 /// `bpop` field of a client).
@@ -108,8 +110,9 @@ pub fn block_for_keys(server: &mut Server, c: &mut Client, keys: &[Vec<u8>], sta
 
 /// Ends a client's wait, however it ended (mirror of `unblockClient`):
 /// leaves the key lines and the timeout table, and queues the client so its
-/// pending input gets processed in `before_sleep`.
-pub fn unblock_client(server: &mut Server, c: &mut Client) {
+/// pending input gets processed in `before_sleep`. `reason` is what the
+/// trace shows when the client resumes there.
+pub fn unblock_client(server: &mut Server, c: &mut Client, reason: &'static str) {
     let Some(state) = c.bpop.take() else {
         return;
     };
@@ -121,6 +124,7 @@ pub fn unblock_client(server: &mut Server, c: &mut Client) {
         server.clients_timeout_table.remove(&(state.timeout, me));
     }
     c.flags &= !CLIENT_BLOCKED;
+    c.unblock_reason = reason;
     server.blocked_clients -= 1;
     queue_client_for_reprocessing(server, c);
 }
@@ -148,7 +152,7 @@ pub fn check_blocked_client_timeout(server: &mut Server, c: &mut Client, now: u6
         .is_some_and(|b| b.timeout != 0 && b.timeout < now);
     if due && c.flags & CLIENT_BLOCKED != 0 {
         reply_to_blocked_client_timed_out(c);
-        unblock_client(server, c);
+        unblock_client(server, c, "timed out");
     }
     due
 }
@@ -220,7 +224,7 @@ fn serve_clients_blocked_on_list_key(server: &mut Server, db: usize, key: &[u8])
         let mut deleted = false;
         with_client(server, who, |server, receiver| {
             serve_client_blocked_on_list(server, receiver, key, &mut deleted);
-            unblock_client(server, receiver);
+            unblock_client(server, receiver, "served: the key got data");
             served += 1;
         });
         if deleted {
@@ -283,6 +287,12 @@ pub fn process_unblocked_clients(tracer: &mut Tracer, server: &mut Server) {
             continue;
         };
         c.flags &= !CLIENT_UNBLOCKED;
+        let resumed = ProbeData::ClientUnblocked {
+            client: c.id,
+            fd: c.fd,
+            reason: c.unblock_reason.to_string(),
+        };
+        probe!(tracer, "process_unblocked_clients" => "processUnblockedClients", resumed);
         if c.flags & CLIENT_BLOCKED == 0 {
             process_input_buffer(tracer, server, who.fd);
         }

@@ -127,6 +127,11 @@ pub struct Client {
     /// When the pending output first went past the soft limit of the
     /// client's class, while it stays past it (`obuf_soft_limit_reached_time`).
     pub obuf_soft_limit_reached_time: Option<Instant>,
+    /// Whether the client passed AUTH, or needed not to (Redis's `authenticated`).
+    /// Set by the accept path from the config; true for a bare `Client::new`.
+    pub authenticated: bool,
+    /// Why the client's last wait ended, for the trace (see `blocked::unblock_client`).
+    pub unblock_reason: &'static str,
 }
 
 impl Client {
@@ -170,6 +175,8 @@ impl Client {
             watched_keys: Vec::new(),
             dirty_cas: Arc::new(AtomicBool::new(false)),
             obuf_soft_limit_reached_time: None,
+            authenticated: true,
+            unblock_reason: "",
         }
     }
 

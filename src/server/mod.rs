@@ -12,10 +12,12 @@
 //! - [`blocked`], [`pubsub`], [`multi`], [`monitor`]: the client states
 //!   that make the loop do more than request → reply: blocked on keys,
 //!   subscribed, inside a transaction, watching every command.
+//! - [`auth`]: the password (`requirepass`, AUTH) and protected mode.
 //! - [`util`]: Redis's strict number parsing and glob matching.
 //! - [`zmalloc`]: the counting allocator behind `INFO memory`.
 //! - [`log`]: the server log.
 
+pub mod auth;
 pub mod blocked;
 pub mod client;
 pub mod cmd;
@@ -72,6 +74,10 @@ pub struct Config {
     pub enable_debug_command: ProtectedAction,
     /// `client-output-buffer-limit`, per [`networking::ClientClass`].
     pub client_obuf_limits: [networking::ClientBufferLimit; 3],
+    /// `requirepass`: the default user's password; empty means none.
+    pub requirepass: Vec<u8>,
+    /// `protected-mode`: with no password, refuse clients that are not on loopback.
+    pub protected_mode: bool,
 }
 
 /// Who may run a protected command such as DEBUG (Redis's `PROTECTED_ACTION_ALLOWED_*`).
@@ -106,6 +112,8 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             enable_debug_command: ProtectedAction::Local,
             client_obuf_limits: networking::CLIENT_BUFFER_LIMITS_DEFAULT,
+            requirepass: Vec::new(),
+            protected_mode: true,
         }
     }
 }
@@ -175,6 +183,10 @@ pub struct Server {
     pub pubsub: pubsub::PubSub,
     /// Clients in MONITOR mode, in the order they asked (`monitors`).
     pub monitors: Vec<ClientRef>,
+    /// Probes noticed inside a command, where the tracer is not at hand
+    /// (a PUBLISH's deliveries); `process_command` emits them right after
+    /// the command returns.
+    pub deferred_probes: Vec<crate::trace::model::ProbeData>,
 }
 
 impl Server {
@@ -250,6 +262,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         .local_addr()
         .map_err(|e| StartError(e.to_string()))?;
     let listener = mio::net::TcpListener::from_std(std_listener);
+    auth::warn_if_exposed(&config);
     let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
 
     let mut server = Server {
@@ -275,6 +288,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         unblocked_clients: VecDeque::new(),
         pubsub: pubsub::PubSub::default(),
         monitors: Vec::new(),
+        deferred_probes: Vec::new(),
     };
     server.cron_id = el.create_time_event(1, SERVER_CRON, None);
     if el.create_file_event(listener_fd, AE_READABLE, networking::ACCEPT_TCP_HANDLER) == AE_ERR {

@@ -37,7 +37,7 @@ use super::client::{
     ClientRef,
 };
 use super::cmd::{self, RedisCommand};
-use super::{Server, blocked, log, monitor, multi, probes, pubsub};
+use super::{Server, auth, blocked, log, monitor, multi, probes, pubsub};
 use crate::probe;
 use crate::trace::Tracer;
 use crate::trace::model::{IoOutcome, ProbeData};
@@ -108,19 +108,41 @@ fn accept_common_handler(
         server.stats.rejected_conn += 1;
         return;
     }
-    create_client(el, server, stream, addr);
+    if let Some(fd) = create_client(el, server, stream, addr) {
+        client_accept_handler(el, server, fd);
+    }
+}
+
+/// Runs once a new connection is set up (mirror of `clientAcceptHandler`):
+/// this is where protected mode refuses a peer that is not on loopback
+/// while no password is set. The refusal is written at once, best effort,
+/// and the client freed without reading anything from it.
+fn client_accept_handler(el: &mut ServerLoop, server: &mut Server, fd: Fd) {
+    let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
+        return;
+    };
+    if auth::protected_mode_refuses(&server.config, c.addr) {
+        // A fresh socket's buffer takes the whole text in one write.
+        let _ = (&c.conn).write(auth::PROTECTED_MODE_DENIED);
+        server.stats.rejected_conn += 1;
+        c.close_reason = "refused by protected mode";
+        free_client(el, server, c);
+        return;
+    }
+    server.clients[fd as usize] = Some(c);
 }
 
 /// Sets up a new connection (mirror of `createClient`): TCP_NODELAY so small
 /// replies leave at once, keepalive to notice dead peers, then the READABLE
 /// registration that makes the loop call [`read_query_from_client`].
+/// Returns the client's fd, or `None` if it could not be registered.
 // anchor: net.create_client
 pub fn create_client(
     el: &mut ServerLoop,
     server: &mut Server,
     stream: mio::net::TcpStream,
     addr: SocketAddr,
-) {
+) -> Option<Fd> {
     let fd = stream.as_raw_fd();
     let _ = stream.set_nodelay(true);
     let sock = socket2::SockRef::from(&stream);
@@ -132,7 +154,7 @@ pub fn create_client(
         log::warning(&format!(
             "Error registering fd event for the new client: fd {fd} is out of range"
         ));
-        return;
+        return None;
     }
     let id = server.next_client_id;
     server.next_client_id += 1;
@@ -140,7 +162,9 @@ pub fn create_client(
     if server.clients.len() <= slot {
         server.clients.resize_with(slot + 1, || None);
     }
-    server.clients[slot] = Some(Box::new(Client::new(id, fd, stream, addr, laddr)));
+    let mut c = Box::new(Client::new(id, fd, stream, addr, laddr));
+    c.authenticated = auth::starts_authenticated(&server.config);
+    server.clients[slot] = Some(c);
     probe!(el.tracer, "create_client" => "createClient", ProbeData::ClientConnected {
         client: id,
         fd,
@@ -148,6 +172,7 @@ pub fn create_client(
     });
     server.num_clients += 1;
     server.stats.numconnections += 1;
+    Some(fd)
 }
 
 /// Reads once from a client and runs what it sent (mirror of `readQueryFromClient`).
@@ -251,6 +276,9 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
     while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED) == 0
         && c.qb_pos < c.querybuf.len()
     {
+        // Redis asks on every header, so an AUTH earlier in the same
+        // pipeline lifts the small-request limits for what follows.
+        c.parser.auth_required = auth::auth_required(&server.config, &c);
         match c.parser.parse(&c.querybuf, &mut c.qb_pos) {
             Ok(Some(argv)) if argv.is_empty() => {}
             Ok(Some(argv)) => {
@@ -304,9 +332,16 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
         Ok(cmd) if c.flags & CLIENT_MULTI != 0 && !cmd::multi::is_transaction_control(cmd) => {
             multi::queue_multi_command(c, cmd);
             c.add_reply_status("QUEUED");
+            probe!(tracer, "process_command" => "queueMultiCommand", probes::command_queued(c, cmd));
         }
         Ok(cmd) => {
             call(server, c, cmd);
+            for deferred in server.deferred_probes.drain(..) {
+                probe!(tracer, "process_command" => "pubsubPublishMessage", deferred);
+            }
+            if c.flags & CLIENT_BLOCKED != 0 {
+                probe!(tracer, "process_command" => "blockForKeys", probes::client_blocked(c));
+            }
             blocked::handle_clients_blocked_on_keys(server);
         }
     }
@@ -355,6 +390,9 @@ fn check_command(
              restart the server.",
             cmd.name.to_ascii_uppercase()
         ));
+    }
+    if auth::auth_required(&server.config, c) && !cmd.flags.split(' ').any(|f| f == "no_auth") {
+        return Err(auth::NOAUTH_ERROR.to_string());
     }
     if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 && !PUBSUB_CONTEXT_COMMANDS.contains(&cmd.name) {
         return Err(format!(
@@ -632,7 +670,7 @@ pub fn free_client(el: &mut ServerLoop, server: &mut Server, mut c: Box<Client>)
 /// `freeClient` that keeps the server's tables from naming a dead client).
 pub fn unlink_client_state(server: &mut Server, c: &mut Client) {
     if c.flags & CLIENT_BLOCKED != 0 {
-        blocked::unblock_client(server, c);
+        blocked::unblock_client(server, c, "the client was freed");
     }
     if c.flags & CLIENT_UNBLOCKED != 0 {
         let me = c.client_ref();
@@ -773,4 +811,64 @@ pub fn close_client_on_output_buffer_limit_reached_in_cron(
     c: &mut Client,
 ) -> bool {
     close_on_limit(server, c, "closed")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::server::Config;
+    use crate::server::cmd::test_support::{attach, client, server};
+
+    /// Runs the accept-time check on a client whose peer address is `peer`
+    /// (a real loopback socket underneath, with the address it reports
+    /// replaced, since no remote machine is at hand). Returns what the peer
+    /// received and whether the client is still connected.
+    fn accept_from(config: Config, peer: &str) -> (Vec<u8>, bool) {
+        let mut el = EventLoop::create(1024).expect("event loop");
+        let mut server = server();
+        server.config = Config {
+            port: server.config.port,
+            ..config
+        };
+        let (mut c, mut remote) = client(&mut server);
+        c.addr = peer.parse().expect("an address");
+        let fd = c.fd;
+        attach(&mut server, c);
+        client_accept_handler(&mut el, &mut server, fd);
+        let still_connected = server.clients[fd as usize].is_some();
+        remote
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let mut got = Vec::new();
+        let _ = remote.read_to_end(&mut got);
+        (got, still_connected)
+    }
+
+    #[test]
+    fn protected_mode_denies_a_remote_peer_and_closes() {
+        let (got, connected) = accept_from(Config::default(), "192.0.2.7:41000");
+        assert_eq!(got, auth::PROTECTED_MODE_DENIED);
+        assert!(!connected);
+    }
+
+    #[test]
+    fn protected_mode_lets_loopback_and_passwords_through() {
+        let (got, connected) = accept_from(Config::default(), "127.0.0.1:41000");
+        assert!(got.is_empty() && connected);
+        let with_password = Config {
+            requirepass: b"pw".to_vec(),
+            ..Config::default()
+        };
+        let (got, connected) = accept_from(with_password, "192.0.2.7:41000");
+        assert!(got.is_empty() && connected);
+        let off = Config {
+            protected_mode: false,
+            ..Config::default()
+        };
+        let (got, connected) = accept_from(off, "192.0.2.7:41000");
+        assert!(got.is_empty() && connected);
+    }
 }

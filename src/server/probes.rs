@@ -174,6 +174,32 @@ pub fn client_closed(c: &Client) -> ProbeData {
     }
 }
 
+/// A client a blocking command just parked on its keys.
+pub fn client_blocked(c: &Client) -> ProbeData {
+    let (keys, deadline_ms) = c.bpop.as_deref().map_or((Vec::new(), 0), |b| {
+        let keys = b
+            .keys
+            .iter()
+            .map(|k| String::from_utf8_lossy(k).into_owned());
+        (keys.collect(), b.timeout)
+    });
+    ProbeData::ClientBlocked {
+        client: c.id,
+        fd: c.fd,
+        keys,
+        deadline_ms,
+    }
+}
+
+/// A command queued inside MULTI.
+pub fn command_queued(c: &Client, cmd: &RedisCommand) -> ProbeData {
+    ProbeData::CommandQueued {
+        client: c.id,
+        fd: c.fd,
+        name: cmd.name.to_string(),
+    }
+}
+
 /// What one active expire cycle did.
 pub fn expire_cycle(fast: bool, stats: &super::expire::ExpireCycleStats) -> ProbeData {
     ProbeData::ExpireCycle {

@@ -272,6 +272,24 @@ pub fn pubsub_publish_message(
     message: &[u8],
     t: PubSubType,
 ) -> usize {
+    let receivers = deliver_to_subscribers(server, publisher, channel, message, t);
+    server
+        .deferred_probes
+        .push(crate::trace::model::ProbeData::Published {
+            channel: String::from_utf8_lossy(channel).into_owned(),
+            receivers: receivers as u64,
+        });
+    receivers
+}
+
+/// The deliveries of [`pubsub_publish_message`]; returns how many there were.
+fn deliver_to_subscribers(
+    server: &mut Server,
+    publisher: &mut Client,
+    channel: &[u8],
+    message: &[u8],
+    t: PubSubType,
+) -> usize {
     let mut receivers = 0;
     let direct = t
         .server_channels(&mut server.pubsub)

@@ -309,6 +309,23 @@ pub enum ProbeData {
         addr: String,
         reason: String,
     },
+    /// A blocking command found no data and parked the client (`blockForKeys`).
+    ClientBlocked {
+        client: u64,
+        fd: Fd,
+        /// The keys it waits on, in the order the command named them.
+        keys: Vec<String>,
+        /// When it gives up, in Unix ms; 0 waits forever.
+        deadline_ms: u64,
+    },
+    /// Inside MULTI, a command was queued instead of run (`queueMultiCommand`).
+    CommandQueued { client: u64, fd: Fd, name: String },
+    /// A client whose wait ended resumes in `before_sleep`
+    /// (`processUnblockedClients`); `reason` says how the wait ended.
+    ClientUnblocked { client: u64, fd: Fd, reason: String },
+    /// A message was published (`pubsubPublishMessage`): `receivers` is how
+    /// many subscriptions (channel and pattern) it was delivered to.
+    Published { channel: String, receivers: u64 },
 }
 
 /// The kind of a probe: [`ProbeData`] without its data. Breakpoints and drop
@@ -336,11 +353,15 @@ pub enum ProbeKind {
     TimeEventDeleted,
     ClientConnected,
     ClientClosed,
+    ClientBlocked,
+    CommandQueued,
+    ClientUnblocked,
+    Published,
 }
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 20] = [
+    pub const ALL: [ProbeKind; 24] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -361,6 +382,10 @@ impl ProbeKind {
         ProbeKind::TimeEventDeleted,
         ProbeKind::ClientConnected,
         ProbeKind::ClientClosed,
+        ProbeKind::ClientBlocked,
+        ProbeKind::CommandQueued,
+        ProbeKind::ClientUnblocked,
+        ProbeKind::Published,
     ];
 
     /// Position in [`ProbeKind::ALL`].
@@ -392,6 +417,10 @@ impl ProbeData {
             ProbeData::TimeEventDeleted { .. } => ProbeKind::TimeEventDeleted,
             ProbeData::ClientConnected { .. } => ProbeKind::ClientConnected,
             ProbeData::ClientClosed { .. } => ProbeKind::ClientClosed,
+            ProbeData::ClientBlocked { .. } => ProbeKind::ClientBlocked,
+            ProbeData::CommandQueued { .. } => ProbeKind::CommandQueued,
+            ProbeData::ClientUnblocked { .. } => ProbeKind::ClientUnblocked,
+            ProbeData::Published { .. } => ProbeKind::Published,
         }
     }
 
@@ -406,7 +435,10 @@ impl ProbeData {
             | ProbeData::FileEventCreated { fd, .. }
             | ProbeData::FileEventDeleted { fd, .. }
             | ProbeData::ClientConnected { fd, .. }
-            | ProbeData::ClientClosed { fd, .. } => Some(*fd),
+            | ProbeData::ClientClosed { fd, .. }
+            | ProbeData::ClientBlocked { fd, .. }
+            | ProbeData::CommandQueued { fd, .. }
+            | ProbeData::ClientUnblocked { fd, .. } => Some(*fd),
             _ => None,
         }
     }
@@ -916,7 +948,13 @@ impl Snapshot {
             | ProbeData::PollEnter { .. }
             | ProbeData::AfterSleep {}
             | ProbeData::FileEvent { .. }
-            | ProbeData::ExpireCycle { .. } => {}
+            | ProbeData::ExpireCycle { .. }
+            // The client table keeps no state flags: blocking and queueing
+            // show in the event stream, not in the snapshot.
+            | ProbeData::ClientBlocked { .. }
+            | ProbeData::CommandQueued { .. }
+            | ProbeData::ClientUnblocked { .. }
+            | ProbeData::Published { .. } => {}
         }
     }
 

@@ -275,6 +275,10 @@ pub fn approx_event_bytes(ev: &Event) -> usize {
         } => fds.len() * 4,
         ProbeData::ClientConnected { addr, .. } => addr.len(),
         ProbeData::ClientClosed { addr, reason, .. } => addr.len() + reason.len(),
+        ProbeData::ClientBlocked { keys, .. } => keys.iter().map(String::len).sum(),
+        ProbeData::CommandQueued { name, .. } => name.len(),
+        ProbeData::ClientUnblocked { reason, .. } => reason.len(),
+        ProbeData::Published { channel, .. } => channel.len(),
         ProbeData::BeforeSleepEnd { keyspace, .. } => keyspace.len() * 24,
         _ => 0,
     };

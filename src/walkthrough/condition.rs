@@ -273,6 +273,10 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
             ("addr", Addr),
             ("reason", Reason),
         ],
+        ProbeKind::ClientBlocked => &[("client", Client), ("fd", Fd), ("key", Key)],
+        ProbeKind::CommandQueued => &[("client", Client), ("fd", Fd), ("name", Name)],
+        ProbeKind::ClientUnblocked => &[("client", Client), ("fd", Fd), ("reason", Reason)],
+        ProbeKind::Published => &[],
     }
 }
 
@@ -555,13 +559,19 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         | (D::Command { client, .. }, Field::Client)
         | (D::Write { client, .. }, Field::Client)
         | (D::ClientConnected { client, .. }, Field::Client)
-        | (D::ClientClosed { client, .. }, Field::Client) => num(*client),
+        | (D::ClientClosed { client, .. }, Field::Client)
+        | (D::ClientBlocked { client, .. }, Field::Client)
+        | (D::CommandQueued { client, .. }, Field::Client)
+        | (D::ClientUnblocked { client, .. }, Field::Client) => num(*client),
+        (D::ClientBlocked { keys, .. }, Field::Key) => Some(Got::Keys(keys)),
+        (D::CommandQueued { name, .. }, Field::Name) => Some(Got::Text(name)),
         (D::Command { client_name, .. }, Field::ClientName) => {
             Some(client_name.as_deref().map_or(Got::Nothing, Got::Text))
         }
         (D::ClientConnected { addr, .. }, Field::Addr)
         | (D::ClientClosed { addr, .. }, Field::Addr) => Some(Got::Text(addr)),
-        (D::ClientClosed { reason, .. }, Field::Reason) => Some(Got::Text(reason)),
+        (D::ClientClosed { reason, .. }, Field::Reason)
+        | (D::ClientUnblocked { reason, .. }, Field::Reason) => Some(Got::Text(reason)),
         (D::Read { bytes, .. }, Field::Bytes) | (D::Write { bytes, .. }, Field::Bytes) => {
             num(*bytes)
         }

@@ -278,6 +278,11 @@ pub struct RealRedis {
 impl RealRedis {
     /// Starts Debian's redis-server, or returns None (after a loud skip note) if it is not installed.
     pub fn start() -> Option<RealRedis> {
+        RealRedis::start_with(&[])
+    }
+
+    /// Like [`RealRedis::start`], with extra command-line settings.
+    pub fn start_with(extra: &[&str]) -> Option<RealRedis> {
         let bin = tool("redis-server")?;
         for attempt in 0..10 {
             let port = free_port();
@@ -301,6 +306,7 @@ impl RealRedis {
                 ])
                 .arg("--dir")
                 .arg(&dir)
+                .args(extra)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()

@@ -16,10 +16,11 @@ use super::{
 };
 use crate::server::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_MONITOR, CLIENT_PUBSUB, Client};
 use crate::server::util::c_str_prefix;
-use crate::server::{Server, monitor, multi, pubsub};
+use crate::server::{Server, auth, monitor, multi, pubsub};
 
 /// The connection family, in the order `COMMAND` lists it.
-pub const COMMANDS: &[RedisCommand] = &[PING, ECHO, QUIT, SELECT, HELLO, client::CLIENT, RESET];
+pub const COMMANDS: &[RedisCommand] =
+    &[PING, ECHO, QUIT, SELECT, AUTH, HELLO, client::CLIENT, RESET];
 
 /// Replies with `c.argv[i]` as a bulk string, without copying the argument.
 fn reply_arg_bulk(c: &mut Client, i: usize) {
@@ -52,7 +53,7 @@ fn ping_command(_server: &mut Server, c: &mut Client) {
 
 /// `RESET`: back to the state of a fresh connection — no transaction, no
 /// watched keys, no subscriptions, not a monitor, database 0, RESP2, no
-/// name (mirror of `resetCommand` and `clearClientConnectionState`).
+/// name, and back to needing AUTH if a password is set (mirror of `resetCommand` and `clearClientConnectionState`).
 fn reset_command(server: &mut Server, c: &mut Client) {
     if c.flags & CLIENT_MONITOR != 0 {
         monitor::remove_monitor(server, c.client_ref());
@@ -60,6 +61,7 @@ fn reset_command(server: &mut Server, c: &mut Client) {
     }
     c.db = 0;
     c.resp = 2;
+    c.authenticated = auth::starts_authenticated(&server.config);
     multi::discard_transaction(server, c);
     pubsub::unsubscribe_all(server, c);
     c.name = None;
@@ -96,9 +98,32 @@ fn select_command(server: &mut Server, c: &mut Client) {
     }
 }
 
-/// The only user there is: with no ACL configured, Redis's `default` user
-/// accepts any password.
-const DEFAULT_USER: &[u8] = b"default";
+/// `AUTH [username] password` (mirror of `authCommand`). With one argument
+/// the user is `default`; without a password configured that form is
+/// almost certainly a configuration mistake, so Redis refuses it with an
+/// explanation rather than accepting silently. The two-argument form is the
+/// ACL style, where the nopass default user accepts any password.
+fn auth_command(server: &mut Server, c: &mut Client) {
+    if c.argv.len() > 3 {
+        return c.add_reply_error("syntax error");
+    }
+    if c.argv.len() == 2 && !auth::password_set(&server.config) {
+        return c.add_reply_error(
+            "AUTH <password> called without any password configured for the default user. \
+             Are you sure your configuration is correct?",
+        );
+    }
+    let (user, password) = match c.argv.as_slice() {
+        [_, password] => (auth::DEFAULT_USER.to_vec(), password.clone()),
+        [_, user, password] => (user.clone(), password.clone()),
+        _ => return,
+    };
+    if auth::authenticate(&server.config, c, &user, &password) {
+        c.add_reply_ok();
+    } else {
+        c.add_reply_error(auth::WRONGPASS_ERROR);
+    }
+}
 
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`: switch
 /// the protocol, optionally authenticate and name the connection, and reply
@@ -107,8 +132,10 @@ const DEFAULT_USER: &[u8] = b"default";
 /// The checks run in Redis's order, which decides the error a bad request
 /// gets: the version (`NOPROTO` for anything but 2 or 3), then the options
 /// left to right (a bad client name fails at once), then authentication, and
-/// only then are the changes made. The reply is already in the new protocol.
-fn hello_command(_server: &mut Server, c: &mut Client) {
+/// only then are the changes made. A client that still has to authenticate
+/// and gave no AUTH option is refused with `NOAUTH`, as HELLO itself may
+/// run unauthenticated. The reply is already in the new protocol.
+fn hello_command(server: &mut Server, c: &mut Client) {
     let mut version = None;
     if let Some(arg) = c.argv.get(1).cloned() {
         let msg = Some("Protocol version is not an integer or out of range");
@@ -122,15 +149,14 @@ fn hello_command(_server: &mut Server, c: &mut Client) {
         version = u8::try_from(v).ok();
     }
 
-    let mut username = None;
+    let mut credentials = None;
     let mut new_name = None;
     let mut j = 2;
     while j < c.argv.len() {
         let more_args = c.argv.len() - 1 - j;
         let opt = &c.argv[j];
         if opt.eq_ignore_ascii_case(b"AUTH") && more_args >= 2 {
-            // The password is not checked: the default user has none.
-            username = Some(c.argv[j + 1].clone());
+            credentials = Some((c.argv[j + 1].clone(), c.argv[j + 2].clone()));
             j += 3;
         } else if opt.eq_ignore_ascii_case(b"SETNAME") && more_args >= 1 {
             let name = c.argv[j + 1].clone();
@@ -150,9 +176,17 @@ fn hello_command(_server: &mut Server, c: &mut Client) {
         }
     }
 
-    if username.is_some_and(|user| user != DEFAULT_USER) {
-        c.add_reply_error("-WRONGPASS invalid username-password pair or user is disabled.");
-        return;
+    if let Some((user, password)) = credentials
+        && !auth::authenticate(&server.config, c, &user, &password)
+    {
+        return c.add_reply_error(auth::WRONGPASS_ERROR);
+    }
+    if auth::auth_required(&server.config, c) {
+        return c.add_reply_error(
+            "-NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
+             the RESP protocol version at the same time",
+        );
     }
     if let Some(name) = new_name {
         client::set_client_name(c, name);
@@ -280,6 +314,39 @@ const SELECT: RedisCommand = RedisCommand {
     tips: &[],
     key_specs: &[],
     history: &[],
+    doc_flags: "",
+    deprecated_since: None,
+    replaced_by: None,
+};
+
+const AUTH: RedisCommand = RedisCommand {
+    name: "auth",
+    proc_: auth_command,
+    arity: -2,
+    flags: "noscript loading stale fast no_auth allow_busy",
+    first_key: 0,
+    last_key: 0,
+    key_step: 0,
+    acl_categories: "@fast @connection",
+    group: "connection",
+    since: "1.0.0",
+    summary: "Proves who the connection is, with a password",
+    complexity: "O(N) where N is the number of passwords defined for the user",
+    args: &[
+        Arg {
+            optional: true,
+            since: Some("6.0.0"),
+            ..plain("username", ArgKind::String)
+        },
+        plain("password", ArgKind::String),
+    ],
+    subcommands: &[],
+    tips: &[],
+    key_specs: &[],
+    history: &[(
+        "6.0.0",
+        "A user name may come before the password (ACL style).",
+    )],
     doc_flags: "",
     deprecated_since: None,
     replaced_by: None,
@@ -561,5 +628,85 @@ mod tests {
         assert_eq!(c.name.as_deref(), Some(&b"b"[..]));
         run(&mut server, &mut c, &[b"HELLO", b"2", b"setname", b""]);
         assert_eq!(c.name, None);
+    }
+
+    const WRONGPASS: &str = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+
+    #[test]
+    fn auth_without_a_password_configured() {
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        let cases: [(&[&[u8]], &str); 4] = [
+            (
+                &[b"AUTH", b"x"],
+                "-ERR AUTH <password> called without any password configured for the default user. \
+                 Are you sure your configuration is correct?\r\n",
+            ),
+            (&[b"AUTH", b"default", b"x"], "+OK\r\n"),
+            (&[b"AUTH", b"someone", b"x"], WRONGPASS),
+            (&[b"AUTH", b"a", b"b", b"c"], "-ERR syntax error\r\n"),
+        ];
+        for (req, expected) in cases {
+            assert_eq!(show(&run(&mut server, &mut c, req)), expected, "{req:?}");
+        }
+    }
+
+    #[test]
+    fn auth_with_a_password() {
+        let mut server = server();
+        server.config.requirepass = b"secret".to_vec();
+        let (mut c, _peer) = client(&mut server);
+        c.authenticated = false;
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"bad"])),
+            WRONGPASS
+        );
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"other", b"secret"])),
+            WRONGPASS
+        );
+        assert!(!c.authenticated);
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"secret"])),
+            "+OK\r\n"
+        );
+        assert!(c.authenticated);
+        // A later failure does not undo the success; RESET does.
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"bad"])),
+            WRONGPASS
+        );
+        assert!(c.authenticated);
+        run_str(&mut server, &mut c, "RESET");
+        assert!(!c.authenticated);
+        assert_eq!(
+            show(&run(&mut server, &mut c, &[b"AUTH", b"default", b"secret"])),
+            "+OK\r\n"
+        );
+        assert!(c.authenticated);
+    }
+
+    #[test]
+    fn hello_needs_authentication_or_the_auth_option() {
+        let mut server = server();
+        server.config.requirepass = b"secret".to_vec();
+        let (mut c, _peer) = client(&mut server);
+        c.authenticated = false;
+        let id = c.id;
+        let noauth = "-NOAUTH HELLO must be called with the client already authenticated, \
+                      otherwise the HELLO AUTH <user> <pass> option can be used to authenticate \
+                      the client and select the RESP protocol version at the same time\r\n";
+        assert_eq!(show(&run_str(&mut server, &mut c, "HELLO 3")), noauth);
+        assert_eq!(show(&run_str(&mut server, &mut c, "HELLO")), noauth);
+        assert_eq!(
+            show(&run_str(&mut server, &mut c, "HELLO 3 AUTH default bad")),
+            WRONGPASS
+        );
+        assert_eq!(c.resp, 2);
+        assert_eq!(
+            show(&run_str(&mut server, &mut c, "HELLO 3 AUTH default secret")),
+            hello_reply(3, id)
+        );
+        assert!(c.authenticated);
     }
 }

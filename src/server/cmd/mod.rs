@@ -464,6 +464,7 @@ pub(crate) mod test_support {
             num_clients: 0,
             clients_pending_write: Vec::new(),
             clients_to_close: Vec::new(),
+            deferred_probes: Vec::new(),
             next_client_id: 1,
             dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
             commands: CommandTable::new(),

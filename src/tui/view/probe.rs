@@ -143,5 +143,28 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
         ProbeData::ClientClosed {
             client, fd, reason, ..
         } => format!("client {client} (fd {fd}) closed: {reason}"),
+        ProbeData::ClientBlocked {
+            client,
+            keys,
+            deadline_ms,
+            ..
+        } => format!(
+            "client {client} blocked on {}{}",
+            keys.join(" "),
+            if *deadline_ms == 0 {
+                " (no timeout)"
+            } else {
+                ""
+            }
+        ),
+        ProbeData::CommandQueued { client, name, .. } => {
+            format!("client {client} queued {name} (inside MULTI)")
+        }
+        ProbeData::ClientUnblocked { client, reason, .. } => {
+            format!("client {client} resumes after its wait ended: {reason}")
+        }
+        ProbeData::Published { channel, receivers } => {
+            format!("published to {channel}: delivered to {receivers} subscriptions")
+        }
     }
 }

@@ -432,7 +432,7 @@ fn client_unblock_command(server: &mut Server, c: &mut Client) {
         } else {
             t.add_reply_null_array();
         }
-        blocked::unblock_client(server, t);
+        blocked::unblock_client(server, t, "CLIENT UNBLOCK");
     });
     c.add_reply_long_long(1);
 }

@@ -159,6 +159,9 @@ fn check_save(value: &[u8]) -> Result<(), &'static str> {
     }
 }
 
+/// Redis's error for a boolean setting given something else.
+const YES_NO_ERROR: &str = "argument must be 'yes' or 'no'";
+
 /// `appendonly no` is accepted; `yes` is refused; anything else gets Redis's error.
 fn check_appendonly(value: &[u8]) -> Result<(), &'static str> {
     if value.eq_ignore_ascii_case(b"no") {
@@ -166,7 +169,7 @@ fn check_appendonly(value: &[u8]) -> Result<(), &'static str> {
     } else if value.eq_ignore_ascii_case(b"yes") {
         Err(NO_DISK)
     } else {
-        Err("argument must be 'yes' or 'no'")
+        Err(YES_NO_ERROR)
     }
 }
 
@@ -272,6 +275,20 @@ const PARAMS: &[Param] = &[
         },
     },
     Param {
+        name: "requirepass",
+        get: |s| String::from_utf8_lossy(&s.config.requirepass).into_owned(),
+        set: Setter::Text {
+            apply: apply_requirepass,
+        },
+    },
+    Param {
+        name: "protected-mode",
+        get: |s| yes_no(s.config.protected_mode).to_string(),
+        set: Setter::Text {
+            apply: apply_protected_mode,
+        },
+    },
+    Param {
         name: "maxmemory",
         get: |_| "0".to_string(),
         set: Setter::Immutable,
@@ -282,6 +299,35 @@ const PARAMS: &[Param] = &[
         set: Setter::Immutable,
     },
 ];
+
+/// A new password for the default user. Clients already authenticated stay
+/// so; new connections (and RESET) need the new one. An empty value removes
+/// the password.
+fn apply_requirepass(config: &mut Config, value: &[u8]) -> Result<(), String> {
+    config.requirepass = value.to_vec();
+    Ok(())
+}
+
+fn apply_protected_mode(config: &mut Config, value: &[u8]) -> Result<(), String> {
+    config.protected_mode = parse_yes_no(value)?;
+    Ok(())
+}
+
+/// A boolean setting's value, with Redis's error for anything else.
+fn parse_yes_no(value: &[u8]) -> Result<bool, String> {
+    if value.eq_ignore_ascii_case(b"yes") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case(b"no") {
+        Ok(false)
+    } else {
+        Err(YES_NO_ERROR.to_string())
+    }
+}
+
+/// How `CONFIG GET` shows a boolean.
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
 
 /// Stores `hz` clamped to 1..=500 (mirror of `updateHZ`); serverCron's next
 /// return value, and so its period, follows at once.

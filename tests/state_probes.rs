@@ -1,0 +1,156 @@
+//! The probes of the client states issue 7 added: a client parked by a
+//! blocking command, and a command queued inside MULTI, seen in the trace
+//! stream of a server running in this process, exactly as a viewer sees it.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use loopscope::server::{self, Config};
+use loopscope::trace::model::{Message, ProbeData};
+use loopscope::trace::{self, Subscription};
+
+/// A server on a free loopback port, its loop on its own thread, and a
+/// viewer subscribed to its trace.
+fn start_server() -> (SocketAddr, Subscription) {
+    let config = Config {
+        port: 0,
+        ..Config::default()
+    };
+    let (mut el, mut srv) = server::init_server(config).expect("the server starts");
+    let (mut tracer, handle) = trace::tracer(false);
+    tracer.set_facts(server::probes::facts(&srv, el.setsize));
+    el.set_tracer(tracer);
+    let sub = handle.subscribe(1 << 16);
+    let addr = srv.local_addr;
+    std::thread::spawn(move || el.main(&mut srv));
+    (addr, sub)
+}
+
+/// Sends `request` and reads until `expected` has arrived.
+fn roundtrip(conn: &mut TcpStream, request: &[u8], expected: &[u8]) {
+    conn.write_all(request).unwrap();
+    let mut got = vec![0; expected.len()];
+    conn.read_exact(&mut got).unwrap();
+    assert_eq!(got, expected);
+}
+
+/// The first probe `want` accepts, within five seconds.
+fn wait_for(sub: &Subscription, want: impl Fn(&ProbeData) -> bool) -> ProbeData {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if let Ok(msg) = sub.recv_timeout(Some(left))
+            && let Message::Event(ev) = &*msg
+            && want(&ev.data)
+        {
+            return ev.data.clone();
+        }
+    }
+    panic!("the probe never came");
+}
+
+#[test]
+fn a_blocking_pop_with_no_data_emits_client_blocked() {
+    let (addr, sub) = start_server();
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(b"*4\r\n$5\r\nBLPOP\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\n0\r\n")
+        .unwrap();
+    let ProbeData::ClientBlocked {
+        keys, deadline_ms, ..
+    } = wait_for(&sub, |d| matches!(d, ProbeData::ClientBlocked { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(keys, ["a", "b"]);
+    assert_eq!(deadline_ms, 0);
+}
+
+#[test]
+fn a_command_inside_multi_emits_command_queued() {
+    let (addr, sub) = start_server();
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    roundtrip(&mut conn, b"*1\r\n$5\r\nMULTI\r\n", b"+OK\r\n");
+    roundtrip(
+        &mut conn,
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
+        b"+QUEUED\r\n",
+    );
+    let queued = wait_for(&sub, |d| matches!(d, ProbeData::CommandQueued { .. }));
+    assert!(
+        matches!(&queued, ProbeData::CommandQueued { name, .. } if name == "set"),
+        "{queued:?}"
+    );
+}
+
+#[test]
+fn a_served_and_a_timed_out_wait_emit_client_unblocked() {
+    let (addr, sub) = start_server();
+    let mut waiter = TcpStream::connect(addr).unwrap();
+    waiter
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    waiter
+        .write_all(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n")
+        .unwrap();
+    wait_for(&sub, |d| matches!(d, ProbeData::ClientBlocked { .. }));
+    let mut pusher = TcpStream::connect(addr).unwrap();
+    pusher
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    roundtrip(
+        &mut pusher,
+        b"*3\r\n$5\r\nLPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n",
+        b":1\r\n",
+    );
+    let served = wait_for(&sub, |d| matches!(d, ProbeData::ClientUnblocked { .. }));
+    assert!(
+        matches!(&served, ProbeData::ClientUnblocked { reason, .. } if reason.starts_with("served")),
+        "{served:?}"
+    );
+    let mut reply = vec![0; b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n".len()];
+    waiter.read_exact(&mut reply).unwrap();
+
+    roundtrip(
+        &mut waiter,
+        b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$4\r\n0.05\r\n",
+        b"*-1\r\n",
+    );
+    let timed_out = wait_for(&sub, |d| matches!(d, ProbeData::ClientUnblocked { .. }));
+    assert!(
+        matches!(&timed_out, ProbeData::ClientUnblocked { reason, .. } if reason == "timed out"),
+        "{timed_out:?}"
+    );
+}
+
+#[test]
+fn publish_emits_how_many_received_it() {
+    let (addr, sub) = start_server();
+    let mut subscriber = TcpStream::connect(addr).unwrap();
+    subscriber
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    roundtrip(
+        &mut subscriber,
+        b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nnews\r\n",
+        b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+    );
+    let mut publisher = TcpStream::connect(addr).unwrap();
+    publisher
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    roundtrip(
+        &mut publisher,
+        b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nnews\r\n$2\r\nhi\r\n",
+        b":1\r\n",
+    );
+    let published = wait_for(&sub, |d| matches!(d, ProbeData::Published { .. }));
+    assert_eq!(
+        published,
+        ProbeData::Published {
+            channel: "news".to_string(),
+            receivers: 1
+        }
+    );
+}
