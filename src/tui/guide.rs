@@ -116,6 +116,15 @@ impl Guide {
         true
     }
 
+    /// Shows or hides the guide. A hidden guide lifts its pausing breakpoint,
+    /// so the loop never stops for a step nobody is reading; showing it puts
+    /// the breakpoint back.
+    pub fn set_open(&mut self, open: bool) {
+        self.open = open;
+        let sync = self.driver.set_suspended(&self.walk, !open);
+        self.requests.extend(sync);
+    }
+
     /// After any move: the new step's breakpoint, the top of its text, its
     /// first anchor.
     pub fn moved(&mut self) {
@@ -390,6 +399,31 @@ The command runs, and its reply waits in the client's buffer.
             g.jobs,
             [ClientJob::CloseAll],
             "a chapter starts with new clients"
+        );
+    }
+
+    #[test]
+    fn a_hidden_guide_lifts_its_breakpoint_and_showing_it_puts_it_back() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        let on = ack_breakpoint(&mut app, 7);
+        app.on_action(Action::Guide);
+        let g = guide(&app);
+        assert!(!g.open);
+        assert!(
+            g.requests
+                .iter()
+                .any(|r| r.control == Control::BreakRemove { bp: 7 }),
+            "hiding the guide removes its breakpoint: {:?}",
+            g.requests
+        );
+        app.guide.as_mut().unwrap().requests.clear();
+        app.on_action(Action::Guide);
+        assert!(
+            guide(&app)
+                .requests
+                .iter()
+                .any(|r| r.control == Control::BreakAdd { on: on.clone() }),
+            "showing it again puts the breakpoint back"
         );
     }
 

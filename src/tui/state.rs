@@ -747,7 +747,7 @@ impl App {
         let Some(g) = self.guide_or_say() else {
             return;
         };
-        g.open = !g.open;
+        g.set_open(!g.open);
         let opened = g.open;
         if opened && g.walk.position().is_none() {
             let c = g.resume_chapter();
@@ -767,7 +767,7 @@ impl App {
         let Some(g) = self.guide_or_say() else {
             return;
         };
-        g.open = true;
+        g.set_open(true);
         let moved = if g.walk.position().is_none() {
             let c = g.resume_chapter();
             g.open_chapter(c)
@@ -837,7 +837,7 @@ impl App {
         if let Some(g) = self.guide.as_mut()
             && g.open_chapter(selected)
         {
-            g.open = true;
+            g.set_open(true);
             self.focus = Pane::Guide;
             self.guide_moved();
         }

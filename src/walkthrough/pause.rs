@@ -63,6 +63,9 @@ pub struct PauseDriver {
     mine: Vec<u32>,
     /// Why the gate refused us, if it did.
     refused: Option<String>,
+    /// While set (the guide is hidden), no breakpoint is kept: the loop
+    /// should not stop for a guide nobody is reading.
+    suspended: bool,
 }
 
 impl Default for PauseDriver {
@@ -75,6 +78,7 @@ impl Default for PauseDriver {
             handled_stop: None,
             mine: Vec::new(),
             refused: None,
+            suspended: false,
         }
     }
 }
@@ -85,6 +89,13 @@ impl PauseDriver {
     pub fn new(guide: &mut Walkthrough) -> PauseDriver {
         guide.set_gate_breakpoints(true);
         PauseDriver::default()
+    }
+
+    /// Suspends (or resumes) the driver's breakpoint, returning the controls
+    /// that remove (or put back) the one at the gate.
+    pub fn set_suspended(&mut self, guide: &Walkthrough, suspended: bool) -> Vec<ControlRequest> {
+        self.suspended = suspended;
+        self.sync(guide)
     }
 
     /// Why the gate refused the driver's breakpoints, if it did.
@@ -108,7 +119,11 @@ impl PauseDriver {
         if self.refused.is_some() {
             return Vec::new();
         }
-        let wanted = guide.pause_breakpoint();
+        let wanted = if self.suspended {
+            None
+        } else {
+            guide.pause_breakpoint()
+        };
         if self.installed.as_ref().map(|(on, _)| on) == wanted.as_ref() {
             return Vec::new();
         }
