@@ -74,6 +74,13 @@ pub struct Db {
     watched_keys: HashMap<Sds, Vec<signals::Watcher>>,
 }
 
+/// A key looked up as one type (see [`Db::lookup_typed`]).
+pub enum Typed<'a, T> {
+    Missing,
+    Found(&'a mut T),
+    WrongType,
+}
+
 impl Db {
     pub fn new(id: usize) -> Self {
         // Seed each database differently; the quality needed is "spread
@@ -195,6 +202,27 @@ impl Db {
     pub fn lookup_key_write(&mut self, key: &[u8], stats: &mut Stats) -> Option<&mut Value> {
         self.lookup(key, stats)
             .map(|pos| self.dict.value_at_mut(pos))
+    }
+
+    /// Looks `key` up for reading (counting a hit or miss) or for writing,
+    /// and checks that it holds the type `as_type` picks out: the lookup plus
+    /// `checkType` that every list, hash and set command starts with.
+    pub fn lookup_typed<'a, T>(
+        &'a mut self,
+        key: &[u8],
+        stats: &mut Stats,
+        write: bool,
+        as_type: impl FnOnce(&'a mut Value) -> Option<&'a mut T>,
+    ) -> Typed<'a, T> {
+        let found = if write {
+            self.lookup_key_write(key, stats)
+        } else {
+            self.lookup_key_read(key, stats)
+        };
+        match found {
+            None => Typed::Missing,
+            Some(value) => as_type(value).map_or(Typed::WrongType, Typed::Found),
+        }
     }
 
     /// Adds a key that does not exist (the caller has just looked it up).

@@ -10,31 +10,21 @@ use super::keys::{KEY, arg, argv_long_long_or_reply, command, one_key_spec, with
 use super::{Arg, ArgKind, KeySpec, RedisCommand};
 use crate::server::client::Client;
 use crate::server::db::hash::Hash;
-use crate::server::db::{Db, Value, WRONGTYPE_ERR};
+use crate::server::db::{Db, Typed, Value, WRONGTYPE_ERR};
 use crate::server::util::long_double::LongDouble;
 use crate::server::util::number::{ERR_NOT_FLOAT, string2ll};
 use crate::server::{Server, Stats};
 
 /// A key looked up as a hash.
-enum Lookup<'a> {
-    Missing,
-    Hash(&'a mut Hash),
-    WrongType,
-}
+type Lookup<'a> = Typed<'a, Hash>;
 
 /// Looks `key` up for reading (counting a hit or miss) or writing, and
 /// sorts the result (the lookup plus `checkType` of the hash commands).
 fn lookup_hash<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8], write: bool) -> Lookup<'a> {
-    let found = if write {
-        db.lookup_key_write(key, stats)
-    } else {
-        db.lookup_key_read(key, stats)
-    };
-    match found {
-        None => Lookup::Missing,
-        Some(Value::Hash(h)) => Lookup::Hash(h),
-        Some(_) => Lookup::WrongType,
-    }
+    db.lookup_typed(key, stats, write, |v| match v {
+        Value::Hash(x) => Some(&mut **x),
+        _ => None,
+    })
 }
 
 /// The hash at `argv[1]`, created empty if missing, or `None` after
@@ -113,7 +103,7 @@ fn hget_command(server: &mut Server, c: &mut Client) {
     match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_null(),
-        Lookup::Hash(h) => match h.get(&c.argv[2]) {
+        Lookup::Found(h) => match h.get(&c.argv[2]) {
             Some(v) => c.add_reply_bulk(v),
             None => c.add_reply_null(),
         },
@@ -126,7 +116,7 @@ fn hmget_command(server: &mut Server, c: &mut Client) {
     let h = match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => None,
-        Lookup::Hash(h) => Some(&*h),
+        Lookup::Found(h) => Some(&*h),
     };
     c.add_reply_array_len(c.argv.len() - 2);
     for j in 2..c.argv.len() {
@@ -143,7 +133,7 @@ fn hdel_command(server: &mut Server, c: &mut Client) {
     let h = match lookup_hash(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_long_long(0),
-        Lookup::Hash(h) => h,
+        Lookup::Found(h) => h,
     };
     let mut deleted = 0;
     for field in &c.argv[2..] {
@@ -169,7 +159,7 @@ fn hexists_command(server: &mut Server, c: &mut Client) {
     match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
-        Lookup::Hash(h) => {
+        Lookup::Found(h) => {
             let found = h.contains(&c.argv[2]);
             c.add_reply_long_long(i64::from(found));
         }
@@ -181,7 +171,7 @@ fn hlen_command(server: &mut Server, c: &mut Client) {
     match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
-        Lookup::Hash(h) => {
+        Lookup::Found(h) => {
             let len = h.len() as i64;
             c.add_reply_long_long(len);
         }
@@ -194,7 +184,7 @@ fn hstrlen_command(server: &mut Server, c: &mut Client) {
     match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
-        Lookup::Hash(h) => {
+        Lookup::Found(h) => {
             let len = h.get(&c.argv[2]).map_or(0, |v| v.len());
             c.add_reply_long_long(len as i64);
         }
@@ -215,7 +205,7 @@ fn getall_generic(server: &mut Server, c: &mut Client, parts: Parts) {
     let h = match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => None,
-        Lookup::Hash(h) => Some(&*h),
+        Lookup::Found(h) => Some(&*h),
     };
     let len = h.map_or(0, Hash::len);
     if parts == Parts::Both {

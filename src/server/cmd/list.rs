@@ -19,7 +19,7 @@ use super::keys::{
 use super::{Arg, ArgKind, KeySpec, RedisCommand, parse_range_or_reply};
 use crate::server::blocked::{self, BlockState};
 use crate::server::client::{CLIENT_DENY_BLOCKING, Client};
-use crate::server::db::{Db, Sds, Value, WRONGTYPE_ERR};
+use crate::server::db::{Db, Sds, Typed, Value, WRONGTYPE_ERR};
 use crate::server::util::arg_is;
 use crate::server::{Server, Stats};
 
@@ -52,26 +52,16 @@ pub fn pop(list: &mut VecDeque<Sds>, end: ListEnd) -> Option<Sds> {
 }
 
 /// A key looked up as a list.
-enum Lookup<'a> {
-    Missing,
-    List(&'a mut VecDeque<Sds>),
-    WrongType,
-}
+type Lookup<'a> = Typed<'a, VecDeque<Sds>>;
 
 /// Looks `key` up, for reading (counting a keyspace hit or miss) or for
 /// writing, and sorts the result (the lookup plus `checkType` of the list
 /// commands).
 fn lookup_list<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8], write: bool) -> Lookup<'a> {
-    let found = if write {
-        db.lookup_key_write(key, stats)
-    } else {
-        db.lookup_key_read(key, stats)
-    };
-    match found {
-        None => Lookup::Missing,
-        Some(Value::List(list)) => Lookup::List(list),
-        Some(_) => Lookup::WrongType,
-    }
+    db.lookup_typed(key, stats, write, |v| match v {
+        Value::List(x) => Some(&mut **x),
+        _ => None,
+    })
 }
 
 /// Deletes `key` if its list is empty; true if it did. A list is never kept
@@ -122,7 +112,7 @@ fn push_generic(server: &mut Server, c: &mut Client, end: ListEnd, only_existing
             db.add(&c.argv[1], Value::List(Box::new(list)));
             c.add_reply_long_long(len as i64);
         }
-        Lookup::List(list) => {
+        Lookup::Found(list) => {
             for e in elements {
                 push(list, e, end);
             }
@@ -170,7 +160,7 @@ fn pop_generic(server: &mut Server, c: &mut Client, end: ListEnd) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing if count.is_some() => return c.add_reply_null_array(),
         Lookup::Missing => return c.add_reply_null(),
-        Lookup::List(list) => list,
+        Lookup::Found(list) => list,
     };
     match count {
         // Redis's fast path: an empty array even in RESP3, and the key is untouched.
@@ -216,7 +206,7 @@ fn llen_command(server: &mut Server, c: &mut Client) {
     match lookup_list(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
-        Lookup::List(list) => {
+        Lookup::Found(list) => {
             let len = list.len() as i64;
             c.add_reply_long_long(len);
         }
@@ -247,7 +237,7 @@ fn lrange_command(server: &mut Server, c: &mut Client) {
     let list = match lookup_list(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_array_len(0),
-        Lookup::List(list) => list,
+        Lookup::Found(list) => list,
     };
     match normalize_range(start, end, list.len()) {
         None => c.add_reply_array_len(0),
@@ -273,7 +263,7 @@ fn lindex_command(server: &mut Server, c: &mut Client) {
     let list = match lookup_list(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_null(),
-        Lookup::List(list) => list,
+        Lookup::Found(list) => list,
     };
     let Some(index) = argv_long_long_or_reply(c, 2) else {
         return;
@@ -290,7 +280,7 @@ fn lset_command(server: &mut Server, c: &mut Client) {
     let list = match lookup_list(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_error("no such key"),
-        Lookup::List(list) => list,
+        Lookup::Found(list) => list,
     };
     let Some(index) = argv_long_long_or_reply(c, 2) else {
         return;
@@ -316,7 +306,7 @@ fn lrem_command(server: &mut Server, c: &mut Client) {
     let list = match lookup_list(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_long_long(0),
-        Lookup::List(list) => list,
+        Lookup::Found(list) => list,
     };
     let element = c.argv[3].as_slice();
     let limit = if count == 0 {
@@ -363,7 +353,7 @@ fn ltrim_command(server: &mut Server, c: &mut Client) {
     let list = match lookup_list(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_ok(),
-        Lookup::List(list) => list,
+        Lookup::Found(list) => list,
     };
     match normalize_range(start, end, list.len()) {
         None => list.clear(),
@@ -391,7 +381,7 @@ fn linsert_command(server: &mut Server, c: &mut Client) {
     let list = match lookup_list(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_long_long(0),
-        Lookup::List(list) => list,
+        Lookup::Found(list) => list,
     };
     let Some(at) = list.iter().position(|e| **e == *c.argv[3]) else {
         return c.add_reply_long_long(-1);
@@ -449,7 +439,7 @@ fn lpos_command(server: &mut Server, c: &mut Client) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing if count.is_some() => return c.add_reply_array_len(0),
         Lookup::Missing => return c.add_reply_null(),
-        Lookup::List(list) => list,
+        Lookup::Found(list) => list,
     };
     // A negative rank walks from the tail. Like Redis, the most negative
     // rank stays negative when negated, so then every match qualifies.
@@ -519,12 +509,12 @@ fn lmove_generic(server: &mut Server, c: &mut Client, wherefrom: ListEnd, wheret
     match lookup_list(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_null(),
-        Lookup::List(_) => {}
+        Lookup::Found(_) => {}
     }
     if let Lookup::WrongType = lookup_list(db, &mut server.stats, &c.argv[2], true) {
         return c.add_reply_error(WRONGTYPE_ERR);
     }
-    let Lookup::List(source) = lookup_list(db, &mut server.stats, &c.argv[1], true) else {
+    let Lookup::Found(source) = lookup_list(db, &mut server.stats, &c.argv[1], true) else {
         return;
     };
     let Some(element) = pop(source, wherefrom) else {
@@ -567,7 +557,7 @@ fn blocking_pop_generic(server: &mut Server, c: &mut Client, end: ListEnd) {
         match lookup_list(db, &mut server.stats, &c.argv[j], true) {
             Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
             Lookup::Missing => {}
-            Lookup::List(list) => {
+            Lookup::Found(list) => {
                 let Some(e) = pop(list, end) else { continue };
                 let emptied = list.is_empty();
                 let key = std::mem::take(&mut c.argv[j]);
@@ -618,7 +608,7 @@ fn blmove_generic(
     };
     match lookup_list(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
-        Lookup::List(_) => lmove_generic(server, c, wherefrom, whereto),
+        Lookup::Found(_) => lmove_generic(server, c, wherefrom, whereto),
         Lookup::Missing if c.flags & CLIENT_DENY_BLOCKING != 0 => c.add_reply_null(),
         Lookup::Missing => {
             let keys = [c.argv[1].clone()];

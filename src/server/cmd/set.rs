@@ -13,32 +13,22 @@ use super::keys::{KEY, arg, command, key_spec, one_key_spec, token, with_keys};
 use super::{Arg, ArgKind, BeginSearch, FindKeys, KeySpec, RedisCommand, parse_range_or_reply};
 use crate::server::client::Client;
 use crate::server::db::set::Set;
-use crate::server::db::{Db, Value, WRONGTYPE_ERR, Xorshift64};
+use crate::server::db::{Db, Typed, Value, WRONGTYPE_ERR, Xorshift64};
 use crate::server::util::arg_is;
 use crate::server::{Server, Stats};
 
 const ERR_SYNTAX: &str = "syntax error";
 
 /// A key looked up as a set.
-enum Lookup<'a> {
-    Missing,
-    Set(&'a mut Set),
-    WrongType,
-}
+type Lookup<'a> = Typed<'a, Set>;
 
 /// Looks `key` up for reading (counting a hit or miss) or writing, and
 /// sorts the result (the lookup plus `checkType` of the set commands).
 fn lookup_set<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8], write: bool) -> Lookup<'a> {
-    let found = if write {
-        db.lookup_key_write(key, stats)
-    } else {
-        db.lookup_key_read(key, stats)
-    };
-    match found {
-        None => Lookup::Missing,
-        Some(Value::Set(s)) => Lookup::Set(s),
-        Some(_) => Lookup::WrongType,
-    }
+    db.lookup_typed(key, stats, write, |v| match v {
+        Value::Set(x) => Some(&mut **x),
+        _ => None,
+    })
 }
 
 /// `SADD key member [member ...]`: how many members are new (mirror of
@@ -47,7 +37,7 @@ fn sadd_command(server: &mut Server, c: &mut Client) {
     let db = &mut server.dbs[c.db];
     let added = match lookup_set(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
-        Lookup::Set(set) => c.argv[2..].iter().filter(|m| set.add(m)).count(),
+        Lookup::Found(set) => c.argv[2..].iter().filter(|m| set.add(m)).count(),
         Lookup::Missing => {
             let mut set = Set::create_for(&c.argv[2]);
             let added = c.argv[2..].iter().filter(|m| set.add(m)).count();
@@ -76,7 +66,7 @@ fn srem_command(server: &mut Server, c: &mut Client) {
     let set = match lookup_set(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_long_long(0),
-        Lookup::Set(set) => set,
+        Lookup::Found(set) => set,
     };
     let mut removed = 0;
     for m in &c.argv[2..] {
@@ -99,7 +89,7 @@ fn sismember_command(server: &mut Server, c: &mut Client) {
     match lookup_set(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
-        Lookup::Set(set) => {
+        Lookup::Found(set) => {
             let found = set.contains(&c.argv[2]);
             c.add_reply_long_long(i64::from(found));
         }
@@ -112,7 +102,7 @@ fn smismember_command(server: &mut Server, c: &mut Client) {
     let set = match lookup_set(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => None,
-        Lookup::Set(set) => Some(&*set),
+        Lookup::Found(set) => Some(&*set),
     };
     c.add_reply_array_len(c.argv.len() - 2);
     for j in 2..c.argv.len() {
@@ -126,7 +116,7 @@ fn scard_command(server: &mut Server, c: &mut Client) {
     match lookup_set(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
-        Lookup::Set(set) => {
+        Lookup::Found(set) => {
             let len = set.len() as i64;
             c.add_reply_long_long(len);
         }
@@ -141,13 +131,13 @@ fn smove_command(server: &mut Server, c: &mut Client) {
     let (src, dst, member) = (&c.argv[1], &c.argv[2], &c.argv[3]);
     let dst_state = match lookup_set(db, &mut server.stats, dst, true) {
         Lookup::Missing => Some(false),
-        Lookup::Set(_) => Some(true),
+        Lookup::Found(_) => Some(true),
         Lookup::WrongType => None,
     };
     let set = match lookup_set(db, &mut server.stats, src, true) {
         Lookup::Missing => return c.add_reply_long_long(0),
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
-        Lookup::Set(set) => set,
+        Lookup::Found(set) => set,
     };
     let Some(dst_exists) = dst_state else {
         return c.add_reply_error(WRONGTYPE_ERR);
@@ -167,7 +157,7 @@ fn smove_command(server: &mut Server, c: &mut Client) {
         db.add(dst, Value::Set(Box::new(Set::create_for(member))));
     }
     db.signal_modified_key(src);
-    if let Lookup::Set(target) = lookup_set(db, &mut server.stats, dst, true)
+    if let Lookup::Found(target) = lookup_set(db, &mut server.stats, dst, true)
         && target.add(member)
     {
         db.signal_modified_key(dst);
@@ -210,7 +200,7 @@ fn spop_command(server: &mut Server, c: &mut Client) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing if count.is_some() => return c.add_reply_set_len(0),
         Lookup::Missing => return c.add_reply_null(),
-        Lookup::Set(set) => set,
+        Lookup::Found(set) => set,
     };
     match count {
         None => {
@@ -260,7 +250,7 @@ fn srandmember_command(server: &mut Server, c: &mut Client) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing if count.is_some() => return c.add_reply_array_len(0),
         Lookup::Missing => return c.add_reply_null(),
-        Lookup::Set(set) => &*set,
+        Lookup::Found(set) => &*set,
     };
     let Some(count) = count else {
         if let Some(m) = set.random_member(randoms.next_u64()) {
@@ -340,7 +330,7 @@ fn lookup_sets(
             Lookup::Missing => sets.push(None),
             // The sets are read while the destination may be written, so
             // they are copied, as Redis's result set is a new object too.
-            Lookup::Set(set) => sets.push(Some(set.clone())),
+            Lookup::Found(set) => sets.push(Some(set.clone())),
         }
     }
     Some(sets)
