@@ -345,9 +345,9 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
             blocked::handle_clients_blocked_on_keys(server);
         }
     }
-    probe!(tracer, "process_command" => "call", {
+    probe!(tracer, "process_command" => "call", |cx| {
         let reply = c.reply.get(reply_start..).unwrap_or_default();
-        probes::command(c, found, reply, stopwatch.us())
+        probes::command(c, found, reply, stopwatch.us(), cx.detail)
     });
     queue_if_first_reply(server, c, had_pending);
     close_client_on_output_buffer_limit_reached(server, c);

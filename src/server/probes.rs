@@ -5,6 +5,7 @@
 //! line each. Every function runs only when someone observes the loop (the
 //! probe's closure calls it), so none of this costs anything otherwise.
 
+use std::borrow::Cow;
 use std::io;
 
 use super::Server;
@@ -56,7 +57,7 @@ fn client_info(c: &Client, clock: &TraceClock) -> ClientInfo {
         db: c.db as u32,
         qbuf: c.querybuf.len().saturating_sub(c.qb_pos) as u64,
         reply_bytes: c.reply.len().saturating_sub(c.sentlen) as u64,
-        last_cmd: c.last_cmd.to_string(),
+        last_cmd: Cow::Borrowed(c.last_cmd),
         ctime_us: clock.us(c.ctime),
         last_interaction_us: clock.us(c.last_interaction),
     }
@@ -100,32 +101,42 @@ pub fn read(c: &Client, result: &io::Result<usize>, asked: usize) -> ProbeData {
     }
 }
 
-/// One command that ran, with the reply bytes it appended.
+/// One command that ran, with the reply bytes it appended. Without `detail`
+/// (nobody will read this event, see [`ProbeCx`](crate::trace::ProbeCx)) the
+/// arguments, keys and reply preview are left empty: the tracer's state needs
+/// none of them, and they are most of what a command event costs to build.
 pub fn command(
     c: &Client,
     cmd: Option<&RedisCommand>,
     reply: &[u8],
     duration_us: u64,
+    detail: bool,
 ) -> ProbeData {
+    let (argv, keys) = if detail {
+        let argv = c.argv.iter().take(MAX_ARGS).map(|a| short_bytes(a));
+        let keys = cmd.map_or_else(Vec::new, |cmd| {
+            key_positions(cmd, c.argv.len())
+                .map(|i| short_bytes(&c.argv[i]))
+                .collect()
+        });
+        (argv.collect(), keys)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     ProbeData::Command {
         client: c.id,
         client_name: c.name.as_deref().map(short_bytes),
         fd: c.fd,
         db: c.db as u32,
-        name: cmd.map(|cmd| cmd.name.to_string()),
-        argv: c
-            .argv
-            .iter()
-            .take(MAX_ARGS)
-            .map(|a| short_bytes(a))
-            .collect(),
+        name: cmd.map(|cmd| Cow::Borrowed(cmd.name)),
+        argv,
         argc: c.argv.len() as u32,
-        keys: cmd.map_or_else(Vec::new, |cmd| {
-            key_positions(cmd, c.argv.len())
-                .map(|i| short_bytes(&c.argv[i]))
-                .collect()
-        }),
-        reply: ReplyInfo::from_resp(reply),
+        keys,
+        reply: if detail {
+            ReplyInfo::from_resp(reply)
+        } else {
+            ReplyInfo::summary(reply)
+        },
         duration_us,
     }
 }

@@ -174,7 +174,7 @@ mod tests {
             client_name: None,
             fd,
             db: 0,
-            name: Some(name.to_string()),
+            name: Some(name.to_string().into()),
             argv: std::iter::once(name.to_uppercase())
                 .chain(keys.iter().map(|k| k.to_string()))
                 .collect(),

@@ -31,7 +31,9 @@ pub mod reader;
 pub mod sink;
 pub mod tracer;
 
-pub use tracer::{Facts, Stopwatch, Subscription, TraceClock, TraceHandle, Tracer, tracer};
+pub use tracer::{
+    Facts, ProbeCx, Stopwatch, Subscription, TraceClock, TraceHandle, Tracer, tracer,
+};
 
 /// A `&'static` [`model::Site`] for the line where it is written.
 ///

@@ -42,7 +42,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -244,7 +244,7 @@ pub enum ProbeData {
         fd: Fd,
         db: u32,
         /// The command table's name (`get`, `client|list`); `None` if unknown.
-        name: Option<String>,
+        name: Option<Cow<'static, str>>,
         /// The arguments, each cut to [`SHORT_LEN`] bytes, at most [`MAX_ARGS`].
         argv: Vec<String>,
         /// The real number of arguments.
@@ -640,10 +640,10 @@ pub enum ReplyKind {
     Unknown,
 }
 
-impl ReplyInfo {
-    /// Describes the encoded reply bytes `resp` (what one command appended).
-    pub fn from_resp(resp: &[u8]) -> ReplyInfo {
-        let kind = match resp {
+impl ReplyKind {
+    /// The type of the encoded reply `resp`, from its first bytes.
+    pub fn of(resp: &[u8]) -> ReplyKind {
+        match resp {
             [] => ReplyKind::None,
             [b'$', b'-', ..] | [b'*', b'-', ..] | [b'_', ..] => ReplyKind::Null,
             [first, ..] => match first {
@@ -662,10 +662,26 @@ impl ReplyInfo {
                 b'|' => ReplyKind::Attribute,
                 _ => ReplyKind::Unknown,
             },
-        };
+        }
+    }
+}
+
+impl ReplyInfo {
+    /// Describes the encoded reply bytes `resp` (what one command appended).
+    pub fn from_resp(resp: &[u8]) -> ReplyInfo {
         ReplyInfo {
-            kind,
+            kind: ReplyKind::of(resp),
             preview: short_bytes(resp),
+            bytes: resp.len() as u64,
+        }
+    }
+
+    /// Like [`ReplyInfo::from_resp`] without the preview (which costs an
+    /// allocation): for events nobody will read.
+    pub fn summary(resp: &[u8]) -> ReplyInfo {
+        ReplyInfo {
+            kind: ReplyKind::of(resp),
+            preview: String::new(),
             bytes: resp.len() as u64,
         }
     }
@@ -676,6 +692,14 @@ impl ReplyInfo {
 /// bytes with a note of the full length: `aaaa…(+936 bytes)`.
 pub fn short_bytes(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(SHORT_LEN)];
+    // Most arguments (keys, small values) are plain text that needs no
+    // escaping: copy them in one go.
+    let plain = shown
+        .iter()
+        .all(|&b| matches!(b, 0x20..=0x7e) && b != b'\\' && b != b'"');
+    if plain && shown.len() == bytes.len() {
+        return String::from_utf8_lossy(shown).into_owned();
+    }
     let mut out = String::with_capacity(shown.len() + 16);
     for &b in shown {
         match b {
@@ -685,11 +709,13 @@ pub fn short_bytes(bytes: &[u8]) -> String {
             b'\\' => out.push_str("\\\\"),
             b'"' => out.push_str("\\\""),
             0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
         }
     }
     if bytes.len() > shown.len() {
-        out.push_str(&format!("…(+{} bytes)", bytes.len() - shown.len()));
+        let _ = write!(out, "…(+{} bytes)", bytes.len() - shown.len());
     }
     out
 }
@@ -785,7 +811,7 @@ pub struct ClientInfo {
     pub qbuf: u64,
     /// Reply bytes not yet written.
     pub reply_bytes: u64,
-    pub last_cmd: String,
+    pub last_cmd: Cow<'static, str>,
     /// Connection and last-command times on the trace clock (age and idle
     /// are "now" minus these).
     pub ctime_us: u64,
@@ -899,7 +925,7 @@ impl Snapshot {
                     db: 0,
                     qbuf: 0,
                     reply_bytes: 0,
-                    last_cmd: "NULL".to_string(),
+                    last_cmd: Cow::Borrowed("NULL"),
                     ctime_us: ev.t_us,
                     last_interaction_us: ev.t_us,
                 };
@@ -931,7 +957,7 @@ impl Snapshot {
                 if let Some(c) = self.client_mut(*client) {
                     c.name.clone_from(client_name);
                     c.db = *db;
-                    c.last_cmd = name.clone().unwrap_or_else(|| "NULL".to_string());
+                    c.last_cmd = name.clone().unwrap_or(Cow::Borrowed("NULL"));
                     c.last_interaction_us = t;
                     c.reply_bytes = c.reply_bytes.saturating_add(reply.bytes);
                 }

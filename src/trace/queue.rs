@@ -8,12 +8,22 @@
 //! [`Drops`](super::model::Drops) message and a fresh snapshot as soon as there
 //! is room ([`Outbox::resync_room`]).
 //!
+//! # Asking before building
+//!
+//! Also from tokio-console: the loop asks whether a viewer will take an event
+//! ([`Outbox::takes_events`]) *before* it builds the event's payload, so an
+//! event that would only be dropped costs almost nothing. The question must
+//! not cost a lock, so the queue's length is mirrored in an atomic the
+//! producer reads, and everything only the producer changes (the drop
+//! counters, the resync flag) lives on the producer's side, unshared.
+//!
 //! Messages that are not probe events (hello, snapshots, gate status, acks,
 //! errors) are few and matter more, so [`Outbox::push_forced`] may go past the
 //! capacity by a fixed slack. A viewer that lets even the slack fill up is not
 //! reading at all: its queue is closed and it is disconnected.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -33,10 +43,6 @@ const MAX_LATENCY: Duration = Duration::from_millis(20);
 
 struct Inner {
     buf: VecDeque<Arc<Message>>,
-    capacity: usize,
-    dropped: [u64; ProbeKind::ALL.len()],
-    /// Events were dropped since the last resynchronisation.
-    needs_resync: bool,
     /// The consumer is gone (or was cut off): pushes are pointless.
     consumer_closed: bool,
     /// The producer is gone: after the buffer drains, there is nothing more.
@@ -48,6 +54,11 @@ struct Inner {
 struct Queue {
     inner: Mutex<Inner>,
     ready: Condvar,
+    /// `inner.buf.len()`, stored whenever it changes (under the lock), so the
+    /// producer can see whether there is room without taking the lock.
+    len: AtomicUsize,
+    /// `inner.consumer_closed`, mirrored the same way.
+    closed: AtomicBool,
 }
 
 impl Queue {
@@ -56,6 +67,20 @@ impl Queue {
         // data (a queue of immutable messages) stays consistent regardless.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Mirrors the buffer's length and the closed flag after a change.
+    fn publish(&self, q: &Inner) {
+        self.len.store(q.buf.len(), Ordering::Relaxed);
+        self.closed.store(q.consumer_closed, Ordering::Relaxed);
+    }
+
+    fn close(&self) {
+        let mut q = self.lock();
+        q.consumer_closed = true;
+        self.publish(&q);
+        drop(q);
+        self.ready.notify_all();
+    }
 }
 
 /// Creates a queue for `capacity` probe events: the producer and consumer ends.
@@ -63,16 +88,21 @@ pub fn channel(capacity: usize) -> (Outbox, Inbox) {
     let q = Arc::new(Queue {
         inner: Mutex::new(Inner {
             buf: VecDeque::with_capacity(capacity.min(4096)),
-            capacity: capacity.max(1),
-            dropped: [0; ProbeKind::ALL.len()],
-            needs_resync: false,
             consumer_closed: false,
             producer_closed: false,
             consumer_waiting: false,
         }),
         ready: Condvar::new(),
+        len: AtomicUsize::new(0),
+        closed: AtomicBool::new(false),
     });
-    (Outbox(q.clone()), Inbox(q))
+    let outbox = Outbox {
+        q: q.clone(),
+        capacity: capacity.max(1),
+        dropped: [0; ProbeKind::ALL.len()],
+        needs_resync: false,
+    };
+    (outbox, Inbox(q))
 }
 
 /// What happened to a pushed message.
@@ -85,18 +115,60 @@ pub enum Pushed {
 }
 
 /// The loop thread's end of a viewer queue.
-pub struct Outbox(Arc<Queue>);
+pub struct Outbox {
+    q: Arc<Queue>,
+    capacity: usize,
+    /// Events dropped for this viewer so far, by kind (cumulative).
+    dropped: [u64; ProbeKind::ALL.len()],
+    /// Events were dropped since the last resynchronisation.
+    needs_resync: bool,
+}
 
 impl Outbox {
+    /// True if an event pushed now would be queued: the viewer is there, is
+    /// not waiting for a resynchronisation, and has room. No lock is taken,
+    /// so the answer may be a moment old; [`Outbox::push`] decides for good.
+    pub fn takes_events(&self) -> bool {
+        !self.needs_resync
+            && self.q.len.load(Ordering::Relaxed) < self.capacity
+            && !self.q.closed.load(Ordering::Relaxed)
+    }
+
+    /// Counts an event of `kind` this viewer did not get (it was not even
+    /// built, because [`Outbox::takes_events`] said no). Returns false if the
+    /// consumer is gone.
+    pub fn skip(&mut self, kind: ProbeKind) -> bool {
+        if self.q.closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.count_drop(kind);
+        true
+    }
+
+    fn count_drop(&mut self, kind: ProbeKind) {
+        let n = &mut self.dropped[kind.index()];
+        *n = n.saturating_add(1);
+        self.needs_resync = true;
+    }
+
     /// Queues a probe event, or drops and counts it if the queue is full.
-    pub fn push(&self, msg: &Arc<Message>, kind: ProbeKind) -> Pushed {
-        let mut q = self.0.lock();
+    /// A viewer that lost events gets none until it is resynchronised: an
+    /// event applied to a state that missed the ones before it would lie.
+    pub fn push(&mut self, msg: &Arc<Message>, kind: ProbeKind) -> Pushed {
+        if self.needs_resync {
+            return if self.skip(kind) {
+                Pushed::Dropped
+            } else {
+                Pushed::Closed
+            };
+        }
+        let q = self.q.lock();
         if q.consumer_closed {
             return Pushed::Closed;
         }
-        if q.buf.len() >= q.capacity {
-            q.dropped[kind.index()] = q.dropped[kind.index()].saturating_add(1);
-            q.needs_resync = true;
+        if q.buf.len() >= self.capacity {
+            drop(q);
+            self.count_drop(kind);
             return Pushed::Dropped;
         }
         self.enqueue(q, msg.clone(), false);
@@ -106,14 +178,15 @@ impl Outbox {
     /// Queues a message that must not be dropped. Returns `Closed` if the
     /// consumer is gone or has stopped reading altogether (then it is cut off).
     pub fn push_forced(&self, msg: Arc<Message>) -> Pushed {
-        let mut q = self.0.lock();
+        let mut q = self.q.lock();
         if q.consumer_closed {
             return Pushed::Closed;
         }
-        if q.buf.len() >= q.capacity.saturating_add(FORCED_SLACK) {
+        if q.buf.len() >= self.capacity.saturating_add(FORCED_SLACK) {
             q.consumer_closed = true;
+            self.q.publish(&q);
             drop(q);
-            self.0.ready.notify_all();
+            self.q.ready.notify_all();
             return Pushed::Closed;
         }
         self.enqueue(q, msg, true);
@@ -123,14 +196,16 @@ impl Outbox {
     /// If this viewer lost events and now has room for `n` more messages,
     /// returns its cumulative drop counts and clears the resync flag: the caller
     /// must then push the drops and a snapshot (forced).
-    pub fn resync_room(&self, n: usize) -> Option<Drops> {
-        let mut q = self.0.lock();
-        if !q.needs_resync || q.consumer_closed || q.buf.len().saturating_add(n) > q.capacity {
+    pub fn resync_room(&mut self, n: usize) -> Option<Drops> {
+        if !self.needs_resync
+            || self.q.closed.load(Ordering::Relaxed)
+            || self.q.len.load(Ordering::Relaxed).saturating_add(n) > self.capacity
+        {
             return None;
         }
-        q.needs_resync = false;
+        self.needs_resync = false;
         let mut drops = Drops::default();
-        for (kind, &count) in ProbeKind::ALL.iter().zip(q.dropped.iter()) {
+        for (kind, &count) in ProbeKind::ALL.iter().zip(self.dropped.iter()) {
             if count > 0 {
                 drops.by_kind.insert(*kind, count);
                 drops.total = drops.total.saturating_add(count);
@@ -141,19 +216,20 @@ impl Outbox {
 
     fn enqueue(&self, mut q: MutexGuard<'_, Inner>, msg: Arc<Message>, urgent: bool) {
         q.buf.push_back(msg);
+        self.q.publish(&q);
         let wake = q.consumer_waiting && (urgent || q.buf.len() >= WAKE_BATCH);
         drop(q);
         // Only a sleeping consumer needs the (system-call) notification.
         if wake {
-            self.0.ready.notify_one();
+            self.q.ready.notify_one();
         }
     }
 }
 
 impl Drop for Outbox {
     fn drop(&mut self) {
-        self.0.lock().producer_closed = true;
-        self.0.ready.notify_all();
+        self.q.lock().producer_closed = true;
+        self.q.ready.notify_all();
     }
 }
 
@@ -175,6 +251,7 @@ impl Inbox {
         let mut q = self.0.lock();
         loop {
             if let Some(m) = q.buf.pop_front() {
+                self.0.publish(&q);
                 return Ok(m);
             }
             if q.producer_closed || q.consumer_closed {
@@ -202,7 +279,12 @@ impl Inbox {
     pub fn drain_into(&self, out: &mut Vec<Arc<Message>>) {
         // Swap the buffer out so the lock (which the loop needs to push) is
         // held for a pointer swap, not for moving every message.
-        let taken = std::mem::take(&mut self.0.lock().buf);
+        let taken = {
+            let mut q = self.0.lock();
+            let taken = std::mem::take(&mut q.buf);
+            self.0.publish(&q);
+            taken
+        };
         out.extend(taken);
     }
 
@@ -215,8 +297,7 @@ impl Inbox {
 
     /// Stops the queue: the producer forgets it at its next push.
     pub fn close(&self) {
-        self.0.lock().consumer_closed = true;
-        self.0.ready.notify_all();
+        self.0.close();
     }
 }
 
@@ -237,14 +318,14 @@ impl Injector {
             return;
         }
         q.buf.push_back(Arc::new(msg));
+        self.0.publish(&q);
         drop(q);
         self.0.ready.notify_all();
     }
 
     /// Wakes the consumer and makes it return `Closed` once drained.
     pub fn close(&self) {
-        self.0.lock().consumer_closed = true;
-        self.0.ready.notify_all();
+        self.0.close();
     }
 }
 
@@ -271,7 +352,7 @@ mod tests {
 
     #[test]
     fn full_queue_drops_and_counts_per_kind() {
-        let (out, inbox) = channel(2);
+        let (mut out, inbox) = channel(2);
         assert_eq!(out.push(&msg(1), ProbeKind::Command), Pushed::Queued);
         assert_eq!(out.push(&msg(2), ProbeKind::Command), Pushed::Queued);
         assert_eq!(out.push(&msg(3), ProbeKind::Command), Pushed::Dropped);
@@ -301,8 +382,35 @@ mod tests {
     }
 
     #[test]
+    fn takes_events_answers_without_the_lock_and_skips_count_as_drops() {
+        let (mut out, inbox) = channel(2);
+        assert!(out.takes_events());
+        out.push(&msg(1), ProbeKind::Command);
+        out.push(&msg(2), ProbeKind::Command);
+        assert!(!out.takes_events(), "full");
+        assert!(out.skip(ProbeKind::Command));
+        inbox.drain_into(&mut Vec::new());
+        assert!(
+            !out.takes_events(),
+            "room again, but the viewer lost an event: resync first"
+        );
+        assert_eq!(
+            out.push(&msg(3), ProbeKind::Read),
+            Pushed::Dropped,
+            "no event reaches a viewer that waits for its resync"
+        );
+        let drops = out.resync_room(2).expect("room and drops");
+        assert_eq!(drops.by_kind.get(&ProbeKind::Command), Some(&1));
+        assert_eq!(drops.by_kind.get(&ProbeKind::Read), Some(&1));
+        assert!(out.takes_events());
+        drop(inbox);
+        assert!(!out.takes_events());
+        assert!(!out.skip(ProbeKind::Command), "the consumer is gone");
+    }
+
+    #[test]
     fn forced_messages_use_the_slack_then_cut_off_a_dead_reader() {
-        let (out, inbox) = channel(1);
+        let (mut out, inbox) = channel(1);
         out.push(&msg(1), ProbeKind::Command);
         assert_eq!(
             out.push_forced(ack()),
@@ -323,11 +431,11 @@ mod tests {
 
     #[test]
     fn consumer_drop_closes_and_producer_drop_ends_after_drain() {
-        let (out, inbox) = channel(4);
+        let (mut out, inbox) = channel(4);
         drop(inbox);
         assert_eq!(out.push(&msg(1), ProbeKind::Command), Pushed::Closed);
 
-        let (out, inbox) = channel(4);
+        let (mut out, inbox) = channel(4);
         out.push(&msg(1), ProbeKind::Command);
         drop(out);
         assert_eq!(inbox.recv_timeout(None), Ok(msg(1)));
@@ -336,7 +444,7 @@ mod tests {
 
     #[test]
     fn blocked_consumer_is_woken_by_a_push() {
-        let (out, inbox) = channel(4);
+        let (mut out, inbox) = channel(4);
         let reader = std::thread::spawn(move || inbox.recv_timeout(Some(Duration::from_secs(10))));
         std::thread::sleep(Duration::from_millis(50));
         out.push(&msg(9), ProbeKind::Command);
@@ -345,7 +453,7 @@ mod tests {
 
     #[test]
     fn injected_messages_arrive_in_order() {
-        let (out, inbox) = channel(4);
+        let (mut out, inbox) = channel(4);
         out.push(&msg(1), ProbeKind::Command);
         inbox.injector().push(Message::Error(ErrorReply {
             id: Some(2),

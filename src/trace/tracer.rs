@@ -10,6 +10,16 @@
 //! whether to stop. With nobody watching, a probe therefore costs one
 //! predictable branch and the closure's data is never built.
 //!
+//! Watched by a viewer that cannot keep up (a UI that draws 30 frames a second
+//! while the loop runs 100,000 commands), most events would be built only to
+//! be dropped. So the tracer first asks whether anyone will take the event (a
+//! viewer with room, or a gate that may stop on its details) and tells the
+//! builder in [`ProbeCx::detail`]. Without detail the builder leaves out what
+//! only a reader of the event needs (a command's arguments, its reply
+//! preview) and keeps what the tracer's own books need (kinds, counts, the
+//! facts of the shadow state below); the event is then counted as dropped for
+//! every viewer, exactly as if it had been built and refused.
+//!
 //! The tracer is *observed* while at least one viewer is subscribed or the gate
 //! may stop the loop (a pause is pending, breakpoints are set). Viewers come and
 //! go from other threads through a [`TraceHandle`]: their requests travel on a
@@ -81,6 +91,24 @@ impl TraceClock {
 
     pub fn now_us(&self) -> u64 {
         self.us(Instant::now())
+    }
+}
+
+/// What a probe's builder is given: the trace clock (it derefs to it), and
+/// whether anyone will read the event's details.
+pub struct ProbeCx {
+    pub clock: TraceClock,
+    /// False when the event will only update the tracer's books and be
+    /// counted as dropped: the builder may leave out text and lists that
+    /// [`Snapshot::apply`] does not use.
+    pub detail: bool,
+}
+
+impl std::ops::Deref for ProbeCx {
+    type Target = TraceClock;
+
+    fn deref(&self) -> &TraceClock {
+        &self.clock
     }
 }
 
@@ -206,7 +234,7 @@ impl Tracer {
     /// may stop the loop in the gate). Use the [`probe!`](crate::probe) macro,
     /// which also makes the site.
     #[inline(always)]
-    pub fn probe<F: FnOnce(&TraceClock) -> ProbeData>(&mut self, site: &'static Site, data: F) {
+    pub fn probe<F: FnOnce(&ProbeCx) -> ProbeData>(&mut self, site: &'static Site, data: F) {
         if self.observed() {
             self.emit_with(site, data);
         }
@@ -214,14 +242,22 @@ impl Tracer {
 
     #[cold]
     #[inline(never)]
-    fn emit_with<F: FnOnce(&TraceClock) -> ProbeData>(&mut self, site: &'static Site, data: F) {
-        let data = data(&self.live.clock);
-        self.emit(site, data);
+    fn emit_with<F: FnOnce(&ProbeCx) -> ProbeData>(&mut self, site: &'static Site, data: F) {
+        let detail = self.live.prepare();
+        let data = data(&ProbeCx {
+            clock: self.live.clock,
+            detail,
+        });
+        self.finish(site, data, detail);
     }
 
     fn emit(&mut self, site: &'static Site, data: ProbeData) {
-        self.live.drain_requests();
-        self.live.emit(site, data);
+        let detail = self.live.prepare();
+        self.finish(site, data, detail);
+    }
+
+    fn finish(&mut self, site: &'static Site, data: ProbeData, detail: bool) {
+        self.live.emit(site, data, detail);
         self.observed = self.live.observed();
     }
 
@@ -370,8 +406,18 @@ impl Live {
         Arc::new(Message::Gate(self.gate.status()))
     }
 
-    /// Numbers the event, keeps the books, sends it and lets the gate decide.
-    fn emit(&mut self, site: &'static Site, data: ProbeData) {
+    /// Before a probe's event is built: answers requests, resynchronises
+    /// viewers that lost events and have room again, and says whether anyone
+    /// will take the event's details (see [`ProbeCx::detail`]).
+    fn prepare(&mut self) -> bool {
+        self.drain_requests();
+        self.resync_lagging();
+        self.gate.engaged() || self.subs.iter().any(|s| s.ready && s.outbox.takes_events())
+    }
+
+    /// Numbers the event, keeps the books, sends it (or, built without
+    /// `detail`, counts it as dropped) and lets the gate decide.
+    fn emit(&mut self, site: &'static Site, data: ProbeData, detail: bool) {
         let now = Instant::now();
         let kind = data.kind();
         self.account(&data, now);
@@ -383,14 +429,23 @@ impl Live {
             site: Cow::Borrowed(site),
             data,
         };
-        self.resync_lagging();
         if self.shadow_valid {
             self.shadow.apply(&ev);
         }
-        let msg = Arc::new(Message::Event(ev));
-        self.subs
-            .retain(|s| !s.ready || s.outbox.push(&msg, kind) != Pushed::Closed);
-        let Message::Event(ev) = &*msg else { return };
+        if detail {
+            let msg = Arc::new(Message::Event(ev));
+            self.subs
+                .retain_mut(|s| !s.ready || s.outbox.push(&msg, kind) != Pushed::Closed);
+            let Message::Event(ev) = &*msg else { return };
+            self.offer_to_gate(ev, kind);
+        } else {
+            self.subs.retain_mut(|s| !s.ready || s.outbox.skip(kind));
+            self.offer_to_gate(&ev, kind);
+        }
+    }
+
+    /// Lets the gate stop the loop at `ev`, or wait between played iterations.
+    fn offer_to_gate(&mut self, ev: &Event, kind: ProbeKind) {
         if self.gate.check(ev) {
             self.broadcast(self.gate_message());
             self.wait_while_paused();
@@ -460,7 +515,7 @@ impl Live {
             return;
         }
         let mut snapshot: Option<Arc<Message>> = None;
-        for sub in self.subs.iter().filter(|s| s.ready) {
+        for sub in self.subs.iter_mut().filter(|s| s.ready) {
             if let Some(drops) = sub.outbox.resync_room(3) {
                 let snap = snapshot
                     .get_or_insert_with(|| Arc::new(Message::Snapshot(self.shadow.clone())));
@@ -754,19 +809,20 @@ impl ControlSender {
 
 /// A probe at this line: `probe!(tracer, "our_fn" => "redisFn", data)`, where
 /// `data` is a [`ProbeData`] expression evaluated only when observed. Write
-/// `|clock| data` to use the trace clock in it.
+/// `|cx| data` to use the [`ProbeCx`] in it (the trace clock, and whether the
+/// details will be read).
 #[macro_export]
 macro_rules! probe {
-    ($tracer:expr, $function:literal => $mirrors:literal, |$clock:ident| $data:expr) => {
+    ($tracer:expr, $function:literal => $mirrors:literal, |$cx:ident| $data:expr) => {
         $tracer.probe(
             $crate::site!($function, $mirrors),
-            |$clock: &$crate::trace::TraceClock| $data,
+            |$cx: &$crate::trace::ProbeCx| $data,
         )
     };
     ($tracer:expr, $function:literal => $mirrors:literal, $data:expr) => {
         $tracer.probe(
             $crate::site!($function, $mirrors),
-            |_: &$crate::trace::TraceClock| $data,
+            |_: &$crate::trace::ProbeCx| $data,
         )
     };
 }

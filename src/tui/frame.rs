@@ -265,7 +265,7 @@ pub fn approx_event_bytes(ev: &Event) -> usize {
         } => {
             argv.iter().chain(keys).map(|a| a.len() + 24).sum::<usize>()
                 + reply.preview.len()
-                + name.as_ref().map_or(0, String::len)
+                + name.as_ref().map_or(0, |n| n.len())
                 + client_name.as_ref().map_or(0, String::len)
         }
         ProbeData::PollReturn { fired, .. } => fired.len() * std::mem::size_of::<Fired>(),

@@ -62,7 +62,7 @@ pub struct CommandEntry {
     pub client_name: Option<String>,
     pub fd: Fd,
     pub db: u32,
-    pub name: Option<String>,
+    pub name: Option<std::borrow::Cow<'static, str>>,
     pub argv: Vec<String>,
     pub argc: u32,
     pub keys: Vec<String>,

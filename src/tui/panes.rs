@@ -788,7 +788,7 @@ fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
         ("db".into(), c.db.to_string()),
         (
             "command".into(),
-            c.name.clone().unwrap_or_else(|| "(unknown command)".into()),
+            c.name.as_deref().unwrap_or("(unknown command)").to_string(),
         ),
         ("argc".into(), c.argc.to_string()),
     ];
@@ -832,7 +832,7 @@ fn client_row(f: &Frame, c: &ClientInfo) -> PaneRow {
             c.db.to_string(),
             c.qbuf.to_string(),
             c.reply_bytes.to_string(),
-            c.last_cmd.clone(),
+            c.last_cmd.to_string(),
             secs(now, c.ctime_us),
             secs(now, c.last_interaction_us),
         ],

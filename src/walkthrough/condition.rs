@@ -758,7 +758,7 @@ mod tests {
             client_name: None,
             fd: 9,
             db: 0,
-            name: Some(name.to_string()),
+            name: Some(name.to_string().into()),
             argv: vec![name.to_uppercase()],
             argc: 1 + keys.len() as u32,
             keys: keys.iter().map(|k| k.to_string()).collect(),

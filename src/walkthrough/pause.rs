@@ -244,7 +244,7 @@ mod tests {
                 client_name: None,
                 fd: 8,
                 db: 0,
-                name: Some(name.into()),
+                name: Some(name.to_string().into()),
                 argv: vec![name.into()],
                 argc: 1,
                 keys: vec![],
