@@ -463,7 +463,7 @@ fn tour(args: TourArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sub = handle.subscribe(loopscope::trace::tracer::DEFAULT_CAPACITY);
+    let sub = handle.subscribe(loopscope::tui::FEED_CAPACITY);
     let hint = format!(
         "in another terminal: redis-cli -p {}   then n steps, g guides, ? explains (log: {})",
         addr.port(),

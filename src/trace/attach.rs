@@ -30,6 +30,9 @@ pub const DEFAULT_TRACE_PORT: u16 = 7380;
 /// Longest control line accepted; longer lines are answered with an error.
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// Each viewer socket's send buffer.
+const SEND_BUFFER: usize = 256 * 1024;
+
 /// A viewer whose socket accepts nothing for this long is disconnected.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -91,6 +94,9 @@ impl AttachServer {
 fn serve_viewer(handle: &TraceHandle, stream: TcpStream) -> io::Result<JoinHandle<()>> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let _ = stream.set_nodelay(true);
+    // A small send buffer keeps a slow viewer close to live: it fills soon,
+    // and then the loop drops this viewer's events before building them.
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER);
     let read_half = stream.try_clone()?;
     let sub = handle.subscribe(DEFAULT_CAPACITY);
     let control = sub.controller();

@@ -206,14 +206,65 @@ fn window<'a>(all: &[&'a str], base: u32, start: u32, offset: i64, height: usize
 }
 
 /// The function of our code around `place`, if the file is in this build.
+/// Remembered like [`ours`], for the same reason.
 pub fn function_at(place: &Place) -> Option<FunctionSpan> {
-    source::enclosing_function(source::file(&place.file)?, place.line)
+    thread_local! {
+        static MEMO: RefCell<Recent<(String, u32), Option<FunctionSpan>>> =
+            RefCell::new(Recent::default());
+    }
+    MEMO.with_borrow_mut(|m| {
+        m.get_or((place.file.clone(), place.line), || {
+            source::enclosing_function(source::file(&place.file)?, place.line)
+        })
+    })
 }
 
 /// `height` lines of our code around `place`, scrolled by `offset`: the
 /// enclosing function whole when it fits, else the line a third of the way
 /// down (see [`source::excerpt`]).
+///
+/// The pane is drawn up to 30 times a second while the loop runs, mostly at
+/// the same few places; finding a function's span and the lexer state at the
+/// window's top means tokenizing the file, so recent answers are kept.
 pub fn ours(place: &Place, height: usize, offset: i64) -> Result<Listing<'static>, String> {
+    thread_local! {
+        static MEMO: RefCell<Recent<(String, u32, usize, i64), Result<Listing<'static>, String>>> =
+            RefCell::new(Recent::default());
+    }
+    let key = (place.file.clone(), place.line, height, offset);
+    MEMO.with_borrow_mut(|m| m.get_or(key, || ours_uncached(place, height, offset)))
+}
+
+/// The last few answers of a costly function of what is drawn, most recent last.
+struct Recent<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for Recent<K, V> {
+    fn default() -> Self {
+        Recent(Vec::new())
+    }
+}
+
+impl<K: PartialEq, V: Clone> Recent<K, V> {
+    /// Answers kept: a handful of places is what one screen moves between.
+    const KEPT: usize = 8;
+
+    fn get_or(&mut self, key: K, compute: impl FnOnce() -> V) -> V {
+        if let Some(i) = self.0.iter().position(|(k, _)| *k == key) {
+            let hit = self.0.remove(i);
+            let answer = hit.1.clone();
+            self.0.push(hit);
+            return answer;
+        }
+        let answer = compute();
+        if self.0.len() >= Self::KEPT {
+            self.0.remove(0);
+        }
+        self.0.push((key, answer.clone()));
+        answer
+    }
+}
+
+fn ours_uncached(place: &Place, height: usize, offset: i64) -> Result<Listing<'static>, String> {
     let text = source::file(&place.file).ok_or_else(|| {
         format!(
             "{} is not part of this build of loopscope ({}), so its code cannot be shown",
@@ -488,6 +539,29 @@ pub fn details(app: &App) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_answers_are_reused_and_the_least_recent_is_forgotten() {
+        let mut recent: Recent<u32, u32> = Recent::default();
+        let mut computed = Vec::new();
+        let mut ask = |recent: &mut Recent<u32, u32>, k: u32| {
+            recent.get_or(k, || {
+                computed.push(k);
+                k * 10
+            })
+        };
+        let kept = Recent::<u32, u32>::KEPT as u32;
+        for k in 0..kept {
+            assert_eq!(ask(&mut recent, k), k * 10);
+        }
+        assert_eq!(ask(&mut recent, 0), 0, "kept");
+        // 0 was just used, so 1 is now the least recent and makes room.
+        assert_eq!(ask(&mut recent, kept), kept * 10);
+        assert_eq!(ask(&mut recent, 0), 0);
+        assert_eq!(ask(&mut recent, 1), 10);
+        let want: Vec<u32> = (0..=kept).chain([1]).collect();
+        assert_eq!(computed, want);
+    }
 
     fn at_anchor(name: &str) -> Place {
         let site = source::find_anchor(name).expect("anchor");

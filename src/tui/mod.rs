@@ -30,7 +30,7 @@ pub mod state;
 pub mod theme;
 pub mod view;
 
-pub use run::{Options, run};
+pub use run::{FEED_CAPACITY, Options, run};
 pub use source::TraceSource;
 
 #[cfg(test)]

@@ -57,6 +57,14 @@ pub const MAX_FPS: u32 = 30;
 /// gap, says so, and the loop's next periodic snapshot repairs it.
 pub const MAX_EVENTS_PER_BATCH: usize = 512;
 
+/// Messages the UI's feed holds before the loop drops events for it (the
+/// in-process queue, and the attach and replay channels). Two batches: the
+/// UI never applies more per frame, and every event waiting beyond that
+/// would have been built (or sent and parsed) only to be skipped, with CPU
+/// the server needs. A full feed makes the loop drop further events
+/// before it builds them.
+pub const FEED_CAPACITY: usize = 2 * MAX_EVENTS_PER_BATCH;
+
 /// How the UI looks and where it reports.
 pub struct Options {
     /// Use the ASCII glyphs even if the locale says UTF-8.

@@ -32,7 +32,13 @@ use crate::trace::queue::RecvError;
 use crate::trace::reader::TraceReader;
 
 /// Messages a reader thread may get ahead of the UI before it waits.
-const CHANNEL_CAPACITY: usize = 4096;
+const CHANNEL_CAPACITY: usize = super::run::FEED_CAPACITY;
+
+/// The attach socket's receive buffer. A small one makes the server feel a
+/// slow viewer at once (its queue fills, its loop drops events before
+/// building them) instead of queueing megabytes the UI would be seconds
+/// behind on.
+const ATTACH_RECV_BUFFER: usize = 256 * 1024;
 
 /// How long connecting to an attach port may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -176,6 +182,8 @@ fn attach(addr: &str) -> Result<Box<dyn Feed>, String> {
         .ok_or_else(|| format!("cannot attach to {addr}: no address"))?;
     let stream = TcpStream::connect_timeout(&sock, CONNECT_TIMEOUT)
         .map_err(|e| format!("cannot attach to {addr}: {e} ({hint})"))?;
+    // Only a smaller buffer, so a refusal changes nothing that matters.
+    let _ = socket2::SockRef::from(&stream).set_recv_buffer_size(ATTACH_RECV_BUFFER);
     let mut writer = stream
         .try_clone()
         .map_err(|e| format!("cannot attach to {addr}: {e}"))?;
