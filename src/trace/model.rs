@@ -697,8 +697,11 @@ pub fn short_bytes(bytes: &[u8]) -> String {
     let plain = shown
         .iter()
         .all(|&b| matches!(b, 0x20..=0x7e) && b != b'\\' && b != b'"');
-    if plain && shown.len() == bytes.len() {
-        return String::from_utf8_lossy(shown).into_owned();
+    if plain
+        && shown.len() == bytes.len()
+        && let Ok(text) = std::str::from_utf8(shown)
+    {
+        return text.to_owned();
     }
     let mut out = String::with_capacity(shown.len() + 16);
     for &b in shown {
