@@ -227,8 +227,10 @@ pub fn function_at(place: &Place) -> Option<FunctionSpan> {
 /// the same few places; finding a function's span and the lexer state at the
 /// window's top means tokenizing the file, so recent answers are kept.
 pub fn ours(place: &Place, height: usize, offset: i64) -> Result<Listing<'static>, String> {
+    /// A place, the pane's height and its scroll offset.
+    type Key = (String, u32, usize, i64);
     thread_local! {
-        static MEMO: RefCell<Recent<(String, u32, usize, i64), Result<Listing<'static>, String>>> =
+        static MEMO: RefCell<Recent<Key, Result<Listing<'static>, String>>> =
             RefCell::new(Recent::default());
     }
     let key = (place.file.clone(), place.line, height, offset);
