@@ -948,6 +948,57 @@ mod tests {
     }
 
     #[test]
+    fn details_are_built_only_for_a_viewer_with_room_or_an_engaged_gate() {
+        let (mut t, handle) = tracer(false);
+        let sub = handle.subscribe(4);
+        begin(&mut t, 1);
+        let mut asked = Vec::new();
+        for _ in 0..3 {
+            t.probe(site(), |cx| {
+                asked.push(cx.detail);
+                ProbeData::AfterSleep {}
+            });
+        }
+        // hello, snapshot, gate and the iteration_begin fill the queue.
+        assert_eq!(asked, [false, false, false]);
+        let mut got = Vec::new();
+        sub.drain_into(&mut got);
+        t.probe(site(), |cx| {
+            asked.push(cx.detail);
+            ProbeData::AfterSleep {}
+        });
+        assert_eq!(asked.last(), Some(&true), "room again, after the resync");
+        sub.drain_into(&mut got);
+        let drops = got.iter().find_map(|m| match &**m {
+            Message::Drops(d) => Some(d.total),
+            _ => None,
+        });
+        assert_eq!(drops, Some(3), "events not built are counted as dropped");
+        assert!(
+            got.iter()
+                .any(|m| matches!(&**m, Message::Event(e) if e.seq == 5))
+        );
+
+        // A breakpoint may match on any detail: the gate sees full events
+        // even when no viewer has room.
+        control(
+            &sub,
+            Control::BreakAdd {
+                on: crate::trace::model::BreakOn::Kind {
+                    kind: ProbeKind::Published,
+                },
+            },
+        );
+        for _ in 0..8 {
+            t.probe(site(), |cx| {
+                asked.push(cx.detail);
+                ProbeData::AfterSleep {}
+            });
+        }
+        assert_eq!(asked.last(), Some(&true));
+    }
+
+    #[test]
     fn pause_blocks_the_loop_until_a_step() {
         let (mut t, handle) = tracer(false);
         let sub = handle.subscribe(1024);
