@@ -22,7 +22,7 @@ use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::model::{Event, Message, Site};
+use super::model::{Event, Message, ProbeData, Site};
 use super::tracer::{Subscription, TraceHandle};
 
 /// Events the file sink's queue holds before the loop drops.
@@ -129,6 +129,9 @@ impl LineWriter {
             }
             Cow::Owned(site) => serde_json::to_writer(&mut *buf, site)?,
         }
+        if let ProbeData::Command { .. } = &ev.data {
+            return command(buf, &ev.data);
+        }
         // The data is an object `{"kind":...}` of its own; its fields carry
         // on the event's object, so its opening brace becomes a comma.
         let open = buf.len();
@@ -140,12 +143,57 @@ impl LineWriter {
     }
 }
 
+/// The fields of a command event, the bulk of a busy stream, written with
+/// their names as constant bytes: serde would escape-check every name of
+/// every event. Only the values go through serde.
+fn command(buf: &mut Vec<u8>, data: &ProbeData) -> io::Result<()> {
+    let ProbeData::Command {
+        client,
+        client_name,
+        fd,
+        db,
+        name,
+        argv,
+        argc,
+        keys,
+        reply,
+        duration_us,
+    } = data
+    else {
+        return Ok(());
+    };
+    buf.extend_from_slice(b",\"kind\":\"command\",\"client\":");
+    serde_json::to_writer(&mut *buf, client)?;
+    buf.extend_from_slice(b",\"client_name\":");
+    serde_json::to_writer(&mut *buf, client_name)?;
+    buf.extend_from_slice(b",\"fd\":");
+    serde_json::to_writer(&mut *buf, fd)?;
+    buf.extend_from_slice(b",\"db\":");
+    serde_json::to_writer(&mut *buf, db)?;
+    buf.extend_from_slice(b",\"name\":");
+    serde_json::to_writer(&mut *buf, name)?;
+    buf.extend_from_slice(b",\"argv\":");
+    serde_json::to_writer(&mut *buf, argv)?;
+    buf.extend_from_slice(b",\"argc\":");
+    serde_json::to_writer(&mut *buf, argc)?;
+    buf.extend_from_slice(b",\"keys\":");
+    serde_json::to_writer(&mut *buf, keys)?;
+    buf.extend_from_slice(b",\"reply\":{\"kind\":");
+    serde_json::to_writer(&mut *buf, &reply.kind)?;
+    buf.extend_from_slice(b",\"preview\":");
+    serde_json::to_writer(&mut *buf, &reply.preview)?;
+    buf.extend_from_slice(b",\"bytes\":");
+    serde_json::to_writer(&mut *buf, &reply.bytes)?;
+    buf.extend_from_slice(b"},\"duration_us\":");
+    serde_json::to_writer(&mut *buf, duration_us)?;
+    buf.push(b'}');
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::model::{
-        Drops, Handler, IoOutcome, PollReason, ProbeData, ReplyInfo, Snapshot,
-    };
+    use crate::trace::model::{Drops, Handler, IoOutcome, PollReason, ReplyInfo, Snapshot};
 
     fn event(seq: u64, site: &'static Site, data: ProbeData) -> Message {
         Message::Event(Event {
@@ -192,6 +240,22 @@ mod tests {
                     keys: vec!["k\u{e9}y".into()],
                     reply: ReplyInfo::from_resp(b"+OK\r\n"),
                     duration_us: 3,
+                },
+            ),
+            event(
+                4,
+                call,
+                ProbeData::Command {
+                    client: 8,
+                    client_name: None,
+                    fd: 10,
+                    db: 0,
+                    name: None,
+                    argv: vec!["NOSUCH".into()],
+                    argc: 40,
+                    keys: Vec::new(),
+                    reply: ReplyInfo::summary(b"-ERR unknown\r\n"),
+                    duration_us: 0,
                 },
             ),
             event(
