@@ -112,6 +112,7 @@ fn serve_viewer(handle: &TraceHandle, stream: TcpStream) -> io::Result<JoinHandl
     std::thread::Builder::new()
         .name("trace-viewer-out".into())
         .spawn(move || {
+            super::sink::yield_to_the_loop();
             let mut out = BufWriter::new(&stream);
             let _ = pump(&sub, &mut out);
             drop(out);

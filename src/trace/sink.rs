@@ -13,6 +13,11 @@
 //! silent: a `drops` line gives the counts per kind, the next `event` shows
 //! the jump in `seq`, and a fresh `snapshot` follows, so a replay recovers the
 //! exact state after every gap.
+//!
+//! For the same reason the writer threads (this one and each attach
+//! connection's) run at a lower CPU priority than the loop
+//! ([`yield_to_the_loop`]): on a machine whose cores are all busy, encoding
+//! the trace gives way to serving clients, and the trace gets holes instead.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -47,7 +52,24 @@ pub fn spawn_file_sink(
     let sub = handle.subscribe(FILE_CAPACITY);
     std::thread::Builder::new()
         .name("trace-file".into())
-        .spawn(move || pump(&sub, &mut BufWriter::new(out)))
+        .spawn(move || {
+            yield_to_the_loop();
+            pump(&sub, &mut BufWriter::new(out))
+        })
+}
+
+/// How much lower than the loop a writer thread runs (a nice increment).
+const WRITER_NICE: libc::c_int = 10;
+
+/// Lowers the calling thread's CPU priority, so that a writer thread that
+/// competes with the loop (and with the clients the loop serves) for a core
+/// gives way: the loop stays fast, and the writer falls behind and drops,
+/// which the stream says in its `drops` lines. Linux keeps a nice value per
+/// thread; elsewhere this may lower the whole process, or do nothing.
+pub fn yield_to_the_loop() {
+    // SAFETY: setpriority reads only its three integer arguments; `who` 0
+    // is the calling thread on Linux. A refusal leaves the priority as it was.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICE) };
 }
 
 /// Writes every message of `sub` to `out` as JSON lines until the stream ends.
