@@ -256,8 +256,16 @@ struct TraceArgs {
     #[arg(long, value_name = "PORT")]
     trace_port: Option<u16>,
     /// Address for --trace-port. Loopback by default: anyone who can connect can pause the server.
+    /// Any other address needs --trace-token.
     #[arg(long, default_value = "127.0.0.1", requires = "trace_port")]
     trace_bind: String,
+    /// Viewers must present this token (`loopscope attach --trace-token TOKEN`) before they see
+    /// anything. Required when --trace-bind is not a loopback address.
+    #[arg(long, value_name = "TOKEN", requires = "trace_port")]
+    trace_token: Option<String>,
+    /// Viewers may watch but never control the loop (pause, step, breakpoints are refused).
+    #[arg(long, requires = "trace_port", conflicts_with = "start_paused")]
+    trace_read_only: bool,
     /// Pause the loop before its first iteration, until a viewer steps or continues it.
     #[arg(long, requires = "trace_port")]
     start_paused: bool,
@@ -297,7 +305,8 @@ fn start_tracing(
     let attach_server = match args.trace_port {
         Some(port) => {
             let addr = format!("{}:{port}", args.trace_bind);
-            let attached = attach::spawn_attach_server(handle, &addr)
+            let policy = attach_policy(args, &addr)?;
+            let attached = attach::spawn_attach_server(handle, &addr, policy)
                 .map_err(|e| format!("cannot listen for trace viewers on {addr}: {e}"))?;
             log::notice(&format!(
                 "trace viewers can attach on {} (try: nc {} {})",
@@ -310,6 +319,41 @@ fn start_tracing(
         None => None,
     };
     Ok((file_sink, attach_server))
+}
+
+/// The rules for attach-port viewers. A port reachable from other machines
+/// must have a token (and gets a warning anyway: the stream is plain text);
+/// a loopback one may.
+fn attach_policy(
+    args: &TraceArgs,
+    addr: &str,
+) -> Result<loopscope::trace::admission::Policy, String> {
+    use std::net::ToSocketAddrs;
+    if args.trace_token.as_deref() == Some("") {
+        return Err("--trace-token must not be empty".into());
+    }
+    let addrs: Vec<std::net::SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve --trace-bind {}: {e}", args.trace_bind))?
+        .collect();
+    let loopback = !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback());
+    if !loopback {
+        if args.trace_token.is_none() {
+            return Err(format!(
+                "--trace-bind {} is not a loopback address: anyone who can reach it could pause \
+                 the server; add --trace-token TOKEN",
+                args.trace_bind
+            ));
+        }
+        eprintln!(
+            "loopscope: WARNING: the trace port {addr} is reachable from other machines; \
+             viewers need the token, but the stream and the token travel unencrypted"
+        );
+    }
+    Ok(loopscope::trace::admission::Policy {
+        token: args.trace_token.clone(),
+        read_only: args.trace_read_only,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -360,6 +404,12 @@ struct AttachArgs {
     /// The trace port to attach to.
     #[arg(default_value = "127.0.0.1:7380")]
     addr: String,
+    /// The token the server was started with (`serve --trace-token`).
+    #[arg(long, value_name = "TOKEN")]
+    trace_token: Option<String>,
+    /// Only watch: the server refuses this viewer's pause, step and breakpoints.
+    #[arg(long)]
+    read_only: bool,
     #[command(flatten)]
     ui: UiArgs,
 }
@@ -501,8 +551,15 @@ fn attach(args: AttachArgs) -> ExitCode {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
+    let target = loopscope::tui::AttachTarget {
+        addr: args.addr.clone(),
+        handshake: loopscope::trace::admission::Handshake {
+            token: args.trace_token.clone(),
+            read_only: args.read_only,
+        },
+    };
     run_ui(
-        loopscope::tui::TraceSource::Attach(args.addr.clone()),
+        loopscope::tui::TraceSource::Attach(target),
         &args.ui,
         log,
         hint,

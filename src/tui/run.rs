@@ -229,6 +229,11 @@ where
             if !batch.is_empty() {
                 last_batch = Some(Instant::now());
             }
+            let link = feed.link();
+            if link != app.link {
+                app.link = link;
+                dirty = true;
+            }
             let events = batch
                 .iter()
                 .filter(|m| matches!(m, Message::Event(_)))
