@@ -149,7 +149,7 @@ fn a_multibulk_count_above_int_max_is_a_protocol_error() {
         // INT_MAX itself is accepted: the parser goes on to the arguments,
         // as the next error shows.
         let mut at = connect(addr);
-        at.write_all(b"*2147483647\r\nx").unwrap();
+        at.write_all(b"*2147483647\r\nx\r\n").unwrap();
         let next = read_to_close(&mut at);
         [refused, next].map(|b| String::from_utf8_lossy(&b).into_owned())
     });
