@@ -340,6 +340,8 @@ fn adjust_open_files_limit(maxclients: u32) -> u32 {
 
 extern "C" fn sig_shutdown_handler(_sig: libc::c_int) {
     SHUTDOWN_ASAP.store(true, Ordering::SeqCst);
+    // A loop paused at the gate runs no serverCron: let it go on to one.
+    crate::trace::tracer::release_gate_for_shutdown();
 }
 
 /// SIGINT and SIGTERM only set a flag; serverCron sees it within 1/hz s and

@@ -70,10 +70,15 @@ impl TestServer {
             .expect("redis connection")
     }
 
-    /// Sends SIGTERM, as Ctrl-C would, and returns the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM, as `kill` would, and returns the exit status.
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.stop_with(libc::SIGTERM)
+    }
+
+    /// Sends `signal` (SIGTERM, SIGINT) and returns the exit status.
+    pub fn stop_with(mut self, signal: i32) -> std::process::ExitStatus {
         // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(self.child.id() as i32, signal) };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
