@@ -321,39 +321,26 @@ fn start_tracing(
     Ok((file_sink, attach_server))
 }
 
-/// The rules for attach-port viewers. A port reachable from other machines
-/// must have a token (and gets a warning anyway: the stream is plain text);
-/// a loopback one may.
+/// The rules for attach-port viewers (see `Policy::for_bind`); prints the
+/// warning for a port reachable from other machines.
 fn attach_policy(
     args: &TraceArgs,
     addr: &str,
 ) -> Result<loopscope::trace::admission::Policy, String> {
     use std::net::ToSocketAddrs;
-    if args.trace_token.as_deref() == Some("") {
-        return Err("--trace-token must not be empty".into());
-    }
     let addrs: Vec<std::net::SocketAddr> = addr
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve --trace-bind {}: {e}", args.trace_bind))?
         .collect();
-    let loopback = !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback());
-    if !loopback {
-        if args.trace_token.is_none() {
-            return Err(format!(
-                "--trace-bind {} is not a loopback address: anyone who can reach it could pause \
-                 the server; add --trace-token TOKEN",
-                args.trace_bind
-            ));
-        }
-        eprintln!(
-            "loopscope: WARNING: the trace port {addr} is reachable from other machines; \
-             viewers need the token, but the stream and the token travel unencrypted"
-        );
+    let (policy, warning) = loopscope::trace::admission::Policy::for_bind(
+        &addrs,
+        args.trace_token.clone(),
+        args.trace_read_only,
+    )?;
+    if let Some(w) = warning {
+        eprintln!("loopscope: {w}");
     }
-    Ok(loopscope::trace::admission::Policy {
-        token: args.trace_token.clone(),
-        read_only: args.trace_read_only,
-    })
+    Ok(policy)
 }
 
 // ---------------------------------------------------------------------------

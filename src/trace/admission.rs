@@ -20,6 +20,7 @@
 //!   with an error line saying why. The budget is checked on the viewer's own
 //!   reader thread, so a flood never reaches the loop.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,37 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The policy for an attach port bound to `addrs` (what `--trace-bind`
+    /// resolved to). A port reachable from other machines must have a
+    /// token, and even then comes with a warning to print: the stream and
+    /// the token travel in plain text. A loopback port may have a token.
+    pub fn for_bind(
+        addrs: &[SocketAddr],
+        token: Option<String>,
+        read_only: bool,
+    ) -> Result<(Policy, Option<String>), String> {
+        if token.as_deref() == Some("") {
+            return Err("--trace-token must not be empty".into());
+        }
+        let loopback = !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback());
+        let warning = match (loopback, &token) {
+            (true, _) => None,
+            (false, None) => {
+                return Err(format!(
+                    "--trace-bind {} is not a loopback address: anyone who can reach it could \
+                     pause the server; add --trace-token TOKEN",
+                    describe(addrs)
+                ));
+            }
+            (false, Some(_)) => Some(format!(
+                "WARNING: the trace port on {} is reachable from other machines; viewers need \
+                 the token, but the stream and the token travel unencrypted",
+                describe(addrs)
+            )),
+        };
+        Ok((Policy { token, read_only }, warning))
+    }
+
     /// Checks a viewer's handshake (`None`: it sent none). On success,
     /// returns whether the viewer is read-only; on failure, the error line
     /// to send before closing.
@@ -132,6 +164,14 @@ impl Policy {
             "read-only viewer: `{}` refused, this viewer may only watch ({why})",
             control.name()
         ))
+    }
+}
+
+fn describe(addrs: &[SocketAddr]) -> String {
+    match addrs {
+        [] => "(no address)".into(),
+        [one] => one.ip().to_string(),
+        [first, ..] => format!("{} and others", first.ip()),
     }
 }
 
@@ -276,6 +316,36 @@ mod tests {
             read_only: true,
         };
         assert_eq!(all_ro.admit(None), Ok(true));
+    }
+
+    #[test]
+    fn an_exposed_port_needs_a_token_and_gets_a_warning() {
+        let at = |s: &str| vec![s.parse::<SocketAddr>().expect("addr")];
+        let token = || Some("t".to_string());
+        for local in ["127.0.0.1:7380", "127.8.9.1:1", "[::1]:7380"] {
+            let (p, warning) = Policy::for_bind(&at(local), None, false).expect("loopback");
+            assert_eq!((p.token, warning), (None, None));
+            assert!(
+                Policy::for_bind(&at(local), token(), true)
+                    .is_ok_and(|(p, w)| p.read_only && w.is_none())
+            );
+        }
+        for exposed in ["0.0.0.0:7380", "192.168.1.4:7380", "[::]:1"] {
+            let e = Policy::for_bind(&at(exposed), None, false).expect_err("refused");
+            assert!(e.contains("--trace-token"), "{e}");
+            let (p, warning) =
+                Policy::for_bind(&at(exposed), token(), false).expect("with a token");
+            assert_eq!(p.token, token());
+            assert!(warning.is_some_and(|w| w.contains("unencrypted")));
+        }
+        // One exposed address among loopback ones is exposed.
+        let mixed = vec![
+            "127.0.0.1:1".parse().expect("addr"),
+            "10.0.0.1:1".parse().expect("addr"),
+        ];
+        assert!(Policy::for_bind(&mixed, None, false).is_err());
+        assert!(Policy::for_bind(&[], None, false).is_err());
+        assert!(Policy::for_bind(&at("127.0.0.1:1"), Some(String::new()), false).is_err());
     }
 
     #[test]

@@ -144,11 +144,10 @@ fn serve_viewer(
             if let Some(why) = ended {
                 // The last line this viewer gets says why it was dropped;
                 // closing the queue ends its writer once that is sent.
-                injector.push(Message::Error(ErrorReply {
+                injector.push_last(Message::Error(ErrorReply {
                     id: None,
                     error: why,
                 }));
-                injector.close();
             }
         })
         .map(drop)
