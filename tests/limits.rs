@@ -276,3 +276,33 @@ fn the_idle_timeout_closes_idle_clients_silently_and_spares_waiting_ones() {
     assert_eq!(seen.1, b"*2\r\n$4\r\nlist\r\n$1\r\nv\r\n");
     assert_eq!(seen.2, b"*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
 }
+
+/// `connected_clients` from INFO, as seen by a fresh connection (counted).
+fn connected_clients(addr: &str) -> Vec<u8> {
+    let info = RespConn::connect(addr).call(&[b"INFO", b"clients"]);
+    let text = String::from_utf8_lossy(&info);
+    text.lines()
+        .find_map(|l| l.strip_prefix("connected_clients:"))
+        .unwrap_or_default()
+        .as_bytes()
+        .to_vec()
+}
+
+/// Not a limit, but where limits meet the end of a connection: a client that
+/// sends half a command and hangs up is freed, its bytes and the hang-up
+/// arriving together or not.
+#[test]
+fn clients_that_hang_up_mid_command_are_freed() {
+    let seen = both(|addr| {
+        for _ in 0..50 {
+            let mut c = connect(addr);
+            let _ = c.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while connected_clients(addr) != b"1" && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        connected_clients(addr)
+    });
+    assert_eq!(seen, b"1");
+}

@@ -211,7 +211,7 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         }
         Ok(n) => {
             if n < readlen {
-                el.clear_ready(fd, AE_READABLE);
+                el.short_read(fd);
             }
             c.net_input_bytes += n as u64;
             server.stats.net_input_bytes += n as u64;
