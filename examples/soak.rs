@@ -16,8 +16,10 @@
 //! - **subscriber**: SUBSCRIBE, a few messages, a close.
 //!
 //! Before and after, it measures the server's resident memory and open file
-//! descriptors from `/proc/PID`, and at the end it reads back every
-//! acknowledged key. The figures go to stdout; the exit status is non-zero
+//! descriptors from `/proc/PID` and its own memory count (INFO's
+//! `used_memory`), and at the end it reads back every acknowledged key.
+//! RSS depends on what the allocator gives back to the system; `used_memory`
+//! is what the server still holds. The figures go to stdout; the exit status is non-zero
 //! if anything failed. Loopback only: the address is always 127.0.0.1.
 //!
 //! ```text
@@ -41,7 +43,7 @@ struct Counters {
     deaf: AtomicU64,
     hang_up: AtomicU64,
     subscriber: AtomicU64,
-    /// Replies of the wrong type, or connections lost during a polite session.
+    /// Replies of the wrong type, or replies lost in a polite session.
     failures: AtomicU64,
     connect_errors: AtomicU64,
 }
@@ -195,24 +197,31 @@ fn polite(
                 ];
                 counters.commands.fetch_add(4, Ordering::Relaxed);
                 if kinds != [b'+', b'+', b'+', b'*'] {
-                    counters.failures.fetch_add(1, Ordering::Relaxed);
+                    fail(counters, &format!("MULTI/EXEC replies {kinds:?}"));
                 }
                 continue;
             }
         };
         w.write_all(&req)?;
-        let (kind, _) = read_reply(&mut r).inspect_err(|_| {
-            counters.failures.fetch_add(1, Ordering::Relaxed);
+        let (kind, head) = read_reply(&mut r).inspect_err(|e| {
+            fail(counters, &format!("lost the reply: {e}"));
         })?;
         counters.commands.fetch_add(1, Ordering::Relaxed);
         if kind != want {
-            counters.failures.fetch_add(1, Ordering::Relaxed);
+            fail(counters, &format!("expected {:?}, got {head:?}", want as char));
         } else if let Some(key) = unique {
             acked.push(key);
         }
         thread::sleep(Duration::from_millis(rng.below(100)));
     }
     Ok(())
+}
+
+/// Counts a failure and says what it was (the first few only).
+fn fail(counters: &Counters, what: &str) {
+    if counters.failures.fetch_add(1, Ordering::Relaxed) < 10 {
+        eprintln!("soak: failure: {what}");
+    }
 }
 
 /// The value an acknowledged key must hold.
@@ -233,9 +242,9 @@ fn slow(mut stream: TcpStream, set: &[u8], counters: &Counters) -> std::io::Resu
     stream.write_all(a)?;
     thread::sleep(Duration::from_millis(200));
     stream.write_all(b)?;
-    let (kind, _) = read_reply(&mut BufReader::new(stream))?;
+    let (kind, head) = read_reply(&mut BufReader::new(stream))?;
     if kind != b'+' {
-        counters.failures.fetch_add(1, Ordering::Relaxed);
+        fail(counters, &format!("a late-finished SET got {head:?}"));
     }
     Ok(())
 }
@@ -302,11 +311,12 @@ fn one(port: u16, args: &[&[u8]]) -> std::io::Result<String> {
     Ok(line.trim_end().to_string())
 }
 
-/// `connected_clients` from INFO, counting the connection that asks.
-fn connected_clients(port: u16) -> Option<u64> {
+/// A numeric field of an INFO section (`connected_clients` counts the
+/// connection that asks).
+fn info_field(port: u16, section: &str, field: &str) -> Option<u64> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    s.write_all(&request(&[b"INFO", b"clients"])).ok()?;
+    s.write_all(&request(&[b"INFO", section.as_bytes()])).ok()?;
     let mut r = BufReader::new(s);
     let mut head = String::new();
     r.read_line(&mut head).ok()?;
@@ -315,7 +325,7 @@ fn connected_clients(port: u16) -> Option<u64> {
     r.read_exact(&mut body).ok()?;
     String::from_utf8_lossy(&body)
         .lines()
-        .find_map(|l| l.strip_prefix("connected_clients:")?.parse().ok())
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.parse().ok())
 }
 
 /// Reads back every acknowledged key, pipelined in batches; returns how many
@@ -394,8 +404,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let (rss0, fds0) = (rss_kib(a.pid), fds(a.pid));
-    println!("baseline: rss {rss0} KiB, {fds0} fds");
+    let used = || info_field(a.port, "memory", "used_memory").unwrap_or(0);
+    let (rss0, fds0, used0) = (rss_kib(a.pid), fds(a.pid), used());
+    println!("baseline: rss {rss0} KiB, {fds0} fds, used_memory {used0} B");
     // A big value for the deaf clients' replies to pile up behind.
     let big = "x".repeat(16 * 1024);
     if one(a.port, &[b"SET", b"soak:big", big.as_bytes()])
@@ -432,7 +443,7 @@ fn main() -> std::process::ExitCode {
         .collect();
     // Wait for the server to see every client leave.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while connected_clients(a.port).is_none_or(|n| n > 1) && Instant::now() < deadline {
+    while info_field(a.port, "clients", "connected_clients").is_none_or(|n| n > 1) && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(200));
     }
     thread::sleep(Duration::from_secs(2));
@@ -440,7 +451,7 @@ fn main() -> std::process::ExitCode {
     let missing = verify(a.port, &acked).unwrap_or(u64::MAX);
     let flushed = one(a.port, &[b"FLUSHALL"]).unwrap_or_default();
     thread::sleep(Duration::from_secs(2));
-    let rss2 = rss_kib(a.pid);
+    let (rss2, used2) = (rss_kib(a.pid), used());
     let alive = one(a.port, &[b"PING"]).ok().as_deref() == Some("+PONG");
     let c = &*counters;
     let n = |x: &AtomicU64| x.load(Ordering::Relaxed);
@@ -467,7 +478,10 @@ fn main() -> std::process::ExitCode {
     );
     println!("peak: rss {} KiB, {} fds", peak.0, peak.1);
     println!("after the clients left: rss {rss1} KiB (with the data), {fds1} fds");
-    println!("after FLUSHALL ({flushed}): rss {rss2} KiB (baseline {rss0} KiB)");
+    println!(
+        "after FLUSHALL ({flushed}): rss {rss2} KiB (baseline {rss0} KiB), \
+         used_memory {used2} B (baseline {used0} B)"
+    );
     println!(
         "acknowledged writes: {}, missing or wrong: {missing}",
         acked.len()
