@@ -208,7 +208,10 @@ fn polite(
         })?;
         counters.commands.fetch_add(1, Ordering::Relaxed);
         if kind != want {
-            fail(counters, &format!("expected {:?}, got {head:?}", want as char));
+            fail(
+                counters,
+                &format!("expected {:?}, got {head:?}", want as char),
+            );
         } else if let Some(key) = unique {
             acked.push(key);
         }
@@ -443,7 +446,9 @@ fn main() -> std::process::ExitCode {
         .collect();
     // Wait for the server to see every client leave.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while info_field(a.port, "clients", "connected_clients").is_none_or(|n| n > 1) && Instant::now() < deadline {
+    while info_field(a.port, "clients", "connected_clients").is_none_or(|n| n > 1)
+        && Instant::now() < deadline
+    {
         thread::sleep(Duration::from_millis(200));
     }
     thread::sleep(Duration::from_secs(2));

@@ -384,8 +384,18 @@ fn next_backoff(wait: Duration) -> Duration {
 // Replay
 // ---------------------------------------------------------------------------
 
+/// Opens a recording for replay. The whole file is read once first, so a
+/// corrupt or truncated one is refused with the line at fault before the
+/// UI takes the terminal.
 fn replay(path: &Path) -> Result<Box<dyn Feed>, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let open = || File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()));
+    crate::trace::reader::replay(BufReader::new(open()?)).map_err(|e| {
+        format!(
+            "cannot replay {}: {e} (a trace cut short, e.g. by a crash, ends mid-line)",
+            path.display()
+        )
+    })?;
+    let file = open()?;
     let (tx, rx) = mpsc::sync_channel(CHANNEL_CAPACITY);
     let (ctl_tx, ctl_rx) = mpsc::channel();
     let what = path.display().to_string();
@@ -638,16 +648,14 @@ mod tests {
     }
 
     #[test]
-    fn replay_reports_a_bad_line_and_goes_on() {
+    fn replay_refuses_a_bad_line_naming_it() {
         let script = Script::story();
         let path = write_trace("garbage", &script.out, Some(1));
-        let mut feed = TraceSource::Replay(path.clone()).open().expect("open");
-        let seen = until(feed.as_mut(), paused);
-        assert!(
-            seen.iter()
-                .any(|m| matches!(m, Message::Error(e) if e.error.contains("line 2"))),
-            "{seen:?}"
-        );
+        let e = TraceSource::Replay(path.clone())
+            .open()
+            .err()
+            .expect("refused");
+        assert!(e.contains("line 2: "), "{e}");
         let _ = std::fs::remove_file(path);
     }
 

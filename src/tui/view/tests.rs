@@ -730,7 +730,10 @@ fn every_view_at_every_size_and_through_rapid_resizes() {
         ("disconnected", cut_off),
         ("guide", guide()),
         ("chapter list", with(guide(), &[Action::ChapterList])),
-        ("guide and full-screen source", with(guide(), &[Action::Zoom])),
+        (
+            "guide and full-screen source",
+            with(guide(), &[Action::Zoom]),
+        ),
     ];
     // Every small size, where layouts give up, then steps up to 100x40.
     let widths = (1..=10).chain((15..=100).step_by(15)).chain([100]);
@@ -738,7 +741,8 @@ fn every_view_at_every_size_and_through_rapid_resizes() {
     for (name, app) in &views {
         for w in widths.clone() {
             for h in heights.clone() {
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(app, w, h)));
+                let r =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(app, w, h)));
                 assert!(r.is_ok(), "{name} at {w}x{h} panicked");
             }
         }
