@@ -327,13 +327,11 @@ fn forward(
     first: Option<Message>,
     tx: &SyncSender<Message>,
     addr: &str,
-) -> Result<(), mpsc::SendError<Message>> {
+) -> Result<(), Gone> {
     let what = format!("attach {addr}");
-    if let Some(m) = first {
-        tx.send(m)?;
-    }
-    for item in lines {
-        tx.send(item.unwrap_or_else(|e| bad_line(&what, e)))?;
+    let lines = lines.map(|item| item.unwrap_or_else(|e| bad_line(&what, e)));
+    for m in first.into_iter().chain(lines) {
+        tx.send(m).map_err(|_| Gone)?;
     }
     Ok(())
 }
