@@ -292,3 +292,36 @@ fn a_viewer_flooding_controls_is_dropped_while_the_server_keeps_serving() {
     // The port still serves new viewers.
     Peer::connect(tport).greeted();
 }
+
+#[test]
+fn a_crowd_of_idle_connections_is_capped() {
+    let (srv, tport) = server(&["--trace-token", "t"]);
+    let max = loopscope::trace::attach::MAX_VIEWERS;
+    // Connections that never send the handshake each hold a place.
+    let mut crowd: Vec<Peer> = (0..max).map(|_| Peer::connect(tport)).collect();
+    // Their places are taken once the server has accepted them all; poll.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refusal = loop {
+        let mut extra = Peer::connect(tport);
+        extra.send(r#"{"cmd":"attach","token":"t"}"#);
+        let first = extra.next();
+        match first.as_ref().and_then(error_text) {
+            Some(e) if e.starts_with("too many viewers") => break e.to_string(),
+            _ => assert!(Instant::now() < deadline, "never capped: {first:?}"),
+        }
+    };
+    assert!(refusal.contains(&max.to_string()), "{refusal}");
+    // One leaves: a place is free again.
+    let _ = crowd.pop();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut p = Peer::connect(tport);
+        p.send(r#"{"cmd":"attach","token":"t"}"#);
+        if matches!(p.next(), Some(Message::Hello(_))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place was never given back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ping(srv.port);
+}

@@ -23,6 +23,7 @@
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -45,6 +46,11 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a viewer has to send its handshake when the server has a token.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connections served at once; more are refused with an error line. Each
+/// costs two threads, so a crowd of idle connections must not grow without
+/// bound (it never reaches the loop either way).
+pub const MAX_VIEWERS: usize = 64;
+
 /// Binds `addr` and serves viewers on a background thread, holding each to
 /// `policy`. Returns the bound address (useful with port 0).
 pub fn spawn_attach_server(
@@ -57,18 +63,47 @@ pub fn spawn_attach_server(
     let writers: Writers = Arc::default();
     let registry = Arc::clone(&writers);
     let policy = Arc::new(policy);
+    let served = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("trace-attach".into())
         .spawn(move || {
             for stream in listener.incoming().flatten() {
+                let Some(slot) = Slot::take(&served) else {
+                    refuse(
+                        &stream,
+                        format!("too many viewers ({MAX_VIEWERS}); try again later"),
+                    );
+                    continue;
+                };
                 // A viewer whose thread cannot start is simply not served.
-                let _ = serve_viewer(&handle, stream, &policy, &registry);
+                let _ = serve_viewer(&handle, stream, &policy, &registry, slot);
             }
         })?;
     Ok(AttachServer {
         addr: local,
         writers,
     })
+}
+
+/// One of the [`MAX_VIEWERS`] places, held by a connection's threads and
+/// given back when the last of them ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(served: &Arc<AtomicUsize>) -> Option<Arc<Slot>> {
+        served
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_VIEWERS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Arc::new(Slot(Arc::clone(served))))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The viewers' writer threads, so the end of the stream can wait for them.
@@ -110,6 +145,7 @@ fn serve_viewer(
     stream: TcpStream,
     policy: &Arc<Policy>,
     writers: &Writers,
+    slot: Arc<Slot>,
 ) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let _ = stream.set_nodelay(true);
@@ -130,7 +166,7 @@ fn serve_viewer(
             let sub = handle.subscribe(DEFAULT_CAPACITY);
             let control = sub.controller();
             let injector = sub.injector();
-            let Ok(writer) = spawn_writer(sub, stream) else {
+            let Ok(writer) = spawn_writer(sub, stream, Arc::clone(&slot)) else {
                 return;
             };
             if let Ok(mut list) = writers.lock() {
@@ -154,7 +190,11 @@ fn serve_viewer(
 }
 
 /// Drains one viewer's queue into its socket, then closes the socket.
-fn spawn_writer(sub: Subscription, stream: TcpStream) -> io::Result<JoinHandle<()>> {
+fn spawn_writer(
+    sub: Subscription,
+    stream: TcpStream,
+    slot: Arc<Slot>,
+) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("trace-viewer-out".into())
         .spawn(move || {
@@ -163,6 +203,7 @@ fn spawn_writer(sub: Subscription, stream: TcpStream) -> io::Result<JoinHandle<(
             drop(out);
             // Wakes the reader thread too; dropping `sub` unsubscribes.
             let _ = stream.shutdown(Shutdown::Both);
+            drop(slot);
         })
 }
 
