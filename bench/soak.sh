@@ -8,9 +8,11 @@
 # The clients are the `soak` example (examples/soak.rs, which explains the
 # behaviours: polite mixed commands and MULTI/EXEC, frames cut in half, frames
 # finished late, pipelines never read, hang-ups before the reply,
-# subscribers). Afterwards it prints the server's RSS and open fds before,
-# at the peak and after, checks that every acknowledged SET is readable, and
-# exits non-zero if anything failed. Figures from a run are in bench/README.md.
+# subscribers). Afterwards it prints the server's RSS, INFO used_memory and
+# open fds before, at the peak and after, checks that every acknowledged SET
+# is readable, and exits non-zero if anything failed. With gdb installed it
+# also asks the allocator to return free memory and prints the RSS after.
+# Figures from a run are in bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,11 @@ target/release/examples/soak --port "$PORT" --pid "$PID" --clients "$CLIENTS" --
 if ! kill -0 "$PID" 2>/dev/null; then
   echo "soak: the server died" >&2
   status=1
+elif command -v gdb >/dev/null; then
+  # RSS after FLUSHALL is mostly what glibc's malloc keeps for reuse; asking
+  # it to hand free memory back shows what the server itself still holds.
+  gdb -p "$PID" -batch -ex 'call (int) malloc_trim(0)' >/dev/null 2>&1 || true
+  echo "after malloc_trim(0): rss $(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status") KiB"
 fi
 echo "server log lines: $(wc -l <"$LOG") (warnings: $(grep -c ' # ' "$LOG" || true))"
 exit "$status"
