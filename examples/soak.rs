@@ -452,7 +452,7 @@ fn main() -> std::process::ExitCode {
         thread::sleep(Duration::from_millis(200));
     }
     thread::sleep(Duration::from_secs(2));
-    let (rss1, fds1) = (rss_kib(a.pid), fds(a.pid));
+    let (rss1, fds1, used1) = (rss_kib(a.pid), fds(a.pid), used());
     let missing = verify(a.port, &acked).unwrap_or(u64::MAX);
     let flushed = one(a.port, &[b"FLUSHALL"]).unwrap_or_default();
     thread::sleep(Duration::from_secs(2));
@@ -482,7 +482,9 @@ fn main() -> std::process::ExitCode {
         n(&c.connect_errors)
     );
     println!("peak: rss {} KiB, {} fds", peak.0, peak.1);
-    println!("after the clients left: rss {rss1} KiB (with the data), {fds1} fds");
+    println!(
+        "after the clients left: rss {rss1} KiB, used_memory {used1} B (with the data), {fds1} fds"
+    );
     println!(
         "after FLUSHALL ({flushed}): rss {rss2} KiB (baseline {rss0} KiB), \
          used_memory {used2} B (baseline {used0} B)"
