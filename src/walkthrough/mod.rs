@@ -447,10 +447,15 @@ pub fn chapter_list(guide: &Walkthrough) -> String {
 
 /// A chapter as plain text, the way the guide pane lays it out: for
 /// `loopscope chapters --show` and for reading a chapter without the TUI.
-pub fn render_chapter(number: usize, chapter: &Chapter) -> String {
+///
+/// `port` is the server's port the prose names (see [`chapter::prose_for_port`]).
+pub fn render_chapter(number: usize, chapter: &Chapter, port: u16) -> String {
     let mut out = format!("Chapter {number}: {}\n{}\n", chapter.title, chapter.summary);
     if !chapter.intro.is_empty() {
-        out.push_str(&format!("\n{}\n", chapter.intro));
+        out.push_str(&format!(
+            "\n{}\n",
+            chapter::prose_for_port(&chapter.intro, port)
+        ));
     }
     for (i, step) in chapter.steps.iter().enumerate() {
         out.push_str(&format!(
@@ -459,16 +464,16 @@ pub fn render_chapter(number: usize, chapter: &Chapter) -> String {
             chapter.steps.len(),
             step.title
         ));
-        out.push_str(&render_step(step));
+        out.push_str(&render_step(step, port));
     }
     out
 }
 
 /// One step as plain text: prose, then what to look at, do and wait for.
-pub fn render_step(step: &Step) -> String {
+pub fn render_step(step: &Step, port: u16) -> String {
     let mut out = String::new();
     if !step.text.is_empty() {
-        out.push_str(&format!("{}\n", step.text));
+        out.push_str(&format!("{}\n", chapter::prose_for_port(&step.text, port)));
     }
     if !step.look.is_empty() {
         let panes: Vec<&str> = step.look.iter().map(|p| p.name()).collect();
@@ -741,7 +746,7 @@ mod tests {
     #[test]
     fn renders_a_step_as_text() {
         let w = guide();
-        let text = render_chapter(1, &w.chapters()[0]);
+        let text = render_chapter(1, &w.chapters()[0], 6380);
         assert!(text.contains("── Step 2/4: Set\n"), "{text}");
         assert!(
             text.contains("  do:     SET k v   (t sends it)\n"),

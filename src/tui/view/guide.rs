@@ -11,10 +11,12 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::table::pane_block;
 use super::text::{markdown, wrap};
+use crate::server::DEFAULT_PORT;
 use crate::tui::guide::Guide;
 use crate::tui::panes::Pane;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
+use crate::walkthrough::chapter::prose_for_port;
 
 pub struct GuideView<'a> {
     pub app: &'a App,
@@ -128,7 +130,8 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
         2,
     ));
     out.push(Line::raw(""));
-    out.extend(markdown(&step.text, t, width));
+    let port = app.hello.as_ref().map_or(DEFAULT_PORT, |h| h.port);
+    out.extend(markdown(&prose_for_port(&step.text, port), t, width));
     out.push(Line::raw(""));
     let look: Vec<&str> = step.look.iter().map(|p| p.name()).collect();
     if !look.is_empty() {

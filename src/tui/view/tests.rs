@@ -700,3 +700,16 @@ fn the_guide_says_which_chapter_files_were_left_out_and_marks_the_header() {
     // A replay has no server: the step says the command was sent back then.
     assert!(s.contains("(a replay: it was sent"), "{s}");
 }
+
+#[test]
+fn the_guide_names_the_port_the_server_really_listens_on() {
+    use crate::tui::guide::tests::guided;
+    let mut app = guided(crate::walkthrough::Progress::in_memory(), Some("127.0.0.1"));
+    app.hello
+        .as_mut()
+        .expect("the story starts with a hello")
+        .port = 7001;
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("redis-cli -p 7001"), "{s}");
+    assert!(!s.contains("{port}") && !s.contains("6380."), "{s}");
+}
