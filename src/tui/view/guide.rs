@@ -137,16 +137,16 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
     if !look.is_empty() {
         out.extend(field(t, "look", vec![(plain, look.join(", "))], width));
     }
-    if let Some(action) = &step.action {
-        let how = if g.server_host.is_some() {
-            "  (t sends it, or type it in redis-cli)"
-        } else {
-            "  (a replay: it was sent when this was recorded)"
+    if let Some((from, action)) = w.current_action_from() {
+        let how = match (g.server_host.is_some(), from == pos.step) {
+            (true, true) => "  (t sends it, or type it in redis-cli)".to_string(),
+            (true, false) => format!("  (step {}'s command: t sends it again)", from + 1),
+            (false, _) => "  (a replay: it was sent when this was recorded)".to_string(),
         };
         out.extend(field(
             t,
             "do",
-            vec![(t.title(), action.to_string()), (t.dim(), how.into())],
+            vec![(t.title(), action.to_string()), (t.dim(), how)],
             width,
         ));
     }
