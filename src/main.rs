@@ -86,7 +86,10 @@ fn chapters(args: ChaptersArgs) -> ExitCode {
     if let Some(n) = args.show {
         return match guide.chapters().get(n.wrapping_sub(1)) {
             Some(c) => {
-                print!("{}", walkthrough::render_chapter(n, c));
+                print!(
+                    "{}",
+                    walkthrough::render_chapter(n, c, server::DEFAULT_PORT)
+                );
                 ExitCode::SUCCESS
             }
             None => {

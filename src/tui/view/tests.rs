@@ -770,3 +770,16 @@ fn a_cut_off_attach_says_disconnected_in_the_header() {
     app.link = None;
     assert!(!screen(&app, 120, 24).contains("disconnected"));
 }
+
+#[test]
+fn the_guide_names_the_port_the_server_really_listens_on() {
+    use crate::tui::guide::tests::guided;
+    let mut app = guided(crate::walkthrough::Progress::in_memory(), Some("127.0.0.1"));
+    app.hello
+        .as_mut()
+        .expect("the story starts with a hello")
+        .port = 7001;
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("redis-cli -p 7001"), "{s}");
+    assert!(!s.contains("{port}") && !s.contains("6380."), "{s}");
+}
