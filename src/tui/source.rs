@@ -388,10 +388,12 @@ fn next_backoff(wait: Duration) -> Duration {
 fn replay(path: &Path) -> Result<Box<dyn Feed>, String> {
     let open = || File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()));
     crate::trace::reader::replay(BufReader::new(open()?)).map_err(|e| {
-        format!(
-            "cannot replay {}: {e} (a trace cut short, e.g. by a crash, ends mid-line)",
-            path.display()
-        )
+        let hint = if e.message.starts_with("truncated") {
+            " (the recording was cut short, e.g. by a crash)"
+        } else {
+            ""
+        };
+        format!("cannot replay {}: {e}{hint}", path.display())
     })?;
     let file = open()?;
     let (tx, rx) = mpsc::sync_channel(CHANNEL_CAPACITY);
