@@ -202,10 +202,36 @@ impl Server {
 
 /// Milliseconds since the Unix epoch (mirror of `mstime`).
 pub fn mstime() -> u64 {
+    #[cfg(test)]
+    if let Some(ms) = frozen_clock::now() {
+        return ms;
+    }
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Unit tests that compare TTLs in whole seconds stop the clock, so a machine
+/// that stalls for half a second between EXPIRE and TTL cannot change the
+/// rounded answer. Per thread, as each test runs on its own thread.
+#[cfg(test)]
+pub mod frozen_clock {
+    use std::cell::Cell;
+
+    thread_local! {
+        static FROZEN_MS: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+
+    /// From now on, [`super::mstime`] on this thread answers the present moment.
+    pub fn freeze() {
+        let now = super::mstime();
+        FROZEN_MS.with(|f| f.set(Some(now)));
+    }
+
+    pub(super) fn now() -> Option<u64> {
+        FROZEN_MS.with(Cell::get)
+    }
 }
 
 /// Microseconds since the Unix epoch (mirror of `ustime`).
