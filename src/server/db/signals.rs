@@ -128,7 +128,7 @@ impl Db {
         if is_list {
             self.signal_key_as_ready(key);
         }
-        self.touch_watched_key(key);
+        self.note_change(key);
     }
 
     // -----------------------------------------------------------------
@@ -176,6 +176,13 @@ impl Db {
     /// `signalModifiedKey`; the [`Db`] methods that store or delete do it
     /// themselves).
     pub fn signal_modified_key(&mut self, key: &[u8]) {
+        self.note_change(key);
+    }
+
+    /// A command changed `key`: count it in `dirty` and touch its watchers
+    /// (an expiry only touches them: it is propagated on its own, as a DEL).
+    pub(super) fn note_change(&mut self, key: &[u8]) {
+        self.dirty = self.dirty.wrapping_add(1);
         self.touch_watched_key(key);
     }
 
