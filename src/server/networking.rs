@@ -902,3 +902,34 @@ mod tests {
         assert!(got.is_empty() && connected);
     }
 }
+
+#[cfg(test)]
+mod barrier_tests {
+    use super::*;
+    use crate::server::aof::AppendFsync;
+    use crate::server::cmd::test_support;
+
+    /// Redis 5's rule: the write handler carries AE_BARRIER exactly when the
+    /// AOF is on with `appendfsync always` (the ae tests show what the bit
+    /// does: the writer runs before the reader).
+    #[test]
+    fn write_handler_gets_the_barrier_only_under_appendfsync_always() {
+        for (on, policy, want) in [
+            (true, AppendFsync::Always, true),
+            (true, AppendFsync::Everysec, false),
+            (true, AppendFsync::No, false),
+            (false, AppendFsync::Always, false),
+        ] {
+            let mut server = test_support::server();
+            server.aof.on = on;
+            server.config.appendfsync = policy;
+            let (mut c, _peer) = test_support::client(&mut server);
+            let slot = usize::try_from(c.fd).expect("a real fd");
+            let mut el: ServerLoop = EventLoop::create(slot + 1).expect("event loop");
+            install_client_write_handler(&mut el, &server, &mut c);
+            let mask = el.events[slot].mask;
+            assert_ne!(mask & AE_WRITABLE, 0);
+            assert_eq!(mask & AE_BARRIER != 0, want, "aof {on}, {policy:?}");
+        }
+    }
+}
