@@ -172,7 +172,8 @@ struct ServerArgs {
 
 /// Reads an `appendfsync` policy.
 fn parse_appendfsync(value: &str) -> Result<server::aof::AppendFsync, String> {
-    server::aof::AppendFsync::parse(value.as_bytes()).ok_or_else(|| "expected always, everysec or no".to_string())
+    server::aof::AppendFsync::parse(value.as_bytes())
+        .ok_or_else(|| "expected always, everysec or no".to_string())
 }
 
 /// Like Redis, `appendfilename` must be a bare file name.

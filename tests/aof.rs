@@ -51,7 +51,14 @@ impl Drop for TempDir {
 }
 
 fn start(dir: &TempDir, fsync: &str) -> TestServer {
-    TestServer::start_with(&["--appendonly", "yes", "--appendfsync", fsync, "--dir", dir.arg()])
+    TestServer::start_with(&[
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        fsync,
+        "--dir",
+        dir.arg(),
+    ])
 }
 
 /// A pseudo-random number from the clock, for "kill at a random point".
@@ -100,7 +107,10 @@ fn kill_and_check(fsync: &str, run: Duration, safe_before: Duration) {
     let _ = handle.join();
     drop(server);
     let acked = acked.lock().unwrap().clone();
-    assert!(!acked.is_empty(), "the writer got no acknowledgement at all");
+    assert!(
+        !acked.is_empty(),
+        "the writer got no acknowledgement at all"
+    );
 
     let server = start(&dir, fsync);
     let mut conn = RespConn::connect(&server.addr());
@@ -157,7 +167,10 @@ fn seed(dir: &TempDir) {
 
 fn append(path: &Path, bytes: &[u8]) {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open AOF");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open AOF");
     f.write_all(bytes).expect("append");
 }
 
@@ -186,16 +199,28 @@ fn a_corrupt_file_stops_start_up_with_the_offset() {
     let dir = TempDir::new("corrupt");
     seed(&dir);
     let good_len = std::fs::metadata(dir.incr()).expect("incr file").len();
-    append(&dir.incr(), b"this is not a command\r\n*1\r\n$4\r\nPING\r\n");
+    append(
+        &dir.incr(),
+        b"this is not a command\r\n*1\r\n$4\r\nPING\r\n",
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_loopscope"))
-        .args(["serve", "--port", "0", "--appendonly", "yes", "--dir", dir.arg()])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--appendonly",
+            "yes",
+            "--dir",
+            dir.arg(),
+        ])
         .stdin(Stdio::null())
         .output()
         .expect("run loopscope");
     assert!(!out.status.success(), "start-up should fail");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!("byte offset {good_len}")) && stderr.contains("appendonly.aof.1.incr.aof"),
+        stderr.contains(&format!("byte offset {good_len}"))
+            && stderr.contains("appendonly.aof.1.incr.aof"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -212,9 +237,15 @@ fn config_set_appendonly_works_live() {
     let server = TestServer::start_with(&["--dir", dir.arg()]);
     let mut conn = RespConn::connect(&server.addr());
     assert_eq!(conn.call(&[b"RPUSH", b"before", b"a", b"b"]), b":2\r\n");
-    assert_eq!(conn.call(&[b"SET", b"ttl", b"v", b"EX", b"1000"]), b"+OK\r\n");
+    assert_eq!(
+        conn.call(&[b"SET", b"ttl", b"v", b"EX", b"1000"]),
+        b"+OK\r\n"
+    );
     assert!(!dir.aof_dir().exists());
-    assert_eq!(conn.call(&[b"CONFIG", b"SET", b"appendonly", b"yes"]), b"+OK\r\n");
+    assert_eq!(
+        conn.call(&[b"CONFIG", b"SET", b"appendonly", b"yes"]),
+        b"+OK\r\n"
+    );
     assert_eq!(
         conn.call(&[b"CONFIG", b"GET", b"appendonly"]),
         b"*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n"
@@ -223,7 +254,10 @@ fn config_set_appendonly_works_live() {
     let info = conn.call(&[b"INFO", b"persistence"]);
     assert!(String::from_utf8_lossy(&info).contains("aof_enabled:1\r\n"));
     // Off closes the file; a write now is not in it.
-    assert_eq!(conn.call(&[b"CONFIG", b"SET", b"appendonly", b"no"]), b"+OK\r\n");
+    assert_eq!(
+        conn.call(&[b"CONFIG", b"SET", b"appendonly", b"no"]),
+        b"+OK\r\n"
+    );
     assert_eq!(conn.call(&[b"SET", b"unlogged", b"x"]), b"+OK\r\n");
     let info = conn.call(&[b"INFO", b"persistence"]);
     assert!(String::from_utf8_lossy(&info).contains("aof_enabled:0\r\n"));
@@ -256,7 +290,10 @@ fn redis_7_loads_what_we_wrote() {
     // into the incremental file.
     conn.call(&[b"HSET", b"h", b"f", b"v"]);
     conn.call(&[b"SADD", b"s", b"m1", b"m2"]);
-    assert_eq!(conn.call(&[b"CONFIG", b"SET", b"appendonly", b"yes"]), b"+OK\r\n");
+    assert_eq!(
+        conn.call(&[b"CONFIG", b"SET", b"appendonly", b"yes"]),
+        b"+OK\r\n"
+    );
     conn.call(&[b"SET", b"k", b"v", b"PX", b"100000"]);
     conn.call(&[b"SELECT", b"3"]);
     conn.call(&[b"RPUSH", b"l", b"x", b"y"]);
@@ -269,7 +306,14 @@ fn redis_7_loads_what_we_wrote() {
         .expect("free port")
         .port();
     let mut child = Command::new(redis)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
         .args(["--appendonly", "yes", "--dir", dir.arg()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -281,7 +325,10 @@ fn redis_7_loads_what_we_wrote() {
             drop(s);
             break RespConn::connect(&format!("127.0.0.1:{port}"));
         }
-        assert!(Instant::now() < deadline, "redis-server did not start on our AOF");
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not start on our AOF"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let checks: Vec<(Vec<&[u8]>, &[u8])> = vec![
@@ -289,12 +336,18 @@ fn redis_7_loads_what_we_wrote() {
         (vec![b"SCARD", b"s"], b":2\r\n"),
         (vec![b"GET", b"k"], b"$1\r\nv\r\n"),
         (vec![b"SELECT", b"3"], b"+OK\r\n"),
-        (vec![b"LRANGE", b"l", b"0", b"-1"], b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n"),
+        (
+            vec![b"LRANGE", b"l", b"0", b"-1"],
+            b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n",
+        ),
         (vec![b"GET", b"f"], b"$3\r\n2.5\r\n"),
     ];
     let mut results = Vec::new();
     for (req, want) in &checks {
-        results.push((conn.call(req) == *want, String::from_utf8_lossy(req[0]).into_owned()));
+        results.push((
+            conn.call(req) == *want,
+            String::from_utf8_lossy(req[0]).into_owned(),
+        ));
     }
     let _ = child.kill();
     let _ = child.wait();

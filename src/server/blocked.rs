@@ -31,12 +31,12 @@
 //! would never complete), so there it behaves like its non-blocking twin
 //! and answers null at once.
 
-use super::{Server, aof};
 use super::client::{CLIENT_BLOCKED, CLIENT_UNBLOCKED, Client, ClientRef};
 use super::cmd::list::{self, ListEnd};
 use super::db::{Sds, Value, WRONGTYPE_ERR, mstime_i64};
 use super::networking::{self, process_input_buffer};
 use super::util::long_double::LongDouble;
+use super::{Server, aof};
 use crate::probe;
 use crate::trace::Tracer;
 use crate::trace::model::ProbeData;

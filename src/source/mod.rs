@@ -276,13 +276,25 @@ pub static ANCHORS: &[AnchorInfo] = &[
         "aof.feed",
         "feed_append_only_file",
         "A write command, turned back into RESP, joins the AOF buffer: memory only, no disk yet.",
-        redis("feedAppendOnlyFile", "src/aof.c", REDIS_UNSTABLE, 1331, 1366),
+        redis(
+            "feedAppendOnlyFile",
+            "src/aof.c",
+            REDIS_UNSTABLE,
+            1331,
+            1366,
+        ),
     ),
     anchor(
         "aof.flush",
         "flush_append_only_file",
         "beforeSleep writes the AOF buffer (and fsyncs under always) before any reply leaves.",
-        redis("flushAppendOnlyFile", "src/aof.c", REDIS_UNSTABLE, 1068, 1277),
+        redis(
+            "flushAppendOnlyFile",
+            "src/aof.c",
+            REDIS_UNSTABLE,
+            1068,
+            1277,
+        ),
     ),
     anchor(
         "net.install_client_write_handler",

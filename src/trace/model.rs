@@ -616,6 +616,10 @@ pub enum IoOutcome {
     },
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// What one `before_sleep` did, counted from the events it emitted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeforeSleepSummary {
@@ -626,6 +630,13 @@ pub struct BeforeSleepSummary {
     pub write_handlers_installed: u32,
     pub clients_closed: u32,
     pub keys_expired: u64,
+    /// AOF bytes written by `flushAppendOnlyFile`, before any reply (left
+    /// out of the JSON while the AOF is off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub aof_bytes_written: u64,
+    /// The AOF was fsynced (inline or handed to the background thread).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aof_fsynced: bool,
 }
 
 /// The type of a reply and the beginning of it, readable.

@@ -569,9 +569,8 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         | (D::ClientUnblocked { client, .. }, Field::Client)
         | (D::WriteHandlerInstalled { client, .. }, Field::Client) => num(*client),
         (D::AofAppended { command, .. }, Field::Name) => Some(Got::Text(command)),
-        (D::AofAppended { bytes, .. }, Field::Bytes) | (D::AofFlushed { bytes, .. }, Field::Bytes) => {
-            num(*bytes)
-        }
+        (D::AofAppended { bytes, .. }, Field::Bytes)
+        | (D::AofFlushed { bytes, .. }, Field::Bytes) => num(*bytes),
         (D::ClientBlocked { keys, .. }, Field::Key) => Some(Got::Keys(keys)),
         (D::CommandQueued { name, .. }, Field::Name) => Some(Got::Text(name)),
         (D::Command { client_name, .. }, Field::ClientName) => {

@@ -174,16 +174,29 @@ pub fn load_append_only_files(server: &mut Server) -> Result<(), String> {
     let mut c = fake_client().map_err(|e| format!("Cannot create the AOF client: {e}"))?;
     let mut sizes = Vec::new();
     let last = manifest.files().count().saturating_sub(1);
-    let parts = manifest.base.iter().map(|b| b.0.as_str()).chain(manifest.incrs.iter().map(|i| i.0.as_str()));
+    let parts = manifest
+        .base
+        .iter()
+        .map(|b| b.0.as_str())
+        .chain(manifest.incrs.iter().map(|i| i.0.as_str()));
     for (n, file) in parts.enumerate() {
         if file.ends_with(".rdb") {
             return Err(format!(
                 "The AOF base {file} is an RDB file, which this server cannot read"
             ));
         }
-        sizes.push(load_single_append_only_file(server, &mut c, &dir.join(file), n == last)?);
+        sizes.push(load_single_append_only_file(
+            server,
+            &mut c,
+            &dir.join(file),
+            n == last,
+        )?);
     }
-    let base_size = if manifest.base.is_some() { sizes.first().copied().unwrap_or(0) } else { 0 };
+    let base_size = if manifest.base.is_some() {
+        sizes.first().copied().unwrap_or(0)
+    } else {
+        0
+    };
     let incr_sizes: u64 = sizes.iter().sum::<u64>() - base_size;
     let history = incr_sizes - sizes.last().copied().unwrap_or(0).min(incr_sizes);
     log::notice(&format!(
@@ -199,7 +212,9 @@ pub fn load_append_only_files(server: &mut Server) -> Result<(), String> {
 fn fake_client() -> std::io::Result<Client> {
     // The client type owns a socket; this one is never read or written.
     let (unused, _) = std::os::unix::net::UnixStream::pair()?;
-    let conn = mio::net::TcpStream::from_std(std::net::TcpStream::from(std::os::fd::OwnedFd::from(unused)));
+    let conn = mio::net::TcpStream::from_std(std::net::TcpStream::from(
+        std::os::fd::OwnedFd::from(unused),
+    ));
     let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
     let mut c = Client::new(0, -1, conn, nowhere, nowhere);
     c.flags |= CLIENT_DENY_BLOCKING;
@@ -215,7 +230,8 @@ fn load_single_append_only_file(
     is_last: bool,
 ) -> Result<u64, String> {
     let shown = path.display();
-    let bytes = std::fs::read(path).map_err(|e| format!("Cannot read the AOF file {shown}: {e}"))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("Cannot read the AOF file {shown}: {e}"))?;
     let mut reader = CommandReader::new(&bytes);
     // Where the file was last outside a transaction: a MULTI cut short is
     // undone back to here.
@@ -225,12 +241,26 @@ fn load_single_append_only_file(
         let argv = match reader.next_command() {
             Ok(Some(argv)) => argv,
             Ok(None) if c.flags & CLIENT_MULTI != 0 => {
-                return truncate(path, before_multi, is_last, "ends inside a MULTI with no EXEC");
+                return truncate(
+                    path,
+                    before_multi,
+                    is_last,
+                    "ends inside a MULTI with no EXEC",
+                );
             }
             Ok(None) => return Ok(bytes.len() as u64),
             Err(ReadError::Truncated) => {
-                let keep = if c.flags & CLIENT_MULTI != 0 { before_multi } else { start };
-                return truncate(path, keep, is_last, "ends in the middle of a command (short read)");
+                let keep = if c.flags & CLIENT_MULTI != 0 {
+                    before_multi
+                } else {
+                    start
+                };
+                return truncate(
+                    path,
+                    keep,
+                    is_last,
+                    "ends in the middle of a command (short read)",
+                );
             }
             Err(ReadError::Format { offset, what }) => {
                 return Err(format!(
@@ -238,7 +268,11 @@ fn load_single_append_only_file(
                 ));
             }
         };
-        let Some(cmd) = server.commands.lookup(&argv).filter(|cmd| cmd.accepts_argc(argv.len())) else {
+        let Some(cmd) = server
+            .commands
+            .lookup(&argv)
+            .filter(|cmd| cmd.accepts_argc(argv.len()))
+        else {
             return Err(format!(
                 "Bad AOF file {shown} at byte offset {start}: unknown command or wrong number of arguments '{}'",
                 String::from_utf8_lossy(argv.first().map(Vec::as_slice).unwrap_or_default())
@@ -309,7 +343,10 @@ pub fn rewrite_base(server: &Server, out: &mut Vec<u8>) {
             let key = key.to_vec();
             match value {
                 Value::String(v) => {
-                    cat_append_only_generic_command(out, &[b"SET".to_vec(), key.clone(), v.to_vec()]);
+                    cat_append_only_generic_command(
+                        out,
+                        &[b"SET".to_vec(), key.clone(), v.to_vec()],
+                    );
                 }
                 Value::List(list) => {
                     let items: Vec<Vec<u8>> = list.iter().map(|e| e.to_vec()).collect();
@@ -364,7 +401,8 @@ mod tests {
 
     #[test]
     fn reads_commands_and_skips_annotations() {
-        let bytes = b"#TS:1\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$0\r\n\r\n";
+        let bytes =
+            b"#TS:1\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$0\r\n\r\n";
         let (cmds, end, at) = read_all(bytes);
         assert_eq!(end, Ok(()));
         assert_eq!(cmds.len(), 2);
@@ -379,14 +417,35 @@ mod tests {
             let mut bytes = good.to_vec();
             bytes.extend_from_slice(&good[..cut]);
             let (cmds, end, at) = read_all(&bytes);
-            assert_eq!((cmds.len(), end, at), (1, Err(ReadError::Truncated), good.len()), "cut {cut}");
+            assert_eq!(
+                (cmds.len(), end, at),
+                (1, Err(ReadError::Truncated), good.len()),
+                "cut {cut}"
+            );
         }
-        for bad in [&b"*1\r\n$4\r\nPING\r\nxyz\r\n"[..], b"*1\r\n$4\r\nPINGxx", b"*0\r\n", b"*1\r\n%4\r\nPING\r\n", b"*-1\r\n", b"*99999999999999999\r\n"] {
+        for bad in [
+            &b"*1\r\n$4\r\nPING\r\nxyz\r\n"[..],
+            b"*1\r\n$4\r\nPINGxx",
+            b"*0\r\n",
+            b"*1\r\n%4\r\nPING\r\n",
+            b"*-1\r\n",
+            b"*99999999999999999\r\n",
+        ] {
             let (_, end, _) = read_all(bad);
-            assert!(matches!(end, Err(ReadError::Format { .. })), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                matches!(end, Err(ReadError::Format { .. })),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let (_, end, _) = read_all(b"*1\r\n$4\r\nPING\r\nxyz\r\n");
-        assert_eq!(end, Err(ReadError::Format { offset: 14, what: "expected '*' and an argument count" }));
+        assert_eq!(
+            end,
+            Err(ReadError::Format {
+                offset: 14,
+                what: "expected '*' and an argument count"
+            })
+        );
     }
 
     #[test]
@@ -394,18 +453,43 @@ mod tests {
         use crate::server::cmd::test_support::{client, run_str, server};
         let mut s = server();
         let (mut c, _peer) = client(&mut s);
-        for line in ["set a 1", "rpush l x y z", "sadd s m", "hset h f v", "set t v px 100000", "select 2", "set z 9"] {
+        for line in [
+            "set a 1",
+            "rpush l x y z",
+            "sadd s m",
+            "hset h f v",
+            "set t v px 100000",
+            "select 2",
+            "set z 9",
+        ] {
             run_str(&mut s, &mut c, line);
         }
         let mut out = Vec::new();
         rewrite_base(&s, &mut out);
         let (cmds, end, _) = read_all(&out);
         assert_eq!(end, Ok(()));
-        let text: Vec<String> = cmds.iter().map(|a| String::from_utf8_lossy(&a.join(&b' ')).into_owned()).collect();
+        let text: Vec<String> = cmds
+            .iter()
+            .map(|a| String::from_utf8_lossy(&a.join(&b' ')).into_owned())
+            .collect();
         assert_eq!(text[0], "SELECT 0");
-        for want in ["SET a 1", "RPUSH l x y z", "SADD s m", "HMSET h f v", "SET t v", "SELECT 2", "SET z 9"] {
-            assert!(text.iter().any(|t| t == want), "{want} missing from {text:?}");
+        for want in [
+            "SET a 1",
+            "RPUSH l x y z",
+            "SADD s m",
+            "HMSET h f v",
+            "SET t v",
+            "SELECT 2",
+            "SET z 9",
+        ] {
+            assert!(
+                text.iter().any(|t| t == want),
+                "{want} missing from {text:?}"
+            );
         }
-        assert!(text.iter().any(|t| t.starts_with("PEXPIREAT t ")), "{text:?}");
+        assert!(
+            text.iter().any(|t| t.starts_with("PEXPIREAT t ")),
+            "{text:?}"
+        );
     }
 }

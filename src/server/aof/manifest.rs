@@ -186,8 +186,7 @@ mod tests {
 
     /// The manifest Redis 7.0.15 wrote on a first start with
     /// `aof-use-rdb-preamble no`.
-    const REDIS_FIRST_START: &str =
-        "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
+    const REDIS_FIRST_START: &str = "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
 
     #[test]
     fn reads_and_writes_redis_manifests() {
@@ -223,9 +222,17 @@ mod tests {
         let m = Manifest::create(&dir, "appendonly.aof", 1, b"").expect("create");
         let text = fs::read_to_string(dir.join("appendonly.aof.manifest")).expect("manifest");
         assert_eq!(text, REDIS_FIRST_START);
-        assert_eq!(Manifest::read(&dir, "appendonly.aof").expect("read"), Some(m.clone()));
-        let next = Manifest::create(&dir, "appendonly.aof", m.next_seq(), b"*1\r\n$4\r\nPING\r\n")
-            .expect("create");
+        assert_eq!(
+            Manifest::read(&dir, "appendonly.aof").expect("read"),
+            Some(m.clone())
+        );
+        let next = Manifest::create(
+            &dir,
+            "appendonly.aof",
+            m.next_seq(),
+            b"*1\r\n$4\r\nPING\r\n",
+        )
+        .expect("create");
         m.remove_files_not_in(&dir, &next);
         assert!(!dir.join("appendonly.aof.1.base.aof").exists());
         assert!(dir.join("appendonly.aof.2.base.aof").exists());

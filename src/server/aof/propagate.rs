@@ -69,7 +69,8 @@ pub fn after_call(server: &mut Server, c: &mut Client, cmd: &RedisCommand, mark:
     let forced = matches!(cmd.name, "flushall" | "flushdb");
     let changed = server.dbs[mark.db].dirty != mark.dirty;
     if !prevented && (changed || forced) && is_write(cmd) {
-        let argv = rewrite(cmd.name, &c.argv, &server.dbs[mark.db]).unwrap_or_else(|| c.argv.clone());
+        let argv =
+            rewrite(cmd.name, &c.argv, &server.dbs[mark.db]).unwrap_or_else(|| c.argv.clone());
         also_propagate(server, mark.db, argv);
     }
     if server.aof.call_depth == 0 {
@@ -118,7 +119,10 @@ pub fn rewrite(name: &str, argv: &[Vec<u8>], db: &Db) -> Option<Vec<Vec<u8>>> {
     let del = || Some(words(&[b"DEL", key]));
     let rest = argv.get(2..).unwrap_or_default();
     match name {
-        "set" if ["ex", "px", "exat"].iter().any(|o| has_option(rest, o)) && !has_option(rest, "pxat") => {
+        "set"
+            if ["ex", "px", "exat"].iter().any(|o| has_option(rest, o))
+                && !has_option(rest, "pxat") =>
+        {
             let when = deadline()?;
             Some(words(&[b"SET", key, argv.get(2)?, b"PXAT", &when]))
         }
@@ -128,7 +132,9 @@ pub fn rewrite(name: &str, argv: &[Vec<u8>], db: &Db) -> Option<Vec<Vec<u8>>> {
         }
         "getset" => Some(words(&[b"SET", key, argv.get(2)?])),
         "getdel" => del(),
-        "getex" | "expire" | "pexpire" | "expireat" | "pexpireat" if db.peek(key).is_none() => del(),
+        "getex" | "expire" | "pexpire" | "expireat" | "pexpireat" if db.peek(key).is_none() => {
+            del()
+        }
         "getex" if has_option(rest, "persist") => Some(words(&[b"PERSIST", key])),
         "getex" => Some(words(&[b"PEXPIREAT", key, &deadline()?])),
         "expire" | "pexpire" | "expireat" => {
@@ -222,7 +228,10 @@ mod tests {
             let parts: Vec<&str> = line.split(' ').collect();
             assert_eq!(parts[..4], ["SET", key, value, "PXAT"], "{line}");
             let when: i64 = parts[4].parse().expect("a number");
-            assert!(when >= before + 100_000 && when < before + 200_000, "{line}");
+            assert!(
+                when >= before + 100_000 && when < before + 200_000,
+                "{line}"
+            );
         }
         assert_eq!(lines[3], "set c v");
         assert!(lines[4].starts_with("PEXPIREAT c "), "{}", lines[4]);
@@ -277,7 +286,9 @@ mod tests {
         call(&mut server, &mut c, "EXEC");
         assert_eq!(
             buffer(&server.aof),
-            ["SELECT 0", "MULTI", "SET m1 a", "INCR m2", "EXEC", "SET m3 a"]
+            [
+                "SELECT 0", "MULTI", "SET m1 a", "INCR m2", "EXEC", "SET m3 a"
+            ]
         );
     }
 
@@ -302,6 +313,9 @@ mod tests {
         call(&mut server, &mut c, "brpoplpush l l2 0");
         let lines = buffer(&server.aof);
         assert!(lines[2].starts_with("SREM s "), "{}", lines[2]);
-        assert_eq!(lines[3..], ["DEL s", "rpush l x y", "LPOP l", "RPOPLPUSH l l2"]);
+        assert_eq!(
+            lines[3..],
+            ["DEL s", "rpush l x y", "LPOP l", "RPOPLPUSH l l2"]
+        );
     }
 }

@@ -69,7 +69,11 @@ fn write_persistence(out: &mut String, server: &Server) -> std::fmt::Result {
          aof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
          aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_last_write_status:{}\r\n",
         u8::from(aof.on),
-        if aof.last_write_error.is_some() { "err" } else { "ok" },
+        if aof.last_write_error.is_some() {
+            "err"
+        } else {
+            "ok"
+        },
     )?;
     if aof.on {
         write!(
