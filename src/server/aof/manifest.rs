@@ -46,7 +46,7 @@ impl Manifest {
                 continue;
             }
             let words: Vec<&str> = line.split_ascii_whitespace().collect();
-            if words.len() % 2 != 0 {
+            if !words.len().is_multiple_of(2) {
                 return Err(format!("line {} has a key without a value", n + 1));
             }
             let field = |key: &str| {
