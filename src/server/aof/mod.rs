@@ -98,8 +98,6 @@ pub struct Aof {
     /// AOF is on (`aof_state == AOF_ON`). Checked on every write command, so
     /// with AOF off propagation costs this one branch.
     pub on: bool,
-    /// Set while the file is replayed at start-up: nothing is propagated.
-    pub loading: bool,
     /// Commands not yet written to the file (`aof_buf`).
     pub buf: Vec<u8>,
     /// The database the file's last SELECT chose (`aof_selected_db`); `None`
@@ -138,7 +136,6 @@ impl Default for Aof {
     fn default() -> Self {
         Aof {
             on: false,
-            loading: false,
             buf: Vec::new(),
             selected_db: None,
             pending: Vec::new(),
@@ -209,10 +206,11 @@ fn push_header(buf: &mut Vec<u8>, kind: u8, n: usize) {
 }
 
 /// Queues `argv` (run in `db`) to be appended when the running command
-/// returns (mirror of `alsoPropagate`). Does nothing while AOF is off or
-/// the file is being loaded.
+/// returns (mirror of `alsoPropagate`). Does nothing while AOF is off,
+/// which includes the loading of the file at start-up: the AOF is switched
+/// on only once the file has been replayed.
 pub fn also_propagate(server: &mut Server, db: usize, argv: Vec<Vec<u8>>) {
-    if server.aof.on && !server.aof.loading {
+    if server.aof.on {
         server.aof.pending.push((db, argv));
     }
 }

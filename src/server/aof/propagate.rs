@@ -118,10 +118,14 @@ pub fn rewrite(name: &str, argv: &[Vec<u8>], db: &Db) -> Option<Vec<Vec<u8>>> {
     let deadline = || db.get_expire(key).map(|ms| ms.to_string().into_bytes());
     let del = || Some(words(&[b"DEL", key]));
     let rest = argv.get(2..).unwrap_or_default();
+    // SET's options come after the value, which may itself read "ex".
+    let set_options = argv.get(3..).unwrap_or_default();
     match name {
         "set"
-            if ["ex", "px", "exat"].iter().any(|o| has_option(rest, o))
-                && !has_option(rest, "pxat") =>
+            if ["ex", "px", "exat"]
+                .iter()
+                .any(|o| has_option(set_options, o))
+                && !has_option(set_options, "pxat") =>
         {
             let when = deadline()?;
             Some(words(&[b"SET", key, argv.get(2)?, b"PXAT", &when]))
@@ -219,6 +223,7 @@ mod tests {
         call(&mut server, &mut c, "SET a 1 EX 100");
         call(&mut server, &mut c, "setex b 100 v");
         call(&mut server, &mut c, "set c v");
+        call(&mut server, &mut c, "set d ex");
         call(&mut server, &mut c, "expire c 100");
         call(&mut server, &mut c, "pexpireat c 99999999999999");
         call(&mut server, &mut c, "expire c -1");
@@ -234,10 +239,11 @@ mod tests {
             );
         }
         assert_eq!(lines[3], "set c v");
-        assert!(lines[4].starts_with("PEXPIREAT c "), "{}", lines[4]);
-        assert_eq!(lines[5], "pexpireat c 99999999999999");
-        assert_eq!(lines[6], "DEL c");
-        assert_eq!(lines.len(), 7);
+        assert_eq!(lines[4], "set d ex", "a value is not an option");
+        assert!(lines[5].starts_with("PEXPIREAT c "), "{}", lines[5]);
+        assert_eq!(lines[6], "pexpireat c 99999999999999");
+        assert_eq!(lines[7], "DEL c");
+        assert_eq!(lines.len(), 8);
     }
 
     #[test]
