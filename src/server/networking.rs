@@ -432,6 +432,7 @@ fn protected_allowed(setting: super::ProtectedAction, c: &Client) -> bool {
 /// Runs a command and keeps the books (mirror of `call`): counts it, shows
 /// it to the monitors unless it is an admin command, and with the AOF on
 /// propagates it to the AOF buffer if it changed the data.
+#[inline]
 // anchor: server.call
 pub fn call(server: &mut Server, c: &mut Client, cmd: &'static RedisCommand) {
     let aof_mark = aof::propagate::before_call(server, c);

@@ -60,7 +60,9 @@ pub fn before_call(server: &mut Server, c: &Client) -> Option<CallMark> {
 
 /// Called by `call` after the command ran: queues what the command is to
 /// be written as, and when the outermost command (EXEC, not the commands
-/// it runs) returns, feeds everything queued to the AOF buffer.
+/// it runs) returns, feeds everything queued to the AOF buffer. Kept out
+/// of line so that `call` stays small enough to inline while the AOF is off.
+#[inline(never)]
 pub fn after_call(server: &mut Server, c: &mut Client, cmd: &RedisCommand, mark: CallMark) {
     server.aof.call_depth = server.aof.call_depth.saturating_sub(1);
     let prevented = c.flags & CLIENT_PREVENT_PROP != 0;
