@@ -159,6 +159,33 @@ struct ServerArgs {
     /// With no password, refuse clients that do not connect over loopback, as Redis does.
     #[arg(long, value_name = "yes|no", default_value = "yes", value_parser = parse_yes_no, action = clap::ArgAction::Set)]
     protected_mode: bool,
+    /// Keep an append-only file: every write is logged in `DIR/appendonlydir` and replayed at start-up, as Redis's `appendonly`.
+    #[arg(long, value_name = "yes|no", default_value = "no", value_parser = parse_yes_no, action = clap::ArgAction::Set)]
+    appendonly: bool,
+    /// When the append-only file is fsynced: before every reply (`always`), once a second in the background (`everysec`), or never (`no`).
+    #[arg(long, value_name = "always|everysec|no", default_value = "everysec", value_parser = parse_appendfsync)]
+    appendfsync: server::aof::AppendFsync,
+    /// The name the append-only file's parts start with (a name, not a path).
+    #[arg(long, value_name = "NAME", default_value = server::aof::DEFAULT_APPENDFILENAME, value_parser = parse_appendfilename)]
+    appendfilename: String,
+    /// Working directory for persistence: the append-only file goes in `DIR/appendonlydir`.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: std::path::PathBuf,
+}
+
+/// Reads an `appendfsync` policy.
+fn parse_appendfsync(value: &str) -> Result<server::aof::AppendFsync, String> {
+    server::aof::AppendFsync::parse(value.as_bytes())
+        .ok_or_else(|| "expected always, everysec or no".to_string())
+}
+
+/// Like Redis, `appendfilename` must be a bare file name.
+fn parse_appendfilename(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.contains('/') || value.chars().any(char::is_whitespace) {
+        Err("appendfilename must be a file name, without a path or spaces".to_string())
+    } else {
+        Ok(value.to_string())
+    }
 }
 
 /// Reads a Redis-style boolean flag value.
@@ -187,6 +214,10 @@ impl ServerArgs {
             maxclients: self.maxclients,
             requirepass: self.requirepass.clone().into_bytes(),
             protected_mode: self.protected_mode,
+            appendonly: self.appendonly,
+            appendfsync: self.appendfsync,
+            appendfilename: self.appendfilename.clone(),
+            dir: self.dir.clone(),
             ..Config::default()
         }
     }

@@ -16,7 +16,9 @@
 //! - [`util`]: Redis's strict number parsing and glob matching.
 //! - [`zmalloc`]: the counting allocator behind `INFO memory`.
 //! - [`log`]: the server log.
+//! - [`aof`]: persistence, the append-only file written in `before_sleep`.
 
+pub mod aof;
 pub mod auth;
 pub mod blocked;
 pub mod client;
@@ -78,6 +80,14 @@ pub struct Config {
     pub requirepass: Vec<u8>,
     /// `protected-mode`: with no password, refuse clients that are not on loopback.
     pub protected_mode: bool,
+    /// `appendonly`: keep an append-only file (see [`aof`]).
+    pub appendonly: bool,
+    /// `appendfsync`: when the AOF is fsynced.
+    pub appendfsync: aof::AppendFsync,
+    /// `appendfilename`: the name the AOF's parts and manifest start with.
+    pub appendfilename: String,
+    /// `dir`: the working directory; the AOF lives in `<dir>/appendonlydir`.
+    pub dir: std::path::PathBuf,
 }
 
 /// Who may run a protected command such as DEBUG (Redis's `PROTECTED_ACTION_ALLOWED_*`).
@@ -114,6 +124,10 @@ impl Default for Config {
             client_obuf_limits: networking::CLIENT_BUFFER_LIMITS_DEFAULT,
             requirepass: Vec::new(),
             protected_mode: true,
+            appendonly: false,
+            appendfsync: aof::AppendFsync::Everysec,
+            appendfilename: aof::DEFAULT_APPENDFILENAME.to_string(),
+            dir: std::path::PathBuf::from("."),
         }
     }
 }
@@ -187,6 +201,8 @@ pub struct Server {
     /// (a PUBLISH's deliveries); `process_command` emits them right after
     /// the command returns.
     pub deferred_probes: Vec<crate::trace::model::ProbeData>,
+    /// The append-only file's state (the `aof_*` fields of `redisServer`).
+    pub aof: aof::Aof,
 }
 
 impl Server {
@@ -315,7 +331,12 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         pubsub: pubsub::PubSub::default(),
         monitors: Vec::new(),
         deferred_probes: Vec::new(),
+        aof: aof::Aof::default(),
     };
+    // Like Redis, the dataset is loaded after the listener is bound but
+    // before the loop runs, so no client is accepted before it is complete.
+    aof::load::load_append_only_files(&mut server).map_err(StartError)?;
+    server.deferred_probes.clear();
     server.cron_id = el.create_time_event(1, SERVER_CRON, None);
     if el.create_file_event(listener_fd, AE_READABLE, networking::ACCEPT_TCP_HANDLER) == AE_ERR {
         return Err(StartError(
@@ -395,8 +416,9 @@ pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
 /// order matters and is Redis 7.0's: work that may produce replies first
 /// (blocked clients whose deadline passed, the fast expire cycle, the input
 /// of clients unblocked meanwhile, clients blocked on keys that became
-/// ready), then the replies are written, then clients marked for closing
-/// are freed.
+/// ready), then the AOF buffer is written to the file — *before* any reply,
+/// so no client is told of a write the file does not have — then the
+/// replies are written, then clients marked for closing are freed.
 // anchor: server.before_sleep
 pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
     crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
@@ -407,6 +429,19 @@ pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
     }
     blocked::process_unblocked_clients(&mut el.tracer, server);
     blocked::handle_clients_blocked_on_keys(server);
+    if server.aof.on {
+        aof::propagate_expired_deletions(server);
+        for appended in server.deferred_probes.drain(..) {
+            crate::probe!(el.tracer, "before_sleep" => "feedAppendOnlyFile", appended);
+        }
+        let flushed = aof::flush_append_only_file(server, false);
+        if flushed.did_something() {
+            crate::probe!(el.tracer, "before_sleep" => "flushAppendOnlyFile", probes::aof_flushed(server, &flushed));
+        }
+        if let Some(kind) = flushed.fsync {
+            crate::probe!(el.tracer, "before_sleep" => "aof_fsync", probes::aof_fsynced(server, kind));
+        }
+    }
     networking::handle_clients_with_pending_writes(el, server);
     networking::free_clients_in_async_free_queue(el, server);
     el.tracer
@@ -429,6 +464,7 @@ pub const SERVER_CRON: Handler<crate::ae::TimeProc<Server>> = Handler {
 pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) -> i64 {
     if SHUTDOWN_ASAP.swap(false, Ordering::SeqCst) {
         log::warning("Received shutdown signal, scheduling shutdown...");
+        aof::flush_for_shutdown(server);
         log::warning("Redis-compatible server is now ready to exit, bye bye...");
         el.stop();
     }
@@ -443,6 +479,9 @@ pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) ->
     }
     clients_cron(server);
     databases_cron(el, server);
+    if let Some(flushed) = aof::aof_cron(server, run_with_period(server, 1000)) {
+        crate::probe!(el.tracer, "server_cron" => "flushAppendOnlyFile", probes::aof_flushed(server, &flushed));
+    }
     server.cronloops += 1;
     1000 / server.config.hz.clamp(1, 500) as i64
 }

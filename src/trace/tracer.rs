@@ -429,6 +429,10 @@ impl Live {
             ProbeData::ExpireCycle { expired, .. } => {
                 did.keys_expired = did.keys_expired.saturating_add(*expired)
             }
+            ProbeData::AofFlushed { bytes, .. } => {
+                did.aof_bytes_written = did.aof_bytes_written.saturating_add(*bytes)
+            }
+            ProbeData::AofFsynced { .. } => did.aof_fsynced = true,
             _ => {}
         }
     }

@@ -480,6 +480,7 @@ pub(crate) mod test_support {
             unblocked_clients: Default::default(),
             pubsub: Default::default(),
             monitors: Vec::new(),
+            aof: Default::default(),
         }
     }
 
