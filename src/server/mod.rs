@@ -203,6 +203,9 @@ pub struct Server {
     pub deferred_probes: Vec<crate::trace::model::ProbeData>,
     /// The append-only file's state (the `aof_*` fields of `redisServer`).
     pub aof: aof::Aof,
+    /// Set by SHUTDOWN: the loop runs nothing more and stops (Redis exits
+    /// inside the command; we stop the loop so the trace is flushed too).
+    pub shutdown_requested: bool,
 }
 
 impl Server {
@@ -323,6 +326,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         start_instant: Instant::now(),
         start_unix_ms: mstime(),
         cronloops: 0,
+        shutdown_requested: false,
         cron_id: 0,
         local_addr,
         blocked_clients: 0,
@@ -428,6 +432,10 @@ pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
         crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
     }
     blocked::process_unblocked_clients(&mut el.tracer, server);
+    if server.shutdown_requested {
+        // An unblocked client's pending input held a SHUTDOWN.
+        return prepare_for_shutdown(el, server);
+    }
     blocked::handle_clients_blocked_on_keys(server);
     if server.aof.on {
         aof::propagate_expired_deletions(server);
@@ -450,6 +458,16 @@ pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
         });
 }
 
+/// The last things before the server goes (mirror of `prepareForShutdown`
+/// and `finishShutdown`): what the AOF buffer holds is written and synced,
+/// then the loop is told to stop. Replies still waiting in clients' buffers
+/// are not sent, as in Redis, which exits right after.
+pub fn prepare_for_shutdown(el: &mut EventLoop<Server>, server: &mut Server) {
+    aof::flush_for_shutdown(server);
+    log::warning("Redis-compatible server is now ready to exit, bye bye...");
+    el.stop();
+}
+
 /// The serverCron time event.
 pub const SERVER_CRON: Handler<crate::ae::TimeProc<Server>> = Handler {
     name: "server_cron",
@@ -464,9 +482,7 @@ pub const SERVER_CRON: Handler<crate::ae::TimeProc<Server>> = Handler {
 pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) -> i64 {
     if SHUTDOWN_ASAP.swap(false, Ordering::SeqCst) {
         log::warning("Received shutdown signal, scheduling shutdown...");
-        aof::flush_for_shutdown(server);
-        log::warning("Redis-compatible server is now ready to exit, bye bye...");
-        el.stop();
+        prepare_for_shutdown(el, server);
     }
     if run_with_period(server, 100) {
         cmd::server::track_instantaneous_metrics(server);

@@ -182,6 +182,11 @@ pub fn create_client(
 /// iteration, after every other ready client had its turn.
 // anchor: net.read_query_from_client
 pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, _mask: u8) {
+    // After SHUTDOWN, the rest of this iteration's fired events find a server
+    // that, in Redis, has already exited.
+    if server.shutdown_requested {
+        return;
+    }
     let Some(c) = server
         .clients
         .get_mut(fd as usize)
@@ -241,6 +246,9 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         return;
     }
     process_input_buffer(&mut el.tracer, server, fd);
+    if server.shutdown_requested {
+        super::prepare_for_shutdown(el, server);
+    }
 }
 
 /// Appends up to `len` bytes read from `fd` to `buf` without zero-filling
@@ -275,6 +283,7 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
     c.parser.max_bulk_len = server.config.proto_max_bulk_len;
     while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED) == 0
         && c.qb_pos < c.querybuf.len()
+        && !server.shutdown_requested
     {
         // Redis asks on every header, so an AUTH earlier in the same
         // pipeline lifts the small-request limits for what follows.
@@ -397,6 +406,9 @@ fn check_command(
     }
     if auth::auth_required(&server.config, c) && !cmd.flags.split(' ').any(|f| f == "no_auth") {
         return Err(auth::NOAUTH_ERROR.to_string());
+    }
+    if c.flags & CLIENT_MULTI != 0 && cmd.flags.split(' ').any(|f| f == "no_multi") {
+        return Err("Command not allowed inside a transaction".to_string());
     }
     if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 && !PUBSUB_CONTEXT_COMMANDS.contains(&cmd.name) {
         return Err(format!(
