@@ -86,7 +86,10 @@ fn chapters(args: ChaptersArgs) -> ExitCode {
     if let Some(n) = args.show {
         return match guide.chapters().get(n.wrapping_sub(1)) {
             Some(c) => {
-                print!("{}", walkthrough::render_chapter(n, c));
+                print!(
+                    "{}",
+                    walkthrough::render_chapter(n, c, server::DEFAULT_PORT)
+                );
                 ExitCode::SUCCESS
             }
             None => {
@@ -156,6 +159,33 @@ struct ServerArgs {
     /// With no password, refuse clients that do not connect over loopback, as Redis does.
     #[arg(long, value_name = "yes|no", default_value = "yes", value_parser = parse_yes_no, action = clap::ArgAction::Set)]
     protected_mode: bool,
+    /// Keep an append-only file: every write is logged in `DIR/appendonlydir` and replayed at start-up, as Redis's `appendonly`.
+    #[arg(long, value_name = "yes|no", default_value = "no", value_parser = parse_yes_no, action = clap::ArgAction::Set)]
+    appendonly: bool,
+    /// When the append-only file is fsynced: before every reply (`always`), once a second in the background (`everysec`), or never (`no`).
+    #[arg(long, value_name = "always|everysec|no", default_value = "everysec", value_parser = parse_appendfsync)]
+    appendfsync: server::aof::AppendFsync,
+    /// The name the append-only file's parts start with (a name, not a path).
+    #[arg(long, value_name = "NAME", default_value = server::aof::DEFAULT_APPENDFILENAME, value_parser = parse_appendfilename)]
+    appendfilename: String,
+    /// Working directory for persistence: the append-only file goes in `DIR/appendonlydir`.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: std::path::PathBuf,
+}
+
+/// Reads an `appendfsync` policy.
+fn parse_appendfsync(value: &str) -> Result<server::aof::AppendFsync, String> {
+    server::aof::AppendFsync::parse(value.as_bytes())
+        .ok_or_else(|| "expected always, everysec or no".to_string())
+}
+
+/// Like Redis, `appendfilename` must be a bare file name.
+fn parse_appendfilename(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.contains('/') || value.chars().any(char::is_whitespace) {
+        Err("appendfilename must be a file name, without a path or spaces".to_string())
+    } else {
+        Ok(value.to_string())
+    }
 }
 
 /// Reads a Redis-style boolean flag value.
@@ -184,6 +214,10 @@ impl ServerArgs {
             maxclients: self.maxclients,
             requirepass: self.requirepass.clone().into_bytes(),
             protected_mode: self.protected_mode,
+            appendonly: self.appendonly,
+            appendfsync: self.appendfsync,
+            appendfilename: self.appendfilename.clone(),
+            dir: self.dir.clone(),
             ..Config::default()
         }
     }
@@ -256,8 +290,16 @@ struct TraceArgs {
     #[arg(long, value_name = "PORT")]
     trace_port: Option<u16>,
     /// Address for --trace-port. Loopback by default: anyone who can connect can pause the server.
+    /// Any other address needs --trace-token.
     #[arg(long, default_value = "127.0.0.1", requires = "trace_port")]
     trace_bind: String,
+    /// Viewers must present this token (`loopscope attach --trace-token TOKEN`) before they see
+    /// anything. Required when --trace-bind is not a loopback address.
+    #[arg(long, value_name = "TOKEN", requires = "trace_port")]
+    trace_token: Option<String>,
+    /// Viewers may watch but never control the loop (pause, step, breakpoints are refused).
+    #[arg(long, requires = "trace_port", conflicts_with = "start_paused")]
+    trace_read_only: bool,
     /// Pause the loop before its first iteration, until a viewer steps or continues it.
     #[arg(long, requires = "trace_port")]
     start_paused: bool,
@@ -297,7 +339,8 @@ fn start_tracing(
     let attach_server = match args.trace_port {
         Some(port) => {
             let addr = format!("{}:{port}", args.trace_bind);
-            let attached = attach::spawn_attach_server(handle, &addr)
+            let policy = attach_policy(args, &addr)?;
+            let attached = attach::spawn_attach_server(handle, &addr, policy)
                 .map_err(|e| format!("cannot listen for trace viewers on {addr}: {e}"))?;
             log::notice(&format!(
                 "trace viewers can attach on {} (try: nc {} {})",
@@ -310,6 +353,28 @@ fn start_tracing(
         None => None,
     };
     Ok((file_sink, attach_server))
+}
+
+/// The rules for attach-port viewers (see `Policy::for_bind`); prints the
+/// warning for a port reachable from other machines.
+fn attach_policy(
+    args: &TraceArgs,
+    addr: &str,
+) -> Result<loopscope::trace::admission::Policy, String> {
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<std::net::SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve --trace-bind {}: {e}", args.trace_bind))?
+        .collect();
+    let (policy, warning) = loopscope::trace::admission::Policy::for_bind(
+        &addrs,
+        args.trace_token.clone(),
+        args.trace_read_only,
+    )?;
+    if let Some(w) = warning {
+        eprintln!("loopscope: {w}");
+    }
+    Ok(policy)
 }
 
 // ---------------------------------------------------------------------------
@@ -360,6 +425,12 @@ struct AttachArgs {
     /// The trace port to attach to.
     #[arg(default_value = "127.0.0.1:7380")]
     addr: String,
+    /// The token the server was started with (`serve --trace-token`).
+    #[arg(long, value_name = "TOKEN")]
+    trace_token: Option<String>,
+    /// Only watch: the server refuses this viewer's pause, step and breakpoints.
+    #[arg(long)]
+    read_only: bool,
     #[command(flatten)]
     ui: UiArgs,
 }
@@ -501,8 +572,15 @@ fn attach(args: AttachArgs) -> ExitCode {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
+    let target = loopscope::tui::AttachTarget {
+        addr: args.addr.clone(),
+        handshake: loopscope::trace::admission::Handshake {
+            token: args.trace_token.clone(),
+            read_only: args.read_only,
+        },
+    };
     run_ui(
-        loopscope::tui::TraceSource::Attach(args.addr.clone()),
+        loopscope::tui::TraceSource::Attach(target),
         &args.ui,
         log,
         hint,

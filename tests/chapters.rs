@@ -26,11 +26,18 @@ use loopscope::walkthrough::{Chapter, Loaded, Origin, Progress, Walkthrough, loa
 /// TTL are the slowest things a chapter does).
 const STEP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Where a chapter that turns the AOF on has it write: a temp dir, not the
+/// working directory.
+fn aof_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("loopscope-chapters-{}", std::process::id()))
+}
+
 /// A server on a free loopback port, its loop running on its own thread,
 /// and a viewer subscribed to its trace.
 fn start_server() -> (SocketAddr, Subscription) {
     let config = Config {
         port: 0,
+        dir: aof_dir(),
         ..Config::default()
     };
     let (mut el, mut srv) = server::init_server(config).expect("the server starts");
@@ -224,6 +231,7 @@ fn every_chapter_plays_end_to_end() {
         .filter(|c| only.as_ref().is_none_or(|o| c.file.contains(o.as_str())))
         .filter_map(|c| play(c).err())
         .collect();
+    let _ = std::fs::remove_dir_all(aof_dir());
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 

@@ -9,10 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use loopscope::trace::model::{Control, GateState, Message, ProbeKind, StepUnit, short_bytes};
-use loopscope::tui::TraceSource;
 use loopscope::tui::source::Feed;
 use loopscope::tui::state::App;
 use loopscope::tui::theme::Theme;
+use loopscope::tui::{AttachTarget, TraceSource};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -96,7 +96,7 @@ fn attach_to_a_paused_server_and_step_it() {
         &tport.to_string(),
         "--start-paused",
     ]);
-    let mut feed = TraceSource::Attach(format!("127.0.0.1:{tport}"))
+    let mut feed = TraceSource::Attach(AttachTarget::new(format!("127.0.0.1:{tport}")))
         .open()
         .expect("attach");
     let mut app = App::new(Theme::new(false, true), "attach", "");

@@ -301,3 +301,44 @@ fn the_guide_sends_a_steps_command_and_stops_the_loop_at_its_moment() {
     s.keys("q");
     s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
 }
+
+/// The pid of the process the shell in the session's pane started.
+fn child_of_pane(s: &Session) -> i32 {
+    let out = Command::new("tmux")
+        .args(["list-panes", "-t", &s.name, "-F", "#{pane_pid}"])
+        .output()
+        .expect("tmux list-panes");
+    let shell: i32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a pane pid");
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("the shell's children");
+    children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("loopscope, started by the shell")
+}
+
+/// SIGTERM makes the UI quit like `q` does: exit status 0, terminal restored.
+#[test]
+fn sigterm_quits_the_ui_and_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("\n*** SKIPPED sigterm_quits_the_ui...: tmux is not installed ***\n");
+        return;
+    }
+    let port = free_port();
+    let cmd = tour_command(port).replace("LOOPSCOPE-EXITED", "LOOPSCOPE-EXITED-$?");
+    let s = Session::start("sigterm", &cmd);
+    s.wait_for("the tour", |sc| sc.contains("iter"));
+    let pid = child_of_pane(&s);
+    // SAFETY: kill(2) on the loopscope process this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let screen = s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
+    assert!(screen.contains("LOOPSCOPE-EXITED-0"), "{screen}");
+    assert!(
+        !screen.contains("command flow"),
+        "the UI was left on screen:\n{screen}"
+    );
+}

@@ -381,6 +381,13 @@ impl<C> EventLoop<C> {
         self.api.clear_ready(fd, mask);
     }
 
+    /// Tells the level-trigger emulation that a read on `fd` returned fewer
+    /// bytes than asked: drained, unless the peer hung up, whose end of
+    /// stream is still to be read (see `ApiState::short_read`).
+    pub fn short_read(&mut self, fd: Fd) {
+        self.api.short_read(fd);
+    }
+
     /// Adds a timer due in `ms` milliseconds and returns its id (mirror of
     /// `aeCreateTimeEvent`). Ids start at 0 and only grow.
     // anchor: ae.create_time_event

@@ -40,12 +40,17 @@ use super::{AE_READABLE, AE_WRITABLE, Fd, FileEvent, FiredEvent};
 /// The token of the waker, outside any fd's range: a wake is not a file event.
 const WAKER_TOKEN: Token = Token(usize::MAX);
 
+/// A readiness bit beside AE_READABLE/AE_WRITABLE: the poller reported a
+/// hang-up (or an error) on the fd, which no read has consumed yet.
+const HUNG_UP: u8 = 0x80;
+
 /// mio's poller plus the level-trigger emulation (mirror of `aeApiState`).
 pub struct ApiState {
     poll: Poll,
     /// The kernel's answer buffer, sized `setsize` like ae's `epoll_event[setsize]`.
     events: Events,
-    /// Per fd: the directions (AE_READABLE | AE_WRITABLE) known to be ready.
+    /// Per fd: the directions (AE_READABLE | AE_WRITABLE) known to be ready,
+    /// and [`HUNG_UP`] once the peer closed its side or the socket failed.
     ready: Vec<u8>,
     /// Per fd: 1 + its index in `fired` during a poll, 0 when absent.
     fired_pos: Vec<u32>,
@@ -120,6 +125,25 @@ impl ApiState {
             None => registry.deregister(&mut SourceFd(&fd)),
         };
         self.clear_ready(fd, mask);
+        if interest(old & !mask).is_none() {
+            // The fd number may be reused by a new connection: forget the hang-up too.
+            self.clear_ready(fd, HUNG_UP);
+        }
+    }
+
+    /// A read on `fd` returned fewer bytes than asked: the socket is drained
+    /// for reading, unless the peer hung up. Then the end of the stream is
+    /// still to be read, and a level-triggered poll would keep reporting it;
+    /// mio reports the hang-up once, often with the last bytes, so the fd
+    /// stays ready until a read returns it.
+    pub fn short_read(&mut self, fd: Fd) {
+        let hung_up = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.ready.get(i))
+            .is_some_and(|bits| bits & HUNG_UP != 0);
+        if !hung_up {
+            self.clear_ready(fd, AE_READABLE);
+        }
     }
 
     /// Forgets readiness of `fd` in the `mask` directions.
@@ -187,7 +211,12 @@ impl ApiState {
             if ev.is_error() {
                 mask |= AE_READABLE | AE_WRITABLE;
             }
-            self.ready[fd as usize] |= mask;
+            let hung_up = if ev.is_read_closed() || ev.is_error() {
+                HUNG_UP
+            } else {
+                0
+            };
+            self.ready[fd as usize] |= mask | hung_up;
             Self::merge(
                 &mut self.fired_pos,
                 fired,

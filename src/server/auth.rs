@@ -21,6 +21,7 @@ use std::net::SocketAddr;
 
 use super::client::Client;
 use super::{Config, log};
+use crate::trace::admission::constant_time_eq;
 
 /// The only user there is (Redis's `default` user).
 pub const DEFAULT_USER: &[u8] = b"default";
@@ -58,7 +59,11 @@ pub fn auth_required(config: &Config, c: &Client) -> bool {
 /// A failed attempt leaves the client as it was: a client already
 /// authenticated stays so.
 pub fn authenticate(config: &Config, c: &mut Client, user: &[u8], password: &[u8]) -> bool {
-    let ok = user == DEFAULT_USER && (!password_set(config) || password == config.requirepass);
+    // The password is compared in constant time, as Redis compares its hashes
+    // (`time_independent_strcmp`): how long a wrong guess takes must not say
+    // how many of its first bytes were right.
+    let ok = user == DEFAULT_USER
+        && (!password_set(config) || constant_time_eq(password, &config.requirepass));
     if ok {
         c.authenticated = true;
     }

@@ -31,12 +31,12 @@
 //! would never complete), so there it behaves like its non-blocking twin
 //! and answers null at once.
 
-use super::Server;
 use super::client::{CLIENT_BLOCKED, CLIENT_UNBLOCKED, Client, ClientRef};
 use super::cmd::list::{self, ListEnd};
 use super::db::{Sds, Value, WRONGTYPE_ERR, mstime_i64};
 use super::networking::{self, process_input_buffer};
 use super::util::long_double::LongDouble;
+use super::{Server, aof};
 use crate::probe;
 use crate::trace::Tracer;
 use crate::trace::model::ProbeData;
@@ -277,6 +277,27 @@ fn serve_client_blocked_on_list(
         }
     }
     *deleted = list::delete_if_empty(db, &mut server.stats, key);
+    // The AOF gets the non-blocking command the served one amounts to.
+    let brpoplpush = receiver.last_cmd == "brpoplpush";
+    aof::propagate::propagate_now(server, receiver.db, || match &target {
+        None => vec![list::pop_name(wherefrom).to_vec(), key.to_vec()],
+        Some(target) if brpoplpush => vec![b"RPOPLPUSH".to_vec(), key.to_vec(), target.to_vec()],
+        Some(target) => vec![
+            b"LMOVE".to_vec(),
+            key.to_vec(),
+            target.to_vec(),
+            end_name(wherefrom).to_vec(),
+            end_name(whereto).to_vec(),
+        ],
+    });
+}
+
+/// How LMOVE names a list end.
+fn end_name(end: ListEnd) -> &'static [u8] {
+    match end {
+        ListEnd::Head => b"left",
+        ListEnd::Tail => b"right",
+    }
 }
 
 /// Runs the input that unblocked clients sent while they waited (mirror of

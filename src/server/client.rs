@@ -52,6 +52,9 @@ pub const CLIENT_MONITOR: u32 = 1 << 9;
 /// Must get one reply per command, so blocking commands may not block
 /// (set while EXEC runs the queued commands).
 pub const CLIENT_DENY_BLOCKING: u32 = 1 << 10;
+/// The running command reported what to propagate in its place (Redis's
+/// `CLIENT_PREVENT_PROP`); see `aof::propagate`.
+pub const CLIENT_PREVENT_PROP: u32 = 1 << 11;
 
 /// A client as the server's tables refer to it: its fd, which is its slot
 /// in `server.clients`, and its id, so a closed client's reused fd is never

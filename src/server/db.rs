@@ -72,6 +72,15 @@ pub struct Db {
     ready_keys: Vec<Sds>,
     /// Keys under WATCH, with their watchers (`watched_keys` of `redisDb`).
     watched_keys: HashMap<Sds, Vec<signals::Watcher>>,
+    /// Changes made to this database (its share of Redis's `server.dirty`):
+    /// `call` compares it before and after a command to decide whether the
+    /// command is written to the AOF.
+    pub dirty: u64,
+    /// Remember expired keys in `expired_log`; only the AOF needs them.
+    pub log_expired: bool,
+    /// Keys deleted because they expired, waiting to be written to the AOF
+    /// as DEL (what `deleteExpiredKeyAndPropagate` propagates).
+    pub expired_log: Vec<Sds>,
 }
 
 /// A key looked up as one type (see [`Db::lookup_typed`]).
@@ -96,6 +105,9 @@ impl Db {
             blocking_keys: HashMap::new(),
             ready_keys: Vec::new(),
             watched_keys: HashMap::new(),
+            dirty: 0,
+            log_expired: false,
+            expired_log: Vec::new(),
         }
     }
 
@@ -121,6 +133,7 @@ impl Db {
     /// watched keys it is about to remove (`signalFlushedDb`).
     pub fn clear(&mut self) -> usize {
         self.touch_all_watched_keys();
+        self.dirty = self.dirty.wrapping_add(1);
         self.avg_ttl = 0;
         self.expires_cursor = 0;
         self.dict.clear()
@@ -167,6 +180,9 @@ impl Db {
         let (key, _) = self.dict.remove_at(pos);
         self.touch_watched_key(&key);
         stats.expiredkeys += 1;
+        if self.log_expired {
+            self.expired_log.push(key);
+        }
     }
 
     /// True when `key` exists but its deadline has passed, without deleting
@@ -267,7 +283,7 @@ impl Db {
         let pos = self.dict.find(key)?;
         let when = self.dict.expire_at(pos);
         let (_, value) = self.dict.remove_at(pos);
-        self.touch_watched_key(key);
+        self.note_change(key);
         Some((value, when))
     }
 
@@ -285,7 +301,7 @@ impl Db {
     pub fn set_expire(&mut self, key: &[u8], when: i64) {
         if let Some(pos) = self.dict.find(key) {
             self.dict.set_expire_at(pos, when);
-            self.touch_watched_key(key);
+            self.note_change(key);
         }
     }
 
@@ -298,9 +314,15 @@ impl Db {
             .find(key)
             .is_some_and(|pos| self.dict.remove_expire_at(pos));
         if removed {
-            self.touch_watched_key(key);
+            self.note_change(key);
         }
         removed
+    }
+
+    /// The value of `key` as it is, without expiring it or counting a
+    /// lookup (for the AOF, which writes down what a command left behind).
+    pub fn peek(&self, key: &[u8]) -> Option<&Value> {
+        self.dict.find(key).map(|pos| self.dict.value_at(pos))
     }
 
     /// A random live key, or `None` when the database is empty. Picks that

@@ -16,7 +16,9 @@
 //! - [`util`]: Redis's strict number parsing and glob matching.
 //! - [`zmalloc`]: the counting allocator behind `INFO memory`.
 //! - [`log`]: the server log.
+//! - [`aof`]: persistence, the append-only file written in `before_sleep`.
 
+pub mod aof;
 pub mod auth;
 pub mod blocked;
 pub mod client;
@@ -78,6 +80,14 @@ pub struct Config {
     pub requirepass: Vec<u8>,
     /// `protected-mode`: with no password, refuse clients that are not on loopback.
     pub protected_mode: bool,
+    /// `appendonly`: keep an append-only file (see [`aof`]).
+    pub appendonly: bool,
+    /// `appendfsync`: when the AOF is fsynced.
+    pub appendfsync: aof::AppendFsync,
+    /// `appendfilename`: the name the AOF's parts and manifest start with.
+    pub appendfilename: String,
+    /// `dir`: the working directory; the AOF lives in `<dir>/appendonlydir`.
+    pub dir: std::path::PathBuf,
 }
 
 /// Who may run a protected command such as DEBUG (Redis's `PROTECTED_ACTION_ALLOWED_*`).
@@ -114,6 +124,10 @@ impl Default for Config {
             client_obuf_limits: networking::CLIENT_BUFFER_LIMITS_DEFAULT,
             requirepass: Vec::new(),
             protected_mode: true,
+            appendonly: false,
+            appendfsync: aof::AppendFsync::Everysec,
+            appendfilename: aof::DEFAULT_APPENDFILENAME.to_string(),
+            dir: std::path::PathBuf::from("."),
         }
     }
 }
@@ -187,6 +201,11 @@ pub struct Server {
     /// (a PUBLISH's deliveries); `process_command` emits them right after
     /// the command returns.
     pub deferred_probes: Vec<crate::trace::model::ProbeData>,
+    /// The append-only file's state (the `aof_*` fields of `redisServer`).
+    pub aof: aof::Aof,
+    /// Set by SHUTDOWN: the loop runs nothing more and stops (Redis exits
+    /// inside the command; we stop the loop so the trace is flushed too).
+    pub shutdown_requested: bool,
 }
 
 impl Server {
@@ -202,10 +221,36 @@ impl Server {
 
 /// Milliseconds since the Unix epoch (mirror of `mstime`).
 pub fn mstime() -> u64 {
+    #[cfg(test)]
+    if let Some(ms) = frozen_clock::now() {
+        return ms;
+    }
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Unit tests that compare TTLs in whole seconds stop the clock, so a machine
+/// that stalls for half a second between EXPIRE and TTL cannot change the
+/// rounded answer. Per thread, as each test runs on its own thread.
+#[cfg(test)]
+pub mod frozen_clock {
+    use std::cell::Cell;
+
+    thread_local! {
+        static FROZEN_MS: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+
+    /// From now on, [`super::mstime`] on this thread answers the present moment.
+    pub fn freeze() {
+        let now = super::mstime();
+        FROZEN_MS.with(|f| f.set(Some(now)));
+    }
+
+    pub(super) fn now() -> Option<u64> {
+        FROZEN_MS.with(Cell::get)
+    }
 }
 
 /// Microseconds since the Unix epoch (mirror of `ustime`).
@@ -281,6 +326,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         start_instant: Instant::now(),
         start_unix_ms: mstime(),
         cronloops: 0,
+        shutdown_requested: false,
         cron_id: 0,
         local_addr,
         blocked_clients: 0,
@@ -289,7 +335,12 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
         pubsub: pubsub::PubSub::default(),
         monitors: Vec::new(),
         deferred_probes: Vec::new(),
+        aof: aof::Aof::default(),
     };
+    // Like Redis, the dataset is loaded after the listener is bound but
+    // before the loop runs, so no client is accepted before it is complete.
+    aof::load::load_append_only_files(&mut server).map_err(StartError)?;
+    server.deferred_probes.clear();
     server.cron_id = el.create_time_event(1, SERVER_CRON, None);
     if el.create_file_event(listener_fd, AE_READABLE, networking::ACCEPT_TCP_HANDLER) == AE_ERR {
         return Err(StartError(
@@ -340,6 +391,8 @@ fn adjust_open_files_limit(maxclients: u32) -> u32 {
 
 extern "C" fn sig_shutdown_handler(_sig: libc::c_int) {
     SHUTDOWN_ASAP.store(true, Ordering::SeqCst);
+    // A loop paused at the gate runs no serverCron: let it go on to one.
+    crate::trace::tracer::release_gate_for_shutdown();
 }
 
 /// SIGINT and SIGTERM only set a flag; serverCron sees it within 1/hz s and
@@ -367,8 +420,9 @@ pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
 /// order matters and is Redis 7.0's: work that may produce replies first
 /// (blocked clients whose deadline passed, the fast expire cycle, the input
 /// of clients unblocked meanwhile, clients blocked on keys that became
-/// ready), then the replies are written, then clients marked for closing
-/// are freed.
+/// ready), then the AOF buffer is written to the file — *before* any reply,
+/// so no client is told of a write the file does not have — then the
+/// replies are written, then clients marked for closing are freed.
 // anchor: server.before_sleep
 pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
     crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
@@ -378,13 +432,40 @@ pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
         crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
     }
     blocked::process_unblocked_clients(&mut el.tracer, server);
+    if server.shutdown_requested {
+        // An unblocked client's pending input held a SHUTDOWN.
+        return prepare_for_shutdown(el, server);
+    }
     blocked::handle_clients_blocked_on_keys(server);
+    if server.aof.on {
+        aof::propagate_expired_deletions(server);
+        for appended in server.deferred_probes.drain(..) {
+            crate::probe!(el.tracer, "before_sleep" => "feedAppendOnlyFile", appended);
+        }
+        let flushed = aof::flush_append_only_file(server, false);
+        if flushed.did_something() {
+            crate::probe!(el.tracer, "before_sleep" => "flushAppendOnlyFile", probes::aof_flushed(server, &flushed));
+        }
+        if let Some(kind) = flushed.fsync {
+            crate::probe!(el.tracer, "before_sleep" => "aof_fsync", probes::aof_fsynced(server, kind));
+        }
+    }
     networking::handle_clients_with_pending_writes(el, server);
     networking::free_clients_in_async_free_queue(el, server);
     el.tracer
         .before_sleep_end(crate::site!("before_sleep", "beforeSleep"), || {
             probes::keyspace(server)
         });
+}
+
+/// The last things before the server goes (mirror of `prepareForShutdown`
+/// and `finishShutdown`): what the AOF buffer holds is written and synced,
+/// then the loop is told to stop. Replies still waiting in clients' buffers
+/// are not sent, as in Redis, which exits right after.
+pub fn prepare_for_shutdown(el: &mut EventLoop<Server>, server: &mut Server) {
+    aof::flush_for_shutdown(server);
+    log::warning("Redis-compatible server is now ready to exit, bye bye...");
+    el.stop();
 }
 
 /// The serverCron time event.
@@ -401,8 +482,7 @@ pub const SERVER_CRON: Handler<crate::ae::TimeProc<Server>> = Handler {
 pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) -> i64 {
     if SHUTDOWN_ASAP.swap(false, Ordering::SeqCst) {
         log::warning("Received shutdown signal, scheduling shutdown...");
-        log::warning("Redis-compatible server is now ready to exit, bye bye...");
-        el.stop();
+        prepare_for_shutdown(el, server);
     }
     if run_with_period(server, 100) {
         cmd::server::track_instantaneous_metrics(server);
@@ -415,6 +495,9 @@ pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) ->
     }
     clients_cron(server);
     databases_cron(el, server);
+    if let Some(flushed) = aof::aof_cron(server, run_with_period(server, 1000)) {
+        crate::probe!(el.tracer, "server_cron" => "flushAppendOnlyFile", probes::aof_flushed(server, &flushed));
+    }
     server.cronloops += 1;
     1000 / server.config.hz.clamp(1, 500) as i64
 }

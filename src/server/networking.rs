@@ -29,7 +29,7 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use crate::ae::{AE_ERR, AE_READABLE, AE_WRITABLE, EventLoop, Fd, Handler};
+use crate::ae::{AE_BARRIER, AE_ERR, AE_READABLE, AE_WRITABLE, EventLoop, Fd, Handler};
 
 use super::client::{
     CLIENT_BLOCKED, CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_MONITOR, CLIENT_MULTI,
@@ -37,7 +37,7 @@ use super::client::{
     ClientRef,
 };
 use super::cmd::{self, RedisCommand};
-use super::{Server, auth, blocked, log, monitor, multi, probes, pubsub};
+use super::{Server, aof, auth, blocked, log, monitor, multi, probes, pubsub};
 use crate::probe;
 use crate::trace::Tracer;
 use crate::trace::model::{IoOutcome, ProbeData};
@@ -182,6 +182,11 @@ pub fn create_client(
 /// iteration, after every other ready client had its turn.
 // anchor: net.read_query_from_client
 pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, _mask: u8) {
+    // After SHUTDOWN, the rest of this iteration's fired events find a server
+    // that, in Redis, has already exited.
+    if server.shutdown_requested {
+        return;
+    }
     let Some(c) = server
         .clients
         .get_mut(fd as usize)
@@ -211,7 +216,7 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         }
         Ok(n) => {
             if n < readlen {
-                el.clear_ready(fd, AE_READABLE);
+                el.short_read(fd);
             }
             c.net_input_bytes += n as u64;
             server.stats.net_input_bytes += n as u64;
@@ -241,6 +246,9 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         return;
     }
     process_input_buffer(&mut el.tracer, server, fd);
+    if server.shutdown_requested {
+        super::prepare_for_shutdown(el, server);
+    }
 }
 
 /// Appends up to `len` bytes read from `fd` to `buf` without zero-filling
@@ -275,6 +283,7 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
     c.parser.max_bulk_len = server.config.proto_max_bulk_len;
     while c.flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED) == 0
         && c.qb_pos < c.querybuf.len()
+        && !server.shutdown_requested
     {
         // Redis asks on every header, so an AUTH earlier in the same
         // pipeline lifts the small-request limits for what follows.
@@ -337,7 +346,11 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
         Ok(cmd) => {
             call(server, c, cmd);
             for deferred in server.deferred_probes.drain(..) {
-                probe!(tracer, "process_command" => "pubsubPublishMessage", deferred);
+                if matches!(deferred, ProbeData::AofAppended { .. }) {
+                    probe!(tracer, "process_command" => "feedAppendOnlyFile", deferred);
+                } else {
+                    probe!(tracer, "process_command" => "pubsubPublishMessage", deferred);
+                }
             }
             if c.flags & CLIENT_BLOCKED != 0 {
                 probe!(tracer, "process_command" => "blockForKeys", probes::client_blocked(c));
@@ -394,6 +407,9 @@ fn check_command(
     if auth::auth_required(&server.config, c) && !cmd.flags.split(' ').any(|f| f == "no_auth") {
         return Err(auth::NOAUTH_ERROR.to_string());
     }
+    if c.flags & CLIENT_MULTI != 0 && cmd.flags.split(' ').any(|f| f == "no_multi") {
+        return Err("Command not allowed inside a transaction".to_string());
+    }
     if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 && !PUBSUB_CONTEXT_COMMANDS.contains(&cmd.name) {
         return Err(format!(
             "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -425,14 +441,20 @@ fn protected_allowed(setting: super::ProtectedAction, c: &Client) -> bool {
     }
 }
 
-/// Runs a command and keeps the books (mirror of `call`): counts it, and
-/// shows it to the monitors unless it is an admin command.
+/// Runs a command and keeps the books (mirror of `call`): counts it, shows
+/// it to the monitors unless it is an admin command, and with the AOF on
+/// propagates it to the AOF buffer if it changed the data.
+#[inline]
 // anchor: server.call
 pub fn call(server: &mut Server, c: &mut Client, cmd: &'static RedisCommand) {
+    let aof_mark = aof::propagate::before_call(server, c);
     (cmd.proc_)(server, c);
     server.stats.numcommands += 1;
     if !server.monitors.is_empty() && !cmd.flags.split(' ').any(|f| f == "admin") {
         monitor::replication_feed_monitors(server, c);
+    }
+    if let Some(mark) = aof_mark {
+        aof::propagate::after_call(server, c, cmd, mark);
     }
 }
 
@@ -472,7 +494,7 @@ pub fn handle_clients_with_pending_writes(el: &mut ServerLoop, server: &mut Serv
         if c.flags & CLIENT_CLOSE_ASAP == 0 {
             write_to_client(el, server, &mut c, false);
             if c.has_pending_replies() && c.flags & CLIENT_CLOSE_ASAP == 0 {
-                install_client_write_handler(el, &mut c);
+                install_client_write_handler(el, server, &mut c);
             }
         }
         server.clients[fd as usize] = Some(c);
@@ -486,12 +508,33 @@ pub fn handle_clients_with_pending_writes(el: &mut ServerLoop, server: &mut Serv
 
 /// Registers the writable handler for a client whose reply did not fit
 /// (mirror of `installClientWriteHandler`).
+///
+/// With the AOF on and `appendfsync always`, the handler is installed with
+/// the write *barrier*: ae's `AE_BARRIER` bit beside `AE_WRITABLE`, which
+/// makes the loop run this fd's writer before its reader when both fire in
+/// one iteration. Otherwise a command read in that iteration could be
+/// answered by the writer right after the reader ran it, before
+/// `before_sleep` wrote and fsynced the AOF. Redis 5 passed `AE_BARRIER` to
+/// ae exactly here; Redis 6 moved the flag into its connection layer
+/// (`CONN_FLAG_WRITE_BARRIER`), which we do not have.
 // anchor: net.install_client_write_handler
-fn install_client_write_handler(el: &mut ServerLoop, c: &mut Client) {
-    if !c.write_handler_installed
-        && el.create_file_event(c.fd, AE_WRITABLE, SEND_REPLY_TO_CLIENT) != AE_ERR
-    {
+fn install_client_write_handler(el: &mut ServerLoop, server: &Server, c: &mut Client) {
+    if c.write_handler_installed {
+        return;
+    }
+    let barrier = server.aof.on && server.config.appendfsync == super::aof::AppendFsync::Always;
+    let mask = if barrier {
+        AE_WRITABLE | AE_BARRIER
+    } else {
+        AE_WRITABLE
+    };
+    if el.create_file_event(c.fd, mask, SEND_REPLY_TO_CLIENT) != AE_ERR {
         c.write_handler_installed = true;
+        probe!(el.tracer, "install_client_write_handler" => "installClientWriteHandler", ProbeData::WriteHandlerInstalled {
+            client: c.id,
+            fd: c.fd,
+            barrier,
+        });
     }
 }
 
@@ -870,5 +913,36 @@ mod tests {
         };
         let (got, connected) = accept_from(off, "192.0.2.7:41000");
         assert!(got.is_empty() && connected);
+    }
+}
+
+#[cfg(test)]
+mod barrier_tests {
+    use super::*;
+    use crate::server::aof::AppendFsync;
+    use crate::server::cmd::test_support;
+
+    /// Redis 5's rule: the write handler carries AE_BARRIER exactly when the
+    /// AOF is on with `appendfsync always` (the ae tests show what the bit
+    /// does: the writer runs before the reader).
+    #[test]
+    fn write_handler_gets_the_barrier_only_under_appendfsync_always() {
+        for (on, policy, want) in [
+            (true, AppendFsync::Always, true),
+            (true, AppendFsync::Everysec, false),
+            (true, AppendFsync::No, false),
+            (false, AppendFsync::Always, false),
+        ] {
+            let mut server = test_support::server();
+            server.aof.on = on;
+            server.config.appendfsync = policy;
+            let (mut c, _peer) = test_support::client(&mut server);
+            let slot = usize::try_from(c.fd).expect("a real fd");
+            let mut el: ServerLoop = EventLoop::create(slot + 1).expect("event loop");
+            install_client_write_handler(&mut el, &server, &mut c);
+            let mask = el.events[slot].mask;
+            assert_ne!(mask & AE_WRITABLE, 0);
+            assert_eq!(mask & AE_BARRIER != 0, want, "aof {on}, {policy:?}");
+        }
     }
 }

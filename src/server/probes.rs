@@ -220,3 +220,20 @@ pub fn expire_cycle(fast: bool, stats: &super::expire::ExpireCycleStats) -> Prob
         duration_us: stats.elapsed_us,
     }
 }
+
+/// What a flush of the AOF buffer did (`flushAppendOnlyFile`).
+pub fn aof_flushed(server: &Server, flushed: &super::aof::FlushOutcome) -> ProbeData {
+    ProbeData::AofFlushed {
+        bytes: flushed.written,
+        postponed: flushed.postponed.map(str::to_string),
+        fsync: server.config.appendfsync.name().to_string(),
+    }
+}
+
+/// An fsync of the AOF, inline or handed to the background thread.
+pub fn aof_fsynced(server: &Server, kind: super::aof::FsyncKind) -> ProbeData {
+    ProbeData::AofFsynced {
+        mode: server.config.appendfsync.name().to_string(),
+        background: kind == super::aof::FsyncKind::Background,
+    }
+}

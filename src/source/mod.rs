@@ -179,7 +179,7 @@ pub static ANCHORS: &[AnchorInfo] = &[
     anchor(
         "server.before_sleep",
         "before_sleep",
-        "Last work before sleeping: write pending replies, free closed clients.",
+        "Last work before sleeping: write the AOF, then pending replies, free closed clients.",
         redis("beforeSleep", "src/server.c", REDIS_UNSTABLE, 1656, 1822),
     ),
     anchor(
@@ -270,6 +270,30 @@ pub static ANCHORS: &[AnchorInfo] = &[
             REDIS_UNSTABLE,
             2125,
             2153,
+        ),
+    ),
+    anchor(
+        "aof.feed",
+        "feed_append_only_file",
+        "A write command, turned back into RESP, joins the AOF buffer: memory only, no disk yet.",
+        redis(
+            "feedAppendOnlyFile",
+            "src/aof.c",
+            REDIS_UNSTABLE,
+            1331,
+            1366,
+        ),
+    ),
+    anchor(
+        "aof.flush",
+        "flush_append_only_file",
+        "beforeSleep writes the AOF buffer (and fsyncs under always) before any reply leaves.",
+        redis(
+            "flushAppendOnlyFile",
+            "src/aof.c",
+            REDIS_UNSTABLE,
+            1068,
+            1277,
         ),
     ),
     anchor(

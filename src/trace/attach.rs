@@ -12,16 +12,26 @@
 //! queue fills, and the *loop* simply drops events for that viewer: it never
 //! waits for anyone. The reader parses control lines; a malformed one gets an
 //! `error` line back and changes nothing.
+//!
+//! Who may attach and what a viewer may send is [`super::admission`]'s
+//! business: with `--trace-token`, the reader thread first waits for the
+//! handshake and only then subscribes the viewer, so a stranger sees nothing
+//! of the stream; read-only viewers get an error for controls that would
+//! move the loop; and a viewer that floods the port is dropped by its own
+//! reader thread, with a last error line saying why, before any of the flood
+//! reaches the loop.
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::admission::{Budget, Handshake, Policy};
 use super::model::{ControlRequest, ErrorReply, Message};
-use super::sink::pump;
-use super::tracer::{ControlSender, DEFAULT_CAPACITY, TraceHandle};
+use super::sink::{pump, write_line};
+use super::tracer::{ControlSender, DEFAULT_CAPACITY, Subscription, TraceHandle};
 
 /// Default attach port (`--trace-port` without a value is not allowed; this is
 /// what the docs use).
@@ -36,24 +46,40 @@ const SEND_BUFFER: usize = 256 * 1024;
 /// A viewer whose socket accepts nothing for this long is disconnected.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Binds `addr` and serves viewers on a background thread. Returns the bound
-/// address (useful with port 0).
-pub fn spawn_attach_server(handle: TraceHandle, addr: &str) -> io::Result<AttachServer> {
+/// How long a viewer has to send its handshake when the server has a token.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections served at once; more are refused with an error line. Each
+/// costs two threads, so a crowd of idle connections must not grow without
+/// bound (it never reaches the loop either way).
+pub const MAX_VIEWERS: usize = 64;
+
+/// Binds `addr` and serves viewers on a background thread, holding each to
+/// `policy`. Returns the bound address (useful with port 0).
+pub fn spawn_attach_server(
+    handle: TraceHandle,
+    addr: &str,
+    policy: Policy,
+) -> io::Result<AttachServer> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
-    let writers: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+    let writers: Writers = Arc::default();
     let registry = Arc::clone(&writers);
+    let policy = Arc::new(policy);
+    let served = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("trace-attach".into())
         .spawn(move || {
             for stream in listener.incoming().flatten() {
-                // A viewer whose threads cannot start is simply not served.
-                if let Ok(writer) = serve_viewer(&handle, stream)
-                    && let Ok(mut list) = registry.lock()
-                {
-                    list.retain(|w| !w.is_finished());
-                    list.push(writer);
-                }
+                let Some(slot) = Slot::take(&served) else {
+                    refuse(
+                        &stream,
+                        format!("too many viewers ({MAX_VIEWERS}); try again later"),
+                    );
+                    continue;
+                };
+                // A viewer whose thread cannot start is simply not served.
+                let _ = serve_viewer(&handle, stream, &policy, &registry, slot);
             }
         })?;
     Ok(AttachServer {
@@ -62,10 +88,34 @@ pub fn spawn_attach_server(handle: TraceHandle, addr: &str) -> io::Result<Attach
     })
 }
 
+/// One of the [`MAX_VIEWERS`] places, held by a connection's threads and
+/// given back when the last of them ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(served: &Arc<AtomicUsize>) -> Option<Arc<Slot>> {
+        served
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_VIEWERS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Arc::new(Slot(Arc::clone(served))))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The viewers' writer threads, so the end of the stream can wait for them.
+type Writers = Arc<Mutex<Vec<JoinHandle<()>>>>;
+
 /// A running attach server: its address, and the viewers' writer threads.
 pub struct AttachServer {
     pub addr: SocketAddr,
-    writers: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    writers: Writers,
 }
 
 impl AttachServer {
@@ -90,25 +140,67 @@ impl AttachServer {
     }
 }
 
-/// Starts the two threads of one viewer connection; returns the writer.
-fn serve_viewer(handle: &TraceHandle, stream: TcpStream) -> io::Result<JoinHandle<()>> {
+/// Starts the reader thread of one viewer connection. It admits the viewer
+/// (the handshake, when the server has a token), then subscribes it, starts
+/// its writer thread and reads its control lines.
+fn serve_viewer(
+    handle: &TraceHandle,
+    stream: TcpStream,
+    policy: &Arc<Policy>,
+    writers: &Writers,
+    slot: Arc<Slot>,
+) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let _ = stream.set_nodelay(true);
     // A small send buffer keeps a slow viewer close to live: it fills soon,
     // and then the loop drops this viewer's events before building them.
     let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER);
-    let read_half = stream.try_clone()?;
-    let sub = handle.subscribe(DEFAULT_CAPACITY);
-    let control = sub.controller();
-    let injector = sub.injector();
+    let handle = handle.clone();
+    let policy = Arc::clone(policy);
+    let writers = Arc::clone(writers);
     std::thread::Builder::new()
         .name("trace-viewer-in".into())
         .spawn(move || {
-            read_controls(read_half, &control, |error| {
+            let Ok(read_half) = stream.try_clone() else {
+                return;
+            };
+            let mut input = BufReader::new(read_half);
+            let mut viewer = match admit(&mut input, &stream, &policy) {
+                Ok(viewer) => viewer,
+                Err(why) => return refuse(&stream, why),
+            };
+            let sub = handle.subscribe(DEFAULT_CAPACITY);
+            let control = sub.controller();
+            let injector = sub.injector();
+            let Ok(writer) = spawn_writer(sub, stream, Arc::clone(&slot)) else {
+                return;
+            };
+            if let Ok(mut list) = writers.lock() {
+                list.retain(|w| !w.is_finished());
+                list.push(writer);
+            }
+            let ended = read_controls(&mut input, &mut viewer, &control, |error| {
                 injector.push(Message::Error(error))
             });
             control.mute();
-        })?;
+            if let Some(why) = ended {
+                // The last line this viewer gets says why it was dropped;
+                // closing the queue ends its writer once that is sent.
+                injector.push_last(Message::Error(ErrorReply {
+                    id: None,
+                    error: why,
+                }));
+            }
+        })
+        .map(drop)
+}
+
+/// Drains one viewer's queue into its socket, then closes the socket.
+fn spawn_writer(
+    sub: Subscription,
+    stream: TcpStream,
+    slot: Arc<Slot>,
+) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("trace-viewer-out".into())
         .spawn(move || {
@@ -118,36 +210,167 @@ fn serve_viewer(handle: &TraceHandle, stream: TcpStream) -> io::Result<JoinHandl
             drop(out);
             // Wakes the reader thread too; dropping `sub` unsubscribes.
             let _ = stream.shutdown(Shutdown::Both);
+            drop(slot);
         })
 }
 
-/// Reads control lines until the input ends, sending the good ones and
-/// reporting the bad ones through `error`.
-pub fn read_controls(input: impl Read, control: &ControlSender, mut error: impl FnMut(ErrorReply)) {
-    let mut input = BufReader::new(input);
-    let mut line = Vec::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let result = read_line_limited(&mut input, &mut line, MAX_LINE);
-        number += 1;
-        match result {
-            Ok(Line::End) | Err(_) => return,
-            Ok(Line::TooLong) => error(ErrorReply {
-                id: None,
-                error: format!("line {number}: longer than {MAX_LINE} bytes"),
-            }),
-            Ok(Line::Complete) => match parse_control(&line) {
-                Ok(Some(request)) => control.send(request),
-                Ok(None) => {}
-                Err(e) => error(ErrorReply {
-                    id: e.id,
-                    error: format!("line {number}: {}", e.error),
-                }),
-            },
+/// A viewer being served: the rules it is held to, and its budget.
+pub struct Viewer {
+    policy: Arc<Policy>,
+    read_only: bool,
+    /// Lines read so far, for error messages.
+    lines: u64,
+    budget: Budget,
+    /// The first line has been read: a handshake is only valid as that one.
+    handshake_done: bool,
+}
+
+impl Viewer {
+    /// A viewer admitted under `policy`, read-only or not.
+    pub fn new(policy: Arc<Policy>, read_only: bool) -> Viewer {
+        Viewer {
+            policy,
+            read_only,
+            lines: 0,
+            budget: Budget::default(),
+            handshake_done: false,
         }
     }
 }
+
+/// Admits a viewer. Without a token nothing is read: the viewer is served at
+/// once (`nc` is enough) and may still send a handshake as its first line.
+/// With a token, the first line must be the handshake, within
+/// [`HANDSHAKE_TIMEOUT`].
+fn admit(
+    input: &mut BufReader<TcpStream>,
+    stream: &TcpStream,
+    policy: &Arc<Policy>,
+) -> Result<Viewer, String> {
+    if policy.token.is_none() {
+        let read_only = policy.admit(None)?;
+        return Ok(Viewer::new(Arc::clone(policy), read_only));
+    }
+    let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
+    let mut line = Vec::new();
+    let first = read_line_limited(input, &mut line, MAX_LINE);
+    let _ = stream.set_read_timeout(None);
+    let hs = match first {
+        Ok(Line::Complete) => Handshake::parse(&line),
+        _ => None,
+    };
+    let read_only = policy.admit(hs.as_ref())?;
+    let mut viewer = Viewer::new(Arc::clone(policy), read_only);
+    viewer.lines = 1;
+    viewer.handshake_done = true;
+    Ok(viewer)
+}
+
+/// Tells a viewer that was not admitted why, then closes the connection.
+fn refuse(stream: &TcpStream, why: String) {
+    let mut out = BufWriter::new(stream);
+    let _ = write_line(
+        &mut out,
+        &Message::Error(ErrorReply {
+            id: None,
+            error: why,
+        }),
+    );
+    drop(out);
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Reads control lines until the input ends, sending the good ones and
+/// reporting the bad ones through `error`. Returns why the viewer must be
+/// dropped, if it broke the rules (see [`super::admission`]), or `None` when
+/// its input simply ended.
+pub fn read_controls(
+    input: &mut impl BufRead,
+    viewer: &mut Viewer,
+    control: &ControlSender,
+    mut error: impl FnMut(ErrorReply),
+) -> Option<String> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let result = read_line_limited(input, &mut line, MAX_LINE);
+        if matches!(result, Ok(Line::End) | Err(_)) {
+            return None;
+        }
+        viewer.lines += 1;
+        let number = viewer.lines;
+        if let Err(why) = viewer.budget.spend(Instant::now()) {
+            return Some(why);
+        }
+        let first = !std::mem::replace(&mut viewer.handshake_done, true);
+        let verdict = match result {
+            Ok(Line::Complete) => judge(&line, first, viewer),
+            _ => Verdict::Bad(ErrorReply {
+                id: None,
+                error: format!("longer than {MAX_LINE} bytes"),
+            }),
+        };
+        match verdict {
+            Verdict::Nothing => {}
+            Verdict::Send(request) => control.send(request),
+            Verdict::Refuse(reply) => error(reply),
+            Verdict::Bad(reply) => {
+                error(ErrorReply {
+                    id: reply.id,
+                    error: format!("line {number}: {}", reply.error),
+                });
+                if let Err(why) = viewer.budget.bad_line() {
+                    return Some(why);
+                }
+            }
+        }
+    }
+}
+
+/// What to do with one complete line.
+enum Verdict {
+    /// Blank line, or a handshake that was acted on.
+    Nothing,
+    /// A control message for the loop.
+    Send(ControlRequest),
+    /// A well-formed control this viewer may not send.
+    Refuse(ErrorReply),
+    /// Not a control message at all.
+    Bad(ErrorReply),
+}
+
+fn judge(line: &[u8], first: bool, viewer: &mut Viewer) -> Verdict {
+    if let Some(hs) = Handshake::parse(line) {
+        if !first {
+            return Verdict::Bad(ErrorReply {
+                id: None,
+                error: "the attach handshake must be the first line".into(),
+            });
+        }
+        // Without a token on the server, the handshake can only ask for
+        // read-only; `admit` cannot fail then.
+        viewer.read_only |= viewer.policy.admit(Some(&hs)).unwrap_or(true);
+        return Verdict::Nothing;
+    }
+    match parse_control(line) {
+        Ok(None) => Verdict::Nothing,
+        Ok(Some(request)) if viewer.read_only => {
+            match viewer.policy.refuse_read_only(&request.control) {
+                Some(error) => Verdict::Refuse(ErrorReply {
+                    id: request.id,
+                    error,
+                }),
+                None => Verdict::Send(request),
+            }
+        }
+        Ok(Some(request)) => Verdict::Send(request),
+        Err(e) => Verdict::Bad(e),
+    }
+}
+
+/// How many times its limit [`read_line_limited`] skips of an overlong line
+/// before it returns.
+pub const SKIP_FACTOR: usize = 4;
 
 /// What [`read_line_limited`] found.
 #[derive(Debug, PartialEq, Eq)]
@@ -163,6 +386,10 @@ pub enum Line {
 
 /// Reads one line into `buf` but never keeps more than `limit` bytes of it,
 /// so a peer sending endless bytes without a newline cannot exhaust memory.
+/// An overlong line is skipped up to its newline, but at most
+/// [`SKIP_FACTOR`] times `limit` more bytes per call: a line that never ends
+/// comes back as one `TooLong` after another, so the caller can count them
+/// and give up on the peer.
 pub fn read_line_limited(
     input: &mut impl BufRead,
     buf: &mut Vec<u8>,
@@ -182,23 +409,29 @@ pub fn read_line_limited(
     if buf.len() <= limit {
         return Ok(Line::Complete);
     }
-    // Skip the rest of the overlong line.
-    loop {
+    // Skip the rest of the overlong line, `SKIP_FACTOR * limit` bytes at most.
+    let budget = limit.saturating_mul(SKIP_FACTOR);
+    let mut skipped = 0usize;
+    while skipped < budget {
         let available = input.fill_buf()?;
         if available.is_empty() {
-            return Ok(Line::TooLong);
+            break;
         }
-        match available.iter().position(|&b| b == b'\n') {
+        let room = budget - skipped;
+        let chunk = &available[..available.len().min(room)];
+        match chunk.iter().position(|&b| b == b'\n') {
             Some(i) => {
                 input.consume(i + 1);
-                return Ok(Line::TooLong);
+                break;
             }
             None => {
-                let len = available.len();
-                input.consume(len);
+                let n = chunk.len();
+                input.consume(n);
+                skipped += n;
             }
         }
     }
+    Ok(Line::TooLong)
 }
 
 /// Parses one control line. Blank lines are `Ok(None)`. On error, the
@@ -295,6 +528,65 @@ mod tests {
                 .err()
                 .is_some_and(|e| e.error.starts_with("not JSON"))
         );
+    }
+
+    /// Runs `read_controls` on `input` for a fresh viewer under `policy`;
+    /// returns the errors it reported and why it dropped the viewer.
+    fn read_all(input: &[u8], policy: Policy) -> (Vec<ErrorReply>, Option<String>) {
+        let (_tracer, handle) = crate::trace::tracer(false);
+        let sub = handle.subscribe(16);
+        let read_only = policy.admit(None).unwrap_or(false);
+        let mut viewer = Viewer::new(Arc::new(policy), read_only);
+        let mut errors = Vec::new();
+        let mut input = io::Cursor::new(input.to_vec());
+        let ended = read_controls(&mut input, &mut viewer, &sub.controller(), |e| {
+            errors.push(e)
+        });
+        (errors, ended)
+    }
+
+    #[test]
+    fn a_viewer_sending_garbage_is_dropped_with_a_reason() {
+        let garbage = b"nonsense\n".repeat(10_000);
+        let (errors, ended) = read_all(&garbage, Policy::default());
+        assert_eq!(
+            errors.len(),
+            crate::trace::admission::MAX_BAD_LINES as usize
+        );
+        assert!(ended.is_some_and(|why| why.contains("not control messages")));
+        // A line that never ends is dropped too, having been kept to a bound.
+        let (_, ended) = read_all(&vec![b'x'; 6 * 32 * MAX_LINE], Policy::default());
+        assert!(ended.is_some());
+    }
+
+    #[test]
+    fn a_viewer_flooding_good_controls_is_dropped_with_a_reason() {
+        let flood = b"{\"cmd\":\"snapshot\"}\n".repeat(10_000);
+        let (errors, ended) = read_all(&flood, Policy::default());
+        assert!(errors.is_empty());
+        assert!(ended.is_some_and(|why| why.contains("a second")));
+    }
+
+    #[test]
+    fn read_only_viewers_get_errors_for_controls_that_move_the_loop() {
+        let input = b"{\"cmd\":\"attach\",\"read_only\":true}\n{\"cmd\":\"step\",\"id\":7}\n{\"cmd\":\"snapshot\"}\n";
+        let (errors, ended) = read_all(input, Policy::default());
+        assert_eq!(ended, None);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].id, Some(7));
+        assert!(errors[0].error.contains("read-only viewer: `step` refused"));
+        // The handshake is only valid first.
+        let late = b"{\"cmd\":\"snapshot\"}\n{\"cmd\":\"attach\",\"read_only\":true}\n{\"cmd\":\"pause\"}\n";
+        let (errors, _) = read_all(late, Policy::default());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].error.contains("must be the first line"));
+        // A server-wide read-only policy needs no handshake.
+        let ro = Policy {
+            token: None,
+            read_only: true,
+        };
+        let (errors, _) = read_all(b"{\"cmd\":\"pause\"}\n", ro);
+        assert!(errors[0].error.contains("--trace-read-only"));
     }
 
     #[test]

@@ -18,10 +18,12 @@
 //! - [`queue`]: a viewer's bounded lossy queue with its drop counters.
 //! - [`sink`]: the JSON-lines writer (`--trace FILE|-`).
 //! - [`attach`]: the TCP attach port (`--trace-port`).
+//! - [`admission`]: who may attach and control: token, read-only, flood budget.
 //! - [`reader`]: reading trace files back, and replaying them to a state.
 //!
 //! The wire format is documented for humans in `docs/trace-format.md`.
 
+pub mod admission;
 pub mod attach;
 pub mod breakpoint;
 pub mod gate;

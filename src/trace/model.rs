@@ -326,6 +326,30 @@ pub enum ProbeData {
     /// A message was published (`pubsubPublishMessage`): `receivers` is how
     /// many subscriptions (channel and pattern) it was delivered to.
     Published { channel: String, receivers: u64 },
+    /// A command was appended to the AOF buffer (`feedAppendOnlyFile`):
+    /// `bytes` it took, `buffer` bytes waiting in the buffer after it.
+    AofAppended {
+        command: String,
+        bytes: u64,
+        buffer: u64,
+    },
+    /// `before_sleep` (or serverCron, for a retry) wrote the AOF buffer
+    /// (`flushAppendOnlyFile`): `bytes` written, or why the write waited.
+    AofFlushed {
+        bytes: u64,
+        /// Set when the write was postponed instead.
+        postponed: Option<String>,
+        /// The `appendfsync` policy in force.
+        fsync: String,
+    },
+    /// The AOF was fsynced: inline under `always`, or handed to the
+    /// background thread under `everysec`.
+    AofFsynced { mode: String, background: bool },
+    /// A client's writable handler was installed
+    /// (`installClientWriteHandler`); `barrier` tells whether AE_BARRIER was
+    /// set with it (AOF on with `appendfsync always`), which makes the loop
+    /// run this fd's writer before its reader.
+    WriteHandlerInstalled { client: u64, fd: Fd, barrier: bool },
 }
 
 /// The kind of a probe: [`ProbeData`] without its data. Breakpoints and drop
@@ -357,11 +381,15 @@ pub enum ProbeKind {
     CommandQueued,
     ClientUnblocked,
     Published,
+    AofAppended,
+    AofFlushed,
+    AofFsynced,
+    WriteHandlerInstalled,
 }
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 24] = [
+    pub const ALL: [ProbeKind; 28] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -386,6 +414,10 @@ impl ProbeKind {
         ProbeKind::CommandQueued,
         ProbeKind::ClientUnblocked,
         ProbeKind::Published,
+        ProbeKind::AofAppended,
+        ProbeKind::AofFlushed,
+        ProbeKind::AofFsynced,
+        ProbeKind::WriteHandlerInstalled,
     ];
 
     /// Position in [`ProbeKind::ALL`].
@@ -421,6 +453,10 @@ impl ProbeData {
             ProbeData::CommandQueued { .. } => ProbeKind::CommandQueued,
             ProbeData::ClientUnblocked { .. } => ProbeKind::ClientUnblocked,
             ProbeData::Published { .. } => ProbeKind::Published,
+            ProbeData::AofAppended { .. } => ProbeKind::AofAppended,
+            ProbeData::AofFlushed { .. } => ProbeKind::AofFlushed,
+            ProbeData::AofFsynced { .. } => ProbeKind::AofFsynced,
+            ProbeData::WriteHandlerInstalled { .. } => ProbeKind::WriteHandlerInstalled,
         }
     }
 
@@ -580,6 +616,10 @@ pub enum IoOutcome {
     },
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// What one `before_sleep` did, counted from the events it emitted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeforeSleepSummary {
@@ -590,6 +630,13 @@ pub struct BeforeSleepSummary {
     pub write_handlers_installed: u32,
     pub clients_closed: u32,
     pub keys_expired: u64,
+    /// AOF bytes written by `flushAppendOnlyFile`, before any reply (left
+    /// out of the JSON while the AOF is off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub aof_bytes_written: u64,
+    /// The AOF was fsynced (inline or handed to the background thread).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aof_fsynced: bool,
 }
 
 /// The type of a reply and the beginning of it, readable.
@@ -983,7 +1030,11 @@ impl Snapshot {
             | ProbeData::ClientBlocked { .. }
             | ProbeData::CommandQueued { .. }
             | ProbeData::ClientUnblocked { .. }
-            | ProbeData::Published { .. } => {}
+            | ProbeData::Published { .. }
+            | ProbeData::AofAppended { .. }
+            | ProbeData::AofFlushed { .. }
+            | ProbeData::AofFsynced { .. }
+            | ProbeData::WriteHandlerInstalled { .. } => {}
         }
     }
 

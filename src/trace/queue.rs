@@ -327,6 +327,20 @@ impl Injector {
     pub fn close(&self) {
         self.0.close();
     }
+
+    /// Pushes `msg` and closes the queue under one lock, so `msg` is the
+    /// last thing the consumer gets: nothing the loop sends in between can
+    /// come after it (a viewer's "why you were dropped").
+    pub fn push_last(&self, msg: Message) {
+        let mut q = self.0.lock();
+        if !q.consumer_closed {
+            q.buf.push_back(Arc::new(msg));
+            q.consumer_closed = true;
+            self.0.publish(&q);
+        }
+        drop(q);
+        self.0.ready.notify_all();
+    }
 }
 
 #[cfg(test)]
@@ -461,5 +475,19 @@ mod tests {
         }));
         assert_eq!(inbox.recv_timeout(None), Ok(msg(1)));
         assert_eq!(inbox.recv_timeout(None), Ok(msg(2)));
+    }
+
+    #[test]
+    fn a_last_message_stays_last() {
+        let (mut out, inbox) = channel(4);
+        let last = Message::Error(ErrorReply {
+            id: Some(7),
+            error: String::new(),
+        });
+        inbox.injector().push_last(last);
+        assert_eq!(out.push(&msg(8), ProbeKind::Command), Pushed::Closed);
+        assert_eq!(out.push_forced(msg(9)), Pushed::Closed);
+        assert_eq!(inbox.recv_timeout(None), Ok(msg(7)));
+        assert_eq!(inbox.recv_timeout(None), Err(RecvError::Closed));
     }
 }

@@ -484,6 +484,10 @@ impl Live {
             ProbeData::ExpireCycle { expired, .. } => {
                 did.keys_expired = did.keys_expired.saturating_add(*expired)
             }
+            ProbeData::AofFlushed { bytes, .. } => {
+                did.aof_bytes_written = did.aof_bytes_written.saturating_add(*bytes)
+            }
+            ProbeData::AofFsynced { .. } => did.aof_fsynced = true,
             _ => {}
         }
     }
@@ -537,14 +541,22 @@ impl Live {
             .retain(|s| s.viewer != viewer || s.outbox.push_forced(msg.clone()) != Pushed::Closed);
     }
 
-    /// Blocks the loop thread until the gate lets it go. No CPU is used:
-    /// the thread sleeps in `recv` until a viewer sends something.
+    /// Blocks the loop thread until the gate lets it go. Almost no CPU is
+    /// used: the thread sleeps in `recv` until a viewer sends something,
+    /// waking every [`RELEASE_POLL`] to see whether the process is stopping
+    /// (see [`release_gate_for_shutdown`]).
     fn wait_while_paused(&mut self) {
         while self.gate.is_paused() {
-            match self.rx.recv() {
+            if GATE_RELEASED.load(Ordering::Relaxed) {
+                self.gate.reset();
+                self.broadcast(self.gate_message());
+                return;
+            }
+            match self.rx.recv_timeout(RELEASE_POLL) {
                 Ok(request) => self.handle(request),
+                Err(RecvTimeoutError::Timeout) => {}
                 // Nobody can ever send a control message again: run on.
-                Err(_) => {
+                Err(RecvTimeoutError::Disconnected) => {
                     self.gate.reset();
                     self.broadcast(self.gate_message());
                 }
@@ -687,6 +699,20 @@ impl Live {
         }
         self.subs = subs;
     }
+}
+
+/// Set once the process is asked to stop (SIGTERM, SIGINT): from then on the
+/// gate never holds the loop, so the loop reaches serverCron, which stops it.
+static GATE_RELEASED: AtomicBool = AtomicBool::new(false);
+
+/// How often a loop paused at the gate looks at [`GATE_RELEASED`].
+const RELEASE_POLL: Duration = Duration::from_millis(100);
+
+/// Lets go of a loop paused at the gate, for good: the process is stopping
+/// and a paused loop would never see it. Only stores to an atomic, so a
+/// signal handler may call it.
+pub fn release_gate_for_shutdown() {
+    GATE_RELEASED.store(true, Ordering::Relaxed);
 }
 
 /// The handle viewers use: subscribe to the stream, send control messages.

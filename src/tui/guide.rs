@@ -319,7 +319,7 @@ pause: yes
 anchor: net.accept_tcp_handler — accept up to 1000 connections
 anchor: ae.dispatch_fired
 
-Send the command with `t`. The listening socket becomes **readable**: a
+Send it with `t` or `redis-cli -p {port}`. The listening socket becomes **readable**: a
 client is knocking.
 
 - the kernel says so

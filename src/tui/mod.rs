@@ -31,7 +31,7 @@ pub mod theme;
 pub mod view;
 
 pub use run::{FEED_CAPACITY, Options, run};
-pub use source::TraceSource;
+pub use source::{AttachTarget, TraceSource};
 
 #[cfg(test)]
 mod testkit;

@@ -689,12 +689,23 @@ fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'stat
         ""
     };
     let d = &b.did;
-    vec![
-        (
-            "iteration",
-            format!("{}{running}", b.iter),
-            "the iteration whose beforeSleep these numbers describe",
-        ),
+    let mut lines = vec![(
+        "iteration",
+        format!("{}{running}", b.iter),
+        "the iteration whose beforeSleep these numbers describe",
+    )];
+    if d.aof_bytes_written > 0 || d.aof_fsynced {
+        lines.push((
+            "AOF first",
+            format!(
+                "{} bytes{}",
+                d.aof_bytes_written,
+                if d.aof_fsynced { ", fsynced" } else { "" }
+            ),
+            "flushAppendOnlyFile: the AOF buffer went to the file (and to disk under appendfsync always) before any reply below",
+        ));
+    }
+    lines.extend([
         (
             "written",
             format!(
@@ -724,7 +735,8 @@ fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'stat
             t.duration(b.duration_us),
             "time spent in beforeSleep",
         ),
-    ]
+    ]);
+    lines
 }
 
 /// `1 client`, `2 clients`.

@@ -24,10 +24,11 @@
 //!
 //! The terminal is set up with `ratatui::try_init`, which also installs a panic
 //! hook that restores the terminal; a guard restores it on every other way
-//! out. Nothing is printed to the screen but the UI: diagnostics go to the
+//! out, including SIGTERM, SIGINT and SIGHUP, which make the UI quit. Nothing is printed to the screen but the UI: diagnostics go to the
 //! log file given in [`Options`].
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event as TermEvent};
@@ -102,6 +103,7 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     if opts.guide_open {
         app.on_action(Action::Guide);
     }
+    install_quit_signals();
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     // Alternate scroll mode: in the alternate screen, the terminal turns the
@@ -129,6 +131,29 @@ fn load_guide(opts: &mut Options) -> Guide {
         note(&mut opts.log, &format!("cannot reset progress: {e}"));
     }
     Guide::new(walk, opts.server_host.take())
+}
+
+/// Set by SIGTERM, SIGINT or SIGHUP: the UI quits at its next turn, so the
+/// terminal is restored on the way out instead of being left in raw mode.
+static QUIT_SIGNAL: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_quit_signal(_sig: libc::c_int) {
+    QUIT_SIGNAL.store(true, Ordering::Relaxed);
+}
+
+/// Makes SIGTERM, SIGINT and SIGHUP quit the UI cleanly. (In the tour this
+/// replaces the server's handlers: the UI quitting ends the process, server
+/// and all. Ctrl-C itself is a key in raw mode, not a signal.)
+fn install_quit_signals() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = on_quit_signal as *const () as usize;
+        libc::sigemptyset(&mut act.sa_mask);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
 }
 
 /// Restores the terminal when dropped: on return, on error, and while a
@@ -200,7 +225,7 @@ where
             app.on_client_event(&ev);
             dirty = true;
         }
-        if app.quit {
+        if app.quit || QUIT_SIGNAL.load(Ordering::Relaxed) {
             return Ok(app);
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= frame_time);
@@ -236,6 +261,11 @@ where
             }
             if !batch.is_empty() {
                 last_batch = Some(Instant::now());
+            }
+            let link = feed.link();
+            if link != app.link {
+                app.link = link;
+                dirty = true;
             }
             let events = batch
                 .iter()

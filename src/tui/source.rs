@@ -11,6 +11,10 @@
 //! - **Attach**: a TCP connection to `serve --trace-port`, JSON lines both
 //!   ways. A thread reads lines into a bounded channel; when the UI falls
 //!   behind, the socket fills and the *server* drops events for this viewer.
+//!   When the server goes away, the same thread reconnects with a capped
+//!   exponential backoff ([`RECONNECT_FIRST`] doubling to [`RECONNECT_MAX`])
+//!   and says so through [`Feed::link`]; a new connection starts with a fresh
+//!   hello and snapshot, so the UI simply carries on from them.
 //! - **Replay**: a recorded JSON-lines file. There is no loop to pause, so a
 //!   thread plays the file through the same [`Gate`] the loop uses: it starts
 //!   paused before the first iteration, and step, continue, play and
@@ -26,6 +30,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::trace::Subscription;
+use crate::trace::admission::Handshake;
 use crate::trace::gate::Gate;
 use crate::trace::model::{Ack, Control, ControlRequest, ErrorReply, Event, Message, ProbeKind};
 use crate::trace::queue::RecvError;
@@ -43,12 +48,22 @@ const ATTACH_RECV_BUFFER: usize = 256 * 1024;
 /// How long connecting to an attach port may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long to wait for the server's first line, which says whether the
+/// handshake was accepted.
+const FIRST_LINE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The first wait before reconnecting to an attach port that went away.
+pub const RECONNECT_FIRST: Duration = Duration::from_millis(250);
+
+/// The longest wait between two reconnection attempts.
+pub const RECONNECT_MAX: Duration = Duration::from_secs(5);
+
 /// What feeds the UI. See the module doc.
 pub enum TraceSource {
     /// A loop in this process.
     Live(Subscription),
-    /// The attach port of `loopscope serve --trace-port`, as `host:port`.
-    Attach(String),
+    /// The attach port of `loopscope serve --trace-port`.
+    Attach(AttachTarget),
     /// A trace file written by `loopscope serve --trace FILE`.
     Replay(PathBuf),
 }
@@ -58,7 +73,7 @@ impl TraceSource {
     pub fn label(&self) -> String {
         match self {
             TraceSource::Live(_) => "live".into(),
-            TraceSource::Attach(addr) => format!("attach {addr}"),
+            TraceSource::Attach(target) => format!("attach {}", target.addr),
             TraceSource::Replay(path) => format!(
                 "replay {}",
                 path.file_name().map_or_else(
@@ -74,7 +89,7 @@ impl TraceSource {
     pub fn open(self) -> Result<Box<dyn Feed>, String> {
         match self {
             TraceSource::Live(sub) => Ok(Box::new(LiveFeed(sub))),
-            TraceSource::Attach(addr) => attach(&addr),
+            TraceSource::Attach(target) => attach(target),
             TraceSource::Replay(path) => replay(&path),
         }
     }
@@ -94,6 +109,12 @@ pub trait Feed {
     /// Sends a control message without an id.
     fn send(&mut self, control: Control) -> Result<(), String> {
         self.send_request(request(control))
+    }
+
+    /// Why the source is cut off for now, while it tries to come back (an
+    /// attach port that went away); `None` while all is well.
+    fn link(&self) -> Option<String> {
+        None
     }
 }
 
@@ -137,6 +158,8 @@ struct ChannelFeed<S> {
     sink: S,
     /// What to say when the reader thread is done.
     ended: &'static str,
+    /// Set by the reader thread while it is cut off (see [`Feed::link`]).
+    link: Option<Link>,
 }
 
 impl<S: FnMut(ControlRequest) -> Result<(), String>> Feed for ChannelFeed<S> {
@@ -159,6 +182,32 @@ impl<S: FnMut(ControlRequest) -> Result<(), String>> Feed for ChannelFeed<S> {
     fn send_request(&mut self, request: ControlRequest) -> Result<(), String> {
         (self.sink)(request)
     }
+
+    fn link(&self) -> Option<String> {
+        self.link.as_ref().and_then(Link::get)
+    }
+}
+
+/// The state of an attach connection, shared by the reader thread (which
+/// sets it) and the feed (which the UI asks). The feed holds one of the two
+/// references: when the thread sees it is the last, the UI is gone.
+#[derive(Clone, Default)]
+struct Link(Arc<std::sync::Mutex<Option<String>>>);
+
+impl Link {
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|l| l.clone())
+    }
+
+    fn set(&self, state: Option<String>) {
+        if let Ok(mut l) = self.0.lock() {
+            *l = state;
+        }
+    }
+
+    fn abandoned(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
 }
 
 /// A line of the input that could not be read, as a message for the UI.
@@ -173,7 +222,34 @@ fn bad_line(what: &str, e: impl std::fmt::Display) -> Message {
 // Attach
 // ---------------------------------------------------------------------------
 
-fn attach(addr: &str) -> Result<Box<dyn Feed>, String> {
+/// Where to attach and how to introduce ourselves (`loopscope attach ADDR
+/// --trace-token TOKEN --read-only`).
+#[derive(Clone, Debug, Default)]
+pub struct AttachTarget {
+    /// The trace port, as `host:port`.
+    pub addr: String,
+    /// Sent as the first line when it says anything (a token, read-only).
+    pub handshake: Handshake,
+}
+
+impl AttachTarget {
+    /// A target with no token, not read-only.
+    pub fn new(addr: impl Into<String>) -> AttachTarget {
+        AttachTarget {
+            addr: addr.into(),
+            handshake: Handshake::default(),
+        }
+    }
+}
+
+/// An open attach connection: its lines, and a second handle for writing.
+type Connection = (TraceReader<BufReader<TcpStream>>, TcpStream);
+
+/// Connects, sends the handshake, and reads the server's first line: an
+/// error there (a wrong token) fails the attach, anything else is kept and
+/// returned to be passed on.
+fn connect(target: &AttachTarget) -> Result<(Connection, Option<Message>), String> {
+    let addr = &target.addr;
     let hint = "is `loopscope serve --trace-port PORT` running there?";
     let sock = addr
         .to_socket_addrs()
@@ -187,23 +263,60 @@ fn attach(addr: &str) -> Result<Box<dyn Feed>, String> {
     let mut writer = stream
         .try_clone()
         .map_err(|e| format!("cannot attach to {addr}: {e}"))?;
+    if target.handshake != Handshake::default() {
+        writer
+            .write_all(&target.handshake.to_line())
+            .map_err(|e| format!("cannot attach to {addr}: {e}"))?;
+    }
+    let _ = stream.set_read_timeout(Some(FIRST_LINE_TIMEOUT));
+    let mut lines = TraceReader::new(BufReader::new(stream));
+    let first = match lines.next() {
+        Some(Ok(Message::Error(e))) => {
+            return Err(format!("cannot attach to {addr}: {}", e.error));
+        }
+        None => {
+            return Err(format!(
+                "cannot attach to {addr}: the server closed the connection"
+            ));
+        }
+        // A server that says nothing yet (or a line cut by the timeout) is
+        // left to the stream: only an explicit error refuses the attach.
+        Some(Ok(m)) => Some(m),
+        Some(Err(_)) => None,
+    };
+    let _ = writer.set_read_timeout(None);
+    Ok(((lines, writer), first))
+}
+
+fn attach(target: AttachTarget) -> Result<Box<dyn Feed>, String> {
+    let ((lines, writer), first) = connect(&target)?;
     let (tx, rx) = mpsc::sync_channel(CHANNEL_CAPACITY);
-    let what = format!("attach {addr}");
+    let out = Arc::new(std::sync::Mutex::new(Some(writer)));
+    let link = Link::default();
+    let (thread_out, thread_link) = (Arc::clone(&out), link.clone());
     thread::Builder::new()
         .name("attach-reader".into())
         .spawn(move || {
-            for item in TraceReader::new(BufReader::new(stream)) {
-                let msg = item.unwrap_or_else(|e| bad_line(&what, e));
-                if tx.send(msg).is_err() {
-                    return;
+            let mut conn = Some((lines, first));
+            while let Some((lines, first)) = conn.take() {
+                if forward(lines, first, &tx, &target.addr).is_err() {
+                    return; // the UI is gone
                 }
+                if let Ok(mut w) = thread_out.lock() {
+                    *w = None;
+                }
+                conn = reconnect(&target, &thread_out, &thread_link);
             }
         })
         .map_err(|e| format!("cannot start the attach reader: {e}"))?;
     let sink = move |req: ControlRequest| -> Result<(), String> {
         let mut line = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
         line.push(b'\n');
-        writer
+        let mut w = out.lock().map_err(|e| e.to_string())?;
+        let stream = w
+            .as_mut()
+            .ok_or("not connected to the loop (reconnecting)")?;
+        stream
             .write_all(&line)
             .map_err(|e| format!("cannot send to the loop: {e}"))
     };
@@ -211,15 +324,86 @@ fn attach(addr: &str) -> Result<Box<dyn Feed>, String> {
         rx,
         sink,
         ended: "the attach connection closed",
+        link: Some(link),
     }))
+}
+
+/// Passes one connection's messages to the UI until the connection ends.
+/// `Err` when the UI is gone.
+fn forward(
+    lines: TraceReader<BufReader<TcpStream>>,
+    first: Option<Message>,
+    tx: &SyncSender<Message>,
+    addr: &str,
+) -> Result<(), Gone> {
+    let what = format!("attach {addr}");
+    let lines = lines.map(|item| item.unwrap_or_else(|e| bad_line(&what, e)));
+    for m in first.into_iter().chain(lines) {
+        tx.send(m).map_err(|_| Gone)?;
+    }
+    Ok(())
+}
+
+/// Tries to connect again, waiting [`RECONNECT_FIRST`], then twice as long
+/// after each failure up to [`RECONNECT_MAX`], and saying so in `link`.
+/// `None` once the UI is gone.
+fn reconnect(
+    target: &AttachTarget,
+    out: &std::sync::Mutex<Option<TcpStream>>,
+    link: &Link,
+) -> Option<(TraceReader<BufReader<TcpStream>>, Option<Message>)> {
+    let mut wait = RECONNECT_FIRST;
+    let mut why = "the server closed the connection".to_string();
+    loop {
+        link.set(Some(format!(
+            "disconnected ({why}), retrying in {:.2} s",
+            wait.as_secs_f64()
+        )));
+        // Sleep in small slices, so a UI that quits is noticed at once.
+        let until = Instant::now() + wait;
+        while Instant::now() < until {
+            if link.abandoned() {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20).min(until - Instant::now()));
+        }
+        match connect(target) {
+            Ok(((lines, writer), first)) => {
+                if let Ok(mut w) = out.lock() {
+                    *w = Some(writer);
+                }
+                link.set(None);
+                return Some((lines, first));
+            }
+            Err(e) => why = e,
+        }
+        wait = next_backoff(wait);
+    }
+}
+
+/// The wait after `wait`: doubled, at most [`RECONNECT_MAX`].
+fn next_backoff(wait: Duration) -> Duration {
+    wait.saturating_mul(2).min(RECONNECT_MAX)
 }
 
 // ---------------------------------------------------------------------------
 // Replay
 // ---------------------------------------------------------------------------
 
+/// Opens a recording for replay. The whole file is read once first, so a
+/// corrupt or truncated one is refused with the line at fault before the
+/// UI takes the terminal.
 fn replay(path: &Path) -> Result<Box<dyn Feed>, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let open = || File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()));
+    crate::trace::reader::replay(BufReader::new(open()?)).map_err(|e| {
+        let hint = if e.message.starts_with("truncated") {
+            " (the recording was cut short, e.g. by a crash)"
+        } else {
+            ""
+        };
+        format!("cannot replay {}: {e}{hint}", path.display())
+    })?;
+    let file = open()?;
     let (tx, rx) = mpsc::sync_channel(CHANNEL_CAPACITY);
     let (ctl_tx, ctl_rx) = mpsc::channel();
     let what = path.display().to_string();
@@ -243,6 +427,7 @@ fn replay(path: &Path) -> Result<Box<dyn Feed>, String> {
         rx,
         sink,
         ended: "end of the recording ([ { Home still travel back)",
+        link: None,
     }))
 }
 
@@ -471,17 +656,28 @@ mod tests {
     }
 
     #[test]
-    fn replay_reports_a_bad_line_and_goes_on() {
+    fn replay_refuses_a_bad_line_naming_it() {
         let script = Script::story();
         let path = write_trace("garbage", &script.out, Some(1));
-        let mut feed = TraceSource::Replay(path.clone()).open().expect("open");
-        let seen = until(feed.as_mut(), paused);
-        assert!(
-            seen.iter()
-                .any(|m| matches!(m, Message::Error(e) if e.error.contains("line 2"))),
-            "{seen:?}"
-        );
+        let e = TraceSource::Replay(path.clone())
+            .open()
+            .err()
+            .expect("refused");
+        assert!(e.contains("line 2: "), "{e}");
         let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn reconnect_waits_double_up_to_the_cap() {
+        let mut wait = RECONNECT_FIRST;
+        let mut waits = vec![wait];
+        for _ in 0..8 {
+            wait = next_backoff(wait);
+            waits.push(wait);
+        }
+        assert_eq!(waits[1], Duration::from_millis(500));
+        assert_eq!(waits[4], Duration::from_secs(4));
+        assert!(waits[5..].iter().all(|w| *w == RECONNECT_MAX));
     }
 
     #[test]
@@ -495,12 +691,12 @@ mod tests {
             .and_then(|l| l.local_addr())
             .expect("port")
             .port();
-        let e = TraceSource::Attach(format!("127.0.0.1:{port}"))
+        let e = TraceSource::Attach(AttachTarget::new(format!("127.0.0.1:{port}")))
             .open()
             .err()
             .expect("error");
         assert!(e.contains("--trace-port"), "{e}");
-        let e = TraceSource::Attach("no port here".into())
+        let e = TraceSource::Attach(AttachTarget::new("no port here"))
             .open()
             .err()
             .expect("error");

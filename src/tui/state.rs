@@ -100,6 +100,9 @@ pub struct App {
     pub status: Option<Status>,
     /// The stream ended (replay at end of file, attach connection closed).
     pub ended: Option<String>,
+    /// The source is cut off for now and trying to come back (an attach
+    /// port that went away): why, and when it tries next.
+    pub link: Option<String>,
     pub focus: Pane,
     pub panes: [PaneState; Pane::ALL.len()],
     pub overlay: Overlay,
@@ -146,6 +149,7 @@ impl App {
             last_gap_us: None,
             status: None,
             ended: None,
+            link: None,
             focus: Pane::Events,
             panes: [PaneState::default(); Pane::ALL.len()],
             overlay: Overlay::None,

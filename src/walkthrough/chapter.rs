@@ -4,6 +4,7 @@
 //! for the loop to do something (a wait-condition). The file format is in
 //! `walkthrough/README.md`; [`super::parse`] reads it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::argv;
@@ -48,6 +49,19 @@ pub struct Step {
     /// Line of the step heading in its file.
     pub line: usize,
 }
+
+/// Prose with every `{port}` replaced by the port the learner's server
+/// listens on, so a chapter written once tells each learner the command that
+/// works for them (`redis-cli -p {port}`).
+pub fn prose_for_port(prose: &str, port: u16) -> Cow<'_, str> {
+    match prose.contains(PORT_PLACEHOLDER) {
+        true => Cow::Owned(prose.replace(PORT_PLACEHOLDER, &port.to_string())),
+        false => Cow::Borrowed(prose),
+    }
+}
+
+/// What a chapter writes where the server's port goes.
+const PORT_PLACEHOLDER: &str = "{port}";
 
 /// An anchor (a named place in our code, see [`crate::source`]) and what to
 /// notice there.
@@ -173,5 +187,22 @@ impl Pane {
             .iter()
             .find(|(p, _)| *p == self)
             .map_or("", |(_, n)| n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_placeholder_becomes_the_servers_port() {
+        assert_eq!(
+            prose_for_port("run `redis-cli -p {port}`, then nc 127.0.0.1 {port}", 7001),
+            "run `redis-cli -p 7001`, then nc 127.0.0.1 7001"
+        );
+        assert!(matches!(
+            prose_for_port("no port here", 7001),
+            Cow::Borrowed("no port here")
+        ));
     }
 }

@@ -277,6 +277,10 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
         ProbeKind::CommandQueued => &[("client", Client), ("fd", Fd), ("name", Name)],
         ProbeKind::ClientUnblocked => &[("client", Client), ("fd", Fd), ("reason", Reason)],
         ProbeKind::Published => &[],
+        ProbeKind::AofAppended => &[("name", Name), ("bytes", Bytes)],
+        ProbeKind::AofFlushed => &[("bytes", Bytes)],
+        ProbeKind::AofFsynced => &[],
+        ProbeKind::WriteHandlerInstalled => &[("client", Client), ("fd", Fd)],
     }
 }
 
@@ -562,7 +566,11 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         | (D::ClientClosed { client, .. }, Field::Client)
         | (D::ClientBlocked { client, .. }, Field::Client)
         | (D::CommandQueued { client, .. }, Field::Client)
-        | (D::ClientUnblocked { client, .. }, Field::Client) => num(*client),
+        | (D::ClientUnblocked { client, .. }, Field::Client)
+        | (D::WriteHandlerInstalled { client, .. }, Field::Client) => num(*client),
+        (D::AofAppended { command, .. }, Field::Name) => Some(Got::Text(command)),
+        (D::AofAppended { bytes, .. }, Field::Bytes)
+        | (D::AofFlushed { bytes, .. }, Field::Bytes) => num(*bytes),
         (D::ClientBlocked { keys, .. }, Field::Key) => Some(Got::Keys(keys)),
         (D::CommandQueued { name, .. }, Field::Name) => Some(Got::Text(name)),
         (D::Command { client_name, .. }, Field::ClientName) => {

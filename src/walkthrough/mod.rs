@@ -242,7 +242,32 @@ impl Walkthrough {
 
     /// The command the current step asks the learner to send.
     pub fn current_action(&self) -> Option<&Action> {
-        self.current_step()?.action.as_ref()
+        self.current_action_from().map(|(_, action)| action)
+    }
+
+    /// The action `t` sends, and the index of the step that wrote it.
+    ///
+    /// A step with no action of its own that still waits for the loop is
+    /// usually waiting for what an earlier step sent (chapter 1 sends PING
+    /// once, then follows it through three steps). A learner who comes back
+    /// to such a step later, or whose client was closed meanwhile, needs a
+    /// way to make it happen again, so the nearest earlier action in the
+    /// chapter is offered.
+    pub fn current_action_from(&self) -> Option<(usize, &Action)> {
+        let pos = self.pos?;
+        let steps = &self.chapters.get(pos.chapter)?.steps;
+        let step = steps.get(pos.step)?;
+        if let Some(action) = &step.action {
+            return Some((pos.step, action));
+        }
+        if step.wait.conditions.is_empty() || self.is_done(pos.step) {
+            return None;
+        }
+        steps[..pos.step]
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, s)| s.action.as_ref().map(|a| (i, a)))
     }
 
     /// The anchors of the current step (the source pane shows the first).
@@ -447,10 +472,15 @@ pub fn chapter_list(guide: &Walkthrough) -> String {
 
 /// A chapter as plain text, the way the guide pane lays it out: for
 /// `loopscope chapters --show` and for reading a chapter without the TUI.
-pub fn render_chapter(number: usize, chapter: &Chapter) -> String {
+///
+/// `port` is the server's port the prose names (see [`chapter::prose_for_port`]).
+pub fn render_chapter(number: usize, chapter: &Chapter, port: u16) -> String {
     let mut out = format!("Chapter {number}: {}\n{}\n", chapter.title, chapter.summary);
     if !chapter.intro.is_empty() {
-        out.push_str(&format!("\n{}\n", chapter.intro));
+        out.push_str(&format!(
+            "\n{}\n",
+            chapter::prose_for_port(&chapter.intro, port)
+        ));
     }
     for (i, step) in chapter.steps.iter().enumerate() {
         out.push_str(&format!(
@@ -459,16 +489,16 @@ pub fn render_chapter(number: usize, chapter: &Chapter) -> String {
             chapter.steps.len(),
             step.title
         ));
-        out.push_str(&render_step(step));
+        out.push_str(&render_step(step, port));
     }
     out
 }
 
 /// One step as plain text: prose, then what to look at, do and wait for.
-pub fn render_step(step: &Step) -> String {
+pub fn render_step(step: &Step, port: u16) -> String {
     let mut out = String::new();
     if !step.text.is_empty() {
-        out.push_str(&format!("{}\n", step.text));
+        out.push_str(&format!("{}\n", chapter::prose_for_port(&step.text, port)));
     }
     if !step.look.is_empty() {
         let panes: Vec<&str> = step.look.iter().map(|p| p.name()).collect();
@@ -566,6 +596,30 @@ mod tests {
         let mut w = Walkthrough::with_progress(loaded, Progress::in_memory());
         assert!(w.open(0));
         w
+    }
+
+    #[test]
+    fn a_waiting_step_without_an_action_offers_the_one_before_it() {
+        let mut w = guide();
+        assert_eq!(
+            w.current_action_from(),
+            None,
+            "a reading step sends nothing"
+        );
+        assert!(w.next_step());
+        let own = w.current_action_from().map(|(i, a)| (i, a.to_string()));
+        assert_eq!(own, Some((1, "SET k v".to_string())));
+        assert!(w.next_step() && w.next_step());
+        assert_eq!(w.current_step().map(|s| s.title.as_str()), Some("Drained"));
+        let inherited = w.current_action_from().map(|(i, a)| (i, a.to_string()));
+        assert_eq!(inherited, Some((2, "GET big".to_string())));
+        w.observe(&write_handler(false));
+        assert!(w.is_done(3));
+        assert_eq!(
+            w.current_action(),
+            None,
+            "a done step needs nothing sent again"
+        );
     }
 
     #[test]
@@ -741,7 +795,7 @@ mod tests {
     #[test]
     fn renders_a_step_as_text() {
         let w = guide();
-        let text = render_chapter(1, &w.chapters()[0]);
+        let text = render_chapter(1, &w.chapters()[0], 6380);
         assert!(text.contains("── Step 2/4: Set\n"), "{text}");
         assert!(
             text.contains("  do:     SET k v   (t sends it)\n"),

@@ -70,19 +70,27 @@ impl TestServer {
             .expect("redis connection")
     }
 
-    /// Sends SIGTERM, as Ctrl-C would, and returns the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM, as `kill` would, and returns the exit status.
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.stop_with(libc::SIGTERM)
+    }
+
+    /// Sends `signal` (SIGTERM, SIGINT) and returns the exit status.
+    pub fn stop_with(self, signal: i32) -> std::process::ExitStatus {
         // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        self.wait_for_exit()
+    }
+
+    /// Waits up to 10 s for the server to exit by itself (after a signal or
+    /// SHUTDOWN) and returns its exit status.
+    pub fn wait_for_exit(mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "server did not exit after SIGTERM"
-            );
+            assert!(Instant::now() < deadline, "the server did not exit");
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -756,6 +756,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn harness() -> Harness {
+        crate::server::frozen_clock::freeze();
         let mut h = Harness::new();
         h.add_list(b"l");
         h

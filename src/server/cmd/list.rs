@@ -17,6 +17,7 @@ use super::keys::{
     KEY, arg, argv_long_long_or_reply, command, key_spec, one_key_spec, token, with_keys,
 };
 use super::{Arg, ArgKind, KeySpec, RedisCommand, parse_range_or_reply};
+use crate::server::aof;
 use crate::server::blocked::{self, BlockState};
 use crate::server::client::{CLIENT_DENY_BLOCKING, Client};
 use crate::server::db::{Db, Sds, Typed, Value, WRONGTYPE_ERR};
@@ -565,6 +566,10 @@ fn blocking_pop_generic(server: &mut Server, c: &mut Client, end: ListEnd) {
                 c.add_reply_bulk(&key);
                 c.add_reply_bulk(&e);
                 elements_removed(db, &key, emptied);
+                // Written to the AOF as the plain pop it became.
+                aof::propagate::propagate_instead(server, c, || {
+                    vec![pop_name(end).to_vec(), key.clone()]
+                });
                 c.argv[j] = key;
                 return;
             }
@@ -582,6 +587,14 @@ fn blocking_pop_generic(server: &mut Server, c: &mut Client, end: ListEnd) {
         whereto: ListEnd::Head,
     };
     blocked::block_for_keys(server, c, &keys, state);
+}
+
+/// The non-blocking pop a served BLPOP/BRPOP is written to the AOF as.
+pub fn pop_name(end: ListEnd) -> &'static [u8] {
+    match end {
+        ListEnd::Head => b"LPOP",
+        ListEnd::Tail => b"RPOP",
+    }
 }
 
 fn blpop_command(server: &mut Server, c: &mut Client) {

@@ -473,6 +473,7 @@ pub(crate) mod test_support {
             start_instant: Instant::now(),
             start_unix_ms: super::super::mstime(),
             cronloops: 0,
+            shutdown_requested: false,
             cron_id: 0,
             local_addr,
             blocked_clients: 0,
@@ -480,6 +481,7 @@ pub(crate) mod test_support {
             unblocked_clients: Default::default(),
             pubsub: Default::default(),
             monitors: Vec::new(),
+            aof: Default::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The server family: commands about the server as a whole — introspection
 //! (`COMMAND` in [`command`], `INFO` in [`info`]), settings (`CONFIG` in
 //! [`config`]), whole-keyspace operations (`DBSIZE`, `FLUSHDB`, `FLUSHALL`),
-//! `TIME`, and `DEBUG SLEEP`.
+//! `TIME`, `DEBUG SLEEP`, and `SHUTDOWN`.
 //!
 //! `DEBUG SLEEP` is here for what it teaches: it puts the one thread that
 //! runs the event loop to sleep inside a command. While it sleeps no other
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::{Arg, ArgKind, RedisCommand, reply_subcommand_syntax_error};
 use crate::server::client::Client;
-use crate::server::{Server, util};
+use crate::server::{Server, log, util};
 
 /// The server family, in the order `COMMAND` lists it.
 pub const COMMANDS: &[RedisCommand] = &[
@@ -29,6 +29,7 @@ pub const COMMANDS: &[RedisCommand] = &[
     FLUSHALL,
     TIME,
     DEBUG,
+    SHUTDOWN,
 ];
 
 /// How many samples `instantaneous_ops_per_sec` averages (Redis's `STATS_METRIC_SAMPLES`).
@@ -152,6 +153,47 @@ fn debug_command(_server: &mut Server, c: &mut Client) {
         }
         _ => reply_subcommand_syntax_error(c, &DEBUG),
     }
+}
+
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]` (mirror of `shutdownCommand`).
+///
+/// On success there is no reply: the command asks the loop to stop, and
+/// the read handler that ran it does so before anything else happens (see
+/// [`crate::server::prepare_for_shutdown`]); the client sees its connection
+/// close, as with Redis. Redis waits for lagging replicas unless NOW is
+/// given; there are no replicas here, so no shutdown is ever in progress
+/// and ABORT always says so. SAVE asks for an RDB snapshot, which loopscope
+/// does not write: it fails as a failed save does in Redis, unless FORCE
+/// says to go on regardless.
+fn shutdown_command(server: &mut Server, c: &mut Client) {
+    let (mut nosave, mut save, mut now, mut force, mut abort) = (false, false, false, false, false);
+    for arg in &c.argv[1..] {
+        let flag = match arg.to_ascii_lowercase().as_slice() {
+            b"nosave" => &mut nosave,
+            b"save" => &mut save,
+            // NOW skips the wait for lagging replicas; there are none to wait for.
+            b"now" => &mut now,
+            b"force" => &mut force,
+            b"abort" => &mut abort,
+            _ => return c.add_reply_error("syntax error"),
+        };
+        *flag = true;
+    }
+    if (abort && (nosave || save || now || force)) || (nosave && save) {
+        return c.add_reply_error("syntax error");
+    }
+    if abort {
+        return c.add_reply_error("No shutdown in progress.");
+    }
+    log::warning("User requested shutdown...");
+    if save {
+        log::warning("SHUTDOWN SAVE: loopscope writes no RDB snapshot, so the save fails.");
+        if !force {
+            log::warning("Error trying to save the DB, can't exit.");
+            return c.add_reply_error("Errors trying to SHUTDOWN. Check logs.");
+        }
+    }
+    server.shutdown_requested = true;
 }
 
 /// The entry shape shared by this family's keyless commands; each entry
@@ -280,6 +322,64 @@ const DEBUG: RedisCommand = RedisCommand {
         debug_command,
         -2,
         "admin noscript loading stale",
+        "@admin @slow @dangerous",
+    )
+};
+
+/// The NOW, FORCE and ABORT modifiers, each optional, added in 7.0.0.
+const fn shutdown_modifier(name: &'static str, token: &'static str) -> Arg {
+    Arg {
+        name,
+        kind: ArgKind::PureToken,
+        token: Some(token),
+        optional: true,
+        multiple: false,
+        since: Some("7.0.0"),
+    }
+}
+
+const SHUTDOWN_ARGS: &[Arg] = &[
+    Arg {
+        name: "nosave_save",
+        kind: ArgKind::OneOf(&[
+            Arg {
+                name: "nosave",
+                kind: ArgKind::PureToken,
+                token: Some("NOSAVE"),
+                optional: false,
+                multiple: false,
+                since: None,
+            },
+            Arg {
+                name: "save",
+                kind: ArgKind::PureToken,
+                token: Some("SAVE"),
+                optional: false,
+                multiple: false,
+                since: None,
+            },
+        ]),
+        token: None,
+        optional: true,
+        multiple: false,
+        since: None,
+    },
+    shutdown_modifier("now", "NOW"),
+    shutdown_modifier("force", "FORCE"),
+    shutdown_modifier("abort", "ABORT"),
+];
+
+const SHUTDOWN: RedisCommand = RedisCommand {
+    args: SHUTDOWN_ARGS,
+    history: &[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")],
+    since: "1.0.0",
+    summary: "Stops the server, after writing out what the append-only file still holds",
+    complexity: "O(1) here: loopscope writes no snapshot on the way out",
+    ..server_command(
+        "shutdown",
+        shutdown_command,
+        -1,
+        "admin noscript loading stale no_multi allow_busy",
         "@admin @slow @dangerous",
     )
 };

@@ -11,7 +11,8 @@ use std::collections::HashSet;
 
 use super::keys::{KEY, arg, command, key_spec, one_key_spec, token, with_keys};
 use super::{Arg, ArgKind, BeginSearch, FindKeys, KeySpec, RedisCommand, parse_range_or_reply};
-use crate::server::client::Client;
+use crate::server::aof;
+use crate::server::client::{CLIENT_PREVENT_PROP, Client};
 use crate::server::db::set::Set;
 use crate::server::db::{Db, Typed, Value, WRONGTYPE_ERR, Xorshift64};
 use crate::server::util::arg_is;
@@ -194,6 +195,8 @@ fn spop_command(server: &mut Server, c: &mut Client) {
         },
         None => None,
     };
+    // The members popped, kept only for the AOF.
+    let (track, mut popped) = (server.aof.on, Vec::new());
     let db = &mut server.dbs[c.db];
     let mut randoms = Xorshift64::seeded(db.next_random());
     let set = match lookup_set(db, &mut server.stats, &c.argv[1], true) {
@@ -206,6 +209,9 @@ fn spop_command(server: &mut Server, c: &mut Client) {
         None => {
             if let Some(m) = set.pop_random(randoms.next_u64()) {
                 c.add_reply_bulk(&m);
+                if track {
+                    popped.push(m.to_vec());
+                }
             }
         }
         Some(0) => return c.add_reply_set_len(0),
@@ -221,12 +227,31 @@ fn spop_command(server: &mut Server, c: &mut Client) {
             for _ in 0..n {
                 if let Some(m) = set.pop_random(randoms.next_u64()) {
                     c.add_reply_bulk(&m);
+                    if track {
+                        popped.push(m.to_vec());
+                    }
                 }
             }
         }
     }
     let emptied = set.is_empty();
     members_removed(db, &c.argv[1], emptied);
+    propagate_spop(server, c, popped);
+}
+
+/// SPOP's random picks are written to the AOF as one `SREM key member` per
+/// member, as Redis 7.0 does (several of them end up inside MULTI/EXEC).
+/// Popping the whole set is written as DEL by `aof::propagate::rewrite`.
+fn propagate_spop(server: &mut Server, c: &mut Client, popped: Vec<Vec<u8>>) {
+    if !server.aof.on {
+        return;
+    }
+    let key = c.argv[1].clone();
+    let db = c.db;
+    for m in popped {
+        aof::also_propagate(server, db, vec![b"SREM".to_vec(), key.clone(), m]);
+    }
+    c.flags |= CLIENT_PREVENT_PROP;
 }
 
 /// `SRANDMEMBER key [count]`: random members without removing them (mirror

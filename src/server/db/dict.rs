@@ -134,6 +134,10 @@ impl Dict {
         &self.entries[pos].key
     }
 
+    pub fn value_at(&self, pos: Pos) -> &Value {
+        &self.entries[pos].value
+    }
+
     pub fn value_at_mut(&mut self, pos: Pos) -> &mut Value {
         &mut self.entries[pos].value
     }

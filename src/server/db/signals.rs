@@ -128,7 +128,7 @@ impl Db {
         if is_list {
             self.signal_key_as_ready(key);
         }
-        self.touch_watched_key(key);
+        self.note_change(key);
     }
 
     // -----------------------------------------------------------------
@@ -176,16 +176,31 @@ impl Db {
     /// `signalModifiedKey`; the [`Db`] methods that store or delete do it
     /// themselves).
     pub fn signal_modified_key(&mut self, key: &[u8]) {
+        self.note_change(key);
+    }
+
+    /// A command changed `key`: count it in `dirty` and touch its watchers
+    /// (an expiry only touches them: it is propagated on its own, as a DEL).
+    #[inline]
+    pub(super) fn note_change(&mut self, key: &[u8]) {
+        self.dirty = self.dirty.wrapping_add(1);
         self.touch_watched_key(key);
     }
 
     /// Marks dirty every client watching `key` (mirror of `touchWatchedKey`).
     /// A watcher that saw the key already expired is spared when the touch is
     /// the expired key going away: nothing changed for it.
+    #[inline]
     pub(super) fn touch_watched_key(&mut self, key: &[u8]) {
-        if self.watched_keys.is_empty() {
-            return;
+        if !self.watched_keys.is_empty() {
+            self.touch_watchers_of(key);
         }
+    }
+
+    /// The part of [`Db::touch_watched_key`] that runs only when somebody
+    /// watches some key, kept out of line so every write pays one branch.
+    #[inline(never)]
+    fn touch_watchers_of(&mut self, key: &[u8]) {
         let gone = self.dict.find(key).is_none();
         if let Some(watchers) = self.watched_keys.get_mut(key) {
             for w in watchers {

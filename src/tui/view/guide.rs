@@ -11,10 +11,12 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::table::pane_block;
 use super::text::{markdown, wrap};
+use crate::server::DEFAULT_PORT;
 use crate::tui::guide::Guide;
 use crate::tui::panes::Pane;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
+use crate::walkthrough::chapter::prose_for_port;
 
 pub struct GuideView<'a> {
     pub app: &'a App,
@@ -128,22 +130,23 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
         2,
     ));
     out.push(Line::raw(""));
-    out.extend(markdown(&step.text, t, width));
+    let port = app.hello.as_ref().map_or(DEFAULT_PORT, |h| h.port);
+    out.extend(markdown(&prose_for_port(&step.text, port), t, width));
     out.push(Line::raw(""));
     let look: Vec<&str> = step.look.iter().map(|p| p.name()).collect();
     if !look.is_empty() {
         out.extend(field(t, "look", vec![(plain, look.join(", "))], width));
     }
-    if let Some(action) = &step.action {
-        let how = if g.server_host.is_some() {
-            "  (t sends it, or type it in redis-cli)"
-        } else {
-            "  (a replay: it was sent when this was recorded)"
+    if let Some((from, action)) = w.current_action_from() {
+        let how = match (g.server_host.is_some(), from == pos.step) {
+            (true, true) => "  (t sends it, or type it in redis-cli)".to_string(),
+            (true, false) => format!("  (step {}'s command: t sends it again)", from + 1),
+            (false, _) => "  (a replay: it was sent when this was recorded)".to_string(),
         };
         out.extend(field(
             t,
             "do",
-            vec![(t.title(), action.to_string()), (t.dim(), how.into())],
+            vec![(t.title(), action.to_string()), (t.dim(), how)],
             width,
         ));
     }

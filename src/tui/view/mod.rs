@@ -376,6 +376,11 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
             if frame.is_some_and(|f| f.stale) {
                 spans.push(Span::styled(" (stale until next snapshot)", t.alert()));
             }
+            if let Some(link) = &app.link {
+                // Cut off: say so before anything else, since every other
+                // figure on the line is now out of date.
+                spans.splice(2..2, [sep.clone(), Span::styled(link.clone(), t.alert())]);
+            }
             Line::from(spans)
         }
     };

@@ -166,5 +166,33 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
         ProbeData::Published { channel, receivers } => {
             format!("published to {channel}: delivered to {receivers} subscriptions")
         }
+        ProbeData::AofAppended { command, bytes, .. } => {
+            format!("{command} appended to the AOF buffer ({bytes} bytes), not yet on disk")
+        }
+        ProbeData::AofFlushed {
+            bytes, postponed, ..
+        } => match postponed {
+            Some(why) => format!("AOF write postponed: {why}"),
+            None => format!("AOF buffer written to the file ({bytes} bytes), before any reply"),
+        },
+        ProbeData::AofFsynced { mode, background } => {
+            if *background {
+                format!("AOF fsync handed to the background thread (appendfsync {mode})")
+            } else {
+                format!("AOF fsynced before the replies (appendfsync {mode})")
+            }
+        }
+        ProbeData::WriteHandlerInstalled {
+            client,
+            fd,
+            barrier,
+        } => format!(
+            "write handler installed for client {client} (fd {fd}){}",
+            if *barrier {
+                " with AE_BARRIER: its writer runs before its reader"
+            } else {
+                ""
+            }
+        ),
     }
 }

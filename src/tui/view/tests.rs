@@ -700,3 +700,86 @@ fn the_guide_says_which_chapter_files_were_left_out_and_marks_the_header() {
     // A replay has no server: the step says the command was sent back then.
     assert!(s.contains("(a replay: it was sent"), "{s}");
 }
+
+/// Every view, at every size from 1x1 to 100x40 (in steps), renders without
+/// a panic; and one terminal resized rapidly between extremes keeps drawing.
+#[test]
+fn every_view_at_every_size_and_through_rapid_resizes() {
+    use crate::tui::guide::tests::guided;
+    let story = || app_with(&Script::story().out, true);
+    let with = |mut app: App, actions: &[Action]| {
+        for a in actions {
+            app.on_action(*a);
+        }
+        app
+    };
+    let guide = || guided(crate::walkthrough::Progress::in_memory(), Some("127.0.0.1"));
+    let mut details = story();
+    details.focus = Pane::Flow;
+    let details = with(details, &[Action::Up, Action::Details]);
+    let mut cut_off = story();
+    cut_off.link = Some("disconnected (connection refused), retrying in 5.00 s".into());
+    let views: Vec<(&str, App)> = vec![
+        ("panes", story()),
+        ("help", with(story(), &[Action::Help])),
+        ("breakpoints", with(story(), &[Action::Breakpoints])),
+        ("details", details),
+        ("full-screen source", with(story(), &[Action::Zoom])),
+        ("redis beside ours", with(story(), &[Action::RedisView])),
+        ("the past", with(story(), &[Action::Back, Action::Back])),
+        ("disconnected", cut_off),
+        ("guide", guide()),
+        ("chapter list", with(guide(), &[Action::ChapterList])),
+        (
+            "guide and full-screen source",
+            with(guide(), &[Action::Zoom]),
+        ),
+    ];
+    // Every small size, where layouts give up, then steps up to 100x40.
+    let widths = (1..=10).chain((15..=100).step_by(15)).chain([100]);
+    let heights = (1..=6).chain((10..=40).step_by(10));
+    for (name, app) in &views {
+        for w in widths.clone() {
+            for h in heights.clone() {
+                let r =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(app, w, h)));
+                assert!(r.is_ok(), "{name} at {w}x{h} panicked");
+            }
+        }
+    }
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    for (i, (_, app)) in views.iter().cycle().take(200).enumerate() {
+        let i = u16::try_from(i).expect("small");
+        let (w, h) = if i % 2 == 0 {
+            (1 + i % 7, 1 + i % 5)
+        } else {
+            (60 + i % 140, 20 + i % 50)
+        };
+        term.backend_mut().resize(w, h);
+        term.draw(|f| draw(f, app)).expect("draw after a resize");
+    }
+}
+
+#[test]
+fn a_cut_off_attach_says_disconnected_in_the_header() {
+    let mut app = app_with(&Script::story().out, true);
+    app.link = Some("disconnected (the server closed the connection), retrying in 0.25 s".into());
+    let s = screen(&app, 120, 24);
+    let header = s.lines().next().unwrap_or_default();
+    assert!(header.contains("disconnected"), "{s}");
+    app.link = None;
+    assert!(!screen(&app, 120, 24).contains("disconnected"));
+}
+
+#[test]
+fn the_guide_names_the_port_the_server_really_listens_on() {
+    use crate::tui::guide::tests::guided;
+    let mut app = guided(crate::walkthrough::Progress::in_memory(), Some("127.0.0.1"));
+    app.hello
+        .as_mut()
+        .expect("the story starts with a hello")
+        .port = 7001;
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("redis-cli -p 7001"), "{s}");
+    assert!(!s.contains("{port}") && !s.contains("6380."), "{s}");
+}

@@ -16,7 +16,7 @@ use super::server_command;
 use crate::server::client::Client;
 use crate::server::networking::{ClientBufferLimit, ClientClass};
 use crate::server::util::{c_str_prefix, is_c_space, memtoull, string_match, string2ll};
-use crate::server::{Config, Server, Stats};
+use crate::server::{Config, Server, Stats, aof};
 
 /// Redis's `CONFIG_MIN_HZ` and `CONFIG_MAX_HZ`: `hz` is clamped to this range.
 const HZ_RANGE: std::ops::RangeInclusive<i64> = 1..=500;
@@ -44,6 +44,9 @@ enum Setter {
     OnlyCurrent {
         check: fn(&[u8]) -> Result<(), &'static str>,
     },
+    /// Refused like Redis refuses a `PROTECTED_CONFIG` while
+    /// `enable-protected-configs` is `no` (its default): `dir`.
+    Protected,
     /// A value with a syntax of its own. `apply` parses it into the settings
     /// it is given, or says why it cannot; it is tried on a copy first.
     Text {
@@ -136,8 +139,8 @@ fn client_output_buffer_limit_text(server: &Server) -> String {
         .join(" ")
 }
 
-/// Why persistence settings cannot be turned on.
-const NO_DISK: &str = "loopscope keeps no data on disk";
+/// Why snapshot (RDB) settings cannot be turned on: only the AOF persists.
+const NO_DISK: &str = "loopscope keeps no RDB snapshots on disk (use appendonly)";
 
 /// `save ""` is accepted; well-formed save points (pairs of integers) are
 /// refused because nothing is ever saved; anything else gets Redis's error.
@@ -162,17 +165,6 @@ fn check_save(value: &[u8]) -> Result<(), &'static str> {
 /// Redis's error for a boolean setting given something else.
 const YES_NO_ERROR: &str = "argument must be 'yes' or 'no'";
 
-/// `appendonly no` is accepted; `yes` is refused; anything else gets Redis's error.
-fn check_appendonly(value: &[u8]) -> Result<(), &'static str> {
-    if value.eq_ignore_ascii_case(b"no") {
-        Ok(())
-    } else if value.eq_ignore_ascii_case(b"yes") {
-        Err(NO_DISK)
-    } else {
-        Err(YES_NO_ERROR)
-    }
-}
-
 /// One configuration parameter (mirror of Redis's `standardConfig`).
 struct Param {
     name: &'static str,
@@ -182,8 +174,9 @@ struct Param {
 }
 
 /// The parameters we have. Values describe what this server really does:
-/// `save` is empty and `appendonly` is `no` because nothing is ever written
-/// to disk, and `maxmemory` is 0 (no limit) because nothing is ever evicted.
+/// `save` is empty because no RDB snapshot is ever written (persistence is
+/// the AOF's job), and `maxmemory` is 0 (no limit) because nothing is ever
+/// evicted.
 const PARAMS: &[Param] = &[
     Param {
         name: "save",
@@ -197,10 +190,37 @@ const PARAMS: &[Param] = &[
     },
     Param {
         name: "appendonly",
-        get: |_| "no".to_string(),
-        set: Setter::OnlyCurrent {
-            check: check_appendonly,
+        get: |s| yes_no(s.config.appendonly).to_string(),
+        set: Setter::Text {
+            apply: apply_appendonly,
         },
+    },
+    Param {
+        name: "appendfsync",
+        get: |s| s.config.appendfsync.name().to_string(),
+        set: Setter::Text {
+            apply: apply_appendfsync,
+        },
+    },
+    Param {
+        name: "appendfilename",
+        get: |s| s.config.appendfilename.clone(),
+        set: Setter::Immutable,
+    },
+    Param {
+        name: "appenddirname",
+        get: |_| aof::DEFAULT_APPENDDIRNAME.to_string(),
+        set: Setter::Immutable,
+    },
+    Param {
+        name: "dir",
+        get: |s| {
+            std::fs::canonicalize(&s.config.dir)
+                .unwrap_or_else(|_| s.config.dir.clone())
+                .display()
+                .to_string()
+        },
+        set: Setter::Protected,
     },
     Param {
         name: "bind",
@@ -305,6 +325,21 @@ const PARAMS: &[Param] = &[
 /// the password.
 fn apply_requirepass(config: &mut Config, value: &[u8]) -> Result<(), String> {
     config.requirepass = value.to_vec();
+    Ok(())
+}
+
+/// `appendonly yes|no`: the new value is applied to the running AOF once
+/// every parameter of the `CONFIG SET` has been accepted (see
+/// [`aof::apply_config`]).
+fn apply_appendonly(config: &mut Config, value: &[u8]) -> Result<(), String> {
+    config.appendonly = parse_yes_no(value)?;
+    Ok(())
+}
+
+/// `appendfsync always|everysec|no`: the next flush follows it.
+fn apply_appendfsync(config: &mut Config, value: &[u8]) -> Result<(), String> {
+    config.appendfsync =
+        aof::AppendFsync::parse(value).ok_or_else(|| aof::APPENDFSYNC_ERROR.to_string())?;
     Ok(())
 }
 
@@ -496,6 +531,9 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
         if matches!(param.set, Setter::Immutable) {
             return reply_set_failed(c, name, "can't set immutable config");
         }
+        if matches!(param.set, Setter::Protected) {
+            return reply_set_failed(c, name, "can't set protected config");
+        }
         if chosen.iter().any(|p| std::ptr::eq(*p, param)) {
             return reply_set_failed(c, name, "duplicate parameter");
         }
@@ -527,7 +565,7 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
                 apply(&mut scratch, value).map(|()| text_updates.push((apply, value)))
             }
             // Refused while reading the names.
-            Setter::Immutable => Ok(()),
+            Setter::Immutable | Setter::Protected => Ok(()),
         };
         if let Err(why) = checked {
             return reply_set_failed(c, param.name.as_bytes(), &why);
@@ -544,6 +582,10 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
             server.config = before;
             return reply_set_failed(c, name.as_bytes(), &why);
         }
+    }
+    if let Err(why) = aof::apply_config(server) {
+        server.config = before;
+        return reply_set_failed(c, b"appendonly", &why);
     }
     c.add_reply_ok();
 }
@@ -955,7 +997,7 @@ mod tests {
         let failed = |arg: &str, why: &str| {
             format!("-ERR CONFIG SET failed (possibly related to argument '{arg}') - {why}\r\n")
         };
-        let cases: [(&[&[u8]], String); 8] = [
+        let cases: [(&[&[u8]], String); 10] = [
             (&[b"CONFIG", b"SET", b"save", b""], "+OK\r\n".to_string()),
             (
                 &[b"CONFIG", b"SET", b"appendonly", b"NO"],
@@ -984,8 +1026,19 @@ mod tests {
                 failed("save", NO_DISK),
             ),
             (
-                &[b"CONFIG", b"SET", b"appendonly", b"yes"],
-                failed("appendonly", NO_DISK),
+                &[b"CONFIG", b"SET", b"appendfsync", b"bogus"],
+                failed(
+                    "appendfsync",
+                    "argument(s) must be one of the following: everysec, always, no",
+                ),
+            ),
+            (
+                &[b"CONFIG", b"SET", b"appendfilename", b"x"],
+                failed("appendfilename", "can't set immutable config"),
+            ),
+            (
+                &[b"CONFIG", b"SET", b"dir", b"/"],
+                failed("dir", "can't set protected config"),
             ),
         ];
         for (req, expected) in cases {

@@ -57,6 +57,39 @@ fn selected_sections(args: &[Vec<u8>]) -> Vec<&'static str> {
         .collect()
 }
 
+/// The persistence section (mirror of its part of `genRedisInfoString`):
+/// no RDB ever, the AOF's state, and — since there is no background
+/// rewrite — no rewrite in progress and none done. The size fields appear
+/// only while the AOF is on, as in Redis.
+fn write_persistence(out: &mut String, server: &Server) -> std::fmt::Result {
+    let aof = &server.aof;
+    write!(
+        out,
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_bgsave_in_progress:0\r\nrdb_saves:0\r\n\
+         aof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
+         aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_last_write_status:{}\r\n",
+        u8::from(aof.on),
+        if aof.last_write_error.is_some() {
+            "err"
+        } else {
+            "ok"
+        },
+    )?;
+    if aof.on {
+        write!(
+            out,
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\naof_buffer_length:{}\r\n\
+             aof_pending_bio_fsync:{}\r\naof_delayed_fsync:{}\r\n",
+            aof.current_size,
+            aof.base_size,
+            aof.buf.len(),
+            aof.bio.pending(),
+            aof.delayed_fsync,
+        )?;
+    }
+    Ok(())
+}
+
 /// Appends `# Title` and the section's lines (mirror of the per-section parts
 /// of `genRedisInfoString`).
 fn write_section(out: &mut String, server: &Server, c: &Client, section: &str) {
@@ -65,11 +98,7 @@ fn write_section(out: &mut String, server: &Server, c: &Client, section: &str) {
         "server" => write_server(out, server),
         "clients" => write_clients(out, server, c),
         "memory" => write_memory(out),
-        "persistence" => write!(
-            out,
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_bgsave_in_progress:0\r\nrdb_saves:0\r\n\
-             aof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
-        ),
+        "persistence" => write_persistence(out, server),
         "stats" => write_stats(out, server),
         "replication" => write!(
             out,
