@@ -8,6 +8,8 @@
 //! - [`walkthrough`]: the guided chapters, their wait-conditions and progress.
 
 pub mod ae;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod server;
 pub mod source;
 pub mod trace;

@@ -276,7 +276,11 @@ impl<C> EventLoop<C> {
             return AE_ERR;
         }
         self.events.resize_with(setsize, || FileEvent::NONE);
-        self.fired.truncate(setsize);
+        // `fired` outlives its iteration (the level-trigger emulation reads
+        // it before the next poll), and may name an fd deleted since: no fd
+        // past the new size may stay in it.
+        self.fired
+            .retain(|f| usize::try_from(f.fd).is_ok_and(|fd| fd < setsize));
         self.api.resize(setsize);
         self.setsize = setsize;
         AE_OK
@@ -690,5 +694,7 @@ fn traced_fired(fe: &FiredEvent) -> model::Fired {
     }
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

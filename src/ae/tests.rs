@@ -442,3 +442,28 @@ fn resize_refuses_to_cut_below_a_registered_fd() {
         "registrations survive a resize"
     );
 }
+
+/// Found with the property tests' model: an fd fired in the last iteration,
+/// then deleted, and the set size shrunk below it (serverCron does this after
+/// `CONFIG SET maxclients`), made the next poll index past the shrunk tables.
+#[test]
+fn shrinking_below_an_fd_fired_last_iteration_is_safe() {
+    let (a, _a_peer) = pair();
+    let (b, _b_peer) = pair();
+    let (low, high) = if a.as_raw_fd() < b.as_raw_fd() {
+        (a.as_raw_fd(), b.as_raw_fd())
+    } else {
+        (b.as_raw_fd(), a.as_raw_fd())
+    };
+    let mut el = EventLoop::create(high as usize + 1).unwrap();
+    let mut ctx = Ctx::default();
+    el.create_file_event(low, AE_READABLE, READ);
+    el.create_file_event(high, AE_WRITABLE, WRITE);
+    el.process_events(&mut ctx, AE_ALL_EVENTS | AE_DONT_WAIT);
+    assert_eq!(ctx.log, [format!("write {high}")]);
+    el.delete_file_event(high, AE_WRITABLE);
+    assert_eq!(el.resize_set_size(high as usize), AE_OK);
+    assert!(el.fired.iter().all(|f| (f.fd as usize) < el.setsize));
+    el.process_events(&mut ctx, AE_ALL_EVENTS | AE_DONT_WAIT);
+    assert_eq!(ctx.log.len(), 1, "nothing else is registered to fire");
+}

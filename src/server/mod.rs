@@ -217,6 +217,43 @@ impl Server {
             .as_deref_mut()
             .filter(|c| c.id == who.id)
     }
+
+    /// A server with no clients and empty databases, listening on
+    /// `listener` (the state `initServer` builds before the loop starts).
+    pub fn new(
+        config: Config,
+        listener: mio::net::TcpListener,
+        listener_fd: Fd,
+        local_addr: SocketAddr,
+    ) -> Server {
+        Server {
+            config,
+            listener,
+            listener_fd,
+            clients: Vec::new(),
+            num_clients: 0,
+            clients_pending_write: Vec::new(),
+            clients_to_close: Vec::new(),
+            next_client_id: 1,
+            dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
+            commands: cmd::CommandTable::new(),
+            stats: Stats::default(),
+            expire_cycle: expire::ExpireCycle::default(),
+            start_instant: Instant::now(),
+            start_unix_ms: mstime(),
+            cronloops: 0,
+            cron_id: 0,
+            local_addr,
+            blocked_clients: 0,
+            clients_timeout_table: BTreeSet::new(),
+            unblocked_clients: VecDeque::new(),
+            pubsub: pubsub::PubSub::default(),
+            monitors: Vec::new(),
+            deferred_probes: Vec::new(),
+            aof: aof::Aof::default(),
+            shutdown_requested: false,
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch (mirror of `mstime`).
@@ -310,33 +347,7 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
     auth::warn_if_exposed(&config);
     let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
 
-    let mut server = Server {
-        config,
-        listener,
-        listener_fd,
-        clients: Vec::new(),
-        num_clients: 0,
-        clients_pending_write: Vec::new(),
-        clients_to_close: Vec::new(),
-        next_client_id: 1,
-        dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
-        commands: cmd::CommandTable::new(),
-        stats: Stats::default(),
-        expire_cycle: expire::ExpireCycle::default(),
-        start_instant: Instant::now(),
-        start_unix_ms: mstime(),
-        cronloops: 0,
-        shutdown_requested: false,
-        cron_id: 0,
-        local_addr,
-        blocked_clients: 0,
-        clients_timeout_table: BTreeSet::new(),
-        unblocked_clients: VecDeque::new(),
-        pubsub: pubsub::PubSub::default(),
-        monitors: Vec::new(),
-        deferred_probes: Vec::new(),
-        aof: aof::Aof::default(),
-    };
+    let mut server = Server::new(config, listener, listener_fd, local_addr);
     // Like Redis, the dataset is loaded after the listener is bound but
     // before the loop runs, so no client is accepted before it is complete.
     aof::load::load_append_only_files(&mut server).map_err(StartError)?;

@@ -640,14 +640,20 @@ pub fn write_to_client(
             el.delete_file_event(c.fd, AE_WRITABLE);
             c.write_handler_installed = false;
         }
-        if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
-            let reason = if c.flags & CLIENT_PROTOCOL_ERROR != 0 {
-                "protocol error"
-            } else {
-                "closed after its last reply (QUIT, or CLIENT KILL of itself)"
-            };
-            mark_close_asap(server, c, reason);
-        }
+        close_if_last_reply_sent(server, c);
+    }
+}
+
+/// Once every reply is written, schedules the close of a client that asked
+/// for it (QUIT) or broke the protocol (`CLIENT_CLOSE_AFTER_REPLY`).
+pub fn close_if_last_reply_sent(server: &mut Server, c: &mut Client) {
+    if c.flags & CLIENT_CLOSE_AFTER_REPLY != 0 {
+        let reason = if c.flags & CLIENT_PROTOCOL_ERROR != 0 {
+            "protocol error"
+        } else {
+            "closed after its last reply (QUIT, or CLIENT KILL of itself)"
+        };
+        mark_close_asap(server, c, reason);
     }
 }
 

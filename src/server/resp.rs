@@ -1459,4 +1459,48 @@ mod tests {
             help,
         );
     }
+
+    /// Pieces requests are made of, so that random streams are mostly
+    /// protocol: headers, counts, line ends, quotes and escapes.
+    const FRAGMENTS: &[&[u8]] = &[
+        b"*", b"$", b"*2\r\n", b"$3\r\n", b"$0\r\n", b"*-1\r\n", b"0", b"1", b"3", b"12", b"-",
+        b"\r\n", b"\r", b"\n", b" ", b"\t", b"\"", b"'", b"\\", b"\\x4", b"\0", b"SET", b"PING",
+        b"abc", b"\xff",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// However a stream is cut into reads, it yields the requests and
+        /// the error it yields in one piece, under any limits.
+        #[test]
+        fn chunked_parse_matches_one_shot(
+            pieces in proptest::collection::vec(0..FRAGMENTS.len(), 0..60),
+            cuts in proptest::collection::vec(1usize..12, 1..8),
+            auth_required: bool,
+            max_bulk_len in proptest::prop_oneof![
+                proptest::strategy::Just(CONFIG_DEFAULT_PROTO_MAX_BULK_LEN),
+                0u64..20,
+            ],
+        ) {
+            let stream: Vec<u8> = pieces.iter().flat_map(|&i| FRAGMENTS[i].iter().copied()).collect();
+            let parser = || {
+                let mut p = QueryParser::new(max_bulk_len);
+                p.auth_required = auth_required;
+                p
+            };
+            let (requests, err, _) = parse_all(&mut parser(), &stream);
+            let mut chunks = Vec::new();
+            let mut rest = &stream[..];
+            for &n in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (chunk, tail) = rest.split_at(n.min(rest.len()));
+                chunks.push(chunk);
+                rest = tail;
+            }
+            proptest::prop_assert_eq!(feed_chunks(&mut parser(), chunks), (requests, err));
+        }
+    }
 }

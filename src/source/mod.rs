@@ -393,21 +393,28 @@ pub struct AnchorSite {
 }
 
 /// Every `// anchor: name` comment in the embedded sources, in file order.
+/// The sources are part of the binary, so they are scanned only once: every
+/// viewer's hello and every new source pane asks for the anchors.
 pub fn anchor_sites() -> Vec<AnchorSite> {
-    let mut out = Vec::new();
-    for (path, text) in files() {
-        for (i, line) in text.lines().enumerate() {
-            let trimmed = line.trim_start();
-            if let Some(name) = trimmed.strip_prefix(ANCHOR_MARKER) {
-                out.push(AnchorSite {
-                    name: name.trim().to_string(),
-                    file: path,
-                    line: i as u32 + 2,
-                });
+    static SITES: std::sync::OnceLock<Vec<AnchorSite>> = std::sync::OnceLock::new();
+    SITES
+        .get_or_init(|| {
+            let mut out = Vec::new();
+            for (path, text) in files() {
+                for (i, line) in text.lines().enumerate() {
+                    let trimmed = line.trim_start();
+                    if let Some(name) = trimmed.strip_prefix(ANCHOR_MARKER) {
+                        out.push(AnchorSite {
+                            name: name.trim().to_string(),
+                            file: path,
+                            line: i as u32 + 2,
+                        });
+                    }
+                }
             }
-        }
-    }
-    out
+            out
+        })
+        .clone()
 }
 
 /// The metadata of the anchor `name`.

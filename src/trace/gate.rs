@@ -152,8 +152,10 @@ impl Gate {
             None if *control == Control::ReleaseControl => {
                 return Err("this viewer does not have control".into());
             }
-            None => self.controller = Some(viewer),
+            // Control is taken below, once the request is known to succeed.
+            None => {}
         }
+        let taking_control = self.controller.is_none();
         let mut done = Done {
             breakpoint: None,
             changed: true,
@@ -199,6 +201,9 @@ impl Gate {
                 let i = self.find(*bp)?;
                 self.breakpoints[i].enabled = matches!(control, Control::BreakEnable { .. });
             }
+        }
+        if taking_control {
+            self.controller = Some(viewer);
         }
         Ok(done)
     }
@@ -291,6 +296,30 @@ mod tests {
 
     fn ok(g: &mut Gate, viewer: u64, c: Control) -> Done {
         g.control(viewer, &c).expect("control accepted")
+    }
+
+    /// Found by the `trace_control` fuzz target: a viewer without control
+    /// that asked to disable a breakpoint that does not exist got an error,
+    /// yet took control, locking every other viewer out.
+    #[test]
+    fn a_refused_request_takes_no_control() {
+        let lines: [&[u8]; 3] = [
+            b"{\"cmd\":\"break_disable\",\"bp\":1}",
+            b"{\"cmd\":\"break_remove\",\"bp\":7}",
+            b"{\"cmd\":\"break_enable\",\"bp\":2}",
+        ];
+        let mut g = Gate::new(true);
+        for line in lines {
+            let request = crate::trace::attach::parse_control(line)
+                .expect("a control message")
+                .expect("not blank");
+            let before = g.status();
+            assert!(g.control(1, &request.control).is_err());
+            assert_eq!(g.status(), before, "{}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(g.controller(), None);
+        ok(&mut g, 2, Control::TakeControl);
+        assert_eq!(g.controller(), Some(2));
     }
 
     #[test]

@@ -441,48 +441,21 @@ pub fn parse_range_or_reply(
 #[cfg(test)]
 pub(crate) mod test_support {
     use std::net::{SocketAddr, TcpListener, TcpStream};
-    use std::time::Instant;
 
     use super::super::client::Client;
-    use super::super::db::Db;
-    use super::super::{CONFIG_DEFAULT_DBNUM, Config, Server, Stats};
-    use super::{CommandTable, command_lookup_error};
+    use super::super::{Config, Server};
+    use super::command_lookup_error;
 
     /// A server listening on 127.0.0.1 with a free port, no clients yet.
     pub fn server() -> Server {
         let listener = mio::net::TcpListener::bind("127.0.0.1:0".parse().expect("valid address"))
             .expect("bind");
         let local_addr = listener.local_addr().expect("local addr");
-        Server {
-            config: Config {
-                port: local_addr.port(),
-                ..Config::default()
-            },
-            listener,
-            listener_fd: 0,
-            clients: Vec::new(),
-            num_clients: 0,
-            clients_pending_write: Vec::new(),
-            clients_to_close: Vec::new(),
-            deferred_probes: Vec::new(),
-            next_client_id: 1,
-            dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
-            commands: CommandTable::new(),
-            stats: Stats::default(),
-            expire_cycle: Default::default(),
-            start_instant: Instant::now(),
-            start_unix_ms: super::super::mstime(),
-            cronloops: 0,
-            shutdown_requested: false,
-            cron_id: 0,
-            local_addr,
-            blocked_clients: 0,
-            clients_timeout_table: Default::default(),
-            unblocked_clients: Default::default(),
-            pubsub: Default::default(),
-            monitors: Vec::new(),
-            aof: Default::default(),
-        }
+        let config = Config {
+            port: local_addr.port(),
+            ..Config::default()
+        };
+        Server::new(config, listener, 0, local_addr)
     }
 
     /// A client connected to a throwaway listener, with the next id and the
