@@ -36,7 +36,9 @@ target/release/loopscope serve --port "$LPORT" >"$WORK/loopscope.log" 2>&1 &
 LPID=$!
 trap 'kill $RPID $LPID 2>/dev/null; wait $RPID $LPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for port in $RPORT $LPORT; do
-  for _ in $(seq 100); do redis-benchmark -p "$port" -n 1 -c 1 -t ping -q >/dev/null 2>&1 && break; sleep 0.1; done
+  # redis-cli, not redis-benchmark: a redis-benchmark started before the
+  # server listens can spin forever instead of failing.
+  for _ in $(seq 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
 # run PORT PIPELINE -> lines "test,rps,max_latency_ms"
