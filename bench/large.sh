@@ -19,22 +19,8 @@ REQUESTS=${REQUESTS:-50}
 VALUE_BYTES=${VALUE_BYTES:-10485760}
 LIST_LEN=${LIST_LEN:-100000}
 
-for tool in redis-server redis-cli redis-benchmark; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install redis-server redis-tools)" >&2; exit 1; }
-done
-
-cargo build --release --quiet
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-RPORT=$(free_port); LPORT=$(free_port)
-WORK=$(mktemp -d)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 &
-RPID=$!
-target/release/loopscope serve --port "$LPORT" >"$WORK/loopscope.log" 2>&1 &
-LPID=$!
-trap 'kill $RPID $LPID 2>/dev/null; wait $RPID $LPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for port in $RPORT $LPORT; do
-  for _ in $(seq 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
-done
+# shellcheck source=bench/side-by-side.sh
+. bench/side-by-side.sh
 
 # The same data on both: one big string, one long list (sent with --pipe).
 head -c "$VALUE_BYTES" /dev/zero | tr '\0' 'x' >"$WORK/value"

@@ -5,28 +5,17 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::{TestServer, free_port};
 use loopscope::trace::model::{GateState, Message};
 use loopscope::tui::{AttachTarget, TraceSource};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// A server with an attach port and extra flags.
 fn server(extra: &[&str]) -> (TestServer, u16) {
-    let trace_port = free_port();
-    let port = trace_port.to_string();
-    let mut args = vec!["--trace-port", port.as_str()];
-    args.extend_from_slice(extra);
-    (TestServer::start_with(&args), trace_port)
+    TestServer::start_with_trace_port(extra)
 }
 
 /// A raw connection to the attach port.

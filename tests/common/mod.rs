@@ -45,6 +45,16 @@ impl TestServer {
         panic!("could not start loopscope serve");
     }
 
+    /// Starts a server with an attach port (`--trace-port`) and extra
+    /// `serve` flags; returns it and the attach port.
+    pub fn start_with_trace_port(extra: &[&str]) -> (TestServer, u16) {
+        let trace_port = free_port();
+        let port = trace_port.to_string();
+        let mut args = vec!["--trace-port", port.as_str()];
+        args.extend_from_slice(extra);
+        (TestServer::start_with(&args), trace_port)
+    }
+
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
@@ -122,7 +132,7 @@ fn wait_for_line(log: impl Read + Send + 'static, needle: &'static str) -> bool 
     ready_rx.recv_timeout(Duration::from_secs(10)).is_ok()
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
