@@ -30,17 +30,7 @@ struct Viewer {
 
 impl Viewer {
     fn attach(port: u16) -> Viewer {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let stream = loop {
-            match TcpStream::connect(("127.0.0.1", port)) {
-                Ok(s) => break s,
-                Err(e) if Instant::now() > deadline => panic!("attach: {e}"),
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        let stream = common::connect_attach_port(port, Duration::from_secs(10));
         let out = stream.try_clone().unwrap();
         let mut v = Viewer {
             lines: BufReader::new(stream),

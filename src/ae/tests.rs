@@ -276,20 +276,28 @@ fn a_partial_reader_is_fired_again_without_new_data() {
     );
 }
 
-/// The last bytes and the hang-up arrive in one kernel event: the short read
-/// that takes the bytes must not hide the end of the stream, which a
-/// level-triggered poll would go on reporting.
-#[test]
-fn a_hang_up_after_the_last_bytes_is_still_read() {
+/// A loop watching one end of a socket pair READABLE with `PARTIAL`, which
+/// reads at most 64 bytes per call; returns the loop, its context, the
+/// watched fd, and the other end to write to.
+fn partial_reader() -> (EventLoop<Ctx>, Ctx, Fd, UnixStream) {
     let mut el = EventLoop::create(1024).unwrap();
-    let (a, mut b) = pair();
+    let (a, b) = pair();
     let fd = a.as_raw_fd();
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         chunk: 64,
         streams: vec![a],
         ..Ctx::default()
     };
     el.create_file_event(fd, AE_READABLE, PARTIAL);
+    (el, ctx, fd, b)
+}
+
+/// The last bytes and the hang-up arrive in one kernel event: the short read
+/// that takes the bytes must not hide the end of the stream, which a
+/// level-triggered poll would go on reporting.
+#[test]
+fn a_hang_up_after_the_last_bytes_is_still_read() {
+    let (mut el, mut ctx, fd, mut b) = partial_reader();
     b.write_all(b"bye").unwrap();
     drop(b);
     el.process_events(&mut ctx, AE_FILE_EVENTS | AE_DONT_WAIT);
@@ -305,15 +313,7 @@ fn a_hang_up_after_the_last_bytes_is_still_read() {
 
 #[test]
 fn new_data_after_draining_fires_as_a_kernel_event() {
-    let mut el = EventLoop::create(1024).unwrap();
-    let (a, mut b) = pair();
-    let fd = a.as_raw_fd();
-    let mut ctx = Ctx {
-        chunk: 64,
-        streams: vec![a],
-        ..Ctx::default()
-    };
-    el.create_file_event(fd, AE_READABLE, PARTIAL);
+    let (mut el, mut ctx, _, mut b) = partial_reader();
     b.write_all(b"hello").unwrap();
     el.process_events(&mut ctx, AE_FILE_EVENTS | AE_DONT_WAIT);
     b.write_all(b"again").unwrap();

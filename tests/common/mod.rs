@@ -117,6 +117,21 @@ impl Drop for TestServer {
     }
 }
 
+/// Connects to a trace attach port on loopback, retrying for up to 10 s (the
+/// attach server may still be starting), with `read_timeout` on reads.
+pub fn connect_attach_port(port: u16, read_timeout: Duration) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stream = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(e) if Instant::now() > deadline => panic!("attach: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    stream.set_read_timeout(Some(read_timeout)).unwrap();
+    stream
+}
+
 /// Waits up to 10 s for a log line containing `needle`. A thread keeps
 /// draining the log afterwards so the server never blocks writing it.
 fn wait_for_line(log: impl Read + Send + 'static, needle: &'static str) -> bool {
