@@ -197,17 +197,28 @@ pub fn read_to_close(conn: &mut TcpStream) -> Vec<u8> {
 }
 
 /// Finds a tool on PATH, or prints a loud skip note and returns None.
+///
+/// Under CI (`CI=true`) a missing tool fails the test instead: CI installs
+/// every tool the tests use, so a skip there would hide a broken set-up.
 pub fn tool(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let found = std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file());
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
     if found.is_none() {
-        eprintln!(
-            "SKIPPED: `{name}` is not installed; install it (Debian: redis-tools / tmux) to run this test"
+        let why = format!(
+            "`{name}` is not installed; install it (Debian: redis-server / redis-tools / tmux) to run this test"
         );
+        assert!(!running_in_ci(), "{why} (CI=true: a missing tool is a failure)");
+        eprintln!("\n*** SKIPPED: {why} ***\n");
     }
     found
+}
+
+/// CI sets `CI=true`; there, tests must not skip.
+pub fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// A connection that reads whole RESP replies, for comparing servers byte for byte.
