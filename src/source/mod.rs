@@ -16,6 +16,9 @@
 
 pub mod highlight;
 pub mod redis;
+pub mod redis_map;
+
+use redis_map::redis_7_0_15;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_sources.rs"));
@@ -37,8 +40,6 @@ pub struct RedisRef {
 
 /// Redis 7.0.15, the Debian server loopscope is compared against (BSD licensed).
 pub const REDIS_7_0_15: &str = "f35f36a265403c07b119830aa4bb3b7d71653ec9";
-/// The newest `unstable` commit the project's Redis notes were written against.
-pub const REDIS_UNSTABLE: &str = "4f8cdc2a1ea53e42955af758aabffee67cb455dd";
 
 impl RedisRef {
     /// `https://github.com/redis/redis/blob/<commit>/<file>#L<a>-L<b>`.
@@ -58,22 +59,6 @@ pub struct AnchorInfo {
     pub function: &'static str,
     pub note: &'static str,
     pub redis: RedisRef,
-}
-
-const fn redis(
-    function: &'static str,
-    file: &'static str,
-    commit: &'static str,
-    first_line: u32,
-    last_line: u32,
-) -> RedisRef {
-    RedisRef {
-        function,
-        file,
-        commit,
-        first_line,
-        last_line,
-    }
 }
 
 const fn anchor(
@@ -96,277 +81,187 @@ pub static ANCHORS: &[AnchorInfo] = &[
         "ae.create_event_loop",
         "create",
         "Allocate events[] and fired[] for fds 0..setsize, and the poller.",
-        redis("aeCreateEventLoop", "src/ae.c", REDIS_UNSTABLE, 46, 78),
+        redis_7_0_15("aeCreateEventLoop"),
     ),
     anchor(
         "ae.create_file_event",
         "create_file_event",
         "Add interest in READABLE/WRITABLE on an fd; masks accumulate; maxfd grows.",
-        redis("aeCreateFileEvent", "src/ae.c", REDIS_UNSTABLE, 143, 161),
+        redis_7_0_15("aeCreateFileEvent"),
     ),
     anchor(
         "ae.delete_file_event",
         "delete_file_event",
         "Drop interest; removing WRITABLE drops BARRIER; maxfd scans down.",
-        redis("aeDeleteFileEvent", "src/ae.c", REDIS_UNSTABLE, 163, 183),
+        redis_7_0_15("aeDeleteFileEvent"),
     ),
     anchor(
         "ae.create_time_event",
         "create_time_event",
         "A timer with the next id, due in ms milliseconds, linked at the head.",
-        redis("aeCreateTimeEvent", "src/ae.c", REDIS_UNSTABLE, 200, 221),
+        redis_7_0_15("aeCreateTimeEvent"),
     ),
     anchor(
         "ae.delete_time_event",
         "delete_time_event",
         "Deleting a timer only marks it; the timer pass unlinks it later.",
-        redis("aeDeleteTimeEvent", "src/ae.c", REDIS_UNSTABLE, 223, 234),
+        redis_7_0_15("aeDeleteTimeEvent"),
     ),
     anchor(
         "ae.process_events",
         "process_events",
         "One turn of the loop: beforeSleep, poll, afterSleep, file events, time events.",
-        redis("aeProcessEvents", "src/ae.c", REDIS_UNSTABLE, 342, 450),
+        redis_7_0_15("aeProcessEvents"),
     ),
     anchor(
         "ae.poll",
         "process_events",
         "Sleep in the kernel until an fd is ready or the nearest timer is due.",
-        redis("aeApiPoll", "src/ae_epoll.c", REDIS_UNSTABLE, 88, 114),
+        redis_7_0_15("aeApiPoll"),
     ),
     anchor(
         "ae.still_ready",
         "collect_still_ready",
         "Our level-trigger emulation: fds whose handler left data behind are fired again without sleeping.",
-        redis(
-            "aeSetDontWait (its closest relative in Redis)",
-            "src/ae.c",
-            REDIS_UNSTABLE,
-            90,
-            95,
-        ),
+        redis_7_0_15("aeSetDontWait (its closest relative in Redis)"),
     ),
     anchor(
         "ae.dispatch_fired",
         "dispatch_fired",
         "Run each fired fd's handlers: read before write, unless BARRIER inverts it.",
-        redis(
-            "aeProcessEvents (fired loop)",
-            "src/ae.c",
-            REDIS_UNSTABLE,
-            391,
-            443,
-        ),
+        redis_7_0_15("aeProcessEvents (fired loop)"),
     ),
     anchor(
         "ae.process_time_events",
         "process_time_events",
         "Run due timers, newest first; reschedule by their return value or drop them.",
-        redis("processTimeEvents", "src/ae.c", REDIS_UNSTABLE, 261, 325),
+        redis_7_0_15("processTimeEvents"),
     ),
     anchor(
         "ae.main",
         "main",
         "Turn the loop until someone calls stop.",
-        redis("aeMain", "src/ae.c", REDIS_UNSTABLE, 474, 481),
+        redis_7_0_15("aeMain"),
     ),
     anchor(
         "server.init_server",
         "init_server",
         "Create the loop with maxclients + 128 slots, listen, register accept and serverCron.",
-        redis("initServer", "src/server.c", REDIS_UNSTABLE, 2610, 2820),
+        redis_7_0_15("initServer"),
     ),
     anchor(
         "server.before_sleep",
         "before_sleep",
         "Last work before sleeping: write the AOF, then pending replies, free closed clients.",
-        redis("beforeSleep", "src/server.c", REDIS_UNSTABLE, 1656, 1822),
+        redis_7_0_15("beforeSleep"),
     ),
     anchor(
         "server.server_cron",
         "server_cron",
         "The heartbeat, hz times a second: client timeouts, stats, expiry, shutdown.",
-        redis("serverCron", "src/server.c", REDIS_UNSTABLE, 1292, 1558),
+        redis_7_0_15("serverCron"),
     ),
     anchor(
         "net.accept_tcp_handler",
         "accept_tcp_handler",
         "The listener is readable: accept up to 1000 connections.",
-        redis(
-            "acceptTcpHandler",
-            "src/networking.c",
-            REDIS_7_0_15,
-            1359,
-            1377,
-        ),
+        redis_7_0_15("acceptTcpHandler"),
     ),
     anchor(
         "net.create_client",
         "create_client",
         "TCP_NODELAY, keepalive, and register the fd READABLE with the read handler.",
-        redis("createClient", "src/networking.c", REDIS_UNSTABLE, 116, 215),
+        redis_7_0_15("createClient"),
     ),
     anchor(
         "net.read_query_from_client",
         "read_query_from_client",
         "One read of at most 16 KiB, then parse and run what arrived.",
-        redis(
-            "readQueryFromClient",
-            "src/networking.c",
-            REDIS_UNSTABLE,
-            2718,
-            2856,
-        ),
+        redis_7_0_15("readQueryFromClient"),
     ),
     anchor(
         "net.process_input_buffer",
         "process_input_buffer",
         "Parse every complete request in the buffer and run each one.",
-        redis(
-            "processInputBuffer",
-            "src/networking.c",
-            REDIS_UNSTABLE,
-            2622,
-            2716,
-        ),
+        redis_7_0_15("processInputBuffer"),
     ),
     anchor(
         "server.process_command",
         "process_command",
         "Look the command up, check its arity, run it.",
-        redis("processCommand", "src/server.c", REDIS_UNSTABLE, 3903, 4230),
+        redis_7_0_15("processCommand"),
     ),
     anchor(
         "server.call",
         "call",
         "Run the command's function and count it.",
-        redis("call", "src/server.c", REDIS_UNSTABLE, 3543, 3543),
+        redis_7_0_15("call"),
     ),
     anchor(
         "net.add_reply",
         "add_reply_bulk",
         "A reply is appended to the client's buffer; nothing touches the socket yet.",
-        redis("addReply", "src/networking.c", REDIS_UNSTABLE, 432, 447),
+        redis_7_0_15("addReply"),
     ),
     anchor(
         "net.put_client_in_pending_write_queue",
         "put_client_in_pending_write_queue",
         "The first reply queues the client for beforeSleep; nothing is written yet.",
-        redis(
-            "putClientInPendingWriteQueue",
-            "src/networking.c",
-            REDIS_UNSTABLE,
-            241,
-            258,
-        ),
+        redis_7_0_15("putClientInPendingWriteQueue"),
     ),
     anchor(
         "net.handle_clients_with_pending_writes",
         "handle_clients_with_pending_writes",
         "In beforeSleep: write each queued reply directly, no writable event needed.",
-        redis(
-            "handleClientsWithPendingWrites",
-            "src/networking.c",
-            REDIS_UNSTABLE,
-            2125,
-            2153,
-        ),
+        redis_7_0_15("handleClientsWithPendingWrites"),
     ),
     anchor(
         "aof.feed",
         "feed_append_only_file",
         "A write command, turned back into RESP, joins the AOF buffer: memory only, no disk yet.",
-        redis(
-            "feedAppendOnlyFile",
-            "src/aof.c",
-            REDIS_UNSTABLE,
-            1331,
-            1366,
-        ),
+        redis_7_0_15("feedAppendOnlyFile"),
     ),
     anchor(
         "aof.flush",
         "flush_append_only_file",
         "beforeSleep writes the AOF buffer (and fsyncs under always) before any reply leaves.",
-        redis(
-            "flushAppendOnlyFile",
-            "src/aof.c",
-            REDIS_UNSTABLE,
-            1068,
-            1277,
-        ),
+        redis_7_0_15("flushAppendOnlyFile"),
     ),
     anchor(
         "net.install_client_write_handler",
         "install_client_write_handler",
         "The reply did not fit: now, and only now, wait for WRITABLE.",
-        redis(
-            "installClientWriteHandler",
-            "src/networking.c",
-            REDIS_UNSTABLE,
-            217,
-            232,
-        ),
+        redis_7_0_15("installClientWriteHandler"),
     ),
     anchor(
         "net.write_to_client",
         "write_to_client",
         "Write up to 64 KiB; when drained, remove the write handler.",
-        redis(
-            "writeToClient",
-            "src/networking.c",
-            REDIS_UNSTABLE,
-            2041,
-            2113,
-        ),
+        redis_7_0_15("writeToClient"),
     ),
     anchor(
         "net.send_reply_to_client",
         "send_reply_to_client",
         "The writable handler: continue writing a big reply.",
-        redis(
-            "sendReplyToClient",
-            "src/networking.c",
-            REDIS_UNSTABLE,
-            2116,
-            2119,
-        ),
+        redis_7_0_15("sendReplyToClient"),
     ),
     anchor(
         "net.free_clients_in_async_free_queue",
         "free_clients_in_async_free_queue",
         "Close the clients marked for closing, after their replies went out.",
-        redis(
-            "freeClientsInAsyncFreeQueue",
-            "src/networking.c",
-            REDIS_UNSTABLE,
-            1873,
-            1890,
-        ),
+        redis_7_0_15("freeClientsInAsyncFreeQueue"),
     ),
     anchor(
         "net.free_client",
         "free_client",
         "Unregister the fd from the loop, then close the socket.",
-        redis(
-            "connSocketClose (called by freeClient)",
-            "src/socket.c",
-            REDIS_UNSTABLE,
-            115,
-            131,
-        ),
+        redis_7_0_15("connSocketClose (called by freeClient)"),
     ),
     anchor(
         "expire.active_expire_cycle",
         "active_expire_cycle",
         "Sample keys with a TTL and delete the expired ones, within a time budget.",
-        redis(
-            "activeExpireCycle",
-            "src/expire.c",
-            REDIS_UNSTABLE,
-            186,
-            407,
-        ),
+        redis_7_0_15("activeExpireCycle"),
     ),
 ];
 

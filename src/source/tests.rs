@@ -126,17 +126,23 @@ fn redis_src_finds_a_function_by_name_in_a_checkout() {
         "/* fake */\nint aeMain(aeEventLoop *el);\n\nvoid aeMain(aeEventLoop *eventLoop) {\n    char *s = \"}\";\n    while (1) { step(); }\n}\n\nint other(void) { return 0; }\n",
     )
     .unwrap();
-    let r = redis("aeMain", "src/ae.c", REDIS_UNSTABLE, 1, 2);
+    let r = redis_7_0_15("aeMain");
     let f = redis::find_function(&dir, &r).unwrap();
     assert_eq!(f.first_line, 4);
     assert_eq!(f.lines.len(), 4, "{:?}", f.lines);
-    let missing = redis("aeNothing", "src/ae.c", REDIS_UNSTABLE, 1, 2);
+    let missing = RedisRef {
+        function: "aeNothing",
+        ..r
+    };
     assert!(
         redis::find_function(&dir, &missing)
             .unwrap_err()
             .contains("no function named aeNothing")
     );
-    let no_file = redis("x", "src/none.c", REDIS_UNSTABLE, 1, 2);
+    let no_file = RedisRef {
+        file: "src/none.c",
+        ..r
+    };
     assert!(
         redis::find_function(&dir, &no_file)
             .unwrap_err()

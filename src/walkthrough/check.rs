@@ -8,7 +8,7 @@
 //! server's command table), so CI fails when the two drift apart.
 
 use crate::server::cmd::{CommandTable, RedisCommand};
-use crate::source;
+use crate::source::{self, REDIS_7_0_15};
 use crate::trace::model::ProbeKind;
 
 use super::chapter::Chapter;
@@ -124,8 +124,9 @@ fn lookup_by_name(table: &CommandTable, name: &str) -> Option<&'static RedisComm
     table.lookup(&argv)
 }
 
-/// Links into Redis's repository must pin a commit (40 hex digits), so they
-/// keep pointing at the lines the chapter talks about.
+/// Links into Redis's repository must pin Redis 7.0.15, the release
+/// loopscope is compared against, so they keep pointing at the lines the
+/// chapter talks about, in the code that behaves as loopscope does.
 fn check_link(url: &str) -> Result<(), String> {
     let Some(rest) = url.strip_prefix("https://github.com/redis/redis/") else {
         return Ok(());
@@ -134,11 +135,11 @@ fn check_link(url: &str) -> Result<(), String> {
         return Ok(());
     };
     let commit = rest.split('/').next().unwrap_or_default();
-    if commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if commit == REDIS_7_0_15 {
         Ok(())
     } else {
         Err(format!(
-            "a link into Redis's source must pin a commit (40 hex digits), not `{commit}`"
+            "a link into Redis's source must pin Redis 7.0.15 (commit {REDIS_7_0_15}), not `{commit}`"
         ))
     }
 }
@@ -161,10 +162,15 @@ mod tests {
     #[test]
     fn links_must_pin_a_commit() {
         assert!(check_link("https://redis.io/docs/").is_ok());
-        assert!(
-            check_link("https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/ae.c#L1-L2").is_ok()
-        );
-        assert!(check_link("https://github.com/redis/redis/blob/unstable/src/ae.c").is_err());
+        let at = |commit: &str| {
+            format!(
+                "https://github.com/redis/redis/{}/{commit}/src/ae.c",
+                "blob"
+            )
+        };
+        assert!(check_link(&at(REDIS_7_0_15)).is_ok());
+        assert!(check_link(&at("unstable")).is_err());
+        assert!(check_link(&at("4f8cdc2a1ea53e42955af758aabffee67cb455dd")).is_err());
     }
 
     #[test]

@@ -541,7 +541,7 @@ Some intro.
 ## First step
 anchor: ae.poll — the loop sleeps here
 look: events, fired
-link: aeProcessEvents https://github.com/redis/redis/blob/4f8cdc2a1ea53e42955af758aabffee67cb455dd/src/ae.c#L342-L450
+link: aeProcessEvents https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/ae.c#L357-L469
 
 Prose with a colon: fine here.
 Visit https://example.org too.

@@ -210,7 +210,10 @@ pub fn tool(name: &str) -> Option<std::path::PathBuf> {
         let why = format!(
             "`{name}` is not installed; install it (Debian: redis-server / redis-tools / tmux) to run this test"
         );
-        assert!(!running_in_ci(), "{why} (CI=true: a missing tool is a failure)");
+        assert!(
+            !running_in_ci(),
+            "{why} (CI=true: a missing tool is a failure)"
+        );
         eprintln!("\n*** SKIPPED: {why} ***\n");
     }
     found
