@@ -498,8 +498,11 @@ pub fn server_cron(el: &mut EventLoop<Server>, server: &mut Server, _id: i64) ->
     if run_with_period(server, 100) {
         cmd::server::track_instantaneous_metrics(server);
     }
+    // Redis grows the loop in `updateMaxclients`, at CONFIG SET time; our
+    // config code cannot reach the loop, so the next cron tick does it.
+    // Like Redis, only ever grow: lowering maxclients keeps the slots.
     let wanted_setsize = server.config.maxclients as usize + CONFIG_FDSET_INCR;
-    if wanted_setsize != el.setsize && el.resize_set_size(wanted_setsize) == AE_ERR {
+    if wanted_setsize > el.setsize && el.resize_set_size(wanted_setsize) == AE_ERR {
         log::warning(
             "Could not resize the event loop for the new maxclients: an fd above it is in use",
         );
