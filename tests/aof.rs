@@ -319,15 +319,25 @@ fn redis_7_loads_what_we_wrote() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn redis-server");
+    // Redis 7.0.15 listens before it loads the AOF and answers -LOADING
+    // meanwhile, so a connection alone does not mean the data is there:
+    // wait for a PING that is answered.
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut conn = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            drop(s);
-            break RespConn::connect(&format!("127.0.0.1:{port}"));
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let mut conn = RespConn::connect(&format!("127.0.0.1:{port}"));
+            let pong = conn.call(&[b"PING"]);
+            if pong == b"+PONG\r\n" {
+                break conn;
+            }
+            assert!(
+                pong.starts_with(b"-LOADING"),
+                "PING while loading: {pong:?}"
+            );
         }
         assert!(
             Instant::now() < deadline,
-            "redis-server did not start on our AOF"
+            "redis-server did not load our AOF"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
