@@ -1,5 +1,6 @@
 //! The `loopscope` command line.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -457,8 +458,17 @@ fn open_log(ui: &UiArgs) -> Result<(std::path::PathBuf, std::fs::File), String> 
         .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))
 }
 
+/// The terminal the UI will run on, found before anything starts; `None`
+/// after saying why there is none.
+fn terminal() -> Option<loopscope::tui::Tty> {
+    loopscope::tui::Tty::open()
+        .map_err(|e| eprintln!("loopscope: {e}"))
+        .ok()
+}
+
 /// Runs the UI on `source` and turns the outcome into an exit code.
 fn run_ui(
+    tty: loopscope::tui::Tty,
     source: loopscope::tui::TraceSource,
     ui: &UiArgs,
     log: Option<std::fs::File>,
@@ -466,6 +476,7 @@ fn run_ui(
     guide: GuideSetup,
 ) -> ExitCode {
     let opts = loopscope::tui::Options {
+        tty,
         ascii: ui.ascii,
         hint,
         log: log.map(|f| Box::new(f) as Box<dyn std::io::Write + Send>),
@@ -478,7 +489,9 @@ fn run_ui(
     match loopscope::tui::run(source, opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("loopscope: {e}");
+            // Not eprintln: it panics when the terminal that standard error
+            // goes to has gone away, which is one of the ways to get here.
+            let _ = writeln!(std::io::stderr(), "loopscope: {e}");
             ExitCode::FAILURE
         }
     }
@@ -487,6 +500,9 @@ fn run_ui(
 /// `loopscope` / `loopscope tour`: the server on a background thread, the UI
 /// on this one, the loop paused before its first iteration.
 fn tour(args: TourArgs) -> ExitCode {
+    let Some(tty) = terminal() else {
+        return ExitCode::FAILURE;
+    };
     let (log_path, log_file) = match open_log(&args.ui) {
         Ok(pair) => pair,
         Err(e) => {
@@ -547,6 +563,7 @@ fn tour(args: TourArgs) -> ExitCode {
         addr.ip().to_string()
     };
     run_ui(
+        tty,
         loopscope::tui::TraceSource::Live(sub),
         &args.ui,
         Some(log_file),
@@ -559,6 +576,9 @@ fn tour(args: TourArgs) -> ExitCode {
 }
 
 fn attach(args: AttachArgs) -> ExitCode {
+    let Some(tty) = terminal() else {
+        return ExitCode::FAILURE;
+    };
     let log = open_log(&args.ui).ok().map(|(_, f)| f);
     let hint = format!(
         "attached to {}: n steps, c continues, ? explains",
@@ -580,6 +600,7 @@ fn attach(args: AttachArgs) -> ExitCode {
         },
     };
     run_ui(
+        tty,
         loopscope::tui::TraceSource::Attach(target),
         &args.ui,
         log,
@@ -592,12 +613,16 @@ fn attach(args: AttachArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
+    let Some(tty) = terminal() else {
+        return ExitCode::FAILURE;
+    };
     let log = open_log(&args.ui).ok().map(|(_, f)| f);
     let hint = format!(
         "replaying {}: n steps, [ goes back, ? explains",
         args.file.display()
     );
     run_ui(
+        tty,
         loopscope::tui::TraceSource::Replay(args.file.clone()),
         &args.ui,
         log,

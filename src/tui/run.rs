@@ -24,24 +24,29 @@
 //!
 //! The terminal is set up with `ratatui::try_init`, which also installs a panic
 //! hook that restores the terminal; a guard restores it on every other way
-//! out, including SIGTERM, SIGINT and SIGHUP, which make the UI quit. Nothing is printed to the screen but the UI: diagnostics go to the
-//! log file given in [`Options`].
+//! out, including SIGTERM, SIGINT and SIGHUP, which make the UI quit, and a
+//! terminal that goes away (see [`super::lifetime`]: the keys come from a
+//! thread of [`super::tty`], so step 1 never waits on the terminal itself).
+//! Nothing is printed to the screen but the UI: diagnostics go to the log
+//! file given in [`Options`].
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event as TermEvent};
+use crossterm::event::Event as TermEvent;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
 use super::code::RedisCheckout;
 use super::guide::Guide;
 use super::keys::{Action, Key};
+use super::lifetime::{self, End};
 use super::sender::Sender;
 use super::source::{Feed, TraceSource};
 use super::state::{App, Status};
 use super::theme::Theme;
+use super::tty::{Tty, TtyInput};
 use super::view;
 use crate::trace::model::Message;
 use crate::walkthrough::{Origin, Walkthrough};
@@ -68,6 +73,8 @@ pub const FEED_CAPACITY: usize = 2 * MAX_EVENTS_PER_BATCH;
 
 /// How the UI looks and where it reports.
 pub struct Options {
+    /// The terminal, found before anything started ([`Tty::open`]).
+    pub tty: Tty,
     /// Use the ASCII glyphs even if the locale says UTF-8.
     pub ascii: bool,
     /// The standing hint in the status line (how to connect a client).
@@ -103,15 +110,19 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     if opts.guide_open {
         app.on_action(Action::Guide);
     }
-    install_quit_signals();
+    // In this order: the watchdog must know the terminal's settings from
+    // before raw mode, and be watching before anything can get stuck.
+    lifetime::install_quit_signals();
+    lifetime::Watchdog::spawn(lifetime::Saved::now(Arc::clone(&opts.tty.0)))?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
+    let mut input = TtyInput::spawn(Arc::clone(&opts.tty.0))?;
     // Alternate scroll mode: in the alternate screen, the terminal turns the
     // mouse wheel into up/down keys. The mouse itself is never captured, so
     // selecting and copying text works as in any other program.
     let _ = io::stdout().write_all(b"\x1b[?1007h");
     let _ = io::stdout().flush();
-    drive(&mut terminal, app, feed, &mut CrosstermInput, opts.log).map(drop)
+    drive(&mut terminal, app, feed, &mut input, opts.log).map(drop)
 }
 
 /// The chapters, with the learner's progress; what could not be read is
@@ -133,29 +144,6 @@ fn load_guide(opts: &mut Options) -> Guide {
     Guide::new(walk, opts.server_host.take())
 }
 
-/// Set by SIGTERM, SIGINT or SIGHUP: the UI quits at its next turn, so the
-/// terminal is restored on the way out instead of being left in raw mode.
-static QUIT_SIGNAL: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_quit_signal(_sig: libc::c_int) {
-    QUIT_SIGNAL.store(true, Ordering::Relaxed);
-}
-
-/// Makes SIGTERM, SIGINT and SIGHUP quit the UI cleanly. (In the tour this
-/// replaces the server's handlers: the UI quitting ends the process, server
-/// and all. Ctrl-C itself is a key in raw mode, not a signal.)
-fn install_quit_signals() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        let mut act: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = on_quit_signal as *const () as usize;
-        libc::sigemptyset(&mut act.sa_mask);
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-            libc::sigaction(sig, &act, std::ptr::null_mut());
-        }
-    }
-}
-
 /// Restores the terminal when dropped: on return, on error, and while a
 /// panic unwinds (ratatui's panic hook restores it too, before the message).
 struct Restore;
@@ -172,18 +160,6 @@ impl Drop for Restore {
 pub trait Input {
     /// The next event, waiting at most `timeout`.
     fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>>;
-}
-
-struct CrosstermInput;
-
-impl Input for CrosstermInput {
-    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
-        if event::poll(timeout)? {
-            event::read().map(Some)
-        } else {
-            Ok(None)
-        }
-    }
 }
 
 /// The loop of the module doc, on any backend. Returns the final state.
@@ -225,8 +201,16 @@ where
             app.on_client_event(&ev);
             dirty = true;
         }
-        if app.quit || QUIT_SIGNAL.load(Ordering::Relaxed) {
+        if app.quit {
             return Ok(app);
+        }
+        match lifetime::ending() {
+            Some(End::Quit) => return Ok(app),
+            Some(End::Hangup) => {
+                note(&mut log, "the terminal went away: quitting");
+                return Err(io::Error::other("the terminal went away"));
+            }
+            None => {}
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= frame_time);
         if dirty && due {
