@@ -458,17 +458,18 @@ fn open_log(ui: &UiArgs) -> Result<(std::path::PathBuf, std::fs::File), String> 
         .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))
 }
 
-/// The terminal the UI will run on, found before anything starts; `None`
-/// after saying why there is none.
+/// The terminal the tour's UI will run on, found before its server starts;
+/// `None` after saying why there is none.
 fn terminal() -> Option<loopscope::tui::Tty> {
     loopscope::tui::Tty::open()
         .map_err(|e| eprintln!("loopscope: {e}"))
         .ok()
 }
 
-/// Runs the UI on `source` and turns the outcome into an exit code.
+/// Runs the UI on `source` and turns the outcome into an exit code. `tty`
+/// is the terminal if it was looked for already (see `Options::tty`).
 fn run_ui(
-    tty: loopscope::tui::Tty,
+    tty: Option<loopscope::tui::Tty>,
     source: loopscope::tui::TraceSource,
     ui: &UiArgs,
     log: Option<std::fs::File>,
@@ -563,7 +564,7 @@ fn tour(args: TourArgs) -> ExitCode {
         addr.ip().to_string()
     };
     run_ui(
-        tty,
+        Some(tty),
         loopscope::tui::TraceSource::Live(sub),
         &args.ui,
         Some(log_file),
@@ -576,9 +577,6 @@ fn tour(args: TourArgs) -> ExitCode {
 }
 
 fn attach(args: AttachArgs) -> ExitCode {
-    let Some(tty) = terminal() else {
-        return ExitCode::FAILURE;
-    };
     let log = open_log(&args.ui).ok().map(|(_, f)| f);
     let hint = format!(
         "attached to {}: n steps, c continues, ? explains",
@@ -600,7 +598,7 @@ fn attach(args: AttachArgs) -> ExitCode {
         },
     };
     run_ui(
-        tty,
+        None,
         loopscope::tui::TraceSource::Attach(target),
         &args.ui,
         log,
@@ -613,16 +611,13 @@ fn attach(args: AttachArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    let Some(tty) = terminal() else {
-        return ExitCode::FAILURE;
-    };
     let log = open_log(&args.ui).ok().map(|(_, f)| f);
     let hint = format!(
         "replaying {}: n steps, [ goes back, ? explains",
         args.file.display()
     );
     run_ui(
-        tty,
+        None,
         loopscope::tui::TraceSource::Replay(args.file.clone()),
         &args.ui,
         log,

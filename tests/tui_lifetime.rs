@@ -180,29 +180,25 @@ fn sigterm_quits_a_replay() {
     }
 }
 
-/// Without a terminal, each UI says it needs one, suggests `serve`, and
-/// starts nothing (the tour's port stays free).
+/// Without a terminal, each UI (given a real port or recording, which are
+/// checked first) says it needs one, suggests `serve`, and leaves the
+/// terminal alone; the tour does not even start its server.
 #[test]
 fn without_a_terminal_loopscope_says_it_needs_one() {
-    let port = free_port();
-    let port_arg = port.to_string();
-    for args in [
-        vec!["--port", port_arg.as_str()],
-        vec!["attach", "127.0.0.1:1"],
-        vec!["replay", "no-such-recording.jsonl"],
-    ] {
+    for ui in [Ui::tour(), Ui::attach(), Ui::replay("no-terminal")] {
+        let args = ui.args();
         let out = Command::new(env!("CARGO_BIN_EXE_loopscope"))
-            .args(&args)
+            .args(args.split(' '))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
             .expect("run loopscope");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(stderr.contains("needs a terminal"), "{args:?}: {stderr}");
-        assert!(stderr.contains("loopscope serve"), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?}: wrote to stdout");
+        assert_eq!(out.status.code(), Some(1), "{args}: {stderr}");
+        assert!(stderr.contains("needs a terminal"), "{args}: {stderr}");
+        assert!(stderr.contains("loopscope serve"), "{args}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args}: wrote to stdout");
+        ui.assert_port_free();
     }
-    assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
 }

@@ -73,8 +73,11 @@ pub const FEED_CAPACITY: usize = 2 * MAX_EVENTS_PER_BATCH;
 
 /// How the UI looks and where it reports.
 pub struct Options {
-    /// The terminal, found before anything started ([`Tty::open`]).
-    pub tty: Tty,
+    /// The terminal, if the caller looked for it already (the tour does,
+    /// before its server starts); `None`: [`run`] looks for it once the
+    /// source is open, so a bad recording or a wrong attach port is
+    /// reported even where there is no terminal.
+    pub tty: Option<Tty>,
     /// Use the ASCII glyphs even if the locale says UTF-8.
     pub ascii: bool,
     /// The standing hint in the status line (how to connect a client).
@@ -100,6 +103,10 @@ pub struct Options {
 pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     let label = source.label();
     let feed = source.open().map_err(io::Error::other)?;
+    let tty = match opts.tty.take() {
+        Some(tty) => tty,
+        None => Tty::open().map_err(io::Error::other)?,
+    };
     let mut app = App::new(
         Theme::from_env(opts.ascii),
         label,
@@ -113,10 +120,10 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     // In this order: the watchdog must know the terminal's settings from
     // before raw mode, and be watching before anything can get stuck.
     lifetime::install_quit_signals();
-    lifetime::Watchdog::spawn(lifetime::Saved::now(Arc::clone(&opts.tty.0)))?;
+    lifetime::Watchdog::spawn(lifetime::Saved::now(Arc::clone(&tty.0)))?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
-    let mut input = TtyInput::spawn(Arc::clone(&opts.tty.0))?;
+    let mut input = TtyInput::spawn(Arc::clone(&tty.0))?;
     // Alternate scroll mode: in the alternate screen, the terminal turns the
     // mouse wheel into up/down keys. The mouse itself is never captured, so
     // selecting and copying text works as in any other program.

@@ -32,7 +32,7 @@ const KEY_QUEUE: usize = 256;
 /// What the UI tells a person who started it without a terminal.
 fn no_terminal(what: &str) -> String {
     format!(
-        "loopscope needs a terminal: its UI draws on standard output and reads keys from the \
+        "the UI needs a terminal: it draws on standard output and reads keys from the \
          terminal, and {what}. To run the server without the UI, use `loopscope serve` \
          (and `loopscope serve --trace-port PORT` to attach a UI from a terminal later)."
     )
