@@ -84,6 +84,8 @@ pub struct Options {
     pub hint: String,
     /// Where diagnostics go (never the screen).
     pub log: Option<Box<dyn Write + Send>>,
+    /// Where that log is, for the `?` help.
+    pub log_path: Option<std::path::PathBuf>,
     /// A Redis checkout (`--redis-src`): the source pane reads Redis's
     /// functions from it.
     pub redis_src: Option<std::path::PathBuf>,
@@ -113,6 +115,7 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
         std::mem::take(&mut opts.hint),
     );
     app.code.redis = opts.redis_src.take().map(RedisCheckout::new);
+    app.log_path = opts.log_path.take();
     app.guide = Some(load_guide(&mut opts));
     if opts.guide_open {
         app.on_action(Action::Guide);

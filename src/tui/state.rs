@@ -81,6 +81,9 @@ pub struct App {
     pub source: String,
     /// A standing hint for the status bar (how to connect a client).
     pub hint: String,
+    /// Where diagnostics go, for the `?` help (the status line may be too
+    /// narrow to show it).
+    pub log_path: Option<std::path::PathBuf>,
     pub hello: Option<Hello>,
     live: Option<Frame>,
     history: History,
@@ -135,6 +138,7 @@ impl App {
             theme,
             source: source.into(),
             hint: hint.into(),
+            log_path: None,
             hello: None,
             live: None,
             history: History::new(limits),

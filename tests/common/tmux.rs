@@ -129,18 +129,31 @@ pub fn wait_exited(pid: i32, limit: Duration) -> bool {
     exited(pid)
 }
 
+/// A fresh state folder (`XDG_STATE_HOME`) for the UI of a test, named
+/// after `tag`, so nothing lands in the real home.
+pub fn state_home(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("loopscope-tmux-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
 /// A shell command for a session: `loopscope ARGS` (ARGS start with the
-/// subcommand, if any), drawn in ASCII, with its log and the learner's
-/// progress in a temporary folder named after `tag` (never the real home).
+/// subcommand, if any), drawn in ASCII, with `state` as its state folder.
 /// When loopscope ends, the pane prints `LOOPSCOPE-EXITED-<status>` and
 /// stays open a while, so a test can read how it ended.
-pub fn ui_command(tag: &str, args: &str) -> String {
-    let tmp = std::env::temp_dir().join(format!("loopscope-tmux-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).expect("a temporary directory");
+pub fn ui_command_in(state: &std::path::Path, args: &str) -> String {
     format!(
-        "XDG_STATE_HOME={} {} {args} --ascii --log {}; echo LOOPSCOPE-EXITED-$?; sleep 30",
-        tmp.display(),
+        "XDG_STATE_HOME={} {} {args} --ascii; echo LOOPSCOPE-EXITED-$?; sleep 30",
+        state.display(),
         env!("CARGO_BIN_EXE_loopscope"),
-        tmp.join("loopscope.log").display()
     )
+}
+
+/// [`ui_command_in`] a fresh state folder named after `tag`, with the log
+/// in it too.
+pub fn ui_command(tag: &str, args: &str) -> String {
+    let state = state_home(tag);
+    let log = state.join("loopscope.log");
+    ui_command_in(&state, &format!("{args} --log {}", log.display()))
 }
