@@ -10,6 +10,7 @@
 //!   and the Redis function it mirrors.
 //! - [`guide`]: the guided chapters: steps, their actions, their pauses.
 //! - [`keys`]: the key table that drives input, footer and help.
+//! - [`control`]: who controls the loop, for a viewer that shares it.
 //! - [`theme`]: colours (honouring `NO_COLOR`) and glyphs (with an ASCII set).
 //! - [`view`]: drawing, a pure function of the state.
 //! - [`source`]: where messages come from: a live loop, an attach port, a replay file.
@@ -20,6 +21,7 @@
 //! - [`sender`]: the thread of the client that sends a step's command (`t`).
 
 pub mod code;
+pub mod control;
 pub mod frame;
 pub mod guide;
 pub mod history;

@@ -39,6 +39,7 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 
 use super::code::RedisCheckout;
+use super::control::Viewing;
 use super::guide::Guide;
 use super::keys::{Action, Key};
 use super::lifetime::{self, End};
@@ -104,6 +105,10 @@ pub struct Options {
 /// Runs the UI on the terminal until the user quits.
 pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     let label = source.label();
+    let viewing = match &source {
+        TraceSource::Attach(target) => Viewing::attached(target.handshake.read_only),
+        TraceSource::Live(_) | TraceSource::Replay(_) => Viewing::alone(),
+    };
     let feed = source.open().map_err(io::Error::other)?;
     let tty = match opts.tty.take() {
         Some(tty) => tty,
@@ -116,6 +121,7 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     );
     app.code.redis = opts.redis_src.take().map(RedisCheckout::new);
     app.log_path = opts.log_path.take();
+    app.viewing = viewing;
     app.guide = Some(load_guide(&mut opts));
     if opts.guide_open {
         app.on_action(Action::Guide);
