@@ -202,6 +202,43 @@ mod tests {
         assert!(!hung_up(0));
     }
 
+    /// What `poll` reports for the terminal side of a pseudo-terminal.
+    fn revents(fd: libc::c_int) -> libc::c_short {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: one pollfd that lives across the call; zero timeout.
+        assert!(unsafe { libc::poll(&mut pfd, 1, 0) } >= 0);
+        pfd.revents
+    }
+
+    /// The kernel behaviour the key thread and the watchdog rely on: the
+    /// terminal side of a pseudo-terminal reports a hang-up once the other
+    /// side (the terminal window, tmux) closes, and not before.
+    #[test]
+    fn a_closed_terminal_window_shows_as_a_hang_up() {
+        let (mut controller, mut terminal) = (0, 0);
+        // SAFETY: openpty writes two descriptors we then own; no name,
+        // settings or size are asked for.
+        let opened = unsafe {
+            libc::openpty(
+                &mut controller,
+                &mut terminal,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+        assert!(!hung_up(revents(terminal)));
+        // SAFETY: closing descriptors this test opened, each once.
+        unsafe { libc::close(controller) };
+        assert!(hung_up(revents(terminal)));
+        unsafe { libc::close(terminal) };
+    }
+
     #[test]
     fn a_quit_exits_cleanly_and_a_hang_up_does_not() {
         assert_eq!(End::Quit.exit_status(), 0);
