@@ -21,10 +21,11 @@
 //! way the process is gone within about a second, and with it the server's
 //! port.
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::Arc;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
+
+use super::tty::Tty;
 
 /// Why the UI must end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,13 +106,14 @@ pub fn hung_up(revents: libc::c_short) -> bool {
 /// What the watchdog puts back when it has to end the process itself:
 /// the terminal's settings from before the UI started, and the screen.
 pub struct Saved {
-    tty: Arc<OwnedFd>,
+    tty: Tty,
     termios: Option<libc::termios>,
 }
 
 impl Saved {
     /// Records the terminal's current settings (call it before raw mode).
-    pub fn now(tty: Arc<OwnedFd>) -> Saved {
+    pub fn now(tty: &Tty) -> Saved {
+        let tty = tty.clone();
         // SAFETY: tcgetattr writes a termios into the zeroed struct we own.
         let termios = unsafe {
             let mut t: libc::termios = std::mem::zeroed();

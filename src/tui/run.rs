@@ -31,7 +31,6 @@
 //! file given in [`Options`].
 
 use std::io::{self, Write};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::Event as TermEvent;
@@ -129,10 +128,10 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     // In this order: the watchdog must know the terminal's settings from
     // before raw mode, and be watching before anything can get stuck.
     lifetime::install_quit_signals();
-    lifetime::Watchdog::spawn(lifetime::Saved::now(Arc::clone(&tty.0)))?;
+    lifetime::Watchdog::spawn(lifetime::Saved::now(&tty))?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
-    let mut input = TtyInput::spawn(Arc::clone(&tty.0))?;
+    let mut input = TtyInput::spawn(&tty)?;
     // Alternate scroll mode: in the alternate screen, the terminal turns the
     // mouse wheel into up/down keys. The mouse itself is never captured, so
     // selecting and copying text works as in any other program.

@@ -41,7 +41,7 @@ fn no_terminal(what: &str) -> String {
 /// The terminal the UI reads keys from: shared by the key thread and the
 /// watchdog, closed when the last of them lets go.
 #[derive(Clone)]
-pub struct Tty(pub(super) Arc<OwnedFd>);
+pub struct Tty(Arc<OwnedFd>);
 
 impl Tty {
     /// The terminal crossterm reads keys from too: standard input if it is
@@ -69,6 +69,12 @@ impl Tty {
     }
 }
 
+impl AsRawFd for Tty {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 /// Keys and resizes from the terminal, read by a thread (see the module doc).
 pub struct TtyInput {
     events: Receiver<Result<TermEvent, String>>,
@@ -76,7 +82,8 @@ pub struct TtyInput {
 
 impl TtyInput {
     /// Starts the key thread on `tty` (from [`Tty::open`]).
-    pub fn spawn(tty: Arc<OwnedFd>) -> io::Result<TtyInput> {
+    pub fn spawn(tty: &Tty) -> io::Result<TtyInput> {
+        let tty = Arc::clone(&tty.0);
         let (tx, events) = mpsc::sync_channel(KEY_QUEUE);
         std::thread::Builder::new()
             .name("ui-keys".into())
