@@ -16,7 +16,7 @@ mod common;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::tmux::{self, Session};
 use common::{RespConn, TestServer, free_port};
@@ -81,12 +81,16 @@ impl Ui {
     }
 
     /// The tour's port is free again (the others have none of their own).
+    /// Within [`GONE_WITHIN`]: once the main thread has exited, the kernel
+    /// may still be ending the process's other threads, and the listening
+    /// socket closes with the last of them.
     fn assert_port_free(&self) {
         if let Ui::Tour { port } = self {
-            assert!(
-                TcpListener::bind(("127.0.0.1", *port)).is_ok(),
-                "port {port} is still taken"
-            );
+            let deadline = Instant::now() + GONE_WITHIN;
+            while TcpListener::bind(("127.0.0.1", *port)).is_err() {
+                assert!(Instant::now() < deadline, "port {port} is still taken");
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
     }
 }
