@@ -13,9 +13,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::TcpListener;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use common::tmux::{self, Session};
 use common::{RealRedis, TestServer};
@@ -34,21 +36,54 @@ fn attach_screen(tag: &str, addr: &str) -> String {
     screen
 }
 
-/// A listener that answers its first connection with `greeting` (nothing,
-/// if empty) and holds it open until the viewer hangs up, at most 10 s.
-fn stranger(greeting: &'static [u8]) -> String {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = l.local_addr().expect("addr").to_string();
-    std::thread::spawn(move || {
-        let Ok((mut conn, _)) = l.accept() else {
-            return;
-        };
-        let _ = conn.write_all(greeting);
-        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-        let mut sink = [0u8; 256];
-        while matches!(conn.read(&mut sink), Ok(n) if n > 0) {}
-    });
-    addr
+/// A listener on a random loopback port that answers every connection with
+/// `greeting` (nothing, if empty) and holds it open until dropped (at most
+/// 30 s). Every connection, not only the first: on a shared machine a
+/// stray client may reach a port that was someone else's a moment ago.
+struct Stranger {
+    addr: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stranger {
+    fn start(greeting: &'static [u8]) -> Stranger {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.set_nonblocking(true).expect("nonblocking");
+        let addr = l.local_addr().expect("addr").to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut held = Vec::new();
+            while !stopped.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match l.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.write_all(greeting);
+                        held.push(conn);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+        Stranger {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Stranger {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 #[test]
@@ -85,8 +120,8 @@ fn attaching_to_a_silent_peer_gives_up_and_says_so() {
     if !tmux::available("attaching_to_a_silent_peer_gives_up_and_says_so") {
         return;
     }
-    let addr = stranger(b"");
-    let screen = attach_screen("hs-silent", &addr);
+    let silent = Stranger::start(b"");
+    let screen = attach_screen("hs-silent", &silent.addr);
     assert!(
         screen.contains("said nothing") && screen.contains("not a loopscope trace port"),
         "{screen}"
@@ -98,8 +133,8 @@ fn attaching_to_a_peer_that_answers_garbage_shows_what_it_said() {
     if !tmux::available("attaching_to_a_peer_that_answers_garbage_shows_what_it_said") {
         return;
     }
-    let addr = stranger(b"220 mail.example ESMTP\r\n");
-    let screen = attach_screen("hs-garbage", &addr);
+    let garbage = Stranger::start(b"220 mail.example ESMTP\r\n");
+    let screen = attach_screen("hs-garbage", &garbage.addr);
     assert!(
         screen.contains(
             "answered \"220 mail.example ESMTP\\r\", which is not a loopscope trace stream"
