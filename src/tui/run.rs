@@ -113,6 +113,12 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
         Some(tty) => tty,
         None => Tty::open().map_err(io::Error::other)?,
     };
+    // From here on a quit signal or a hang-up ends the UI (until now, their
+    // default action ended the process at once). The watchdog must know the
+    // terminal's settings from before raw mode, and watch before anything
+    // can get stuck.
+    lifetime::install_quit_signals();
+    lifetime::Watchdog::spawn(lifetime::Saved::now(&tty))?;
     let mut app = App::new(
         Theme::from_env(opts.ascii),
         label,
@@ -125,10 +131,6 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     if opts.guide_open {
         app.on_action(Action::Guide);
     }
-    // In this order: the watchdog must know the terminal's settings from
-    // before raw mode, and be watching before anything can get stuck.
-    lifetime::install_quit_signals();
-    lifetime::Watchdog::spawn(lifetime::Saved::now(&tty))?;
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     let mut input = TtyInput::spawn(&tty)?;
