@@ -6,12 +6,14 @@
 //! - [`trace`]: probes, the trace model, the stepping gate and its transports.
 //! - [`tui`]: the terminal UI, fed only by the trace model.
 //! - [`walkthrough`]: the guided chapters, their wait-conditions and progress.
+//! - [`state_dir`]: where progress and logs are kept between runs.
 
 pub mod ae;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod server;
 pub mod source;
+pub mod state_dir;
 pub mod trace;
 pub mod tui;
 pub mod walkthrough;

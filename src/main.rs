@@ -1,5 +1,6 @@
 //! The `loopscope` command line.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -114,7 +115,7 @@ struct SourceArgs {
     #[arg(long)]
     list: bool,
     /// A Redis checkout (the directory holding `src/`): also print the Redis function itself.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = parse_redis_src)]
     redis_src: Option<std::path::PathBuf>,
 }
 
@@ -136,6 +137,11 @@ fn source(args: SourceArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A `--redis-src` folder: the checkout, also when given as its `src/`.
+fn parse_redis_src(value: &str) -> Result<std::path::PathBuf, String> {
+    loopscope::source::redis::checkout_root(std::path::Path::new(value))
 }
 
 /// Where and how the embedded server listens.
@@ -394,7 +400,7 @@ struct UiArgs {
     log: Option<std::path::PathBuf>,
     /// A Redis checkout (the directory holding Redis's `src/`): the source
     /// pane shows the Redis function our code mirrors, read from there.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = parse_redis_src)]
     redis_src: Option<std::path::PathBuf>,
     /// Read the guide's chapters from this folder instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
@@ -443,12 +449,21 @@ struct ReplayArgs {
     ui: UiArgs,
 }
 
-/// Opens the log file in append mode.
-fn open_log(ui: &UiArgs) -> Result<(std::path::PathBuf, std::fs::File), String> {
-    let path = ui
-        .log
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("loopscope.log"));
+/// An open log: where it is, and the file.
+type Log = (std::path::PathBuf, std::fs::File);
+
+/// Opens the log file in append mode: `--log FILE`, or one log per
+/// instance, `NAME.log` in the state folder (`loopscope::state_dir`), or in
+/// the temporary folder when that cannot be made.
+fn open_log(ui: &UiArgs, name: &str) -> Result<Log, String> {
+    let path = ui.log.clone().unwrap_or_else(|| {
+        loopscope::state_dir::state_dir()
+            .filter(|dir| std::fs::create_dir_all(dir).is_ok())
+            .map_or_else(
+                || std::env::temp_dir().join(format!("loopscope-{name}.log")),
+                |dir| dir.join(format!("{name}.log")),
+            )
+    });
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -457,18 +472,46 @@ fn open_log(ui: &UiArgs) -> Result<(std::path::PathBuf, std::fs::File), String> 
         .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))
 }
 
-/// Runs the UI on `source` and turns the outcome into an exit code.
+/// The log, or `None` after saying why it cannot be opened.
+fn log_or_say(ui: &UiArgs, name: &str) -> Option<Log> {
+    open_log(ui, name)
+        .map_err(|e| eprintln!("loopscope: {e}"))
+        .ok()
+}
+
+/// `path` as a person would type it: `~/…` under the home folder.
+fn shown(path: &std::path::Path) -> String {
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|home| home.is_absolute())
+        .and_then(|home| path.strip_prefix(home).ok().map(|rest| rest.display()))
+        .map_or_else(|| path.display().to_string(), |rest| format!("~/{rest}"))
+}
+
+/// The terminal the tour's UI will run on, found before its server starts;
+/// `None` after saying why there is none.
+fn terminal() -> Option<loopscope::tui::Tty> {
+    loopscope::tui::Tty::open()
+        .map_err(|e| eprintln!("loopscope: {e}"))
+        .ok()
+}
+
+/// Runs the UI on `source` and turns the outcome into an exit code. `tty`
+/// is the terminal if it was looked for already (see `Options::tty`).
 fn run_ui(
+    tty: Option<loopscope::tui::Tty>,
     source: loopscope::tui::TraceSource,
     ui: &UiArgs,
-    log: Option<std::fs::File>,
+    (log_path, log): Log,
     hint: String,
     guide: GuideSetup,
 ) -> ExitCode {
     let opts = loopscope::tui::Options {
+        tty,
         ascii: ui.ascii,
         hint,
-        log: log.map(|f| Box::new(f) as Box<dyn std::io::Write + Send>),
+        log: Some(Box::new(log)),
+        log_path: Some(log_path),
         redis_src: ui.redis_src.clone(),
         walkthrough: ui.walkthrough.clone(),
         reset_progress: ui.reset_progress,
@@ -478,7 +521,9 @@ fn run_ui(
     match loopscope::tui::run(source, opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("loopscope: {e}");
+            // Not eprintln: it panics when the terminal that standard error
+            // goes to has gone away, which is one of the ways to get here.
+            let _ = writeln!(std::io::stderr(), "loopscope: {e}");
             ExitCode::FAILURE
         }
     }
@@ -487,12 +532,16 @@ fn run_ui(
 /// `loopscope` / `loopscope tour`: the server on a background thread, the UI
 /// on this one, the loop paused before its first iteration.
 fn tour(args: TourArgs) -> ExitCode {
-    let (log_path, log_file) = match open_log(&args.ui) {
-        Ok(pair) => pair,
-        Err(e) => {
-            eprintln!("loopscope: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(tty) = terminal() else {
+        return ExitCode::FAILURE;
+    };
+    // Named after the port, or the pid when the system picks the port.
+    let name = match args.server.port {
+        0 => format!("tour-pid-{}", std::process::id()),
+        port => format!("tour-{port}"),
+    };
+    let Some((log_path, log_file)) = log_or_say(&args.ui, &name) else {
+        return ExitCode::FAILURE;
     };
     if let Ok(f) = log_file.try_clone() {
         log::set_sink(Box::new(f));
@@ -536,9 +585,11 @@ fn tour(args: TourArgs) -> ExitCode {
     };
     let sub = handle.subscribe(loopscope::tui::FEED_CAPACITY);
     let hint = format!(
-        "in another terminal: redis-cli -p {}   then n steps, g guides, ? explains (log: {})",
+        // The keys are in the footer; the log's path comes last, and is
+        // in the `?` help too, in case it does not fit.
+        "in another terminal: redis-cli -p {}   (log: {})",
         addr.port(),
-        log_path.display()
+        shown(&log_path)
     );
     // A server bound to every address is reached on loopback.
     let host = if addr.ip().is_unspecified() {
@@ -547,9 +598,10 @@ fn tour(args: TourArgs) -> ExitCode {
         addr.ip().to_string()
     };
     run_ui(
+        Some(tty),
         loopscope::tui::TraceSource::Live(sub),
         &args.ui,
-        Some(log_file),
+        (log_path, log_file),
         hint,
         GuideSetup {
             open: true,
@@ -559,11 +611,10 @@ fn tour(args: TourArgs) -> ExitCode {
 }
 
 fn attach(args: AttachArgs) -> ExitCode {
-    let log = open_log(&args.ui).ok().map(|(_, f)| f);
-    let hint = format!(
-        "attached to {}: n steps, c continues, ? explains",
-        args.addr
-    );
+    let Some(log) = log_or_say(&args.ui, &format!("attach-{}", std::process::id())) else {
+        return ExitCode::FAILURE;
+    };
+    let hint = format!("attached to {}   (log: {})", args.addr, shown(&log.0));
     // The server's host is the attach port's; its port comes in the stream.
     let host = args
         .addr
@@ -580,6 +631,7 @@ fn attach(args: AttachArgs) -> ExitCode {
         },
     };
     run_ui(
+        None,
         loopscope::tui::TraceSource::Attach(target),
         &args.ui,
         log,
@@ -592,12 +644,16 @@ fn attach(args: AttachArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    let log = open_log(&args.ui).ok().map(|(_, f)| f);
+    let Some(log) = log_or_say(&args.ui, &format!("replay-{}", std::process::id())) else {
+        return ExitCode::FAILURE;
+    };
     let hint = format!(
-        "replaying {}: n steps, [ goes back, ? explains",
-        args.file.display()
+        "replaying {}: [ goes back   (log: {})",
+        args.file.display(),
+        shown(&log.0)
     );
     run_ui(
+        None,
         loopscope::tui::TraceSource::Replay(args.file.clone()),
         &args.ui,
         log,

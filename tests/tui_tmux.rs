@@ -10,97 +10,20 @@
 //! Quitting leaves the terminal restored.
 //!
 //! tmux is part of a fresh machine for this project; where it is missing the
-//! test says so loudly and skips.
+//! test says so loudly and skips (and fails under `CI=true`).
+
+mod common;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::Command;
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-struct Session {
-    name: String,
-}
+use common::free_port;
+use common::tmux::{self, Session};
 
-impl Session {
-    fn start(tag: &str, cmd: &str) -> Session {
-        let name = format!("loopscope-test-{tag}-{}", std::process::id());
-        let ok = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                "100",
-                "-y",
-                "30",
-                cmd,
-            ])
-            .status()
-            .expect("run tmux")
-            .success();
-        assert!(ok, "tmux new-session failed");
-        Session { name }
-    }
-
-    fn capture(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &str) {
-        let ok = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name, keys])
-            .status()
-            .expect("tmux send-keys")
-            .success();
-        assert!(ok, "tmux send-keys {keys}");
-    }
-
-    /// Waits until the screen satisfies `pred`; panics with the screen if not.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-    }
-}
-
-/// The tour on `port`, in ASCII, with its log and the learner's progress
-/// in the temporary directory (never in the real home).
+/// The tour on `port` (see [`tmux::ui_command`]).
 fn tour_command(port: u16) -> String {
-    let tmp = std::env::temp_dir().join(format!("loopscope-tmux-{port}"));
-    std::fs::create_dir_all(&tmp).expect("a temporary directory");
-    format!(
-        "XDG_STATE_HOME={} {} --port {port} --ascii --log {}; echo LOOPSCOPE-EXITED; sleep 30",
-        tmp.display(),
-        env!("CARGO_BIN_EXE_loopscope"),
-        tmp.join("loopscope.log").display()
-    )
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+    tmux::ui_command(&format!("tour-{port}"), &format!("--port {port}"))
 }
 
 /// Where the left column of panes (events, command flow) ends: the corner
@@ -162,8 +85,7 @@ fn step_until<T>(s: &Session, what: &str, found: impl Fn(&str) -> Option<T>) -> 
 
 #[test]
 fn step_a_set_through_the_loop_in_tmux() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("\n*** SKIPPED step_a_set_through_the_loop_in_tmux: tmux is not installed ***\n");
+    if !tmux::available("step_a_set_through_the_loop_in_tmux") {
         return;
     }
     let port = free_port();
@@ -263,8 +185,7 @@ fn step_a_set_through_the_loop_in_tmux() {
 
 #[test]
 fn the_guide_sends_a_steps_command_and_stops_the_loop_at_its_moment() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("\n*** SKIPPED the_guide_sends_a_steps_command...: tmux is not installed ***\n");
+    if !tmux::available("the_guide_sends_a_steps_command_and_stops_the_loop_at_its_moment") {
         return;
     }
     let port = free_port();
@@ -300,45 +221,4 @@ fn the_guide_sends_a_steps_command_and_stops_the_loop_at_its_moment() {
     s.wait_for("the reply", answered);
     s.keys("q");
     s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
-}
-
-/// The pid of the process the shell in the session's pane started.
-fn child_of_pane(s: &Session) -> i32 {
-    let out = Command::new("tmux")
-        .args(["list-panes", "-t", &s.name, "-F", "#{pane_pid}"])
-        .output()
-        .expect("tmux list-panes");
-    let shell: i32 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("a pane pid");
-    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
-        .expect("the shell's children");
-    children
-        .split_whitespace()
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("loopscope, started by the shell")
-}
-
-/// SIGTERM makes the UI quit like `q` does: exit status 0, terminal restored.
-#[test]
-fn sigterm_quits_the_ui_and_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("\n*** SKIPPED sigterm_quits_the_ui...: tmux is not installed ***\n");
-        return;
-    }
-    let port = free_port();
-    let cmd = tour_command(port).replace("LOOPSCOPE-EXITED", "LOOPSCOPE-EXITED-$?");
-    let s = Session::start("sigterm", &cmd);
-    s.wait_for("the tour", |sc| sc.contains("iter"));
-    let pid = child_of_pane(&s);
-    // SAFETY: kill(2) on the loopscope process this test started.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let screen = s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
-    assert!(screen.contains("LOOPSCOPE-EXITED-0"), "{screen}");
-    assert!(
-        !screen.contains("command flow"),
-        "the UI was left on screen:\n{screen}"
-    );
 }

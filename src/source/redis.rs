@@ -2,7 +2,7 @@
 //! user's own Redis checkout. Nothing of Redis is stored in loopscope; we only
 //! know each function's name and file, and find it by name.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::RedisRef;
 use super::highlight::{Kind, LexState, tokenize};
@@ -14,6 +14,36 @@ pub struct RedisFunction {
     /// 1-based number of the first line.
     pub first_line: u32,
     pub lines: Vec<String>,
+}
+
+/// A file every Redis checkout has, relative to the checkout.
+const SIGN_OF_A_CHECKOUT: &str = "src/ae.c";
+
+/// The checkout `--redis-src DIR` means: `DIR` itself when it holds
+/// Redis's `src/`, or its parent when `DIR` *is* that `src/` folder (an
+/// easy mistake, since that is where the files are). Anything else is not
+/// a Redis checkout, and the error says what was looked for (the caller
+/// names the folder and the flag).
+pub fn checkout_root(dir: &Path) -> Result<PathBuf, String> {
+    if !dir.is_dir() {
+        return Err("no such folder (give the Redis checkout, the folder holding src/)".into());
+    }
+    if dir.join(SIGN_OF_A_CHECKOUT).is_file() {
+        return Ok(dir.to_path_buf());
+    }
+    let file_name = Path::new(SIGN_OF_A_CHECKOUT)
+        .file_name()
+        .unwrap_or_default();
+    if dir.join(file_name).is_file()
+        && let Some(parent) = dir.parent()
+        && parent.join(SIGN_OF_A_CHECKOUT).is_file()
+    {
+        return Ok(parent.to_path_buf());
+    }
+    Err(format!(
+        "not a Redis checkout: it has no {SIGN_OF_A_CHECKOUT} (give the folder that holds \
+         Redis's src/, e.g. a clone of the redis repository at tag 7.0.15)"
+    ))
 }
 
 /// The bare C name of a reference like `aeProcessEvents (fired loop)`.

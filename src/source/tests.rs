@@ -150,3 +150,26 @@ fn redis_src_finds_a_function_by_name_in_a_checkout() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn redis_src_is_the_checkout_or_its_src_folder_and_nothing_else() {
+    let base = std::env::temp_dir().join(format!("loopscope-checkouts-{}", std::process::id()));
+    let checkout = base.join("redis");
+    std::fs::create_dir_all(checkout.join("src")).unwrap();
+    std::fs::write(checkout.join("src/ae.c"), "/* fake */\n").unwrap();
+    assert_eq!(redis::checkout_root(&checkout), Ok(checkout.clone()));
+    assert_eq!(
+        redis::checkout_root(&checkout.join("src")),
+        Ok(checkout.clone())
+    );
+    let elsewhere = base.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let e = redis::checkout_root(&elsewhere).unwrap_err();
+    assert!(
+        e.contains("not a Redis checkout") && e.contains("src/ae.c"),
+        "{e}"
+    );
+    let e = redis::checkout_root(&base.join("missing")).unwrap_err();
+    assert!(e.contains("no such folder"), "{e}");
+    std::fs::remove_dir_all(&base).unwrap();
+}

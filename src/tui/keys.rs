@@ -135,6 +135,8 @@ pub enum Action {
     ChapterList,
     /// In the chapter list: open the selected chapter.
     OpenChapter,
+    /// Attached: take control of the loop, hand it back, or wait for it.
+    TakeControl,
 }
 
 /// One line of the key table.
@@ -237,6 +239,9 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Char('a')], "a", A::NextAnchor,
       "guide: show the step's next place in the code in the source pane", Footer::No),
     b(M::Normal, &[K::Char('o')], "o", A::ChapterList, "guide: the chapters, with your progress", Footer::No),
+    b(M::Normal, &[K::Char('T')], "T", A::TakeControl,
+      "attached: take control of the loop if nobody has it, or hand it back; while another viewer has it, wait and take it when they let go (again: stop waiting)",
+      Footer::Wide("control")),
     b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Footer::Wide("brk")),
     b(M::Normal, &[K::Char('?')], "?", A::Help, "this help: every key, every column", Footer::Always("help")),
     b(M::Normal, &[K::Char('q'), K::Ctrl('c')], "q", A::Quit, "quit (a paused tour server stops with it)", Footer::Always("quit")),
@@ -344,6 +349,7 @@ mod tests {
         assert_eq!(lookup(n, Key::Char('g')), Some(Guide));
         assert_eq!(lookup(n, Key::Char('t')), Some(SendAction));
         assert_eq!(lookup(n, Key::Char('s')), Some(Zoom));
+        assert_eq!(lookup(n, Key::Char('T')), Some(TakeControl));
     }
 
     #[test]

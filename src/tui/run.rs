@@ -24,24 +24,29 @@
 //!
 //! The terminal is set up with `ratatui::try_init`, which also installs a panic
 //! hook that restores the terminal; a guard restores it on every other way
-//! out, including SIGTERM, SIGINT and SIGHUP, which make the UI quit. Nothing is printed to the screen but the UI: diagnostics go to the
-//! log file given in [`Options`].
+//! out, including SIGTERM, SIGINT and SIGHUP, which make the UI quit, and a
+//! terminal that goes away (see [`super::lifetime`]: the keys come from a
+//! thread of [`super::tty`], so step 1 never waits on the terminal itself).
+//! Nothing is printed to the screen but the UI: diagnostics go to the log
+//! file given in [`Options`].
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event as TermEvent};
+use crossterm::event::Event as TermEvent;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 
 use super::code::RedisCheckout;
+use super::control::Viewing;
 use super::guide::Guide;
 use super::keys::{Action, Key};
+use super::lifetime::{self, End};
 use super::sender::Sender;
 use super::source::{Feed, TraceSource};
 use super::state::{App, Status};
 use super::theme::Theme;
+use super::tty::{Tty, TtyInput};
 use super::view;
 use crate::trace::model::Message;
 use crate::walkthrough::{Origin, Walkthrough};
@@ -68,12 +73,19 @@ pub const FEED_CAPACITY: usize = 2 * MAX_EVENTS_PER_BATCH;
 
 /// How the UI looks and where it reports.
 pub struct Options {
+    /// The terminal, if the caller looked for it already (the tour does,
+    /// before its server starts); `None`: [`run`] looks for it once the
+    /// source is open, so a bad recording or a wrong attach port is
+    /// reported even where there is no terminal.
+    pub tty: Option<Tty>,
     /// Use the ASCII glyphs even if the locale says UTF-8.
     pub ascii: bool,
     /// The standing hint in the status line (how to connect a client).
     pub hint: String,
     /// Where diagnostics go (never the screen).
     pub log: Option<Box<dyn Write + Send>>,
+    /// Where that log is, for the `?` help.
+    pub log_path: Option<std::path::PathBuf>,
     /// A Redis checkout (`--redis-src`): the source pane reads Redis's
     /// functions from it.
     pub redis_src: Option<std::path::PathBuf>,
@@ -92,26 +104,42 @@ pub struct Options {
 /// Runs the UI on the terminal until the user quits.
 pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     let label = source.label();
+    let viewing = match &source {
+        TraceSource::Attach(target) => Viewing::attached(target.handshake.read_only),
+        TraceSource::Live(_) | TraceSource::Replay(_) => Viewing::alone(),
+    };
     let feed = source.open().map_err(io::Error::other)?;
+    let tty = match opts.tty.take() {
+        Some(tty) => tty,
+        None => Tty::open().map_err(io::Error::other)?,
+    };
+    // From here on a quit signal or a hang-up ends the UI (until now, their
+    // default action ended the process at once). The watchdog must know the
+    // terminal's settings from before raw mode, and watch before anything
+    // can get stuck.
+    lifetime::install_quit_signals();
+    lifetime::Watchdog::spawn(lifetime::Saved::now(&tty))?;
     let mut app = App::new(
         Theme::from_env(opts.ascii),
         label,
         std::mem::take(&mut opts.hint),
     );
     app.code.redis = opts.redis_src.take().map(RedisCheckout::new);
+    app.log_path = opts.log_path.take();
+    app.viewing = viewing;
     app.guide = Some(load_guide(&mut opts));
     if opts.guide_open {
         app.on_action(Action::Guide);
     }
-    install_quit_signals();
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
+    let mut input = TtyInput::spawn(&tty)?;
     // Alternate scroll mode: in the alternate screen, the terminal turns the
     // mouse wheel into up/down keys. The mouse itself is never captured, so
     // selecting and copying text works as in any other program.
     let _ = io::stdout().write_all(b"\x1b[?1007h");
     let _ = io::stdout().flush();
-    drive(&mut terminal, app, feed, &mut CrosstermInput, opts.log).map(drop)
+    drive(&mut terminal, app, feed, &mut input, opts.log).map(drop)
 }
 
 /// The chapters, with the learner's progress; what could not be read is
@@ -133,29 +161,6 @@ fn load_guide(opts: &mut Options) -> Guide {
     Guide::new(walk, opts.server_host.take())
 }
 
-/// Set by SIGTERM, SIGINT or SIGHUP: the UI quits at its next turn, so the
-/// terminal is restored on the way out instead of being left in raw mode.
-static QUIT_SIGNAL: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_quit_signal(_sig: libc::c_int) {
-    QUIT_SIGNAL.store(true, Ordering::Relaxed);
-}
-
-/// Makes SIGTERM, SIGINT and SIGHUP quit the UI cleanly. (In the tour this
-/// replaces the server's handlers: the UI quitting ends the process, server
-/// and all. Ctrl-C itself is a key in raw mode, not a signal.)
-fn install_quit_signals() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        let mut act: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = on_quit_signal as *const () as usize;
-        libc::sigemptyset(&mut act.sa_mask);
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-            libc::sigaction(sig, &act, std::ptr::null_mut());
-        }
-    }
-}
-
 /// Restores the terminal when dropped: on return, on error, and while a
 /// panic unwinds (ratatui's panic hook restores it too, before the message).
 struct Restore;
@@ -172,18 +177,6 @@ impl Drop for Restore {
 pub trait Input {
     /// The next event, waiting at most `timeout`.
     fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>>;
-}
-
-struct CrosstermInput;
-
-impl Input for CrosstermInput {
-    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
-        if event::poll(timeout)? {
-            event::read().map(Some)
-        } else {
-            Ok(None)
-        }
-    }
 }
 
 /// The loop of the module doc, on any backend. Returns the final state.
@@ -225,8 +218,16 @@ where
             app.on_client_event(&ev);
             dirty = true;
         }
-        if app.quit || QUIT_SIGNAL.load(Ordering::Relaxed) {
+        if app.quit {
             return Ok(app);
+        }
+        match lifetime::ending() {
+            Some(End::Quit) => return Ok(app),
+            Some(End::Hangup) => {
+                note(&mut log, "the terminal went away: quitting");
+                return Err(io::Error::other("the terminal went away"));
+            }
+            None => {}
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= frame_time);
         if dirty && due {

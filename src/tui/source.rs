@@ -21,7 +21,7 @@
 //!   breakpoints behave as they would live.
 
 use std::fs::File;
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 use crate::trace::Subscription;
 use crate::trace::admission::Handshake;
 use crate::trace::gate::Gate;
-use crate::trace::model::{Ack, Control, ControlRequest, ErrorReply, Event, Message, ProbeKind};
+use crate::trace::model::{
+    Ack, Control, ControlRequest, ErrorReply, Event, FORMAT_VERSION, Message, ProbeKind,
+};
 use crate::trace::queue::RecvError;
 use crate::trace::reader::TraceReader;
 
@@ -245,48 +247,115 @@ impl AttachTarget {
 /// An open attach connection: its lines, and a second handle for writing.
 type Connection = (TraceReader<BufReader<TcpStream>>, TcpStream);
 
-/// Connects, sends the handshake, and reads the server's first line: an
-/// error there (a wrong token) fails the attach, anything else is kept and
-/// returned to be passed on.
+/// What to ask of a person whose attach found no trace port.
+const TRACE_PORT_HINT: &str = "is `loopscope serve --trace-port PORT` running there?";
+
+/// Connects, sends the handshake, and reads the server's first line, which
+/// must be the `hello` of a trace stream in our format version: anything
+/// else fails the attach with a message that says what answered instead
+/// (see [`first_line`]). The hello is returned, to be passed on.
 fn connect(target: &AttachTarget) -> Result<(Connection, Option<Message>), String> {
     let addr = &target.addr;
-    let hint = "is `loopscope serve --trace-port PORT` running there?";
     let sock = addr
         .to_socket_addrs()
         .map_err(|e| format!("cannot attach to {addr}: {e}"))?
         .next()
         .ok_or_else(|| format!("cannot attach to {addr}: no address"))?;
     let stream = TcpStream::connect_timeout(&sock, CONNECT_TIMEOUT)
-        .map_err(|e| format!("cannot attach to {addr}: {e} ({hint})"))?;
+        .map_err(|e| format!("cannot attach to {addr}: {e} ({TRACE_PORT_HINT})"))?;
     // Only a smaller buffer, so a refusal changes nothing that matters.
     let _ = socket2::SockRef::from(&stream).set_recv_buffer_size(ATTACH_RECV_BUFFER);
     let mut writer = stream
         .try_clone()
         .map_err(|e| format!("cannot attach to {addr}: {e}"))?;
-    if target.handshake != Handshake::default() {
-        writer
-            .write_all(&target.handshake.to_line())
-            .map_err(|e| format!("cannot attach to {addr}: {e}"))?;
-    }
+    // Always sent, even when it says nothing: a trace port takes it as the
+    // optional first line, and anything else is made to answer at once (a
+    // Redis server replies with an error) instead of waiting in silence.
+    writer
+        .write_all(&target.handshake.to_line())
+        .map_err(|e| format!("cannot attach to {addr}: {e}"))?;
     let _ = stream.set_read_timeout(Some(FIRST_LINE_TIMEOUT));
-    let mut lines = TraceReader::new(BufReader::new(stream));
-    let first = match lines.next() {
-        Some(Ok(Message::Error(e))) => {
-            return Err(format!("cannot attach to {addr}: {}", e.error));
-        }
-        None => {
+    let (lines, hello) = first_line(BufReader::new(stream), addr)?;
+    let _ = writer.set_read_timeout(None);
+    Ok(((lines, writer), Some(hello)))
+}
+
+/// Reads the first line of an attach connection (its socket has a read
+/// timeout): the `hello` if it is one we can read, else why not, for a person.
+fn first_line<R: io::Read>(
+    mut input: BufReader<R>,
+    addr: &str,
+) -> Result<(TraceReader<BufReader<R>>, Message), String> {
+    let secs = FIRST_LINE_TIMEOUT.as_secs_f64();
+    // A look at the first bytes, without taking them, says what answered.
+    match input.fill_buf() {
+        Ok([]) => {
             return Err(format!(
-                "cannot attach to {addr}: the server closed the connection"
+                "cannot attach to {addr}: it closed the connection without a word ({TRACE_PORT_HINT})"
             ));
         }
-        // A server that says nothing yet (or a line cut by the timeout) is
-        // left to the stream: only an explicit error refuses the attach.
-        Some(Ok(m)) => Some(m),
-        Some(Err(_)) => None,
-    };
-    let _ = writer.set_read_timeout(None);
-    Ok(((lines, writer), first))
+        Ok(start) if start[0] != b'{' => return Err(not_a_trace_port(addr, start)),
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            return Err(format!(
+                "cannot attach to {addr}: it accepted the connection but said nothing in \
+                 {secs} s, so it is not a loopscope trace port (a trace port says hello at once; \
+                 {TRACE_PORT_HINT})"
+            ));
+        }
+        Err(e) => return Err(format!("cannot attach to {addr}: {e}")),
+    }
+    let mut lines = TraceReader::new(input);
+    match lines.next() {
+        Some(Ok(Message::Hello(h))) if h.format == FORMAT_VERSION => Ok((lines, Message::Hello(h))),
+        Some(Ok(Message::Hello(h))) => Err(format!(
+            "cannot attach to {addr}: it speaks trace format v{}, this loopscope reads \
+             v{FORMAT_VERSION} (it runs loopscope {}; use the same version on both sides)",
+            h.format, h.loopscope
+        )),
+        Some(Ok(Message::Error(e))) => Err(format!("cannot attach to {addr}: {}", e.error)),
+        Some(Ok(_)) => Err(format!(
+            "cannot attach to {addr}: its stream does not begin with hello, so it is not a \
+             loopscope trace port ({TRACE_PORT_HINT})"
+        )),
+        Some(Err(e)) => Err(format!(
+            "cannot attach to {addr}: it is not a loopscope trace port, its first line is not \
+             a trace message ({}; {TRACE_PORT_HINT})",
+            e.message
+        )),
+        None => Err(format!(
+            "cannot attach to {addr}: the server closed the connection"
+        )),
+    }
 }
+
+/// The error for a peer whose first bytes `start` are not a trace stream.
+fn not_a_trace_port(addr: &str, start: &[u8]) -> String {
+    // Every RESP reply starts with one of these (RESP2 and RESP3).
+    const RESP_TYPES: &[u8] = b"+-:$*_,#!=(%~>|";
+    if RESP_TYPES.contains(&start[0]) {
+        return format!(
+            "{addr} answered, but it is not a loopscope trace port (it looks like a Redis \
+             server: try `loopscope attach` on the port given to `serve --trace-port`)"
+        );
+    }
+    let line = start.split(|&b| b == b'\n').next().unwrap_or(start);
+    let shown = line.get(..PREVIEW_LEN).unwrap_or(line);
+    let more = if shown.len() < line.len() { "…" } else { "" };
+    format!(
+        "{addr} answered \"{}{more}\", which is not a loopscope trace stream, so it is not a \
+         trace port ({TRACE_PORT_HINT})",
+        shown.escape_ascii()
+    )
+}
+
+/// Bytes of a stranger's first line shown in the error.
+const PREVIEW_LEN: usize = 40;
 
 fn attach(target: AttachTarget) -> Result<Box<dyn Feed>, String> {
     let ((lines, writer), first) = connect(&target)?;
@@ -586,6 +655,83 @@ mod tests {
                 _ => None,
             })
             .unwrap_or_else(|| panic!("no event in {msgs:?}"))
+    }
+
+    /// What `first_line` makes of a peer that sends `bytes` and then
+    /// nothing more (a read past them times out, as the socket would).
+    fn first_line_of(bytes: &[u8]) -> Result<Message, String> {
+        struct Then<'a>(&'a [u8]);
+        impl io::Read for Then<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                let n = self.0.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        first_line(BufReader::new(Then(bytes)), "127.0.0.1:6380").map(|(_, m)| m)
+    }
+
+    fn hello_line(format: u32) -> Vec<u8> {
+        let mut script = Script::start();
+        let Some(Message::Hello(mut h)) = script.out.drain(..1).next() else {
+            panic!("the script starts with hello");
+        };
+        h.format = format;
+        let mut line = serde_json::to_vec(&Message::Hello(h)).expect("json");
+        line.push(b'\n');
+        line
+    }
+
+    #[test]
+    fn a_trace_port_is_known_by_its_hello() {
+        let m = first_line_of(&hello_line(FORMAT_VERSION)).expect("a trace port");
+        assert!(matches!(m, Message::Hello(h) if h.format == FORMAT_VERSION));
+        let e = first_line_of(&hello_line(FORMAT_VERSION + 1)).expect_err("another version");
+        assert!(
+            e.contains(&format!("trace format v{}", FORMAT_VERSION + 1)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_refusal_from_the_trace_port_is_passed_on() {
+        let e = first_line_of(b"{\"type\":\"error\",\"error\":\"wrong trace token\"}\n")
+            .expect_err("refused");
+        assert_eq!(e, "cannot attach to 127.0.0.1:6380: wrong trace token");
+    }
+
+    #[test]
+    fn a_redis_server_silence_and_garbage_are_not_trace_ports() {
+        for reply in [
+            &b"-ERR unknown command '{\"cmd\":\"attach\"}'\r\n"[..],
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+            b"-NOAUTH Authentication required.\r\n",
+        ] {
+            let e = first_line_of(reply).expect_err("Redis");
+            assert!(e.contains("it looks like a Redis server"), "{e}");
+            assert!(e.contains("serve --trace-port"), "{e}");
+        }
+        let e = first_line_of(b"").expect_err("silent");
+        assert!(e.contains("said nothing"), "{e}");
+        let e = first_line_of(b"SSH-2.0-OpenSSH_9.6\r\n\xff\x00").expect_err("garbage");
+        assert!(e.contains("answered \"SSH-2.0-OpenSSH_9.6\\r\""), "{e}");
+        let e = first_line_of(b"{not json}\n").expect_err("not json");
+        assert!(e.contains("not a loopscope trace port"), "{e}");
+        let e = first_line_of(b"{\"type\":\"gate\"").expect_err("cut short");
+        assert!(e.contains("not a loopscope trace port"), "{e}");
+    }
+
+    #[test]
+    fn any_first_bytes_give_an_error_or_a_hello_never_a_panic() {
+        for b in 0..=u8::MAX {
+            for bytes in [&[b][..], &[b'{', b], &[b, b'\n'], &[b'{', b, b'\n']] {
+                let _ = first_line_of(bytes);
+            }
+        }
     }
 
     #[test]

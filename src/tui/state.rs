@@ -14,6 +14,7 @@
 //! underneath; `End` comes back to it.
 
 use super::code::{self, CodeState};
+use super::control::{self, Role, Viewing};
 use super::frame::Frame;
 use super::guide::{Guide, News};
 use super::history::{History, Limits, Pos};
@@ -81,6 +82,9 @@ pub struct App {
     pub source: String,
     /// A standing hint for the status bar (how to connect a client).
     pub hint: String,
+    /// Where diagnostics go, for the `?` help (the status line may be too
+    /// narrow to show it).
+    pub log_path: Option<std::path::PathBuf>,
     pub hello: Option<Hello>,
     live: Option<Frame>,
     history: History,
@@ -115,6 +119,8 @@ pub struct App {
     pub quit: bool,
     /// The guided chapters, when loaded (see [`super::guide`]).
     pub guide: Option<Guide>,
+    /// Who controls the loop, for a viewer that shares it (see [`control`]).
+    pub viewing: Viewing,
     /// How the learner last set the loop going (step, continue, play,
     /// pause): the guide's own stops must not undo it.
     run_intent: Option<Control>,
@@ -135,6 +141,7 @@ impl App {
             theme,
             source: source.into(),
             hint: hint.into(),
+            log_path: None,
             hello: None,
             live: None,
             history: History::new(limits),
@@ -158,6 +165,7 @@ impl App {
             outbox: Vec::new(),
             quit: false,
             guide: None,
+            viewing: Viewing::alone(),
             run_intent: None,
         }
     }
@@ -242,6 +250,9 @@ impl App {
             _ => None,
         };
         let news = self.guide.as_mut().and_then(|g| g.on_message(&msg));
+        if let Message::Error(e) = &msg {
+            self.viewing.on_error(&e.error);
+        }
         if let Some(at) = stop {
             self.keep_the_learners_run(&at);
         }
@@ -266,7 +277,10 @@ impl App {
             }
             Message::Event(ev) => self.on_event(ev),
             Message::Drops(d) => self.drops = d,
-            Message::Gate(g) => self.gate = Some(g),
+            Message::Gate(g) => {
+                self.outbox.extend(self.viewing.on_gate(&g));
+                self.gate = Some(g);
+            }
             // Requests with an id are the guide's: it reads their answers.
             Message::Ack(a) if a.id.is_some() => {}
             Message::Error(e) if e.id.is_some() && self.guide.is_some() => {}
@@ -497,7 +511,31 @@ impl App {
         }
     }
 
+    /// This viewer's role in controlling the loop (see [`control`]).
+    pub fn role(&self) -> Role {
+        self.viewing.role(self.hello.as_ref(), self.gate.as_ref())
+    }
+
+    /// True if `action` does something for this viewer now: the footer
+    /// shows only such keys. A viewer that does not control the loop can
+    /// still step through the past, which moves nothing but the view.
+    pub fn key_works(&self, action: Action) -> bool {
+        match action {
+            Action::TakeControl => !matches!(self.role(), Role::Alone | Role::ReadOnly),
+            Action::Step(_) if self.behind().is_some() => true,
+            a if control::moves_the_loop(a) => self.role().refusal().is_none(),
+            _ => true,
+        }
+    }
+
     pub fn on_action(&mut self, action: Action) {
+        if control::moves_the_loop(action)
+            && !self.key_works(action)
+            && let Some(why) = self.role().refusal()
+        {
+            self.status = Some(Status::Info(why.into()));
+            return;
+        }
         // Moving the loop, or the view of it, shows the running line again.
         if matches!(
             action,
@@ -612,6 +650,11 @@ impl App {
             }
             Action::BreakToggle | Action::BreakRemove => self.break_edit(action),
             Action::Submit => self.submit_breakpoint(),
+            Action::TakeControl => {
+                let (control, said) = self.viewing.toggle(self.role());
+                self.outbox.extend(control);
+                self.status = Some(Status::Info(said.into()));
+            }
         }
     }
 

@@ -40,23 +40,10 @@ pub struct Progress {
     warning: Option<String>,
 }
 
-/// The default place of the progress file, if the environment names a home.
+/// The default place of the progress file, if the environment names a home
+/// (see [`crate::state_dir`]).
 pub fn default_path() -> Option<PathBuf> {
-    let state_home = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute());
-    let base = match state_home {
-        Some(dir) => dir,
-        None => {
-            let home = PathBuf::from(std::env::var_os("HOME")?);
-            if cfg!(target_os = "macos") {
-                home.join("Library").join("Application Support")
-            } else {
-                home.join(".local").join("state")
-            }
-        }
-    };
-    Some(base.join("loopscope").join("progress.json"))
+    crate::state_dir::state_dir().map(|dir| dir.join("progress.json"))
 }
 
 impl Progress {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset of these helpers
 
+pub mod tmux;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

@@ -53,11 +53,11 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 pub use popup::{breakpoint_text, help_lines};
 
-use crate::trace::model::{GateState, GateStatus, StepUnit, StopReason};
+use crate::trace::model::{GateState, GateStatus, StepUnit, StopPoint, StopReason};
 use crate::tui::frame::Phase;
 use crate::tui::keys::{self, Footer, Mode};
 use crate::tui::panes::Pane;
-use crate::tui::state::{App, Overlay, Status};
+use crate::tui::state::{App, Overlay, Status, probe_kind_name};
 use activity::ActivityView;
 use code::CodeView;
 use guide::GuideView;
@@ -328,6 +328,9 @@ fn gate_text(g: Option<&GateStatus>) -> String {
     }
 }
 
+/// The width from which the header names the controller in full.
+const WIDE_HEADER: u16 = 140;
+
 fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let g = &t.glyphs;
@@ -353,6 +356,18 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
                 Span::styled(" loopscope ", t.title()),
                 Span::raw(app.source.clone()),
                 sep.clone(),
+            ];
+            // Who controls the loop comes before the figures: it says what
+            // this viewer's keys can do.
+            if let Some((wide, narrow)) = app.role().header() {
+                let words = if area.width >= WIDE_HEADER {
+                    wide
+                } else {
+                    narrow
+                };
+                spans.extend([Span::styled(words, t.current()), sep.clone()]);
+            }
+            spans.extend([
                 Span::styled(format!("iter {iter}"), t.current()),
                 sep.clone(),
                 Span::styled(gate_text(app.gate.as_ref()), t.key()),
@@ -372,7 +387,7 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
                     format!("dropped {lost}"),
                     if lost > 0 { t.alert() } else { Style::new() },
                 ),
-            ];
+            ]);
             if frame.is_some_and(|f| f.stale) {
                 spans.push(Span::styled(" (stale until next snapshot)", t.alert()));
             }
@@ -393,10 +408,23 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
 fn at_line(app: &App) -> Line<'static> {
     let t = &app.theme;
     let Some(ev) = app.frame().and_then(|f| f.at.as_ref()) else {
-        return Line::styled(
-            " at a snapshot: the loop's whole state, between two probes",
-            t.dim(),
-        );
+        return match paused_before_we_came(app) {
+            Some(at) => Line::from(vec![
+                Span::styled(format!(" {} ", t.glyphs.current), t.current()),
+                Span::styled(
+                    format!(
+                        "paused at probe {} (event #{}), reached before you attached",
+                        probe_kind_name(at.kind),
+                        at.seq
+                    ),
+                    t.current(),
+                ),
+            ]),
+            None => Line::styled(
+                " at a snapshot: the loop's whole state, between two probes",
+                t.dim(),
+            ),
+        };
     };
     let site = &ev.site;
     let mirrors = if site.mirrors.is_empty() {
@@ -415,6 +443,16 @@ fn at_line(app: &App) -> Line<'static> {
             t.dim(),
         ),
     ])
+}
+
+/// Where the live loop is paused, when this viewer joined after it stopped
+/// there: it has the snapshot of that moment, but not the probe's event.
+fn paused_before_we_came(app: &App) -> Option<&StopPoint> {
+    let g = app.gate.as_ref()?;
+    let at = g.at.as_ref()?;
+    let frame = app.frame()?;
+    (g.state == GateState::Paused && app.behind().is_none() && frame.snap.seq >= at.seq)
+        .then_some(at)
 }
 
 /// The phase strip, and the probe the frame stops at.
@@ -474,6 +512,7 @@ pub(super) fn footer_line(app: &App, mode: Mode, width: u16) -> Line<'static> {
     let t = &app.theme;
     let items = |wide: bool| -> Vec<(&'static str, &'static str)> {
         keys::bindings(mode)
+            .filter(|b| app.key_works(b.action))
             .filter_map(|b| match b.footer {
                 Footer::Always(w) => Some((b.short_label(), w)),
                 Footer::Wide(w) if wide => Some((b.short_label(), w)),

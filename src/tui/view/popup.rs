@@ -187,7 +187,19 @@ pub fn render_help(area: Rect, buf: &mut Buffer, app: &App, scroll: usize) {
         h,
         scroll,
     };
-    popup.draw(area, buf, t, help_lines(t));
+    let mut lines = help_lines(t);
+    if let Some(path) = &app.log_path {
+        // Second, under the introduction: the status line may cut it off.
+        lines.insert(
+            1,
+            Line::from(vec![
+                Span::raw("Diagnostics go to the log file "),
+                Span::styled(path.display().to_string(), t.key()),
+                Span::raw("."),
+            ]),
+        );
+    }
+    popup.draw(area, buf, t, lines);
 }
 
 pub fn render_details(area: Rect, buf: &mut Buffer, app: &App, pane: Pane, row: usize) {
