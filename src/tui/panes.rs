@@ -283,7 +283,7 @@ const TIMERS_COLUMNS: &[Column] = &[
 ];
 
 const BEFORE_SLEEP_COLUMNS: &[Column] = &[
-    col("what", 10, 0, "one thing beforeSleep did"),
+    col("what", 11, 0, "one thing beforeSleep did"),
     col(
         "count",
         0,

@@ -113,6 +113,9 @@ pub const ASCII: Glyphs = Glyphs {
 pub struct Theme {
     pub color: bool,
     pub glyphs: Glyphs,
+    /// Turn drawn URLs into terminal hyperlinks (OSC 8). On for a real
+    /// terminal; off where the screen is compared as text (tests).
+    pub hyperlinks: bool,
 }
 
 impl Theme {
@@ -129,13 +132,17 @@ impl Theme {
                 let v = v.to_ascii_lowercase();
                 v.contains("utf-8") || v.contains("utf8")
             });
-        Theme::new(!no_color, ascii || !utf8)
+        Theme {
+            hyperlinks: true,
+            ..Theme::new(!no_color, ascii || !utf8)
+        }
     }
 
     pub fn new(color: bool, ascii: bool) -> Theme {
         Theme {
             color,
             glyphs: if ascii { ASCII } else { UNICODE },
+            hyperlinks: false,
         }
     }
 

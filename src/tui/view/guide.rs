@@ -9,6 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget};
 
+use super::link::{self, link_url};
 use super::table::pane_block;
 use super::text::{markdown, wrap};
 use crate::server::DEFAULT_PORT;
@@ -74,6 +75,13 @@ impl Widget for GuideView<'_> {
         }
         let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
         Paragraph::new(lines).scroll((scroll, 0)).render(inner, buf);
+        if link::enabled(app)
+            && let Some(step) = g.walk.current_step()
+        {
+            for l in &step.links {
+                link_url(buf, inner, &l.url);
+            }
+        }
     }
 }
 

@@ -40,6 +40,7 @@
 mod activity;
 mod code;
 mod guide;
+mod link;
 mod popup;
 mod probe;
 mod table;
