@@ -111,6 +111,8 @@ pub enum Action {
     Details,
     /// The source pane full screen, and back.
     Zoom,
+    /// The focused pane full screen, and back.
+    ZoomFocused,
     /// The source pane: Redis's function beside ours, instead of ours, or not.
     RedisView,
     Help,
@@ -224,6 +226,8 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Enter], "Enter", A::Details, "details of the selected row", Footer::No),
     b(M::Normal, &[K::Char('s')], "s", A::Zoom,
       "the source pane full screen, and back (up/down then scroll it)", Footer::Always("code")),
+    b(M::Normal, &[K::Char('z')], "z", A::ZoomFocused,
+      "the focused pane full screen, and back (Tab leaves it)", Footer::Wide("zoom")),
     b(M::Normal, &[K::Char('r')], "r", A::RedisView,
       "with --redis-src: Redis's own function beside ours (wide pane) or instead of ours (narrow), and back", Footer::No),
     b(M::Normal, &[K::Char('g')], "g", A::Guide,

@@ -41,7 +41,7 @@ impl Widget for CodeView<'_> {
             let file = p.file.strip_prefix("src/").unwrap_or(&p.file);
             format!("{function}() {file}:{}", p.line)
         });
-        let hint = if app.code.zoom {
+        let hint = if app.zoom.is_some() {
             " s: back "
         } else {
             " s: full screen "

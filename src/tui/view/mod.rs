@@ -32,7 +32,8 @@
 //! +- source (Redis's function beside ours with --redis-src) -----+
 //! ```
 //!
-//! `s` gives the whole body to the source pane, and back.
+//! `s` gives the whole body to the source pane, `z` to the focused pane,
+//! and back.
 //!
 //! Below [`MIN_WIDTH`] x [`MIN_HEIGHT`] a "terminal too small" panel replaces
 //! everything: nothing is drawn half-way, and nothing panics at 1x1.
@@ -127,8 +128,8 @@ fn draw_body(f: &mut Frame, app: &App, area: Rect) {
 
 /// Where each pane goes in the body (see the module doc).
 pub fn layout(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
-    if app.code.zoom {
-        return vec![(Pane::Source, area)];
+    if let Some(z) = app.zoom {
+        return vec![(z.pane, area)];
     }
     let Some(g) = app.guide.as_ref().filter(|g| g.open) else {
         return loop_panes(app, area);

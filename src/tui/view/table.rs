@@ -11,7 +11,8 @@
 //! - **Columns.** When a pane is too narrow for every column, whole columns
 //!   are left out, least important first (empty ones before any), instead
 //!   of cutting the important ones; the title says how many, and `l`
-//!   scrolls sideways through all of them (the title then shows by how much).
+//!   scrolls sideways through all of them, the first column staying in
+//!   place (the title then shows by how much).
 //!
 //! Cells are laid out by hand (fixed widths, cut with an ellipsis) rather
 //! than with ratatui's `Table`, for that sideways scroll.
@@ -306,21 +307,31 @@ impl Widget for PaneView<'_> {
         let row_cells: Vec<PaneRow> = rows.iter().map(|(_, r)| r.clone()).collect();
         let shown = fit_columns(cols, &row_cells, width);
         let names: Vec<String> = cols.iter().map(|c| c.name.to_string()).collect();
-        // Scrolled sideways: every column, moved left by `hscroll` cells
-        // (no further than the widest line needs).
+        // Scrolled sideways: the first column stays (it says which row is
+        // which), and every other column moves left by `hscroll` cells (no
+        // further than the widest line needs).
+        let frozen = cols.first().map_or(0, |c| c.width + 1);
+        let rest = |cells: &[String]| {
+            join_all(
+                cols.get(1..).unwrap_or(&[]),
+                cells.get(1..).unwrap_or(&[]),
+                ellipsis,
+            )
+        };
         let widest = rows
             .iter()
-            .map(|(_, r)| join_all(cols, &r.cells, ellipsis).chars().count())
-            .chain([join_all(cols, &names, ellipsis).chars().count()])
+            .map(|(_, r)| rest(&r.cells).chars().count())
+            .chain([rest(&names).chars().count()])
             .max()
             .unwrap_or(0);
-        let hscroll = state.hscroll.min(widest.saturating_sub(width));
+        let hscroll = state
+            .hscroll
+            .min(widest.saturating_sub(width.saturating_sub(frozen)));
         let line_of = |cells: &[String]| -> String {
             if hscroll > 0 {
-                join_all(cols, cells, ellipsis)
-                    .chars()
-                    .skip(hscroll)
-                    .collect()
+                let first = cells.first().map_or("", String::as_str);
+                let moved: String = rest(cells).chars().skip(hscroll).collect();
+                format!("{}{moved}", fit(first, frozen, ellipsis))
             } else {
                 join_cells(cells, &shown, ellipsis)
             }

@@ -464,7 +464,7 @@ fn the_source_pane_goes_full_screen_scrolls_and_comes_back() {
     let mut app = app_with(&paused_at(ProbeKind::Command, 1), true);
     app.focus = Pane::Fired;
     app.on_key(Key::Char('s'));
-    assert!(app.code.zoom);
+    assert_eq!(app.zoom.map(|z| z.pane), Some(Pane::Source));
     assert_eq!(app.focus, Pane::Source);
     let s = screen(&app, 80, 24);
     assert!(
@@ -487,7 +487,7 @@ fn the_source_pane_goes_full_screen_scrolls_and_comes_back() {
     assert_ne!(screen(&app, 80, 24), bottom, "scrolled past the end");
     // Back: the layout and the focus as they were.
     app.on_key(Key::Char('s'));
-    assert!(!app.code.zoom);
+    assert_eq!(app.zoom, None);
     assert_eq!(app.focus, Pane::Fired);
     assert!(has_title(&screen(&app, 80, 24), "events"));
     // The loop moves on: the window follows the new line again.
@@ -830,4 +830,74 @@ fn the_guide_names_the_port_the_server_really_listens_on() {
     let s = screen(&app, 80, 24);
     assert!(s.contains("redis-cli -p 7001"), "{s}");
     assert!(!s.contains("{port}") && !s.contains("6380."), "{s}");
+}
+
+#[test]
+fn z_shows_the_focused_pane_full_screen_and_tab_leaves_it() {
+    let mut app = app_with(&Script::crowd().out, true);
+    app.focus = Pane::Clients;
+    app.on_key(Key::Char('z'));
+    let s = screen(&app, 80, 24);
+    assert!(has_title(&s, "clients") && !has_title(&s, "events"), "{s}");
+    // All fifteen clients fit, with room for every column but name and db.
+    for id in 1..=15 {
+        assert!(
+            s.contains(&format!("┃{id:<4} {:<4}", 7 + id)),
+            "client {id}:\n{s}"
+        );
+    }
+    assert!(s.contains("addr") && s.contains("idle"), "{s}");
+    app.on_key(Key::Char('z'));
+    assert!(has_title(&screen(&app, 80, 24), "events"));
+    app.on_key(Key::Char('z'));
+    app.on_key(Key::Tab);
+    assert_eq!(app.zoom, None);
+    assert_eq!(app.focus, Pane::Activity);
+}
+
+#[test]
+fn sideways_scroll_is_shown_in_the_title_and_reset_when_the_focus_moves() {
+    let mut app = app_with(&Script::crowd().out, true);
+    let s = screen(&app, 80, 24);
+    let title = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("events maxfd"))
+            .map(str::to_string)
+    };
+    assert!(title(&s).is_some_and(|t| !t.contains('◀')), "{s}");
+    app.on_key(Key::Right);
+    let s = screen(&app, 80, 24);
+    assert!(title(&s).is_some_and(|t| t.contains("◀ +8 h")), "{s}");
+    // Scrolled, the fd column stays and the others move left by 8 cells,
+    // bringing the write handler column in.
+    assert!(
+        s.contains("┃fd    t      read handler           write ha┃"),
+        "{s}"
+    );
+    assert!(
+        s.contains("┃12    ent 5  read_query_from_client send_rep┃"),
+        "{s}"
+    );
+    app.on_key(Key::Tab);
+    app.on_key(Key::BackTab);
+    let s = screen(&app, 80, 24);
+    assert!(title(&s).is_some_and(|t| !t.contains('◀')), "{s}");
+}
+
+#[test]
+fn focus_and_look_are_told_apart_without_colour_and_in_ascii() {
+    for unicode in [true, false] {
+        let mut app = crowded(true);
+        app.theme = crate::tui::theme::Theme::new(false, !unicode);
+        // Chapter 7 step 2 looks at events and beforeSleep; focus one of them.
+        app.focus = Pane::Events;
+        let s = screen(&app, 100, 30);
+        let (heavy, plain) = if unicode { ("┏", "┌") } else { ("#", "+") };
+        let look = app.theme.glyphs.past;
+        assert!(s.contains(&format!("{heavy} events {look} look")), "{s}");
+        assert!(
+            s.contains(&format!("{plain} beforeSleep {look} look")),
+            "{s}"
+        );
+    }
 }
