@@ -79,6 +79,8 @@ pub enum Mode {
     Prompt,
     /// The guide's chapter list.
     Chapters,
+    /// The URLs on screen, each on lines of its own.
+    Links,
 }
 
 /// Everything a key can ask for.
@@ -137,6 +139,8 @@ pub enum Action {
     ChapterList,
     /// In the chapter list: open the selected chapter.
     OpenChapter,
+    /// The URLs on screen, alone, to click or copy.
+    Links,
 }
 
 /// One line of the key table.
@@ -241,6 +245,9 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Char('a')], "a", A::NextAnchor,
       "guide: show the step's next place in the code in the source pane", Footer::No),
     b(M::Normal, &[K::Char('o')], "o", A::ChapterList, "guide: the chapters, with your progress", Footer::No),
+    b(M::Normal, &[K::Char('y')], "y", A::Links,
+      "the links on screen (the guide step's, the source pane's permalink) alone on a clear screen, to click or select and copy",
+      Footer::Wide("links")),
     b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Footer::Wide("brk")),
     b(M::Normal, &[K::Char('?')], "?", A::Help, "this help: every key, every column", Footer::Always("help")),
     b(M::Normal, &[K::Char('q'), K::Ctrl('c')], "q", A::Quit, "quit (a paused tour server stops with it)", Footer::Always("quit")),
@@ -271,6 +278,8 @@ pub const BINDINGS: &[Binding] = &[
       "open the chapter, at its first step not done", Footer::Always("open")),
     b(M::Chapters, &[K::Esc, K::Char('o'), K::Char('q')], "Esc/o", A::Close, "close the list", Footer::Always("close")),
     b(M::Chapters, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
+    b(M::Links, &[K::Esc, K::Char('y'), K::Char('q')], "Esc/y", A::Close, "close the links", Footer::Always("close")),
+    b(M::Links, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
 ];
 
 /// The action bound to `key` in `mode`, if any.
@@ -295,6 +304,7 @@ pub fn mode_name(mode: Mode) -> &'static str {
         Mode::Breakpoints => "breakpoints list",
         Mode::Prompt => "new breakpoint prompt",
         Mode::Chapters => "chapter list",
+        Mode::Links => "links",
     }
 }
 

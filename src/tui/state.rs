@@ -61,6 +61,8 @@ pub enum Overlay {
     Chapters {
         selected: usize,
     },
+    /// The URLs on screen, each alone (`y`).
+    Links,
 }
 
 /// A pane that fills the screen's body (`s`, `z`), and the pane that had
@@ -214,6 +216,7 @@ impl App {
             Overlay::Breakpoints { .. } => Mode::Breakpoints,
             Overlay::Prompt { .. } => Mode::Prompt,
             Overlay::Chapters { .. } => Mode::Chapters,
+            Overlay::Links => Mode::Links,
         }
     }
 
@@ -605,6 +608,7 @@ impl App {
                 }
             },
             Action::Help => self.overlay = Overlay::Help { scroll: 0 },
+            Action::Links => self.overlay = Overlay::Links,
             Action::Breakpoints => self.overlay = Overlay::Breakpoints { selected: 0 },
             Action::Guide => self.toggle_guide(),
             Action::NextStep | Action::PrevStep => self.guide_step(action == Action::NextStep),

@@ -104,6 +104,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         }
         Overlay::Prompt { input } => popup::render_breakpoints(area, buf, app, 0, Some(input)),
         Overlay::Chapters { selected } => popup::render_chapters(area, buf, app, *selected),
+        Overlay::Links => popup::render_links(area, buf, app),
     }
 }
 

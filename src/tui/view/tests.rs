@@ -901,3 +901,32 @@ fn focus_and_look_are_told_apart_without_colour_and_in_ascii() {
         );
     }
 }
+
+#[test]
+fn y_shows_every_link_on_screen_alone_to_select_or_click() {
+    let mut app = crowded(true);
+    let urls: Vec<String> = super::popup::links_on_screen(&app)
+        .into_iter()
+        .map(|(_, url)| url)
+        .collect();
+    // Chapter 7 step 2's two links, and the source pane's permalink.
+    assert_eq!(urls.len(), 3, "{urls:?}");
+    app.on_key(Key::Char('y'));
+    assert_eq!(app.mode(), crate::tui::keys::Mode::Links);
+    let wide = render(&app, 200, 50);
+    let lines: Vec<String> = rows(wide.backend().buffer())
+        .into_iter()
+        .map(|r| r.trim_end().to_string())
+        .collect();
+    for url in &urls {
+        assert!(lines.contains(url), "{url} is not alone on a line:\n{lines:#?}");
+    }
+    insta::assert_snapshot!("links_200x50", lines.join("\n"));
+    // Narrower than a URL: cut at the screen's edge, nothing lost between lines.
+    let narrow = rows(render(&app, 80, 24).backend().buffer()).join("\n");
+    for url in &urls {
+        assert!(narrow.contains(&url[..80]) && narrow.contains(&url[80..]), "{narrow}");
+    }
+    app.on_key(Key::Esc);
+    assert_eq!(app.mode(), crate::tui::keys::Mode::Normal);
+}
