@@ -1452,7 +1452,7 @@ mod tests {
         }
         assert_eq!(
             ReplyInfo::from_resp(&many).shown(),
-            "*1000 array (4.9 KiB in all)"
+            "*1000 array (3.9 KiB in all)"
         );
     }
 

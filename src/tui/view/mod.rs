@@ -359,7 +359,8 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
             let part = |text: String, style: Style| vec![sep.clone(), Span::styled(text, style)];
             // (how readily it is left out on a narrow terminal, 0: never; spans)
             let mut parts = vec![
-                (3, vec![Span::styled(" loopscope ", t.title())]),
+                (0, vec![Span::raw(" ")]),
+                (3, vec![Span::styled("loopscope ", t.title())]),
                 (2, vec![Span::raw(app.source.clone())]),
             ];
             if let Some(link) = &app.link {

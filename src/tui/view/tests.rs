@@ -919,14 +919,51 @@ fn y_shows_every_link_on_screen_alone_to_select_or_click() {
         .map(|r| r.trim_end().to_string())
         .collect();
     for url in &urls {
-        assert!(lines.contains(url), "{url} is not alone on a line:\n{lines:#?}");
+        assert!(
+            lines.contains(url),
+            "{url} is not alone on a line:\n{lines:#?}"
+        );
     }
     insta::assert_snapshot!("links_200x50", lines.join("\n"));
     // Narrower than a URL: cut at the screen's edge, nothing lost between lines.
     let narrow = rows(render(&app, 80, 24).backend().buffer()).join("\n");
     for url in &urls {
-        assert!(narrow.contains(&url[..80]) && narrow.contains(&url[80..]), "{narrow}");
+        assert!(
+            narrow.contains(&url[..80]) && narrow.contains(&url[80..]),
+            "{narrow}"
+        );
     }
     app.on_key(Key::Esc);
     assert_eq!(app.mode(), crate::tui::keys::Mode::Normal);
+}
+
+#[test]
+fn a_narrow_header_keeps_the_iteration_the_loop_state_and_the_dropped_count() {
+    let app = app_with(&paused_at(ProbeKind::Command, 1), true);
+    let header = |w: u16| {
+        screen(&app, w, 24)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let wide = header(100);
+    assert!(
+        wide.contains("loopscope live") && wide.contains("0 ops/s"),
+        "{wide}"
+    );
+    for w in [MIN_WIDTH, 70, 80] {
+        let h = header(w);
+        for part in ["iter 3", "PAUSED (step)", "dropped 0"] {
+            assert!(h.contains(part), "{w} columns, no {part}: {h}");
+        }
+        assert!(h.starts_with("\" "), "{h}");
+    }
+    // What goes first on a narrow line: the name.
+    let narrow = header(MIN_WIDTH);
+    assert!(
+        !narrow.contains("loopscope") && narrow.contains("ops/s"),
+        "{narrow}"
+    );
+    assert!(header(80).contains("loopscope live"));
 }
