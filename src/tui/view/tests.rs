@@ -967,3 +967,39 @@ fn a_narrow_header_keeps_the_iteration_the_loop_state_and_the_dropped_count() {
     );
     assert!(header(80).contains("loopscope live"));
 }
+
+/// Defect 9: the chapters' emphasis was printed with its stars. Every step
+/// of every chapter, rendered, has no star left outside code.
+#[test]
+fn no_chapter_prints_markdown_markers() {
+    use crate::walkthrough::load::{Origin, load};
+    let t = crate::tui::theme::Theme::new(false, false);
+    let loaded = load(&Origin::Embedded);
+    assert!(loaded.chapters.len() >= 13);
+    let mut emphasised = 0;
+    for chapter in &loaded.chapters {
+        for step in &chapter.steps {
+            for line in super::text::markdown(&step.text, &t, 60) {
+                for span in &line.spans {
+                    let code = span.style == t.title()
+                        || span.style == t.code(crate::source::highlight::Kind::String);
+                    assert!(
+                        code || !span.content.contains('*'),
+                        "{}: {:?} in {line:?}",
+                        chapter.title,
+                        span.content
+                    );
+                    if span
+                        .style
+                        .add_modifier
+                        .contains(ratatui::style::Modifier::ITALIC)
+                    {
+                        emphasised += 1;
+                    }
+                }
+            }
+        }
+    }
+    // The chapters do use emphasis (*numbers*, *after*): it shows as italics.
+    assert!(emphasised > 0);
+}
