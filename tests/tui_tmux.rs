@@ -26,13 +26,19 @@ fn tour_command(port: u16) -> String {
     tmux::ui_command(&format!("tour-{port}"), &format!("--port {port}"))
 }
 
+/// Whether the screen has a box titled `title`, focused or not (in ASCII the
+/// focused box has `#` corners, the others `+`).
+fn has_box(screen: &str, title: &str) -> bool {
+    screen.contains(&format!("+ {title}")) || screen.contains(&format!("# {title}"))
+}
+
 /// Where the left column of panes (events, command flow) ends: the corner
 /// where the events box meets the fired box on the screen.
 fn split(screen: &str) -> usize {
     screen
         .lines()
-        .find(|l| l.contains("+ events"))
-        .and_then(|l| l.find("++"))
+        .find(|l| l.contains("+ events") || l.contains("# events"))
+        .and_then(|l| ["++", "#+", "+#"].iter().filter_map(|c| l.find(c)).min())
         .map_or(usize::MAX, |i| i + 1)
 }
 
@@ -50,7 +56,7 @@ fn right(line: &str, at: usize) -> &str {
 fn client_fd_in_events(screen: &str) -> Option<u32> {
     let at = split(screen);
     screen.lines().map(|l| left(l, at)).find_map(|l| {
-        let row = l.trim_start_matches('|');
+        let row = l.trim_start_matches(['|', '#']);
         if row.contains("client 1") && row.contains("read_query_from_client") {
             row.split_whitespace().next()?.parse().ok()
         } else {
@@ -142,10 +148,10 @@ fn step_a_set_through_the_loop_in_tmux() {
     // Full screen and back.
     s.keys("s");
     s.wait_for("the source pane full screen", |sc| {
-        !sc.contains("+ events") && sc.contains("s: back")
+        !has_box(sc, "events") && sc.contains("s: back")
     });
     s.keys("s");
-    s.wait_for("the panes back", |sc| sc.contains("+ events"));
+    s.wait_for("the panes back", |sc| has_box(sc, "events"));
 
     // The loop is paused: the reply waits in the client's buffer.
     let mut buf = [0u8; 64];
@@ -221,4 +227,76 @@ fn the_guide_sends_a_steps_command_and_stops_the_loop_at_its_moment() {
     s.wait_for("the reply", answered);
     s.keys("q");
     s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
+}
+
+/// The number after `maxfd` in the events pane's title, if it is there.
+fn maxfd_in_title(screen: &str) -> Option<u32> {
+    let line = screen.lines().find(|l| has_box(l, "events"))?;
+    let (_, rest) = line.split_once("maxfd ")?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Defects 8 and 9 of the UI issue, on a real terminal: with more clients
+/// than the events pane has rows, at 80x24 and 100x30, the listener's row
+/// and the title's maxfd stay on screen, the newest client's row too, with a
+/// sign for the rows left out; the clients pane shows qbuf and obuf.
+#[test]
+fn the_listener_maxfd_and_obuf_stay_on_screen_with_many_clients() {
+    if !tmux::available("the_listener_maxfd_and_obuf_stay_on_screen_with_many_clients") {
+        return;
+    }
+    const CLIENTS: u32 = 14;
+    for (w, h) in [(80, 24), (100, 30)] {
+        let port = free_port();
+        let s = Session::start_sized(&format!("rows-{w}x{h}"), &tour_command(port), w, h);
+        s.wait_for("the guide", |sc| sc.contains("1. The loop's two jobs"));
+        s.keys("g");
+        s.wait_for("the loop panes", |sc| has_box(sc, "fired"));
+        s.keys("c");
+        let clients: Vec<TcpStream> = (0..CLIENTS)
+            .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+            .collect();
+        let sc = s.wait_for("every client in the events array", |sc| {
+            maxfd_in_title(sc).is_some_and(|fd| fd >= 6 + CLIENTS)
+        });
+        let maxfd = maxfd_in_title(&sc).unwrap_or(0);
+        let at = split(&sc);
+        let events: Vec<&str> = sc.lines().map(|l| left(l, at)).collect();
+        assert!(
+            events
+                .iter()
+                .any(|l| l.contains("listener") && l.contains("accept_tcp_handler")),
+            "{w}x{h}: the listener's row is gone:\n{sc}"
+        );
+        let newest = format!("{maxfd} ");
+        assert!(
+            events
+                .iter()
+                .any(|l| l.trim_start_matches(['|', '#']).starts_with(&newest)),
+            "{w}x{h}: no row for fd {maxfd}:\n{sc}"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|l| l.contains("~ ") && l.contains(" more")),
+            "{w}x{h}: rows left out without a sign:\n{sc}"
+        );
+        // Tab to the clients pane (events, fired, time events, beforeSleep,
+        // command flow, clients): its header has both buffers.
+        for _ in 0..5 {
+            s.keys("Tab");
+        }
+        let sc = s.wait_for("the clients pane", |sc| has_box(sc, "clients"));
+        let header = sc.lines().find(|l| l.contains("qbuf"));
+        assert!(
+            header.is_some_and(|l| l.contains("obuf")),
+            "{w}x{h}: obuf is cut from the clients pane:\n{sc}"
+        );
+        drop(clients);
+        s.keys("q");
+        s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
+    }
 }

@@ -688,6 +688,28 @@ pub enum ReplyKind {
 }
 
 impl ReplyKind {
+    /// The type in a word, as people say it: `bulk`, `array`.
+    pub fn word(self) -> &'static str {
+        match self {
+            ReplyKind::Status => "status",
+            ReplyKind::Error => "error",
+            ReplyKind::Integer => "integer",
+            ReplyKind::Bulk => "bulk",
+            ReplyKind::Null => "null",
+            ReplyKind::Array => "array",
+            ReplyKind::Map => "map",
+            ReplyKind::Set => "set",
+            ReplyKind::Double => "double",
+            ReplyKind::Boolean => "boolean",
+            ReplyKind::Verbatim => "verbatim",
+            ReplyKind::BigNumber => "big number",
+            ReplyKind::Push => "push",
+            ReplyKind::Attribute => "attribute",
+            ReplyKind::None => "no reply",
+            ReplyKind::Unknown => "unknown",
+        }
+    }
+
     /// The type of the encoded reply `resp`, from its first bytes.
     pub fn of(resp: &[u8]) -> ReplyKind {
         match resp {
@@ -723,6 +745,27 @@ impl ReplyInfo {
         }
     }
 
+    /// The reply as the UI shows it: the escaped preview while it is short,
+    /// and for a large one its RESP header, type and size
+    /// (`$33554432 bulk (32 MiB)`), which say more than a screen of `\x00`.
+    pub fn shown(&self) -> String {
+        if self.bytes <= SHORT_LEN as u64 {
+            return self.preview.clone();
+        }
+        let header = self.preview.split("\\r\\n").next().unwrap_or_default();
+        let declared = header.get(1..).and_then(|n| n.parse::<u64>().ok());
+        match (self.kind, declared) {
+            (ReplyKind::Bulk | ReplyKind::Verbatim, Some(len)) => {
+                format!("{header} {} ({})", self.kind.word(), size_text(len))
+            }
+            _ => format!(
+                "{header} {} ({} in all)",
+                self.kind.word(),
+                size_text(self.bytes)
+            ),
+        }
+    }
+
     /// Like [`ReplyInfo::from_resp`] without the preview (which costs an
     /// allocation): for events nobody will read.
     pub fn summary(resp: &[u8]) -> ReplyInfo {
@@ -737,6 +780,26 @@ impl ReplyInfo {
 /// `bytes` as readable text for a trace: printable ASCII as is, `\r`, `\n`,
 /// `\t`, `\\` and `\"` escaped, other bytes as `\xNN`, cut after [`SHORT_LEN`]
 /// bytes with a note of the full length: `aaaa…(+936 bytes)`.
+/// A size for people, in binary units: `800 bytes`, `16 KiB`, `1.5 MiB`,
+/// `32 MiB` (one decimal below ten, where it matters).
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} byte{}", if bytes == 1 { "" } else { "s" });
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 && value.fract() >= 0.05 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{} {}", value.round(), UNITS[unit])
+    }
+}
+
 pub fn short_bytes(bytes: &[u8]) -> String {
     let shown = &bytes[..bytes.len().min(SHORT_LEN)];
     // Most arguments (keys, small values) are plain text that needs no
@@ -1365,6 +1428,31 @@ mod tests {
         assert_eq!(
             short_bytes(&long),
             format!("{}…(+10 bytes)", "a".repeat(SHORT_LEN))
+        );
+    }
+
+    #[test]
+    fn large_replies_are_summarised_short_ones_shown() {
+        assert_eq!(size_text(1), "1 byte");
+        assert_eq!(size_text(800), "800 bytes");
+        assert_eq!(size_text(16 * 1024), "16 KiB");
+        assert_eq!(size_text(1536 * 1024), "1.5 MiB");
+        assert_eq!(size_text(33_554_432), "32 MiB");
+        assert_eq!(ReplyInfo::from_resp(b"+OK\r\n").shown(), "+OK\\r\\n");
+        let mut big = b"$33554432\r\n".to_vec();
+        big.resize(big.len() + 33_554_432, 0);
+        big.extend_from_slice(b"\r\n");
+        assert_eq!(
+            ReplyInfo::from_resp(&big).shown(),
+            "$33554432 bulk (32 MiB)"
+        );
+        let mut many = b"*1000\r\n".to_vec();
+        for _ in 0..1000 {
+            many.extend_from_slice(b":1\r\n");
+        }
+        assert_eq!(
+            ReplyInfo::from_resp(&many).shown(),
+            "*1000 array (3.9 KiB in all)"
         );
     }
 

@@ -97,10 +97,6 @@ fn anchor_place(anchors: &[AnchorEntry], name: &str, why: Why) -> Option<Place> 
 /// The source pane's state. See the module doc.
 #[derive(Debug)]
 pub struct CodeState {
-    /// The pane fills the screen's body (`s`).
-    pub zoom: bool,
-    /// The pane that had the focus before the pane went full screen.
-    pub focus_before_zoom: Option<super::panes::Pane>,
     /// `r`: a wide pane hides its Redis half; a narrow one shows Redis's
     /// function instead of ours.
     pub flip: bool,
@@ -124,8 +120,6 @@ pub struct CodeState {
 impl CodeState {
     pub fn new(redis_src: Option<PathBuf>) -> CodeState {
         CodeState {
-            zoom: false,
-            focus_before_zoom: None,
             flip: false,
             scroll: None,
             range: Cell::new(None),

@@ -79,6 +79,8 @@ pub enum Mode {
     Prompt,
     /// The guide's chapter list.
     Chapters,
+    /// The URLs on screen, each on lines of its own.
+    Links,
 }
 
 /// Everything a key can ask for.
@@ -111,6 +113,8 @@ pub enum Action {
     Details,
     /// The source pane full screen, and back.
     Zoom,
+    /// The focused pane full screen, and back.
+    ZoomFocused,
     /// The source pane: Redis's function beside ours, instead of ours, or not.
     RedisView,
     Help,
@@ -137,6 +141,8 @@ pub enum Action {
     OpenChapter,
     /// Attached: take control of the loop, hand it back, or wait for it.
     TakeControl,
+    /// The URLs on screen, alone, to click or copy.
+    Links,
 }
 
 /// One line of the key table.
@@ -226,6 +232,8 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Enter], "Enter", A::Details, "details of the selected row", Footer::No),
     b(M::Normal, &[K::Char('s')], "s", A::Zoom,
       "the source pane full screen, and back (up/down then scroll it)", Footer::Always("code")),
+    b(M::Normal, &[K::Char('z')], "z", A::ZoomFocused,
+      "the focused pane full screen, and back (Tab leaves it)", Footer::Wide("zoom")),
     b(M::Normal, &[K::Char('r')], "r", A::RedisView,
       "with --redis-src: Redis's own function beside ours (wide pane) or instead of ours (narrow), and back", Footer::No),
     b(M::Normal, &[K::Char('g')], "g", A::Guide,
@@ -242,6 +250,9 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Char('T')], "T", A::TakeControl,
       "attached: take control of the loop if nobody has it, or hand it back; while another viewer has it, wait and take it when they let go (again: stop waiting)",
       Footer::Wide("control")),
+    b(M::Normal, &[K::Char('y')], "y", A::Links,
+      "the links on screen (the guide step's, the source pane's permalink) alone on a clear screen, to click or select and copy",
+      Footer::Wide("links")),
     b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Footer::Wide("brk")),
     b(M::Normal, &[K::Char('?')], "?", A::Help, "this help: every key, every column", Footer::Always("help")),
     b(M::Normal, &[K::Char('q'), K::Ctrl('c')], "q", A::Quit, "quit (a paused tour server stops with it)", Footer::Always("quit")),
@@ -272,6 +283,8 @@ pub const BINDINGS: &[Binding] = &[
       "open the chapter, at its first step not done", Footer::Always("open")),
     b(M::Chapters, &[K::Esc, K::Char('o'), K::Char('q')], "Esc/o", A::Close, "close the list", Footer::Always("close")),
     b(M::Chapters, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
+    b(M::Links, &[K::Esc, K::Char('y'), K::Char('q')], "Esc/y", A::Close, "close the links", Footer::Always("close")),
+    b(M::Links, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
 ];
 
 /// The action bound to `key` in `mode`, if any.
@@ -296,6 +309,7 @@ pub fn mode_name(mode: Mode) -> &'static str {
         Mode::Breakpoints => "breakpoints list",
         Mode::Prompt => "new breakpoint prompt",
         Mode::Chapters => "chapter list",
+        Mode::Links => "links",
     }
 }
 

@@ -11,7 +11,7 @@ use super::frame::{Frame, Phase};
 use super::logs::CommandEntry;
 use super::state::App;
 use super::theme::Theme;
-use crate::trace::model::{ClientInfo, FdRole, FileEventInfo, Fired, Handler, Mask};
+use crate::trace::model::{ClientInfo, Fd, FdRole, FileEventInfo, Fired, Handler, Mask, ProbeKind};
 
 /// The panes, in focus order (Tab).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,11 +32,19 @@ pub struct Column {
     pub name: &'static str,
     /// Width in cells; 0 takes what is left (only the last column).
     pub width: usize,
+    /// How much the column matters when the pane is too narrow for all of
+    /// them: 0 is never dropped, and the highest number goes first.
+    pub drop_rank: u8,
     pub help: &'static str,
 }
 
-const fn col(name: &'static str, width: usize, help: &'static str) -> Column {
-    Column { name, width, help }
+const fn col(name: &'static str, width: usize, drop_rank: u8, help: &'static str) -> Column {
+    Column {
+        name,
+        width,
+        drop_rank,
+        help,
+    }
 }
 
 /// How a row is drawn.
@@ -175,36 +183,43 @@ const EVENTS_COLUMNS: &[Column] = &[
     col(
         "fd",
         5,
+        0,
         "the slot index, a file descriptor; 0-5 is a run of empty slots, 9+ the unused slots above maxfd",
     ),
     col(
         "mask",
         4,
+        0,
         "registered events: r = AE_READABLE, w = AE_WRITABLE, b = AE_BARRIER (write before read); - = AE_NONE, an empty slot",
     ),
     col(
         "what",
         9,
+        0,
         "what the fd is: the listening socket, or client N (see the clients pane)",
     ),
     col(
         "read handler",
         22,
+        1,
         "rfileProc: our function called when the fd is readable",
     ),
     col(
         "write handler",
         20,
+        1,
         "wfileProc: our function called when the fd is writable",
     ),
     col(
         "Redis",
         36,
+        3,
         "the Redis functions our handlers mirror (read / write)",
     ),
     col(
         "peer",
         0,
+        2,
         "the listener's address, or the client's address and name",
     ),
 ];
@@ -213,82 +228,97 @@ const FIRED_COLUMNS: &[Column] = &[
     col(
         "",
         2,
+        0,
         "marks: the entry being dispatched, done entries, and refired entries",
     ),
-    col("fd", 4, "the fd poll reported ready"),
-    col("mask", 4, "what it is ready for: r readable, w writable"),
+    col("fd", 4, 0, "the fd poll reported ready"),
+    col("mask", 4, 0, "what it is ready for: r readable, w writable"),
     col(
         "by",
         7,
+        3,
         "kernel: poll reported it; refired: the level-trigger emulation put it back",
     ),
     col(
         "state",
         11,
+        1,
         "waiting, dispatching (its handler runs now) or done",
     ),
-    col("handler", 0, "the handler that runs for it"),
+    col("handler", 0, 2, "the handler that runs for it"),
 ];
 
 const TIMERS_COLUMNS: &[Column] = &[
     col(
         "",
         2,
+        0,
         "marked: the nearest timer, which bounds how long poll may sleep",
     ),
     col(
         "id",
         4,
+        1,
         "the time event id (aeCreateTimeEvent's return value)",
     ),
     col(
         "handler",
         13,
+        0,
         "our handler (the Redis name is in the last column)",
     ),
-    col("when", 10, "time until it is due, from the frame on screen"),
+    col(
+        "when",
+        10,
+        0,
+        "time until it is due, from the frame on screen",
+    ),
     col(
         "period",
         8,
+        2,
         "the interval its handler returned last time (none until it ran)",
     ),
-    col("Redis", 0, "the Redis function the handler mirrors"),
+    col("Redis", 0, 3, "the Redis function the handler mirrors"),
 ];
 
 const BEFORE_SLEEP_COLUMNS: &[Column] = &[
-    col("what", 10, "one thing beforeSleep did"),
+    col("what", 11, 0, "one thing beforeSleep did"),
     col(
         "count",
+        0,
         0,
         "how much of it, in the iteration named on the first row",
     ),
 ];
 
 const FLOW_COLUMNS: &[Column] = &[
-    col("iter", 7, "the iteration the command ran in"),
-    col("cli", 4, "the client id"),
+    col("iter", 7, 1, "the iteration the command ran in"),
+    col("cli", 4, 0, "the client id"),
     col(
         "command -> reply",
+        0,
         0,
         "the arguments (long ones cut), then the reply queued for the client",
     ),
 ];
 
 const CLIENTS_COLUMNS: &[Column] = &[
-    col("id", 4, "client id (CLIENT ID)"),
-    col("fd", 4, "its socket's fd: its slot in the events array"),
-    col("addr", 21, "the peer's address"),
-    col("name", 10, "CLIENT SETNAME, if any"),
-    col("db", 3, "the selected database"),
+    col("id", 4, 0, "client id (CLIENT ID)"),
+    col("fd", 4, 0, "its socket's fd: its slot in the events array"),
+    col("addr", 16, 2, "the peer's address"),
+    col("name", 10, 4, "CLIENT SETNAME, if any"),
+    col("db", 3, 4, "the selected database"),
     col(
         "qbuf",
-        6,
+        8,
+        0,
         "bytes read but not yet parsed (an incomplete command)",
     ),
-    col("obuf", 6, "reply bytes queued but not yet written"),
-    col("cmd", 10, "the last command"),
-    col("age", 6, "seconds since it connected"),
-    col("idle", 0, "seconds since its last command"),
+    col("obuf", 8, 0, "reply bytes queued but not yet written"),
+    col("cmd", 10, 1, "the last command"),
+    col("age", 6, 3, "seconds since it connected"),
+    col("idle", 0, 3, "seconds since its last command"),
 ];
 
 /// The number of rows of `pane` in the frame on screen.
@@ -344,6 +374,112 @@ pub fn rows(pane: Pane, app: &App, start: usize, count: usize) -> Vec<PaneRow> {
         }
         Pane::Clients => take(f.snap.clients.iter().map(|c| client_row(f, c)).collect()),
         Pane::Activity | Pane::Source | Pane::Guide => Vec::new(),
+    }
+}
+
+/// The rows of `pane` that must stay in view when it has more rows than room,
+/// most important first: what the probe on screen is about, what is being
+/// dispatched, the client that ran the last command, write handlers (the
+/// events array) and the listener. A guide step is always about one of these.
+pub fn pinned(pane: Pane, app: &App) -> Vec<usize> {
+    let Some(f) = app.frame() else {
+        return Vec::new();
+    };
+    let probe_fd = f.at.as_ref().and_then(|e| e.data.fd());
+    let last_command_fd = app
+        .commands
+        .count_upto(app.visible_seq())
+        .checked_sub(1)
+        .and_then(|i| app.commands.get(i))
+        .map(|c| c.fd);
+    let fds: Vec<Fd> = [probe_fd, f.dispatching(), last_command_fd]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut out: Vec<usize> = Vec::new();
+    let mut pin = |i: usize| {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    };
+    match pane {
+        Pane::Events => {
+            let slots = event_slots(f);
+            let used = |want: &dyn Fn(&FileEventInfo) -> bool| {
+                slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| matches!(s, Slot::Used(fe) if want(fe)))
+                    .map(|(i, _)| i)
+                    .collect::<Vec<_>>()
+            };
+            for fd in &fds {
+                used(&|fe| fe.fd == *fd).into_iter().for_each(&mut pin);
+            }
+            used(&|fe| fe.mask.contains(Mask::WRITABLE))
+                .into_iter()
+                .for_each(&mut pin);
+            used(&|fe| matches!(fe.what, FdRole::Listener { .. }))
+                .into_iter()
+                .for_each(&mut pin);
+        }
+        Pane::Fired => f.fired_reached().into_iter().for_each(pin),
+        Pane::Timers => f
+            .bounding_timer()
+            .and_then(|id| f.snap.time_events.iter().position(|t| t.id == id))
+            .into_iter()
+            .for_each(pin),
+        Pane::Clients => {
+            for fd in &fds {
+                if let Some(i) = f.snap.clients.iter().position(|c| c.fd == *fd) {
+                    pin(i);
+                }
+            }
+        }
+        Pane::Flow => {
+            let current =
+                f.at.as_ref()
+                    .filter(|e| e.data.kind() == ProbeKind::Command);
+            if let Some(e) = current {
+                app.commands
+                    .count_upto(e.seq)
+                    .checked_sub(1)
+                    .into_iter()
+                    .for_each(pin);
+            }
+        }
+        // Its iteration, and whatever it did (a count that is not zero).
+        Pane::BeforeSleep => before_sleep_lines(f, &app.theme)
+            .iter()
+            .enumerate()
+            .filter(|(i, (what, count, _))| {
+                *i == 0 || (*what != "took" && !count.starts_with("0 "))
+            })
+            .for_each(|(i, _)| pin(i)),
+        Pane::Activity | Pane::Source | Pane::Guide => {}
+    }
+    out
+}
+
+/// The order in which the rows that are not [`pinned`] get the room left,
+/// best first: the newest (highest fds, latest commands and clients) for the
+/// lists that grow at the end, the first ones for the others; in the events
+/// array, runs of empty slots come last.
+pub fn fill_order(pane: Pane, app: &App) -> Vec<usize> {
+    let n = len(pane, app);
+    match pane {
+        Pane::Events => {
+            let Some(f) = app.frame() else {
+                return Vec::new();
+            };
+            let slots = event_slots(f);
+            let (used, empty): (Vec<usize>, Vec<usize>) = (0..n)
+                .rev()
+                .partition(|&i| matches!(slots[i], Slot::Used(_)));
+            used.into_iter().chain(empty).collect()
+        }
+        Pane::Flow | Pane::Clients => (0..n).rev().collect(),
+        _ => (0..n).collect(),
     }
 }
 
@@ -775,7 +911,7 @@ fn flow_row(app: &App, c: &CommandEntry, current: Option<u64>) -> PaneRow {
                 "{}{more} {} {}",
                 argv.join(" "),
                 app.theme.glyphs.arrow,
-                c.reply.preview
+                c.reply.shown()
             ),
         ],
         mark: if current == Some(c.seq) {
@@ -813,8 +949,10 @@ fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
     out.push((
         "reply".into(),
         format!(
-            "{:?}, {} bytes: {}",
-            c.reply.kind, c.reply.bytes, c.reply.preview
+            "{}, {}: {}",
+            c.reply.kind.word(),
+            crate::trace::model::size_text(c.reply.bytes),
+            c.reply.shown()
         ),
     ));
     out.push(("took".into(), t.duration(c.duration_us)));
@@ -833,6 +971,16 @@ fn secs(now_us: u64, then_us: u64) -> String {
     (now_us.saturating_sub(then_us) / 1_000_000).to_string()
 }
 
+/// A buffer's size in its column: the exact count while it fits, then in
+/// KiB or MiB (a 32 MiB reply would not).
+fn buffer_text(bytes: u64) -> String {
+    if bytes < 100_000 {
+        bytes.to_string()
+    } else {
+        crate::trace::model::size_text(bytes)
+    }
+}
+
 fn client_row(f: &Frame, c: &ClientInfo) -> PaneRow {
     let now = f.snap.t_us;
     PaneRow {
@@ -842,8 +990,8 @@ fn client_row(f: &Frame, c: &ClientInfo) -> PaneRow {
             c.addr.clone(),
             c.name.clone().unwrap_or_default(),
             c.db.to_string(),
-            c.qbuf.to_string(),
-            c.reply_bytes.to_string(),
+            buffer_text(c.qbuf),
+            buffer_text(c.reply_bytes),
             c.last_cmd.to_string(),
             secs(now, c.ctime_us),
             secs(now, c.last_interaction_us),

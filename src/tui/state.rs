@@ -62,6 +62,16 @@ pub enum Overlay {
     Chapters {
         selected: usize,
     },
+    /// The URLs on screen, each alone (`y`).
+    Links,
+}
+
+/// A pane that fills the screen's body (`s`, `z`), and the pane that had
+/// the focus before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Zoom {
+    pub pane: Pane,
+    pub focus_before: Pane,
 }
 
 /// Scroll and selection of one pane.
@@ -112,6 +122,7 @@ pub struct App {
     pub overlay: Overlay,
     /// The source pane: full screen, Redis view, scrolling, anchors.
     pub code: CodeState,
+    pub zoom: Option<Zoom>,
     /// The play speed: milliseconds between iterations.
     pub play_ms: u64,
     /// Control messages for the loop, taken by the runner.
@@ -161,6 +172,7 @@ impl App {
             panes: [PaneState::default(); Pane::ALL.len()],
             overlay: Overlay::None,
             code: CodeState::new(None),
+            zoom: None,
             play_ms: 250,
             outbox: Vec::new(),
             quit: false,
@@ -212,6 +224,7 @@ impl App {
             Overlay::Breakpoints { .. } => Mode::Breakpoints,
             Overlay::Prompt { .. } => Mode::Prompt,
             Overlay::Chapters { .. } => Mode::Chapters,
+            Overlay::Links => Mode::Links,
         }
     }
 
@@ -583,9 +596,12 @@ impl App {
             Action::Live => self.set_cursor(None),
             Action::FocusNext | Action::FocusPrev => {
                 // Full screen shows one pane: moving the focus leaves it.
-                if self.code.zoom {
-                    self.zoom();
+                if let Some(z) = self.zoom.take() {
+                    self.focus = z.focus_before;
                 }
+                // A pane left behind is not left scrolled sideways, where
+                // nothing says so once it has lost the focus.
+                self.panes[self.focus.index()].hscroll = 0;
                 let guide_open = self.guide.as_ref().is_some_and(|g| g.open);
                 loop {
                     self.focus = if action == Action::FocusNext {
@@ -613,7 +629,8 @@ impl App {
                     row: 0,
                 }
             }
-            Action::Zoom => self.zoom(),
+            Action::Zoom => self.zoom(Pane::Source),
+            Action::ZoomFocused => self.zoom(self.focus),
             Action::RedisView => self.redis_view(),
             Action::Details => match self.pane(self.focus).selected {
                 Some(row) if row < panes::len(self.focus, self) => {
@@ -629,6 +646,7 @@ impl App {
                 }
             },
             Action::Help => self.overlay = Overlay::Help { scroll: 0 },
+            Action::Links => self.overlay = Overlay::Links,
             Action::Breakpoints => self.overlay = Overlay::Breakpoints { selected: 0 },
             Action::Guide => self.toggle_guide(),
             Action::NextStep | Action::PrevStep => self.guide_step(action == Action::NextStep),
@@ -735,15 +753,18 @@ impl App {
         }
     }
 
-    /// The source pane full screen (with the keyboard), or back as it was.
-    fn zoom(&mut self) {
-        let c = &mut self.code;
-        c.zoom = !c.zoom;
-        if c.zoom {
-            c.focus_before_zoom = Some(self.focus);
-            self.focus = Pane::Source;
-        } else if let Some(before) = c.focus_before_zoom.take() {
-            self.focus = before;
+    /// `pane` full screen (with the keyboard), or, when a pane is already
+    /// full screen, back as it was.
+    fn zoom(&mut self, pane: Pane) {
+        match self.zoom.take() {
+            Some(z) => self.focus = z.focus_before,
+            None => {
+                self.zoom = Some(Zoom {
+                    pane,
+                    focus_before: self.focus,
+                });
+                self.focus = pane;
+            }
         }
     }
 

@@ -298,6 +298,94 @@ impl Script {
     }
 }
 
+/// The fd of the client of [`Script::crowd`] that asks for the big value.
+pub const BIG_FD: Fd = 12;
+
+impl Script {
+    /// A crowded loop: fifteen clients on fds 8 to 22; the one on fd 12
+    /// (client 5) runs `GET big`, and the next beforeSleep writes 4 MiB of
+    /// its 32 MiB reply and installs a write handler for the rest (chapter
+    /// 7's moment), where the story stops. More rows than any events pane
+    /// at 80x24 or 100x30 has room for, with the interesting ones inside.
+    pub fn crowd() -> Script {
+        let mut s = Script::start();
+        s.idle();
+        let listener = Fired {
+            fd: LISTENER,
+            mask: Mask::READABLE,
+            refired: false,
+        };
+        s.begin(vec![listener], (0, 0), 2_000);
+        s.ev(ProbeData::FileEvent {
+            fd: LISTENER,
+            mask: Mask::READABLE,
+            handler: accept(),
+            refired: false,
+        });
+        for client in 1..=15u64 {
+            let fd = CLIENT_FD + Fd::try_from(client).unwrap_or(0) - 1;
+            s.ev(ProbeData::ClientConnected {
+                client,
+                fd,
+                addr: format!("127.0.0.1:{}", 50_000 + client),
+            });
+            s.ev(ProbeData::FileEventCreated {
+                fd,
+                mask: Mask::READABLE,
+                handler: read_query(),
+                now: Mask::READABLE,
+            });
+        }
+        s.end(1, 0, false);
+        let readable = Fired {
+            fd: BIG_FD,
+            mask: Mask::READABLE,
+            refired: false,
+        };
+        s.begin(vec![readable], (0, 0), 1_000);
+        s.ev(ProbeData::FileEvent {
+            fd: BIG_FD,
+            mask: Mask::READABLE,
+            handler: read_query(),
+            refired: false,
+        });
+        let mut reply = b"$33554432\r\n".to_vec();
+        reply.resize(reply.len() + 33_554_432, 0);
+        reply.extend_from_slice(b"\r\n");
+        s.ev(ProbeData::Command {
+            client: 5,
+            client_name: None,
+            fd: BIG_FD,
+            db: 0,
+            name: Some("get".into()),
+            argv: vec!["GET".into(), "big".into()],
+            argc: 2,
+            keys: vec!["big".into()],
+            reply: ReplyInfo::from_resp(&reply),
+            duration_us: 4,
+        });
+        s.end(1, 1, false);
+        s.iter += 1;
+        s.ev(ProbeData::IterationBegin {});
+        s.ev(ProbeData::BeforeSleepBegin {});
+        let written = 4 << 20;
+        s.ev(ProbeData::Write {
+            client: 5,
+            fd: BIG_FD,
+            bytes: written,
+            pending: reply.len() as u64 - written,
+            outcome: IoOutcome::Drained,
+        });
+        s.ev(ProbeData::FileEventCreated {
+            fd: BIG_FD,
+            mask: Mask::WRITABLE,
+            handler: Handler::new("send_reply_to_client", "sendReplyToClient"),
+            now: Mask::READABLE.union(Mask::WRITABLE),
+        });
+        s
+    }
+}
+
 /// An app (colour off, ASCII glyphs unless `unicode`) fed with `msgs`.
 pub fn app_with(msgs: &[Message], unicode: bool) -> App {
     let mut app = App::new(

@@ -35,7 +35,12 @@ pub struct Glyphs {
     pub at_least: &'static str,
     /// Marks the view of the past.
     pub past: &'static str,
+    /// Before the number of cells a pane is scrolled sideways by.
+    pub scrolled: &'static str,
     pub border: border::Set<'static>,
+    /// The border of the pane with the keyboard focus: heavier than the
+    /// others, so focus shows without colour and on a "look" pane.
+    pub focus_border: border::Set<'static>,
     pub bars: bar::Set<'static>,
 }
 
@@ -51,7 +56,9 @@ pub const UNICODE: Glyphs = Glyphs {
     micros: "µs",
     at_least: "≥",
     past: "◀",
+    scrolled: "◀",
     border: border::PLAIN,
+    focus_border: border::THICK,
     bars: bar::NINE_LEVELS,
 };
 
@@ -67,6 +74,7 @@ pub const ASCII: Glyphs = Glyphs {
     micros: "us",
     at_least: ">=",
     past: "<<",
+    scrolled: "<",
     border: border::Set {
         top_left: "+",
         top_right: "+",
@@ -76,6 +84,16 @@ pub const ASCII: Glyphs = Glyphs {
         vertical_right: "|",
         horizontal_top: "-",
         horizontal_bottom: "-",
+    },
+    focus_border: border::Set {
+        top_left: "#",
+        top_right: "#",
+        bottom_left: "#",
+        bottom_right: "#",
+        vertical_left: "#",
+        vertical_right: "#",
+        horizontal_top: "=",
+        horizontal_bottom: "=",
     },
     bars: bar::Set {
         full: "#",
@@ -95,6 +113,9 @@ pub const ASCII: Glyphs = Glyphs {
 pub struct Theme {
     pub color: bool,
     pub glyphs: Glyphs,
+    /// Turn drawn URLs into terminal hyperlinks (OSC 8). On for a real
+    /// terminal; off where the screen is compared as text (tests).
+    pub hyperlinks: bool,
 }
 
 impl Theme {
@@ -111,13 +132,17 @@ impl Theme {
                 let v = v.to_ascii_lowercase();
                 v.contains("utf-8") || v.contains("utf8")
             });
-        Theme::new(!no_color, ascii || !utf8)
+        Theme {
+            hyperlinks: true,
+            ..Theme::new(!no_color, ascii || !utf8)
+        }
     }
 
     pub fn new(color: bool, ascii: bool) -> Theme {
         Theme {
             color,
             glyphs: if ascii { ASCII } else { UNICODE },
+            hyperlinks: false,
         }
     }
 
@@ -240,6 +265,7 @@ mod tests {
     fn ascii_glyphs_are_ascii() {
         let g = ASCII;
         let b = &g.border;
+        let fb = &g.focus_border;
         let bars = &g.bars;
         for s in [
             g.current,
@@ -252,6 +278,10 @@ mod tests {
             g.micros,
             g.at_least,
             g.past,
+            g.scrolled,
+            fb.top_left,
+            fb.vertical_left,
+            fb.horizontal_top,
             b.top_left,
             b.top_right,
             b.bottom_left,

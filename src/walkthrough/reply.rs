@@ -137,14 +137,19 @@ fn pairs(all: Vec<Reply>) -> Vec<(Reply, Reply)> {
     out
 }
 
-/// Long strings are cut to this many bytes when shown.
+/// Strings longer than this are summarised when shown.
 const SHOW_BYTES: usize = 120;
 
 /// `bytes` quoted and escaped as `redis-cli` shows a string (its
-/// `sdscatrepr`), cut after [`SHOW_BYTES`] with a note of the full length.
+/// `sdscatrepr`); a string longer than [`SHOW_BYTES`] as its length and size
+/// (`$33554432 bulk (32 MiB)`), since a screen of escapes says less.
 fn quoted(bytes: &[u8]) -> String {
+    if bytes.len() > SHOW_BYTES {
+        let len = bytes.len() as u64;
+        return format!("${len} bulk ({})", crate::trace::model::size_text(len));
+    }
     let mut out = String::from("\"");
-    for &b in bytes.iter().take(SHOW_BYTES) {
+    for &b in bytes {
         match b {
             b'\\' => out.push_str("\\\\"),
             b'"' => out.push_str("\\\""),
@@ -158,9 +163,6 @@ fn quoted(bytes: &[u8]) -> String {
         }
     }
     out.push('"');
-    if bytes.len() > SHOW_BYTES {
-        out.push_str(&format!("… ({} bytes)", bytes.len()));
-    }
     out
 }
 
@@ -246,7 +248,11 @@ mod tests {
         );
         assert_eq!(render(&one(b"$2\r\n\x00\n\r\n")), "\"\\x00\\n\"");
         let big = format!("${}\r\n{}\r\n", 1000, "a".repeat(1000));
-        assert!(render(&one(big.as_bytes())).ends_with("\"… (1000 bytes)"));
+        assert_eq!(render(&one(big.as_bytes())), "$1000 bulk (1000 bytes)");
+        let mut huge = b"$33554432\r\n".to_vec();
+        huge.resize(huge.len() + 33_554_432, 0);
+        huge.extend_from_slice(b"\r\n");
+        assert_eq!(render(&one(&huge)), "$33554432 bulk (32 MiB)");
     }
 
     #[test]

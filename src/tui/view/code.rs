@@ -12,6 +12,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
+use super::link::{self, link_url};
 use super::table::pane_block;
 use super::text::{wrap, wrap_plain};
 use crate::source::highlight::tokenize;
@@ -40,7 +41,7 @@ impl Widget for CodeView<'_> {
             let file = p.file.strip_prefix("src/").unwrap_or(&p.file);
             format!("{function}() {file}:{}", p.line)
         });
-        let hint = if app.code.zoom {
+        let hint = if app.zoom.is_some() {
             " s: back "
         } else {
             " s: full screen "
@@ -66,16 +67,24 @@ impl Widget for CodeView<'_> {
         } else {
             inner.height / 3
         };
-        let notes = note_lines(
-            t,
-            code::notes(app, &place, span.as_ref()),
-            usize::from(inner.width),
-            usize::from(budget),
-        );
+        let notes = code::notes(app, &place, span.as_ref());
+        let links: Vec<String> = notes
+            .iter()
+            .filter_map(|n| match n {
+                Note::Link(url) => Some(url.clone()),
+                _ => None,
+            })
+            .collect();
+        let notes = note_lines(t, notes, usize::from(inner.width), usize::from(budget));
         let notes_h = u16::try_from(notes.len()).unwrap_or(0);
         let [code_area, notes_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(notes_h)]).areas(inner);
         Paragraph::new(notes).render(notes_area, buf);
+        if link::enabled(app) {
+            for url in &links {
+                link_url(buf, notes_area, url);
+            }
+        }
         draw_code(app, &place, code_area, buf);
     }
 }

@@ -9,6 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget};
 
+use super::link::{self, link_url};
 use super::table::pane_block;
 use super::text::{markdown, wrap};
 use crate::server::DEFAULT_PORT;
@@ -41,35 +42,46 @@ impl Widget for GuideView<'_> {
             ),
             _ => String::new(),
         };
-        let keys = if area.width >= 48 {
-            " , prev  . next  t send  a code  o chapters "
-        } else {
-            " ,/. steps  t send  o list "
-        };
-        let block = pane_block(app, Pane::Guide, &extra)
-            .title_bottom(Line::styled(keys, t.dim()).right_aligned());
+        let block = pane_block(app, Pane::Guide, &extra);
         let inner = block.inner(area);
         let lines = guide_lines(app, g, usize::from(inner.width));
         let max = lines.len().saturating_sub(usize::from(inner.height));
         g.set_max_scroll(max);
         let scroll = g.scroll.min(max);
-        // Say when the step goes on below the pane.
-        let block = if scroll < max {
-            let how = if app.focus == Pane::Guide {
-                " down: more "
-            } else {
-                " more: Tab here, down "
-            };
-            block.title_bottom(Line::styled(how, t.key()).left_aligned())
+        // Say when the step goes on below the pane; that comes before the
+        // key hints, which shorten or give way so the two never overlap.
+        let more = (scroll < max).then_some(if app.focus == Pane::Guide {
+            " down: more "
         } else {
-            block
-        };
+            " more: Tab here, down "
+        });
+        let room = usize::from(area.width).saturating_sub(2 + more.map_or(0, str::len));
+        let keys = [
+            " , prev  . next  t send  a code  o chapters ",
+            " ,/. steps  t send  o list ",
+        ]
+        .into_iter()
+        .find(|k| k.len() < room);
+        let mut block = block;
+        if let Some(how) = more {
+            block = block.title_bottom(Line::styled(how, t.key()).left_aligned());
+        }
+        if let Some(keys) = keys {
+            block = block.title_bottom(Line::styled(keys, t.dim()).right_aligned());
+        }
         block.render(area, buf);
         if inner.height == 0 || inner.width == 0 {
             return;
         }
         let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
         Paragraph::new(lines).scroll((scroll, 0)).render(inner, buf);
+        if link::enabled(app)
+            && let Some(step) = g.walk.current_step()
+        {
+            for l in &step.links {
+                link_url(buf, inner, &l.url);
+            }
+        }
     }
 }
 

@@ -32,7 +32,8 @@
 //! +- source (Redis's function beside ours with --redis-src) -----+
 //! ```
 //!
-//! `s` gives the whole body to the source pane, and back.
+//! `s` gives the whole body to the source pane, `z` to the focused pane,
+//! and back.
 //!
 //! Below [`MIN_WIDTH`] x [`MIN_HEIGHT`] a "terminal too small" panel replaces
 //! everything: nothing is drawn half-way, and nothing panics at 1x1.
@@ -40,6 +41,7 @@
 mod activity;
 mod code;
 mod guide;
+mod link;
 mod popup;
 mod probe;
 mod table;
@@ -102,6 +104,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         }
         Overlay::Prompt { input } => popup::render_breakpoints(area, buf, app, 0, Some(input)),
         Overlay::Chapters { selected } => popup::render_chapters(area, buf, app, *selected),
+        Overlay::Links => popup::render_links(area, buf, app),
     }
 }
 
@@ -126,8 +129,8 @@ fn draw_body(f: &mut Frame, app: &App, area: Rect) {
 
 /// Where each pane goes in the body (see the module doc).
 pub fn layout(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
-    if app.code.zoom {
-        return vec![(Pane::Source, area)];
+    if let Some(z) = app.zoom {
+        return vec![(z.pane, area)];
     }
     let Some(g) = app.guide.as_ref().filter(|g| g.open) else {
         return loop_panes(app, area);
@@ -208,8 +211,10 @@ fn loop_panes(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
 /// The seven loop panes in two columns (the tall layout's upper part).
 fn loop_layout(area: Rect) -> Vec<(Pane, Rect)> {
     let [left, right] = Layout::horizontal([Constraint::Fill(4), Constraint::Fill(3)]).areas(area);
+    // The events array gets the most: it grows by a row or two with each
+    // client, and the chapters keep pointing at its rows.
     let [events, flow, activity] = Layout::vertical([
-        Constraint::Fill(2),
+        Constraint::Fill(3),
         Constraint::Fill(2),
         Constraint::Length(2 + 3.min(area.height / 6)),
     ])
@@ -248,9 +253,11 @@ fn draw_pane(f: &mut Frame, app: &App, pane: Pane, area: Rect) {
         Pane::Guide => f.render_widget(GuideView { app }, area),
         Pane::Events => {
             let extra = frame.map_or_else(String::new, |fr| {
+                // maxfd first: the chapters ask to watch it, and a narrow
+                // title is cut at its end.
                 format!(
-                    "setsize {} {} maxfd {}",
-                    fr.snap.setsize, app.theme.glyphs.sep, fr.snap.maxfd
+                    "maxfd {} {} setsize {}",
+                    fr.snap.maxfd, app.theme.glyphs.sep, fr.snap.setsize
                 )
             });
             f.render_widget(table(extra, true, "(no snapshot yet)"), area);
@@ -352,11 +359,18 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
         None => {
             let clients = frame.map_or(0, |f| f.snap.clients.len());
             let lost = app.drops.total.max(app.gaps);
-            let mut spans = vec![
-                Span::styled(" loopscope ", t.title()),
-                Span::raw(app.source.clone()),
-                sep.clone(),
+            let part = |text: String, style: Style| vec![sep.clone(), Span::styled(text, style)];
+            // (how readily it is left out on a narrow terminal, 0: never; spans)
+            let mut parts = vec![
+                (0, vec![Span::raw(" ")]),
+                (3, vec![Span::styled("loopscope ", t.title())]),
+                (2, vec![Span::raw(app.source.clone())]),
             ];
+            if let Some(link) = &app.link {
+                // Cut off: say so before anything else, since every other
+                // figure on the line is now out of date.
+                parts.push((0, part(link.clone(), t.alert())));
+            }
             // Who controls the loop comes before the figures: it says what
             // this viewer's keys can do.
             if let Some((wide, narrow)) = app.role().header() {
@@ -365,43 +379,88 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
                 } else {
                     narrow
                 };
-                spans.extend([Span::styled(words, t.current()), sep.clone()]);
+                parts.push((0, part(words.to_string(), t.current())));
             }
-            spans.extend([
-                Span::styled(format!("iter {iter}"), t.current()),
-                sep.clone(),
-                Span::styled(gate_text(app.gate.as_ref()), t.key()),
-                sep.clone(),
-                Span::raw(format!(
-                    "{clients} client{}",
-                    if clients == 1 { "" } else { "s" }
-                )),
-                sep.clone(),
-                Span::raw(match app.ops_per_sec() {
-                    (ops, false) => format!("{ops} ops/s"),
-                    // Events were lost: the real rate is higher.
-                    (ops, true) => format!("{}{ops} ops/s", g.at_least),
-                }),
-                sep.clone(),
-                Span::styled(
-                    format!("dropped {lost}"),
-                    if lost > 0 { t.alert() } else { Style::new() },
+            parts.extend([
+                (0, part(format!("iter {iter}"), t.current())),
+                (0, part(gate_text(app.gate.as_ref()), t.key())),
+                (
+                    1,
+                    part(
+                        format!("{clients} client{}", if clients == 1 { "" } else { "s" }),
+                        Style::new(),
+                    ),
+                ),
+                (
+                    2,
+                    part(
+                        match app.ops_per_sec() {
+                            (ops, false) => format!("{ops} ops/s"),
+                            // Events were lost: the real rate is higher.
+                            (ops, true) => format!("{}{ops} ops/s", g.at_least),
+                        },
+                        Style::new(),
+                    ),
+                ),
+                (
+                    0,
+                    part(
+                        format!("dropped {lost}"),
+                        if lost > 0 { t.alert() } else { Style::new() },
+                    ),
                 ),
             ]);
             if frame.is_some_and(|f| f.stale) {
-                spans.push(Span::styled(" (stale until next snapshot)", t.alert()));
+                parts.push((
+                    1,
+                    vec![Span::styled(" (stale until next snapshot)", t.alert())],
+                ));
             }
-            if let Some(link) = &app.link {
-                // Cut off: say so before anything else, since every other
-                // figure on the line is now out of date.
-                spans.splice(2..2, [sep.clone(), Span::styled(link.clone(), t.alert())]);
-            }
-            Line::from(spans)
+            fit_parts(parts, usize::from(area.width), g.ellipsis)
         }
     };
     f.render_widget(Paragraph::new(line), top);
     f.render_widget(Paragraph::new(phase_line(app)), strip);
     f.render_widget(Paragraph::new(at_line(app)), at);
+}
+
+/// One line of `parts` no wider than `width`: the parts that are most
+/// readily left out go first (the rightmost of equals first); if the ones
+/// that must stay are still too wide, the longest span is cut.
+fn fit_parts(
+    mut parts: Vec<(u8, Vec<Span<'static>>)>,
+    width: usize,
+    ellipsis: &str,
+) -> Line<'static> {
+    let len = |parts: &[(u8, Vec<Span<'static>>)]| {
+        parts
+            .iter()
+            .flat_map(|(_, spans)| spans)
+            .map(Span::width)
+            .sum::<usize>()
+    };
+    while len(&parts) > width {
+        let Some(pos) = (0..parts.len())
+            .filter(|&p| parts[p].0 > 0)
+            .max_by_key(|&p| (parts[p].0, p))
+        else {
+            break;
+        };
+        parts.remove(pos);
+    }
+    let mut spans: Vec<Span<'static>> = parts.into_iter().flat_map(|(_, s)| s).collect();
+    let over = spans
+        .iter()
+        .map(Span::width)
+        .sum::<usize>()
+        .saturating_sub(width);
+    if over > 0
+        && let Some(longest) = spans.iter_mut().max_by_key(|s| s.width())
+    {
+        let keep = longest.width().saturating_sub(over);
+        longest.content = table::fit(&longest.content, keep, ellipsis).into();
+    }
+    Line::from(spans)
 }
 
 /// What the probe the frame stops at means, and where it is in our code.

@@ -88,6 +88,7 @@ pub fn help_lines(t: &Theme) -> Vec<Line<'static>> {
         Mode::Breakpoints,
         Mode::Prompt,
         Mode::Details,
+        Mode::Links,
         Mode::Help,
     ] {
         section(&mut out, &format!("KEYS ({})", keys::mode_name(mode)));
@@ -375,4 +376,72 @@ pub fn render_chapters(area: Rect, buf: &mut Buffer, app: &App, selected: usize)
         scroll,
     };
     popup.draw(area, buf, t, lines);
+}
+/// The links on screen, as (what, URL): the guide step's, then the source
+/// pane's permalink.
+pub fn links_on_screen(app: &App) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = app
+        .guide
+        .as_ref()
+        .filter(|g| g.open)
+        .and_then(|g| g.walk.current_step())
+        .map(|step| {
+            step.links
+                .iter()
+                .map(|l| (l.label.clone(), l.url.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.extend(
+        crate::tui::code::details(app)
+            .into_iter()
+            .filter(|(k, _)| k == "permalink")
+            .map(|(_, url)| ("the source pane's permalink".to_string(), url)),
+    );
+    out
+}
+
+/// `y`: every link on screen on a clear screen, with no border, each URL
+/// from the first column on lines of its own, so that a terminal selects it
+/// whole where it fits on one line, and (OSC 8) opens or copies it whole
+/// from any piece where it does not.
+pub fn render_links(area: Rect, buf: &mut Buffer, app: &App) {
+    let t = &app.theme;
+    Clear.render(area, buf);
+    let width = usize::from(area.width.max(1));
+    let mut lines = vec![
+        Line::styled(
+            format!(
+                "Links ({}). Click one, or select it to copy.",
+                close_hint(Mode::Links)
+            ),
+            t.header_row(),
+        ),
+        Line::raw(""),
+    ];
+    let links = links_on_screen(app);
+    if links.is_empty() {
+        lines.push(Line::styled(
+            "No link on screen: the guide's steps and the source pane's anchors have them.",
+            t.dim(),
+        ));
+    }
+    for (what, url) in &links {
+        lines.push(Line::styled(what.clone(), t.title()));
+        // Cut by hand at the screen's width, never at a word: a URL has none.
+        let chars: Vec<char> = url.chars().collect();
+        lines.extend(
+            chars
+                .chunks(width)
+                .map(|c| Line::raw(c.iter().collect::<String>())),
+        );
+        lines.push(Line::raw(""));
+    }
+    Paragraph::new(lines).render(area, buf);
+    // The popup is the overlay here, so nothing covers the links.
+    if app.theme.hyperlinks {
+        for (_, url) in &links {
+            super::link::link_url(buf, area, url);
+        }
+    }
 }

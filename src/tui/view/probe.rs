@@ -95,7 +95,7 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
         } => format!(
             "client {client} runs {}: reply {} queued (sent by the next beforeSleep)",
             argv.join(" "),
-            reply.preview
+            reply.shown()
         ),
         ProbeData::Write {
             client,

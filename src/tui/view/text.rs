@@ -1,6 +1,5 @@
 //! Text for panes that read like prose (the source pane's notes, the guide):
-//! word wrapping that keeps each word's style, and the small part of Markdown
-//! the chapters use.
+//! word wrapping that keeps each word's style, and the chapters' Markdown.
 //!
 //! Wrapping is done here rather than by ratatui's `Paragraph` because the
 //! panes need the wrapped lines themselves: to know how many rows notes
@@ -80,87 +79,105 @@ pub fn wrap_plain(text: &str, style: Style, width: usize, indent: usize) -> Vec<
     wrap(&[(style, text.to_string())], width, indent)
 }
 
-/// The Markdown of a chapter's prose, as wrapped lines: paragraphs (lines
-/// joined), `- ` list items, fenced code blocks kept as they are, and inline
-/// `code` and **bold**.
+/// The Markdown of a chapter's prose, as wrapped lines: paragraphs, lists
+/// (nested, numbered or not), fenced and indented code blocks kept as they
+/// are, headings, *emphasis*, **strong** and `inline code`. Parsed with
+/// pulldown-cmark, so what a teacher writes reads as any Markdown viewer
+/// would show it; what the chapters never use (tables, images, HTML) shows
+/// as its text.
 pub fn markdown(text: &str, t: &Theme, width: usize) -> Vec<Line<'static>> {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+
     let mut out: Vec<Line<'static>> = Vec::new();
-    let mut para = String::new();
-    let mut in_fence = false;
-    let flush = |para: &mut String, out: &mut Vec<Line<'static>>| {
-        if para.is_empty() {
-            return;
+    // The block being gathered, and how its continuation lines are indented.
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut indent = 0;
+    // Emphasis and strong may nest: the style is the stack's top.
+    let mut styles = vec![Style::new()];
+    // One entry per open list: the next item's number, or `None` for `-`.
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    let mut in_code = false;
+    let blank = |out: &mut Vec<Line<'static>>| {
+        if out.last().is_some_and(|l| l.width() > 0) {
+            out.push(Line::raw(""));
         }
-        let indent = if para.starts_with("- ") { 2 } else { 0 };
-        out.extend(wrap(&inline(para, t), width, indent));
-        para.clear();
     };
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            flush(&mut para, &mut out);
-            in_fence = !in_fence;
-            continue;
+    let flush = |pieces: &mut Vec<Piece>, out: &mut Vec<Line<'static>>, indent: usize| {
+        if pieces.iter().any(|(_, s)| !s.trim().is_empty()) {
+            out.extend(wrap(pieces, width, indent));
         }
-        if in_fence {
-            out.push(Line::styled(format!("  {line}"), t.code(Kind::String)));
-            continue;
-        }
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            flush(&mut para, &mut out);
-            if out.last().is_some_and(|l| l.width() > 0) {
-                out.push(Line::raw(""));
+        pieces.clear();
+    };
+    for event in Parser::new(text) {
+        let style = styles.last().copied().unwrap_or_default();
+        match event {
+            // A paragraph inside a list item goes on the item's line.
+            Event::Start(Tag::Paragraph) if lists.is_empty() => blank(&mut out),
+            Event::End(TagEnd::Paragraph) => flush(&mut pieces, &mut out, indent),
+            Event::Start(Tag::Heading { .. }) => {
+                blank(&mut out);
+                styles.push(t.header_row());
             }
-            continue;
+            Event::Start(Tag::List(first)) => {
+                flush(&mut pieces, &mut out, indent);
+                if lists.is_empty() {
+                    blank(&mut out);
+                }
+                lists.push(first);
+            }
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+            }
+            Event::Start(Tag::Item) => {
+                flush(&mut pieces, &mut out, indent);
+                let depth = lists.len().saturating_sub(1) * 2;
+                let marker = match lists.last_mut() {
+                    Some(Some(n)) => {
+                        *n += 1;
+                        format!("{}. ", *n - 1)
+                    }
+                    _ => "- ".to_string(),
+                };
+                indent = depth + marker.len();
+                pieces.push((Style::new(), format!("{}{marker}", " ".repeat(depth))));
+            }
+            Event::End(TagEnd::Item) => {
+                flush(&mut pieces, &mut out, indent);
+                indent = lists.len().saturating_sub(1) * 2;
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                flush(&mut pieces, &mut out, indent);
+                if lists.is_empty() || matches!(kind, CodeBlockKind::Fenced(_)) {
+                    blank(&mut out);
+                }
+                in_code = true;
+            }
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Start(Tag::Emphasis) => styles.push(style.add_modifier(Modifier::ITALIC)),
+            Event::Start(Tag::Strong) => styles.push(style.add_modifier(Modifier::BOLD)),
+            Event::End(TagEnd::Heading(_)) => {
+                flush(&mut pieces, &mut out, indent);
+                styles.pop();
+            }
+            Event::End(TagEnd::Emphasis | TagEnd::Strong) => {
+                styles.pop();
+            }
+            Event::Text(text) if in_code => {
+                let pad = " ".repeat(indent + 2);
+                for line in text.lines() {
+                    out.push(Line::styled(format!("{pad}{line}"), t.code(Kind::String)));
+                }
+            }
+            Event::Text(text) => pieces.push((style, text.into_string())),
+            Event::Code(code) => pieces.push((t.title(), code.into_string())),
+            Event::SoftBreak => pieces.push((style, " ".into())),
+            Event::HardBreak => flush(&mut pieces, &mut out, indent),
+            _ => {}
         }
-        let item = trimmed.starts_with("- ") || trimmed.starts_with("* ");
-        if item {
-            flush(&mut para, &mut out);
-            para.push_str("- ");
-            para.push_str(trimmed[2..].trim_start());
-            continue;
-        }
-        if !para.is_empty() {
-            para.push(' ');
-        }
-        para.push_str(trimmed);
     }
-    flush(&mut para, &mut out);
+    flush(&mut pieces, &mut out, indent);
     while out.last().is_some_and(|l| l.width() == 0) {
         out.pop();
-    }
-    out
-}
-
-/// Splits `code` spans and **bold** runs out of a paragraph.
-fn inline(text: &str, t: &Theme) -> Vec<Piece> {
-    let mut out = Vec::new();
-    let plain = Style::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let tick = rest.find('`');
-        let star = rest.find("**");
-        let (at, marker, style) = match (tick, star) {
-            (Some(a), Some(b)) if b < a => (b, "**", plain.add_modifier(Modifier::BOLD)),
-            (Some(a), _) => (a, "`", t.title()),
-            (None, Some(b)) => (b, "**", plain.add_modifier(Modifier::BOLD)),
-            (None, None) => {
-                out.push((plain, rest.to_string()));
-                break;
-            }
-        };
-        let after = &rest[at + marker.len()..];
-        match after.find(marker) {
-            Some(end) => {
-                out.push((plain, rest[..at].to_string()));
-                out.push((style, after[..end].to_string()));
-                rest = &after[end + marker.len()..];
-            }
-            None => {
-                out.push((plain, rest.to_string()));
-                break;
-            }
-        }
     }
     out
 }
@@ -229,5 +246,49 @@ mod tests {
         assert_eq!(code.style, t.title());
         // Unclosed markers are text.
         assert_eq!(texts(&markdown("a `b", &t, 80)), ["a `b"]);
+    }
+
+    fn style_of(lines: &[Line<'_>], word: &str) -> Style {
+        lines
+            .iter()
+            .flat_map(|l| &l.spans)
+            .find(|s| s.content == word)
+            .unwrap_or_else(|| panic!("no span {word:?} in {lines:?}"))
+            .style
+    }
+
+    #[test]
+    fn markdown_emphasis_numbered_and_nested_lists() {
+        let t = Theme::new(false, true);
+        let md = "Watch the *numbers* change __after__ it, not ***both***.\n\n1. one\n2. two\n   - inner item that wraps\n\nEnd.";
+        let lines = markdown(md, &t, 24);
+        assert_eq!(
+            texts(&lines),
+            [
+                "Watch the numbers change",
+                "after it, not both.",
+                "",
+                "1. one",
+                "2. two",
+                "  - inner item that",
+                "    wraps",
+                "",
+                "End.",
+            ]
+        );
+        assert!(
+            style_of(&lines, "numbers")
+                .add_modifier
+                .contains(Modifier::ITALIC)
+        );
+        assert!(
+            style_of(&lines, "after")
+                .add_modifier
+                .contains(Modifier::BOLD)
+        );
+        let both = style_of(&lines, "both").add_modifier;
+        assert!(both.contains(Modifier::BOLD | Modifier::ITALIC));
+        // Emphasis ends where its marker does.
+        assert_eq!(style_of(&lines, "change"), Style::new());
     }
 }
