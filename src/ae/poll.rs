@@ -5,7 +5,7 @@
 //!
 //! Redis registers sockets with plain `EPOLLIN`/`EPOLLOUT`: *level-triggered*.
 //! As long as a socket holds unread bytes, every `epoll_wait` reports it again.
-//! Redis relies on that: `readQueryFromClient` reads at most 16 KiB per event,
+//! Redis relies on that: `readQueryFromClient` makes one bounded read per event,
 //! `writeToClient` stops after 64 KiB, the accept handler takes a bounded number
 //! of connections — whatever is left is picked up by the next iteration, so one
 //! busy client cannot starve the others.
@@ -21,7 +21,8 @@
 //! - only the handler can clear them, by telling the loop that an I/O call
 //!   proved the direction drained ([`ApiState::clear_ready`]: `WouldBlock`, or
 //!   a read or write shorter than asked, which on Linux means the socket buffer
-//!   was emptied or filled at that moment, and any later change is a new edge);
+//!   was emptied or filled at that moment, and any later change is a new edge;
+//!   a read that got all it asked for checks whether anything is left);
 //! - before each poll, fds that were fired last time and still have a ready bit
 //!   for a registered direction are collected; if there are any, the poll does
 //!   not sleep (like Redis's `aeSetDontWait`), and they join this iteration's

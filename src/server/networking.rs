@@ -6,9 +6,9 @@
 //!    [`create_client`] registers the new fd READABLE with
 //!    [`read_query_from_client`].
 //! 2. The client's fd is readable: [`read_query_from_client`] does *one* read
-//!    (16 KiB, or what the query buffer has room for) and calls [`process_input_buffer`], which parses as
-//!    many complete requests as the buffer holds and runs each one
-//!    ([`process_command`] → [`call`]).
+//!    (16 KiB, or what the query buffer has room for) and calls
+//!    [`process_input_buffer`], which parses as many complete requests as the
+//!    buffer holds and runs each one ([`process_command`] → [`call`]).
 //! 3. A command never writes to the socket. It appends to the client's reply
 //!    buffer, and the client joins the server's pending-writes list
 //!    ([`put_client_in_pending_write_queue`]).
@@ -631,13 +631,17 @@ pub fn write_to_client(
         match write_once_to_client(c) {
             Ok((n, offered)) => {
                 totwritten += n;
-                outcome = if n < offered {
+                if n < offered {
                     // The socket buffer is full; mio will say when it drains.
                     el.clear_ready(c.fd, AE_WRITABLE);
-                    IoOutcome::Short
+                    outcome = IoOutcome::Short;
+                    // As in Redis, a write of nothing ends the loop.
+                    if n == 0 {
+                        break;
+                    }
                 } else {
-                    IoOutcome::Ok
-                };
+                    outcome = IoOutcome::Ok;
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 el.clear_ready(c.fd, AE_WRITABLE);
@@ -976,6 +980,38 @@ mod tests {
         };
         let (got, connected) = accept_from(off, "192.0.2.7:41000");
         assert!(got.is_empty() && connected);
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::server::cmd::test_support;
+
+    /// A reply of many small pieces, as LRANGE builds: its first write is
+    /// one writev of the fixed buffer and three 20,464-byte blocks, and then
+    /// the 64 KiB stop leaves the rest for the writable handler. (The peer
+    /// reads nothing, so the socket may take less; never more.)
+    #[test]
+    fn a_long_reply_stops_after_one_writev_past_64_kib() {
+        let mut server = test_support::server();
+        let (mut c, mut peer) = test_support::client(&mut server);
+        let slot = usize::try_from(c.fd).expect("a real fd");
+        let mut el: ServerLoop = EventLoop::create(slot + 1).expect("event loop");
+        for i in 0..100_000 {
+            c.add_reply_bulk(format!("element:{i}").as_bytes());
+        }
+        let total = c.reply.pending_len();
+        write_to_client(&mut el, &mut server, &mut c, false);
+        let written = total - c.reply.pending_len();
+        assert!(written > 0 && written <= 16384 + 3 * 20464, "{written}");
+        assert!(c.has_pending_replies());
+        assert_eq!(c.net_output_bytes, written as u64);
+        let mut got = vec![0; written];
+        peer.read_exact(&mut got).expect("the bytes written");
+        assert!(got.starts_with(b"$9\r\nelement:0\r\n$9\r\nelement:1\r\n"));
     }
 }
 
