@@ -176,7 +176,8 @@ pub fn create_client(
     Some(fd)
 }
 
-/// Reads once from a client and runs what it sent (mirror of `readQueryFromClient`).
+/// Reads once from a client and runs what it sent (mirror of `readQueryFromClient`,
+/// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L2619-L2718>).
 ///
 /// One read per event, as in Redis: if more is waiting, the level-trigger
 /// emulation fires this fd again in the next iteration, after every other
@@ -604,7 +605,8 @@ pub fn with_client(server: &mut Server, who: ClientRef, f: impl FnOnce(&mut Serv
 }
 
 /// Writes the client's pending replies until the socket is full or more than
-/// [`NET_MAX_WRITES_PER_EVENT`] bytes went out (mirror of `writeToClient`).
+/// [`NET_MAX_WRITES_PER_EVENT`] bytes went out (mirror of `writeToClient`,
+/// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L1957-L2029>).
 ///
 /// The 64 KiB stop keeps one big reply from starving the other clients: the
 /// rest waits for the writable handler, one event per iteration. Redis lifts
@@ -665,9 +667,6 @@ pub fn write_to_client(
     probe!(el.tracer, "write_to_client" => "writeToClient", probes::write(c, totwritten, outcome));
     c.net_output_bytes += totwritten as u64;
     server.stats.net_output_bytes += totwritten as u64;
-    if totwritten > 0 {
-        c.last_interaction = Instant::now();
-    }
     if !c.has_pending_replies() {
         if handler_installed {
             el.delete_file_event(c.fd, AE_WRITABLE);
@@ -677,10 +676,11 @@ pub fn write_to_client(
     }
 }
 
-/// One write of pending replies (mirror of `_writeToClient`): a `writev` of
-/// the fixed buffer and the reply blocks once the list holds any, else a
-/// plain `write` of the fixed buffer, the path of every small reply.
-/// Returns the bytes written and the bytes offered.
+/// One write of pending replies: a `writev` of the fixed buffer and the
+/// reply blocks once the list holds any, else a plain `write` of the fixed
+/// buffer, the path of every small reply. Returns the bytes written and the
+/// bytes offered. Mirror of `_writeToClient`,
+/// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L1896-L1947>.
 fn write_once_to_client(c: &mut Client) -> io::Result<(usize, usize)> {
     if c.reply.list_len() > 0 {
         return writev_to_client(c);
@@ -693,8 +693,9 @@ fn write_once_to_client(c: &mut Client) -> io::Result<(usize, usize)> {
 }
 
 /// One `writev` of the fixed buffer and the reply blocks, up to `IOV_MAX`
-/// buffers and about 64 KiB, then frees the blocks sent whole (mirror of
-/// `_writevToClient`). Returns the bytes written and the bytes offered.
+/// buffers and about 64 KiB, then frees the blocks sent whole. Returns the
+/// bytes written and the bytes offered. Mirror of `_writevToClient`,
+/// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L1824-L1889>.
 fn writev_to_client(c: &mut Client) -> io::Result<(usize, usize)> {
     let mut iov = Vec::with_capacity(c.reply.list_len().min(reply::IOV_MAX - 1) + 1);
     c.reply.gather(&mut iov);

@@ -71,7 +71,8 @@ impl Default for ReplyBuffer {
 
 impl ReplyBuffer {
     /// Appends reply bytes: as many as fit into the fixed buffer, the rest to
-    /// the list (mirror of `_addReplyToBufferOrList`).
+    /// the list (mirror of `_addReplyToBufferOrList`,
+    /// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L383-L399>).
     #[inline]
     pub fn add(&mut self, s: &[u8]) {
         let copied = self.add_to_buffer(s);
@@ -215,8 +216,13 @@ impl ReplyBuffer {
         std::iter::once(&self.buf[buf_sent..]).chain(blocks)
     }
 
-    /// How many bytes are not written yet.
+    /// How many bytes are not written yet (asked before every command, so
+    /// the usual case, an empty list, is answered without walking it).
+    #[inline]
     pub fn pending_len(&self) -> usize {
+        if self.reply.is_empty() {
+            return self.buf.len() - self.sentlen;
+        }
         self.pending_slices().map(<[u8]>::len).sum()
     }
 
