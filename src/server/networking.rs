@@ -211,10 +211,22 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
     // Nothing missing happens when a paused or blocked client already holds
     // the whole argument; Redis then reads the usual 16 KiB.
     let mut readlen = big_arg.filter(|&n| n > 0).unwrap_or(PROTO_IOBUF_LEN);
-    if big_arg.is_some() || c.querybuf.capacity() < PROTO_IOBUF_LEN {
-        sds::make_room_for_non_greedy(&mut c.querybuf, readlen);
+    let greedy = big_arg.is_none() && c.querybuf.capacity() >= PROTO_IOBUF_LEN;
+    let room = if greedy {
+        sds::make_room_for(&mut c.querybuf, readlen)
     } else {
-        sds::make_room_for(&mut c.querybuf, readlen);
+        sds::make_room_for_non_greedy(&mut c.querybuf, readlen)
+    };
+    if room.is_err() {
+        el.clear_ready(fd, AE_READABLE);
+        let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
+            return;
+        };
+        close_for_query_buffer_memory(server, &mut c, readlen);
+        server.clients[fd as usize] = Some(c);
+        return;
+    }
+    if greedy {
         readlen = c.querybuf.capacity() - c.querybuf.len();
     }
     let result = read_into_spare(fd, &mut c.querybuf, readlen);
@@ -342,6 +354,13 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
         c.querybuf.drain(..c.qb_pos);
         c.qb_pos = 0;
     }
+    // A big argument on its way gets room for all of it now, as in
+    // processMultibulkBuffer, so it arrives into one buffer of its size.
+    if let Some(missing) = c.parser.big_arg_missing(c.querybuf.len())
+        && sds::make_room_for_non_greedy(&mut c.querybuf, missing).is_err()
+    {
+        close_for_query_buffer_memory(server, &mut c, missing);
+    }
     probe!(tracer, "process_input_buffer" => "processInputBuffer", ProbeData::InputProcessed {
         client: c.id,
         fd,
@@ -349,6 +368,17 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
         qbuf: c.querybuf.len() as u64,
     });
     server.clients[fd as usize] = Some(c);
+}
+
+/// Closes a client whose query buffer cannot grow by `need` bytes: it
+/// announced an argument larger than memory. Redis's allocator would abort
+/// the whole server; loopscope refuses that one client.
+fn close_for_query_buffer_memory(server: &mut Server, c: &mut Client, need: usize) {
+    log::warning(&format!(
+        "Closing client whose query buffer cannot grow by {need} bytes: id={} addr={}",
+        c.id, c.addr
+    ));
+    mark_close_asap(server, c, "no memory for its query buffer");
 }
 
 /// Looks the command up, checks it, and runs it (mirror of `processCommand`).

@@ -15,6 +15,8 @@
 //! and adds 1 MiB above it, so a growing buffer is not reallocated on every
 //! read; the non-greedy form asks for just what is needed.
 
+use std::collections::TryReserveError;
+
 use super::zmalloc;
 
 /// Above this length greedy growth adds this much instead of doubling
@@ -38,21 +40,23 @@ fn header(len: usize) -> (usize, usize) {
 
 /// Makes room for `addlen` more bytes, reserving extra as greedy growth does
 /// (mirror of `sdsMakeRoomFor`).
-pub fn make_room_for(buf: &mut Vec<u8>, addlen: usize) {
-    grow(buf, addlen, true);
+pub fn make_room_for(buf: &mut Vec<u8>, addlen: usize) -> Result<(), TryReserveError> {
+    grow(buf, addlen, true)
 }
 
 /// Makes room for exactly `addlen` more bytes, up to the allocator's class
 /// (mirror of `sdsMakeRoomForNonGreedy`).
-pub fn make_room_for_non_greedy(buf: &mut Vec<u8>, addlen: usize) {
-    grow(buf, addlen, false);
+pub fn make_room_for_non_greedy(buf: &mut Vec<u8>, addlen: usize) -> Result<(), TryReserveError> {
+    grow(buf, addlen, false)
 }
 
-/// The body both share, as in sds.c (`_sdsMakeRoomFor`).
-fn grow(buf: &mut Vec<u8>, addlen: usize, greedy: bool) {
+/// The body both share, as in sds.c (`_sdsMakeRoomFor`). Where Redis's
+/// zmalloc would abort the server when memory runs out, this reports it, so
+/// a client announcing a huge argument cannot bring the server down.
+fn grow(buf: &mut Vec<u8>, addlen: usize, greedy: bool) -> Result<(), TryReserveError> {
     let len = buf.len();
     if buf.capacity() - len >= addlen {
-        return;
+        return Ok(());
     }
     let mut newlen = len.saturating_add(addlen);
     if greedy {
@@ -63,8 +67,9 @@ fn grow(buf: &mut Vec<u8>, addlen: usize, greedy: bool) {
         };
     }
     let (hdr, max) = header(newlen);
-    let alloc = (zmalloc::usable_size(hdr + newlen + 1) - hdr - 1).min(max);
-    buf.reserve_exact(alloc - len);
+    let asked = newlen.saturating_add(hdr + 1);
+    let alloc = (zmalloc::usable_size(asked).saturating_sub(hdr + 1)).clamp(newlen, max);
+    buf.try_reserve_exact(alloc - len)
 }
 
 #[cfg(test)]
@@ -74,21 +79,21 @@ mod tests {
     #[test]
     fn a_fresh_buffer_gets_16_kib_and_the_rest_of_its_20_kib_class() {
         let mut buf = Vec::new();
-        make_room_for_non_greedy(&mut buf, 16 * 1024);
+        make_room_for_non_greedy(&mut buf, 16 * 1024).unwrap();
         assert_eq!(buf.capacity(), 20474);
         // Room already there: nothing changes, so Redis reads all 20,474.
-        make_room_for(&mut buf, 16 * 1024);
+        make_room_for(&mut buf, 16 * 1024).unwrap();
         assert_eq!(buf.capacity(), 20474);
     }
 
     #[test]
     fn greedy_growth_doubles_below_a_mebibyte() {
         let mut buf = vec![0; 10_000];
-        make_room_for(&mut buf, 16 * 1024);
+        make_room_for(&mut buf, 16 * 1024).unwrap();
         // 26,384 bytes doubled, the sds16 header and the NUL: the 57,344-byte class.
         assert_eq!(buf.capacity(), 57344 - 6);
         let mut big = vec![0; SDS_MAX_PREALLOC];
-        make_room_for(&mut big, 1);
+        make_room_for(&mut big, 1).unwrap();
         let newlen = SDS_MAX_PREALLOC + 1 + SDS_MAX_PREALLOC;
         assert_eq!(big.capacity(), zmalloc::usable_size(newlen + 10) - 10);
     }
@@ -97,18 +102,26 @@ mod tests {
     fn non_greedy_room_for_a_big_argument() {
         // A 100,000-byte value with 16,353 bytes of it read: the rest is asked.
         let mut buf = vec![0; 16353];
-        make_room_for_non_greedy(&mut buf, 83649);
+        make_room_for_non_greedy(&mut buf, 83649).unwrap();
         assert_eq!(buf.capacity(), zmalloc::usable_size(100_002 + 10) - 10);
     }
 
     #[test]
     fn small_types_never_claim_more_than_their_length_field_holds() {
         let mut buf = Vec::new();
-        make_room_for_non_greedy(&mut buf, 250);
+        make_room_for_non_greedy(&mut buf, 250).unwrap();
         // 250 + 3 + 1 bytes get a 256-byte block, and sds8 holds at most 255.
         assert_eq!(buf.capacity(), 252);
         let mut buf = Vec::new();
-        make_room_for_non_greedy(&mut buf, 255);
+        make_room_for_non_greedy(&mut buf, 255).unwrap();
         assert_eq!(buf.capacity(), 255);
+    }
+
+    #[test]
+    fn an_impossible_size_is_refused_not_a_panic() {
+        let mut buf = vec![0; 10];
+        assert!(make_room_for_non_greedy(&mut buf, usize::MAX - 5).is_err());
+        assert!(make_room_for(&mut buf, 1 << 62).is_err());
+        assert_eq!(buf.len(), 10);
     }
 }

@@ -110,8 +110,9 @@ pub fn usable_size(size: usize) -> usize {
         return size.next_multiple_of(16);
     }
     // 2^lg < size <= 2^(lg+1), and the class step in that doubling is 2^(lg-2).
+    // (Past the largest class no allocator would serve it: the size itself.)
     let lg = usize::BITS - 1 - (size - 1).leading_zeros();
-    size.next_multiple_of(1 << (lg - 2))
+    size.checked_next_multiple_of(1 << (lg - 2)).unwrap_or(size)
 }
 
 /// Bytes allocated and not yet freed (mirror of `zmalloc_used_memory`).
