@@ -163,10 +163,9 @@ impl Session<'_> {
             };
             c.flags &= !CLIENT_PENDING_WRITE;
             if let Some(n) = self.fds.iter().position(|&f| f == fd) {
-                sent[n].extend_from_slice(&c.reply[c.sentlen..]);
+                sent[n].extend_from_slice(&c.reply.pending(0));
             }
             c.reply.clear();
-            c.sentlen = 0;
             networking::close_if_last_reply_sent(server, &mut c);
             networking::restore_client(server, c);
         }

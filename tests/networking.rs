@@ -243,3 +243,24 @@ fn sigterm_stops_the_server_cleanly() {
     let status = server.terminate();
     assert!(status.success(), "exit status {status:?}");
 }
+
+/// A client that announces an argument larger than any memory (after
+/// `proto-max-bulk-len` is raised to its maximum) is closed without a reply,
+/// and everyone else goes on. Redis would try to allocate the argument up
+/// front and abort; loopscope refuses that one client.
+#[test]
+fn an_argument_too_big_for_memory_closes_only_that_client() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    roundtrip(
+        &mut admin,
+        b"*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$18\r\nproto-max-bulk-len\r\n$19\r\n9223372036854775807\r\n",
+        b"+OK\r\n",
+    );
+    let mut greedy = server.raw();
+    greedy
+        .write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4611686018427387904\r\nabc")
+        .unwrap();
+    assert_eq!(read_to_close(&mut greedy), b"");
+    roundtrip(&mut admin, b"PING\r\n", b"+PONG\r\n");
+}

@@ -385,9 +385,10 @@ impl<C> EventLoop<C> {
         self.api.clear_ready(fd, mask);
     }
 
-    /// Tells the level-trigger emulation that a read on `fd` returned fewer
-    /// bytes than asked: drained, unless the peer hung up, whose end of
-    /// stream is still to be read (see `ApiState::short_read`).
+    /// Tells the level-trigger emulation that a read on `fd` left the socket
+    /// empty (it returned fewer bytes than asked, or nothing more is queued):
+    /// drained, unless the peer hung up, whose end of stream is still to be
+    /// read (see `ApiState::short_read`).
     pub fn short_read(&mut self, fd: Fd) {
         self.api.short_read(fd);
     }
@@ -552,13 +553,15 @@ impl<C> EventLoop<C> {
                 (None, TimeoutReason::Forever)
             };
 
+            // What epoll_wait is given: whole milliseconds, rounded up.
+            let timeout_ms = poll::timeout_ms(timeout);
             probe!(self.tracer, "process_events" => "aeProcessEvents", ProbeData::PollEnter {
-                timeout_ms: timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+                timeout_ms,
                 reason: traced_reason(reason, &self.time_events, &self.api),
             });
             let slept = self.tracer.stopwatch();
             // anchor: ae.poll
-            let mut numevents = self.api.poll(timeout, &mut self.fired);
+            let mut numevents = self.api.poll(timeout_ms, &mut self.fired);
             probe!(self.tracer, "process_events" => "aeApiPoll", ProbeData::PollReturn {
                 fired: self.fired.iter().map(traced_fired).collect(),
                 slept_us: slept.us(),

@@ -5,7 +5,7 @@
 //!
 //! Redis registers sockets with plain `EPOLLIN`/`EPOLLOUT`: *level-triggered*.
 //! As long as a socket holds unread bytes, every `epoll_wait` reports it again.
-//! Redis relies on that: `readQueryFromClient` reads at most 16 KiB per event,
+//! Redis relies on that: `readQueryFromClient` makes one bounded read per event,
 //! `writeToClient` stops after 64 KiB, the accept handler takes a bounded number
 //! of connections — whatever is left is picked up by the next iteration, so one
 //! busy client cannot starve the others.
@@ -21,7 +21,8 @@
 //! - only the handler can clear them, by telling the loop that an I/O call
 //!   proved the direction drained ([`ApiState::clear_ready`]: `WouldBlock`, or
 //!   a read or write shorter than asked, which on Linux means the socket buffer
-//!   was emptied or filled at that moment, and any later change is a new edge);
+//!   was emptied or filled at that moment, and any later change is a new edge;
+//!   a read that got all it asked for checks whether anything is left);
 //! - before each poll, fds that were fired last time and still have a ready bit
 //!   for a registered direction are collected; if there are any, the poll does
 //!   not sleep (like Redis's `aeSetDontWait`), and they join this iteration's
@@ -59,6 +60,16 @@ pub struct ApiState {
     waker: Arc<Waker>,
     /// Set when the last poll was woken by [`ApiState::waker`] (a control message).
     pub woken: bool,
+}
+
+/// The timeout `epoll_wait` gets for a wait of `timeout`, in whole
+/// milliseconds (the conversion in `aeApiPoll`): Redis measures the time to
+/// the next timer in microseconds and rounds those *up* to the next
+/// millisecond, so a timer due in 99.2 ms makes a 100 ms wait, and one due in
+/// 0.3 ms a 1 ms wait, never 99 or 0. `None` is no limit (epoll's -1). We
+/// hand mio exactly this, so the trace shows what the poll is given.
+pub fn timeout_ms(timeout: Option<Duration>) -> Option<u64> {
+    timeout.map(|t| u64::try_from(t.as_micros().div_ceil(1000)).unwrap_or(u64::MAX))
 }
 
 fn interest(mask: u8) -> Option<Interest> {
@@ -131,8 +142,8 @@ impl ApiState {
         }
     }
 
-    /// A read on `fd` returned fewer bytes than asked: the socket is drained
-    /// for reading, unless the peer hung up. Then the end of the stream is
+    /// A read on `fd` left the socket empty: it is drained for reading,
+    /// unless the peer hung up. Then the end of the stream is
     /// still to be read, and a level-triggered poll would keep reporting it;
     /// mio reports the hang-up once, often with the last bytes, so the fd
     /// stays ready until a read returns it.
@@ -182,13 +193,15 @@ impl ApiState {
         self.carry.iter().map(|fe| fe.fd)
     }
 
-    /// Waits for readiness and fills `fired` (mirror of `aeApiPoll`). Returns
+    /// Waits at most `timeout_ms` (see [`timeout_ms`]; `None` waits for ever)
+    /// for readiness and fills `fired` (mirror of `aeApiPoll`). Returns
     /// the number of entries. Like Redis, an error or hang-up reports the fd as
     /// both readable and writable so the handlers find the condition when they
     /// read or write, and an interrupted wait (EINTR) yields zero events.
-    pub fn poll(&mut self, timeout: Option<Duration>, fired: &mut Vec<FiredEvent>) -> usize {
+    pub fn poll(&mut self, timeout_ms: Option<u64>, fired: &mut Vec<FiredEvent>) -> usize {
         fired.clear();
         self.woken = false;
+        let timeout = timeout_ms.map(Duration::from_millis);
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 eprintln!("loopscope: poll failed: {e}");
@@ -251,5 +264,22 @@ impl ApiState {
                 existing.refired &= entry.refired;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_up_to_whole_milliseconds_as_epoll_gets_them() {
+        let ms = |us: u64| timeout_ms(Some(Duration::from_micros(us)));
+        assert_eq!(ms(99_200), Some(100));
+        assert_eq!(ms(100_000), Some(100));
+        assert_eq!(ms(300), Some(1));
+        assert_eq!(ms(0), Some(0));
+        // Below a microsecond counts as nothing, as Redis's clock cannot see it.
+        assert_eq!(timeout_ms(Some(Duration::from_nanos(999))), Some(0));
+        assert_eq!(timeout_ms(None), None);
     }
 }

@@ -344,7 +344,7 @@ mod tests {
         let mut parse = |arg: &str| {
             c.argv = vec![arg.as_bytes().to_vec()];
             let t = get_timeout_or_reply(&mut c, 0);
-            (t, show(&std::mem::take(&mut c.reply)))
+            (t, show(&c.reply.take()))
         };
         assert_eq!(parse("0"), (Some(0), String::new()));
         assert_eq!(parse("-0.0001"), (Some(0), String::new()));
@@ -381,7 +381,7 @@ mod tests {
 
     fn reply_of(server: &mut Server, who: ClientRef) -> String {
         let c = server.client_mut(who).expect("connected");
-        show(&std::mem::take(&mut c.reply))
+        show(&c.reply.take())
     }
 
     #[test]

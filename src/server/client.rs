@@ -2,7 +2,7 @@
 //!
 //! A client owns its socket, the bytes read but not yet parsed (`querybuf`),
 //! the command being run (`argv`) and the bytes of replies not yet written
-//! (`reply`). Replies are never written from here: commands append to `reply`,
+//! (`reply`, see `reply.rs`). Replies are never written from here: commands append to `reply`,
 //! and the client is queued on the server's pending-writes list, which
 //! `before_sleep` drains (see `networking.rs`).
 //!
@@ -22,12 +22,9 @@ use super::cmd::RedisCommand;
 use super::db::Sds;
 use super::db::dense::DenseMap;
 use super::db::signals::DirtyFlag;
+use super::reply::ReplyBuffer;
 use super::resp::QueryParser;
 use crate::ae::Fd;
-
-/// Size of the reply buffer every Redis client has before replies spill
-/// into a list of blocks (Redis's `PROTO_REPLY_CHUNK_BYTES`).
-pub const PROTO_REPLY_CHUNK_BYTES: usize = 16 * 1024;
 
 /// Close the connection once everything in `reply` is written (QUIT, protocol errors).
 pub const CLIENT_CLOSE_AFTER_REPLY: u32 = 1 << 0;
@@ -96,9 +93,8 @@ pub struct Client {
     pub parser: QueryParser,
     /// The command being executed.
     pub argv: Vec<Vec<u8>>,
-    /// Encoded replies not yet written; `sentlen` bytes of it are already sent.
-    pub reply: Vec<u8>,
-    pub sentlen: usize,
+    /// Encoded replies not yet written: Redis's fixed buffer and reply list.
+    pub reply: ReplyBuffer,
     /// When the connection was accepted and when it last sent a command.
     pub ctime: Instant,
     pub last_interaction: Instant,
@@ -161,8 +157,7 @@ impl Client {
             qb_pos: 0,
             parser: QueryParser::default(),
             argv: Vec::new(),
-            reply: Vec::new(),
-            sentlen: 0,
+            reply: ReplyBuffer::default(),
             ctime: now,
             last_interaction: now,
             last_cmd: "NULL",
@@ -202,17 +197,17 @@ impl Client {
         self.pubsub_channels.len() + self.pubsub_patterns.len()
     }
 
-    /// Number of pending reply bytes that count against the output buffer
-    /// limits (mirror of `getClientOutputBufferMemoryUsage`). Redis counts
-    /// only its reply list, not the first 16 KB kept in the client's static
-    /// buffer; one `Vec` plays both parts here, so its first 16 KB are free.
+    /// The pending output that counts against the output buffer limits
+    /// (mirror of `getClientOutputBufferMemoryUsage`): the reply list, not
+    /// the fixed buffer.
     pub fn output_buffer_memory_usage(&self) -> usize {
-        (self.reply.len() - self.sentlen).saturating_sub(PROTO_REPLY_CHUNK_BYTES)
+        self.reply.output_buffer_memory_usage()
     }
 
     /// True while some reply bytes are still waiting to be written
     /// (the mirror of `clientHasPendingReplies`).
+    #[inline]
     pub fn has_pending_replies(&self) -> bool {
-        self.sentlen < self.reply.len()
+        self.reply.has_pending()
     }
 }

@@ -7,6 +7,8 @@
 //! - [`client`]: one connection, the mirror of Redis's `client`.
 //! - [`networking`]: accept, read, parse, the pending-writes queue, write handler.
 //! - [`resp`]: the protocol: request parsing and reply encoding.
+//! - [`reply`]: a client's pending replies, the fixed buffer and the reply list.
+//! - [`sds`]: how the query buffer grows, and so how much each read asks for.
 //! - [`db`]: the keyspaces and expiry.
 //! - [`cmd`]: the command table, one file per family.
 //! - [`blocked`], [`pubsub`], [`multi`], [`monitor`]: the client states
@@ -31,7 +33,9 @@ pub mod multi;
 pub mod networking;
 pub mod probes;
 pub mod pubsub;
+pub mod reply;
 pub mod resp;
+pub mod sds;
 pub mod util;
 pub mod zmalloc;
 

@@ -6,16 +6,17 @@
 //!    [`create_client`] registers the new fd READABLE with
 //!    [`read_query_from_client`].
 //! 2. The client's fd is readable: [`read_query_from_client`] does *one* read
-//!    of at most 16 KiB and calls [`process_input_buffer`], which parses as
-//!    many complete requests as the buffer holds and runs each one
-//!    ([`process_command`] → [`call`]).
+//!    (16 KiB, or what the query buffer has room for) and calls
+//!    [`process_input_buffer`], which parses as many complete requests as the
+//!    buffer holds and runs each one ([`process_command`] → [`call`]).
 //! 3. A command never writes to the socket. It appends to the client's reply
 //!    buffer, and the client joins the server's pending-writes list
 //!    ([`put_client_in_pending_write_queue`]).
 //! 4. Before the loop sleeps again, `before_sleep` calls
 //!    [`handle_clients_with_pending_writes`], which writes each reply directly
 //!    — usually the whole reply, in one `write`, with no writable event at all.
-//! 5. Only if the socket cannot take everything is a writable handler
+//! 5. Only if the socket cannot take everything, or more than 64 KiB went out
+//!    and the rest must wait its turn, is a writable handler
 //!    ([`send_reply_to_client`]) installed, and it removes itself once the
 //!    reply is drained.
 //!
@@ -37,12 +38,12 @@ use super::client::{
     ClientRef,
 };
 use super::cmd::{self, RedisCommand};
-use super::{Server, aof, auth, blocked, log, monitor, multi, probes, pubsub};
+use super::{Server, aof, auth, blocked, log, monitor, multi, probes, pubsub, reply, sds};
 use crate::probe;
 use crate::trace::Tracer;
 use crate::trace::model::{IoOutcome, ProbeData};
 
-/// Bytes read per readable event (Redis's `PROTO_IOBUF_LEN`).
+/// Bytes a read asks for on a fresh query buffer (Redis's `PROTO_IOBUF_LEN`).
 pub const PROTO_IOBUF_LEN: usize = 16 * 1024;
 /// Stop writing to one client after this many bytes per event, so one big
 /// reply cannot starve the others (Redis's `NET_MAX_WRITES_PER_EVENT`).
@@ -175,11 +176,19 @@ pub fn create_client(
     Some(fd)
 }
 
-/// Reads once from a client and runs what it sent (mirror of `readQueryFromClient`).
+/// Reads once from a client and runs what it sent (mirror of `readQueryFromClient`,
+/// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L2619-L2718>).
 ///
-/// One read of at most [`PROTO_IOBUF_LEN`] bytes per event, as in Redis: if
-/// more is waiting, the level-trigger emulation fires this fd again in the next
-/// iteration, after every other ready client had its turn.
+/// One read per event, as in Redis: if more is waiting, the level-trigger
+/// emulation fires this fd again in the next iteration, after every other
+/// ready client had its turn. How much it asks for follows Redis 7.0:
+/// - a fresh or small query buffer makes room for [`PROTO_IOBUF_LEN`] (16 KiB)
+///   and asks for exactly that;
+/// - a buffer that already has that much room grows greedily (see `sds.rs`)
+///   and asks for all its free space: 20,474 bytes once a fresh buffer has
+///   had its first read, since the allocator rounded 16 KiB up to 20 KiB;
+/// - while a bulk argument of 32 KiB or more arrives, it asks for exactly the
+///   rest of that argument, so the argument ends the buffer.
 // anchor: net.read_query_from_client
 pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, _mask: u8) {
     // After SHUTDOWN, the rest of this iteration's fired events find a server
@@ -198,16 +207,31 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         el.clear_ready(fd, AE_READABLE);
         return;
     }
-    // While a big argument (32 KiB or more) is arriving, read exactly what it
-    // still needs, as Redis does, so it lands in one piece without extra reads.
-    let unparsed = c.querybuf.len() - c.qb_pos;
-    let readlen = c
-        .parser
-        .big_arg_missing(unparsed)
-        .filter(|&n| n > PROTO_IOBUF_LEN)
-        .unwrap_or(PROTO_IOBUF_LEN);
+    let big_arg = c.parser.big_arg_missing(c.querybuf.len() - c.qb_pos);
+    // Nothing missing happens when a paused or blocked client already holds
+    // the whole argument; Redis then reads the usual 16 KiB.
+    let mut readlen = big_arg.filter(|&n| n > 0).unwrap_or(PROTO_IOBUF_LEN);
+    let greedy = big_arg.is_none() && c.querybuf.capacity() >= PROTO_IOBUF_LEN;
+    let room = if greedy {
+        sds::make_room_for(&mut c.querybuf, readlen)
+    } else {
+        sds::make_room_for_non_greedy(&mut c.querybuf, readlen)
+    };
+    if room.is_err() {
+        el.clear_ready(fd, AE_READABLE);
+        let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
+            return;
+        };
+        close_for_query_buffer_memory(server, &mut c, readlen);
+        server.clients[fd as usize] = Some(c);
+        return;
+    }
+    if greedy {
+        readlen = c.querybuf.capacity() - c.querybuf.len();
+    }
     let result = read_into_spare(fd, &mut c.querybuf, readlen);
-    probe!(el.tracer, "read_query_from_client" => "readQueryFromClient", probes::read(c, &result, readlen));
+    let drained = matches!(result, Ok(n) if n > 0 && (n < readlen || queued_bytes(fd) == 0));
+    probe!(el.tracer, "read_query_from_client" => "readQueryFromClient", probes::read(c, &result, drained));
     match result {
         Ok(0) => {
             el.clear_ready(fd, AE_READABLE);
@@ -215,7 +239,7 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
             return;
         }
         Ok(n) => {
-            if n < readlen {
+            if drained {
                 el.short_read(fd);
             }
             c.net_input_bytes += n as u64;
@@ -251,11 +275,12 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
     }
 }
 
-/// Appends up to `len` bytes read from `fd` to `buf` without zero-filling
-/// them first (Redis reads straight into the spare room of its sds buffer).
+/// Appends up to `len` bytes read from `fd` to `buf`, into the room made
+/// for them, without zero-filling them first (Redis reads straight into the
+/// free space of its sds buffer).
 fn read_into_spare(fd: Fd, buf: &mut Vec<u8>, len: usize) -> io::Result<usize> {
-    buf.reserve(len);
     let spare = buf.spare_capacity_mut();
+    let len = len.min(spare.len());
     // SAFETY: `spare` has room for at least `len` bytes; read(2) writes at most
     // that many and reports how many, and only those are marked initialised.
     let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), len) };
@@ -266,6 +291,20 @@ fn read_into_spare(fd: Fd, buf: &mut Vec<u8>, len: usize) -> io::Result<usize> {
     // SAFETY: the kernel initialised exactly `n` bytes past the old length.
     unsafe { buf.set_len(buf.len() + n) };
     Ok(n)
+}
+
+/// Bytes the kernel holds for reading on `fd` (`FIONREAD`), asked only when
+/// a read got all it asked for. Redis's level-triggered epoll would not
+/// report the fd again if nothing is left; mio cannot tell, so without this
+/// the emulation would fire the fd once more for a read that finds nothing,
+/// a call redis-server never makes. (It costs an `ioctl` instead, which
+/// redis-server does not make either, but it leaves the reads as Redis's.)
+fn queued_bytes(fd: Fd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to the pointer given.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    // On failure, say "maybe more": the next read finds out.
+    if rc < 0 { 1 } else { n.max(0) as usize }
 }
 
 /// Parses and runs every complete request in the client's query buffer
@@ -315,6 +354,13 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
         c.querybuf.drain(..c.qb_pos);
         c.qb_pos = 0;
     }
+    // A big argument on its way gets room for all of it now, as in
+    // processMultibulkBuffer, so it arrives into one buffer of its size.
+    if let Some(missing) = c.parser.big_arg_missing(c.querybuf.len())
+        && sds::make_room_for_non_greedy(&mut c.querybuf, missing).is_err()
+    {
+        close_for_query_buffer_memory(server, &mut c, missing);
+    }
     probe!(tracer, "process_input_buffer" => "processInputBuffer", ProbeData::InputProcessed {
         client: c.id,
         fd,
@@ -322,6 +368,17 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
         qbuf: c.querybuf.len() as u64,
     });
     server.clients[fd as usize] = Some(c);
+}
+
+/// Closes a client whose query buffer cannot grow by `need` bytes: it
+/// announced an argument larger than memory. Redis's allocator would abort
+/// the whole server; loopscope refuses that one client.
+fn close_for_query_buffer_memory(server: &mut Server, c: &mut Client, need: usize) {
+    log::warning(&format!(
+        "Closing client whose query buffer cannot grow by {need} bytes: id={} addr={}",
+        c.id, c.addr
+    ));
+    mark_close_asap(server, c, "no memory for its query buffer");
 }
 
 /// Looks the command up, checks it, and runs it (mirror of `processCommand`).
@@ -333,7 +390,7 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
 // anchor: server.process_command
 pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client) {
     let had_pending = c.has_pending_replies();
-    let (reply_start, stopwatch) = (c.reply.len(), tracer.stopwatch());
+    let (reply_start, stopwatch) = (c.reply.pending_len(), tracer.stopwatch());
     let found = server.commands.lookup(&c.argv);
     c.last_cmd = found.map_or("NULL", |cmd| cmd.name);
     match check_command(server, c, found) {
@@ -359,8 +416,8 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
         }
     }
     probe!(tracer, "process_command" => "call", |cx| {
-        let reply = c.reply.get(reply_start..).unwrap_or_default();
-        probes::command(c, found, reply, stopwatch.us(), cx.detail)
+        let reply = c.reply.pending(reply_start);
+        probes::command(c, found, &reply, stopwatch.us(), cx.detail)
     });
     queue_if_first_reply(server, c, had_pending);
     close_client_on_output_buffer_limit_reached(server, c);
@@ -577,10 +634,22 @@ pub fn with_client(server: &mut Server, who: ClientRef, f: impl FnOnce(&mut Serv
     restore_client(server, c);
 }
 
-/// Writes as much of the client's pending replies as the socket takes, up to
-/// [`NET_MAX_WRITES_PER_EVENT`] (mirror of `writeToClient`). Once the reply is
-/// fully sent the writable handler (if this is it) is removed, and a client
-/// marked close-after-reply (QUIT, protocol error) is scheduled for closing.
+/// Writes the client's pending replies until the socket is full or more than
+/// [`NET_MAX_WRITES_PER_EVENT`] bytes went out (mirror of `writeToClient`,
+/// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L1957-L2029>).
+///
+/// The 64 KiB stop keeps one big reply from starving the other clients: the
+/// rest waits for the writable handler, one event per iteration. Redis lifts
+/// it in two cases: when used memory is over `maxmemory` (loopscope has no
+/// maxmemory, it is always 0, so that case never arises), and for replicas,
+/// which loopscope does not have, and MONITOR clients, which Redis flags as
+/// replicas: a monitor gets everything the socket takes.
+///
+/// As in Redis, a write that the socket takes only in part is followed by
+/// another, which finds the socket full (`WouldBlock`), unless the 64 KiB
+/// are already out. Once the reply is fully sent the writable handler (if
+/// this is it) is removed, and a client marked close-after-reply (QUIT,
+/// protocol error) is scheduled for closing.
 // anchor: net.write_to_client
 pub fn write_to_client(
     el: &mut ServerLoop,
@@ -589,23 +658,26 @@ pub fn write_to_client(
     handler_installed: bool,
 ) {
     let mut totwritten = 0;
+    let mut outcome = IoOutcome::Ok;
     while c.has_pending_replies() {
-        let pending = &c.reply[c.sentlen..];
-        match (&c.conn).write(pending) {
-            Ok(n) => {
-                c.sentlen += n;
+        match write_once_to_client(c) {
+            Ok((n, offered)) => {
                 totwritten += n;
-                if n < pending.len() {
-                    // The socket buffer is full: the next write would block.
+                if n < offered {
+                    // The socket buffer is full; mio will say when it drains.
                     el.clear_ready(c.fd, AE_WRITABLE);
-                    break;
-                }
-                if totwritten > NET_MAX_WRITES_PER_EVENT {
-                    break;
+                    outcome = IoOutcome::Short;
+                    // As in Redis, a write of nothing ends the loop.
+                    if n == 0 {
+                        break;
+                    }
+                } else {
+                    outcome = IoOutcome::Ok;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 el.clear_ready(c.fd, AE_WRITABLE);
+                outcome = IoOutcome::Drained;
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -618,30 +690,50 @@ pub fn write_to_client(
                 return;
             }
         }
+        if totwritten > NET_MAX_WRITES_PER_EVENT && c.flags & CLIENT_MONITOR == 0 {
+            break;
+        }
     }
-    probe!(el.tracer, "write_to_client" => "writeToClient", {
-        // Still pending after a short write means the socket is full.
-        let full = c.has_pending_replies() && totwritten <= NET_MAX_WRITES_PER_EVENT;
-        probes::write(c, totwritten, if full { IoOutcome::Drained } else { IoOutcome::Ok })
-    });
+    probe!(el.tracer, "write_to_client" => "writeToClient", probes::write(c, totwritten, outcome));
     c.net_output_bytes += totwritten as u64;
     server.stats.net_output_bytes += totwritten as u64;
-    // Drop what was sent once it is most of the buffer, as Redis frees each
-    // reply block once written, so a reader that lags keeps only what it
-    // has not read.
-    if c.sentlen >= NET_MAX_WRITES_PER_EVENT && c.sentlen * 2 >= c.reply.len() {
-        c.reply.drain(..c.sentlen);
-        c.sentlen = 0;
-    }
     if !c.has_pending_replies() {
-        c.sentlen = 0;
-        c.reply.clear();
         if handler_installed {
             el.delete_file_event(c.fd, AE_WRITABLE);
             c.write_handler_installed = false;
         }
         close_if_last_reply_sent(server, c);
     }
+}
+
+/// One write of pending replies: a `writev` of the fixed buffer and the
+/// reply blocks once the list holds any, else a plain `write` of the fixed
+/// buffer, the path of every small reply. Returns the bytes written and the
+/// bytes offered. Mirror of `_writeToClient`,
+/// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L1896-L1947>.
+fn write_once_to_client(c: &mut Client) -> io::Result<(usize, usize)> {
+    if c.reply.list_len() > 0 {
+        return writev_to_client(c);
+    }
+    let pending = c.reply.buf_pending();
+    let offered = pending.len();
+    let n = (&c.conn).write(pending)?;
+    c.reply.written(n);
+    Ok((n, offered))
+}
+
+/// One `writev` of the fixed buffer and the reply blocks, up to `IOV_MAX`
+/// buffers and about 64 KiB, then frees the blocks sent whole. Returns the
+/// bytes written and the bytes offered. Mirror of `_writevToClient`,
+/// <https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L1824-L1889>.
+fn writev_to_client(c: &mut Client) -> io::Result<(usize, usize)> {
+    let mut iov = Vec::with_capacity(c.reply.list_len().min(reply::IOV_MAX - 1) + 1);
+    c.reply.gather(&mut iov);
+    let offered = iov.iter().map(|s| s.len()).sum();
+    let n = (&c.conn).write_vectored(&iov)?;
+    drop(iov);
+    c.reply.written(n);
+    Ok((n, offered))
 }
 
 /// Once every reply is written, schedules the close of a client that asked
@@ -919,6 +1011,38 @@ mod tests {
         };
         let (got, connected) = accept_from(off, "192.0.2.7:41000");
         assert!(got.is_empty() && connected);
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::server::cmd::test_support;
+
+    /// A reply of many small pieces, as LRANGE builds: its first write is
+    /// one writev of the fixed buffer and three 20,464-byte blocks, and then
+    /// the 64 KiB stop leaves the rest for the writable handler. (The peer
+    /// reads nothing, so the socket may take less; never more.)
+    #[test]
+    fn a_long_reply_stops_after_one_writev_past_64_kib() {
+        let mut server = test_support::server();
+        let (mut c, mut peer) = test_support::client(&mut server);
+        let slot = usize::try_from(c.fd).expect("a real fd");
+        let mut el: ServerLoop = EventLoop::create(slot + 1).expect("event loop");
+        for i in 0..100_000 {
+            c.add_reply_bulk(format!("element:{i}").as_bytes());
+        }
+        let total = c.reply.pending_len();
+        write_to_client(&mut el, &mut server, &mut c, false);
+        let written = total - c.reply.pending_len();
+        assert!(written > 0 && written <= 16384 + 3 * 20464, "{written}");
+        assert!(c.has_pending_replies());
+        assert_eq!(c.net_output_bytes, written as u64);
+        let mut got = vec![0; written];
+        peer.read_exact(&mut got).expect("the bytes written");
+        assert!(got.starts_with(b"$9\r\nelement:0\r\n$9\r\nelement:1\r\n"));
     }
 }
 

@@ -56,7 +56,7 @@ fn client_info(c: &Client, clock: &TraceClock) -> ClientInfo {
         name: c.name.as_deref().map(short_bytes),
         db: c.db as u32,
         qbuf: c.querybuf.len().saturating_sub(c.qb_pos) as u64,
-        reply_bytes: c.reply.len().saturating_sub(c.sentlen) as u64,
+        reply_bytes: c.reply.pending_len() as u64,
         last_cmd: Cow::Borrowed(c.last_cmd),
         ctime_us: clock.us(c.ctime),
         last_interaction_us: clock.us(c.last_interaction),
@@ -78,11 +78,12 @@ pub fn keyspace(server: &Server) -> Vec<KeyspaceInfo> {
         .collect()
 }
 
-/// One read from a client's socket. `asked` is how many bytes were requested.
-pub fn read(c: &Client, result: &io::Result<usize>, asked: usize) -> ProbeData {
+/// One read from a client's socket; `drained` says it left nothing in the
+/// socket (it got fewer bytes than asked, or nothing more is queued).
+pub fn read(c: &Client, result: &io::Result<usize>, drained: bool) -> ProbeData {
     let (bytes, outcome) = match result {
         Ok(0) => (0, IoOutcome::Eof),
-        Ok(n) if *n < asked => (*n, IoOutcome::Drained),
+        Ok(n) if drained => (*n, IoOutcome::Drained),
         Ok(n) => (*n, IoOutcome::Ok),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => (0, IoOutcome::Drained),
         Err(e) => (
@@ -170,7 +171,7 @@ pub fn write(c: &Client, bytes: usize, outcome: IoOutcome) -> ProbeData {
         client: c.id,
         fd: c.fd,
         bytes: bytes as u64,
-        pending: c.reply.len().saturating_sub(c.sentlen) as u64,
+        pending: c.reply.pending_len() as u64,
         outcome,
     }
 }

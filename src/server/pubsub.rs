@@ -366,14 +366,14 @@ mod tests {
         subscribe_pattern(&mut server, &mut c, b"a*");
         subscribe_channel(&mut server, &mut c, b"s", PubSubType::Shard);
         assert_eq!(
-            show(&std::mem::take(&mut c.reply)),
+            show(&c.reply.take()),
             "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n\
              *3\r\n$10\r\npsubscribe\r\n$2\r\na*\r\n:2\r\n*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n"
         );
         assert_eq!(server.pubsub.channels.get(b"a").map(Vec::len), Some(1));
         assert_eq!(total_subscriptions(&c), 3);
         unsubscribe_all(&mut server, &mut c);
-        assert!(c.reply.is_empty(), "closing connections get no replies");
+        assert!(!c.reply.has_pending(), "closing connections get no replies");
         assert_eq!(total_subscriptions(&c), 0);
         assert!(server.pubsub.channels.is_empty());
         assert!(server.pubsub.patterns.is_empty());
@@ -389,7 +389,7 @@ mod tests {
         c.resp = 3;
         unsubscribe_all_channels(&mut server, &mut c, true, PubSubType::Shard);
         assert_eq!(
-            show(&c.reply),
+            show(&c.reply.pending(0)),
             "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n\
              >3\r\n$12\r\nsunsubscribe\r\n_\r\n:0\r\n"
         );
@@ -418,8 +418,9 @@ mod tests {
             ),
             3
         );
-        let reply =
-            |server: &mut Server, who| show(&server.client_mut(who).expect("connected").reply);
+        let reply = |server: &mut Server, who| {
+            show(&server.client_mut(who).expect("connected").reply.pending(0))
+        };
         let message = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
         assert_eq!(reply(&mut server, subscribers[0]), message);
         assert_eq!(

@@ -235,13 +235,13 @@ impl QueryParser {
 
     /// If a bulk argument of at least [`PROTO_MBULK_BIG_ARG`] bytes is being
     /// read, the number of its bytes (with the trailing `\r\n`) still missing
-    /// from the `unparsed` bytes the caller holds. Redis sizes its next read to
-    /// exactly this, so the big argument ends at the end of the query buffer
-    /// (mirror of the big-argument branch of `readQueryFromClient`).
+    /// from the `unparsed` bytes the caller holds (zero once all are there,
+    /// waiting to be parsed). Redis sizes its next read to exactly this, so
+    /// the big argument ends at the end of the query buffer (mirror of the
+    /// big-argument branch of `readQueryFromClient`).
     pub fn big_arg_missing(&self, unparsed: usize) -> Option<usize> {
         let bulklen = self.bulklen.filter(|&len| len >= PROTO_MBULK_BIG_ARG)?;
-        let missing = bulklen.saturating_add(2).saturating_sub(unparsed);
-        (missing > 0).then_some(missing)
+        Some(bulklen.saturating_add(2).saturating_sub(unparsed))
     }
 
     /// Forgets the request in progress (mirror of the parser half of `resetClient`).
@@ -532,30 +532,30 @@ pub fn format_double_g17(d: f64) -> String {
 
 impl Client {
     fn push_len(&mut self, prefix: u8, len: i64) {
-        self.reply.push(prefix);
+        self.reply.add(&[prefix]);
         self.push_int(len);
-        self.reply.extend_from_slice(b"\r\n");
+        self.reply.add(b"\r\n");
     }
 
     fn push_int(&mut self, n: i64) {
-        self.reply.extend_from_slice(itoa_buf(n).as_slice());
+        self.reply.add(itoa_buf(n).as_slice());
     }
 
     /// Appends bytes that are already RESP (mirror of `addReplyProto`).
     pub fn add_reply_proto(&mut self, bytes: &[u8]) {
-        self.reply.extend_from_slice(bytes);
+        self.reply.add(bytes);
     }
 
     /// `+OK\r\n` (mirror of `addReply(c, shared.ok)`).
     pub fn add_reply_ok(&mut self) {
-        self.reply.extend_from_slice(b"+OK\r\n");
+        self.reply.add(b"+OK\r\n");
     }
 
     /// A status reply `+text\r\n` (mirror of `addReplyStatus`).
     pub fn add_reply_status(&mut self, text: &str) {
-        self.reply.push(b'+');
-        self.reply.extend_from_slice(text.as_bytes());
-        self.reply.extend_from_slice(b"\r\n");
+        self.reply.add(b"+");
+        self.reply.add(text.as_bytes());
+        self.reply.add(b"\r\n");
     }
 
     /// An error reply (mirror of `addReplyError`). Like Redis, a message that
@@ -575,13 +575,14 @@ impl Client {
 
     fn push_error_line(&mut self, msg: &[u8]) {
         if msg.first() != Some(&b'-') {
-            self.reply.extend_from_slice(b"-ERR ");
+            self.reply.add(b"-ERR ");
         }
-        self.reply.extend(
-            msg.iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
-        self.reply.extend_from_slice(b"\r\n");
+        let line: Vec<u8> = msg
+            .iter()
+            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+            .collect();
+        self.reply.add(&line);
+        self.reply.add(b"\r\n");
     }
 
     /// `-ERR wrong number of arguments for 'name' command` (mirror of `addReplyErrorArity`).
@@ -595,8 +596,8 @@ impl Client {
     // anchor: net.add_reply
     pub fn add_reply_bulk(&mut self, bytes: &[u8]) {
         self.push_len(b'$', bytes.len() as i64);
-        self.reply.extend_from_slice(bytes);
-        self.reply.extend_from_slice(b"\r\n");
+        self.reply.add(bytes);
+        self.reply.add(b"\r\n");
     }
 
     /// A bulk string holding the decimal form of `n` (mirror of `addReplyBulkLongLong`).
@@ -612,18 +613,18 @@ impl Client {
     /// The null bulk string: `$-1` in RESP2, `_` in RESP3 (mirror of `addReplyNull`).
     pub fn add_reply_null(&mut self) {
         if self.resp == 2 {
-            self.reply.extend_from_slice(b"$-1\r\n");
+            self.reply.add(b"$-1\r\n");
         } else {
-            self.reply.extend_from_slice(b"_\r\n");
+            self.reply.add(b"_\r\n");
         }
     }
 
     /// The null array: `*-1` in RESP2, `_` in RESP3 (mirror of `addReplyNullArray`).
     pub fn add_reply_null_array(&mut self) {
         if self.resp == 2 {
-            self.reply.extend_from_slice(b"*-1\r\n");
+            self.reply.add(b"*-1\r\n");
         } else {
-            self.reply.extend_from_slice(b"_\r\n");
+            self.reply.add(b"_\r\n");
         }
     }
 
@@ -657,8 +658,7 @@ impl Client {
         if self.resp == 2 {
             self.add_reply_long_long(b as i64);
         } else {
-            self.reply
-                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.reply.add(if b { b"#t\r\n" } else { b"#f\r\n" });
         }
     }
 
@@ -677,9 +677,9 @@ impl Client {
         if self.resp == 2 {
             self.add_reply_bulk(text.as_bytes());
         } else {
-            self.reply.push(b',');
-            self.reply.extend_from_slice(text.as_bytes());
-            self.reply.extend_from_slice(b"\r\n");
+            self.reply.add(b",");
+            self.reply.add(text.as_bytes());
+            self.reply.add(b"\r\n");
         }
     }
 
@@ -697,10 +697,10 @@ impl Client {
             for (slot, &b) in tag.iter_mut().zip(ext.as_bytes()) {
                 *slot = b;
             }
-            self.reply.extend_from_slice(&tag);
-            self.reply.push(b':');
-            self.reply.extend_from_slice(text);
-            self.reply.extend_from_slice(b"\r\n");
+            self.reply.add(&tag);
+            self.reply.add(b":");
+            self.reply.add(text);
+            self.reply.add(b"\r\n");
         }
     }
 
@@ -1334,7 +1334,7 @@ mod tests {
         let mut three = test_client(3);
         f(&mut two);
         f(&mut three);
-        (two.reply, three.reply)
+        (two.reply.take(), three.reply.take())
     }
 
     fn assert_encodes(f: impl Fn(&mut Client), resp2: &[u8], resp3: &[u8]) {

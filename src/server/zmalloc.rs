@@ -88,6 +88,33 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 }
 
+/// The size jemalloc really hands out for a request of `size` bytes: its
+/// size class, what `zmalloc_usable_size` reports to Redis.
+///
+/// Redis sizes its buffers by these classes: a reply block asks for 16 KiB
+/// plus its 16-byte header and gets 20 KiB, so its payload is 20,464 bytes;
+/// a fresh query buffer asks for 16 KiB plus the sds header and gets 20 KiB
+/// too, so its free space is 20,474. loopscope runs on the system allocator,
+/// so it computes the class instead of asking for it, to size its buffers
+/// (and report them in `CLIENT LIST`) the way redis-server does.
+///
+/// The rule is jemalloc 5's default on 64-bit Linux (16-byte quantum, four
+/// classes per doubling): 8, then multiples of 16 up to 128, then in each
+/// doubling from 2^k to 2^(k+1) steps of 2^(k-2): 160, 192, 224, 256, 320, …
+/// 16384, 20480, 24576, 28672, 32768, 40960, ….
+pub fn usable_size(size: usize) -> usize {
+    if size <= 8 {
+        return 8;
+    }
+    if size <= 128 {
+        return size.next_multiple_of(16);
+    }
+    // 2^lg < size <= 2^(lg+1), and the class step in that doubling is 2^(lg-2).
+    // (Past the largest class no allocator would serve it: the size itself.)
+    let lg = usize::BITS - 1 - (size - 1).leading_zeros();
+    size.checked_next_multiple_of(1 << (lg - 2)).unwrap_or(size)
+}
+
 /// Bytes allocated and not yet freed (mirror of `zmalloc_used_memory`).
 ///
 /// Zero when the binary did not install [`CountingAllocator`].
@@ -142,6 +169,30 @@ mod tests {
         assert!(peak_memory() >= 64 << 20);
         drop(block);
         assert!(peak_memory() >= 64 << 20);
+    }
+
+    #[test]
+    fn usable_size_follows_jemallocs_classes() {
+        let classes = [
+            (1, 8),
+            (9, 16),
+            (17, 32),
+            (100, 112),
+            (129, 160),
+            (257, 320),
+            (16384, 16384),
+            // A reply block: 16 KiB plus its header.
+            (16384 + 16, 20480),
+            // A fresh query buffer: 16 KiB, the sds16 header and the NUL.
+            (16384 + 6, 20480),
+            (20481, 24576),
+            (32769, 40960),
+            (1 << 20, 1 << 20),
+            ((1 << 20) + 1, (1 << 20) + (1 << 18)),
+        ];
+        for (asked, class) in classes {
+            assert_eq!(usable_size(asked), class, "{asked} bytes");
+        }
     }
 
     #[test]

@@ -176,7 +176,7 @@ pub static ANCHORS: &[AnchorInfo] = &[
     anchor(
         "net.read_query_from_client",
         "read_query_from_client",
-        "One read of at most 16 KiB, then parse and run what arrived.",
+        "One read (16 KiB, or the buffer's free space, or a big argument's rest), then parse and run it.",
         redis_7_0_15("readQueryFromClient"),
     ),
     anchor(

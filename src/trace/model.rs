@@ -609,6 +609,10 @@ pub enum IoOutcome {
     /// The call proved the socket drained (`WouldBlock`, or fewer bytes than
     /// asked): the fd is not ready again until the kernel says so.
     Drained,
+    /// A write the socket took only in part: its send buffer is full, so the
+    /// rest waits for the writable handler (a read that gets fewer bytes
+    /// than asked is `Drained`).
+    Short,
     /// The peer closed the connection.
     Eof,
     Error {

@@ -141,7 +141,7 @@ pub enum Field {
     KeysExpired,
 }
 
-const OUTCOMES: &[&str] = &["ok", "drained", "eof", "error"];
+const OUTCOMES: &[&str] = &["ok", "drained", "short", "eof", "error"];
 const WHYS: &[&str] = &["timer", "no_timers", "still_ready", "dont_wait"];
 const REPLY_KINDS: &[&str] = &[
     "status",
@@ -524,6 +524,7 @@ fn outcome_word(o: &IoOutcome) -> &'static str {
     match o {
         IoOutcome::Ok => "ok",
         IoOutcome::Drained => "drained",
+        IoOutcome::Short => "short",
         IoOutcome::Eof => "eof",
         IoOutcome::Error { .. } => "error",
     }

@@ -210,7 +210,7 @@ pub fn tool(name: &str) -> Option<std::path::PathBuf> {
     });
     if found.is_none() {
         let why = format!(
-            "`{name}` is not installed; install it (Debian: redis-server / redis-tools / tmux) to run this test"
+            "`{name}` is not installed; install it (Debian: redis-server / redis-tools / tmux / strace) to run this test"
         );
         assert!(
             !running_in_ci(),
@@ -224,6 +224,17 @@ pub fn tool(name: &str) -> Option<std::path::PathBuf> {
 /// CI sets `CI=true`; there, tests must not skip.
 pub fn running_in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// One command encoded as a RESP multibulk request, as clients send it.
+pub fn multibulk(args: &[&[u8]]) -> Vec<u8> {
+    let mut req = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        req.extend_from_slice(a);
+        req.extend_from_slice(b"\r\n");
+    }
+    req
 }
 
 /// A connection that reads whole RESP replies, for comparing servers byte for byte.
@@ -247,13 +258,7 @@ impl RespConn {
 
     /// Sends one command as a multibulk request.
     pub fn send(&mut self, args: &[&[u8]]) {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        self.stream.write_all(&req).unwrap();
+        self.stream.write_all(&multibulk(args)).unwrap();
     }
 
     /// Reads exactly one reply and returns its raw bytes.

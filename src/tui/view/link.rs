@@ -70,7 +70,7 @@ mod tests {
     use ratatui::text::Line;
     use ratatui::widgets::{Paragraph, Widget};
 
-    const URL: &str = "https://github.com/redis/redis/blob/4f8cdc2a1ea53e42955af758aabffee67cb455dd/src/networking.c#L217-L232";
+    const URL: &str = "https://github.com/redis/redis/blob/f35f36a265403c07b119830aa4bb3b7d71653ec9/src/networking.c#L219-L234";
 
     #[test]
     fn each_piece_of_a_wrapped_url_links_to_the_whole_url() {

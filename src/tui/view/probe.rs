@@ -9,6 +9,9 @@ fn io(outcome: &IoOutcome) -> String {
     match outcome {
         IoOutcome::Ok => String::new(),
         IoOutcome::Drained => ", drained (the fd is not ready until the kernel says so)".into(),
+        IoOutcome::Short => {
+            ", short: the socket is full, the rest waits for the writable event".into()
+        }
         IoOutcome::Eof => ", then end of file (peer closed)".into(),
         IoOutcome::Error { message } => format!(", error: {message}"),
     }

@@ -96,16 +96,15 @@ fn multi_mem(c: &Client) -> usize {
 /// Appends one `CLIENT LIST` line for `c`, ending in `\n`, with the fields of
 /// Redis 7.0 in their order (mirror of `catClientInfoString`).
 ///
-/// What each buffer field reads on loopscope, which keeps one growable reply
-/// buffer where Redis has a fixed 16 KB buffer plus a list of blocks:
+/// What each buffer field reads (see `reply.rs` for the reply buffers):
 /// - `qbuf` / `qbuf-free`: bytes in the query buffer (parsed or not) and its
-///   spare capacity;
+///   free space, sized as Redis's sds buffer would be;
 /// - `argv-mem`: bytes of the current command's arguments;
-/// - `rbs`: the reply buffer's capacity; `rbp` and `obl`: the bytes in it now
-///   (Redis's `rbp` is a peak over the last few seconds; we keep no peak);
-/// - `oll`: 0, as there is no list of reply blocks; `omem`: the pending
-///   bytes beyond the first 16 KB, what Redis would hold in that list and
-///   what the output buffer limits count;
+/// - `rbs`: the fixed reply buffer's size, 16 KiB; `rbp` and `obl`: the
+///   bytes in it now (Redis's `rbp` is a peak over the last few seconds, and
+///   Redis resizes the buffer by it; we keep neither peak nor resizing);
+/// - `oll`: the blocks in the reply list; `omem`: their room plus their list
+///   nodes, what the output buffer limits count;
 /// - `tot-mem`: the client struct plus everything it has allocated.
 ///
 /// Tracking and ACL users do not exist here, so their fields show their
@@ -114,7 +113,9 @@ pub fn cat_client_info(out: &mut Vec<u8>, c: &Client) {
     let argv_mem: usize = c.argv.iter().map(Vec::len).sum();
     let argv_alloc: usize =
         c.argv.capacity() * size_of::<Vec<u8>>() + c.argv.iter().map(Vec::capacity).sum::<usize>();
-    let tot_mem = size_of::<Client>() + c.querybuf.capacity() + c.reply.capacity() + argv_alloc;
+    let omem = c.output_buffer_memory_usage();
+    let tot_mem =
+        size_of::<Client>() + c.querybuf.capacity() + c.reply.buf_usable_size() + omem + argv_alloc;
     let events = if c.write_handler_installed { "rw" } else { "r" };
     // Writing into a Vec cannot fail.
     let _ = write!(
@@ -126,7 +127,7 @@ pub fn cat_client_info(out: &mut Vec<u8>, c: &Client) {
     let _ = writeln!(
         out,
         " age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} \
-         multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+         multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
         c.ctime.elapsed().as_secs(),
         c.last_interaction.elapsed().as_secs(),
         client_flags(c),
@@ -143,10 +144,11 @@ pub fn cat_client_info(out: &mut Vec<u8>, c: &Client) {
         c.querybuf.capacity() - c.querybuf.len(),
         argv_mem,
         multi_mem(c),
-        c.reply.capacity(),
-        c.reply.len(),
-        c.reply.len(),
-        c.output_buffer_memory_usage(),
+        c.reply.buf_usable_size(),
+        c.reply.bufpos(),
+        c.reply.bufpos(),
+        c.reply.list_len(),
+        omem,
         tot_mem,
         events,
         c.last_cmd,

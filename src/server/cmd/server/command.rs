@@ -517,7 +517,7 @@ mod tests {
         let (mut c, _peer) = client(&mut server);
         reply_key_spec(&mut c, &spec);
         assert_eq!(
-            show(&std::mem::take(&mut c.reply)),
+            show(&c.reply.take()),
             "*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n\
              $4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n\
              $4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n"
@@ -531,7 +531,7 @@ mod tests {
         c.resp = 3;
         reply_key_spec(&mut c, &set_spec);
         assert_eq!(
-            show(&std::mem::take(&mut c.reply)),
+            show(&c.reply.take()),
             "%4\r\n$5\r\nnotes\r\n$48\r\nRW and ACCESS due to the optional `GET` argument\r\n$5\r\nflags\r\n~4\r\n+RW\r\n\
              +access\r\n+update\r\n+variable_flags\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n\
              $4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n\
@@ -554,7 +554,7 @@ mod tests {
         c.resp = 2;
         reply_key_spec(&mut c, &store);
         assert_eq!(
-            show(&c.reply),
+            show(&c.reply.pending(0)),
             "*6\r\n$5\r\nflags\r\n*2\r\n+OW\r\n+update\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$7\r\nkeyword\r\n\
              $4\r\nspec\r\n*4\r\n$7\r\nkeyword\r\n$5\r\nSTORE\r\n$9\r\nstartfrom\r\n:5\r\n$9\r\nfind_keys\r\n*4\r\n\
              $4\r\ntype\r\n$6\r\nkeynum\r\n$4\r\nspec\r\n*6\r\n$9\r\nkeynumidx\r\n:0\r\n$8\r\nfirstkey\r\n:1\r\n\
@@ -633,7 +633,7 @@ mod tests {
         let (mut c, _peer) = client(&mut server);
         c.resp = 3;
         reply_command_docs(&mut c, &OLD);
-        let reply = show(&c.reply);
+        let reply = show(&c.reply.pending(0));
         let keys = [
             "summary",
             "since",
@@ -686,7 +686,7 @@ mod tests {
         let mut server = server();
         let (mut c, _peer) = client(&mut server);
         reply_args_docs(&mut c, ARGS, &mut 0);
-        let reply = show(&c.reply);
+        let reply = show(&c.reply.pending(0));
         assert!(
             reply.contains(
                 "$6\r\nsource\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n"
