@@ -138,7 +138,9 @@ impl Player {
         self.send(controls);
         // Act only once the gate can stop where the next pause is, as a
         // learner reading the step would.
-        self.read_until(self.timeout, |p| p.guide.pause_armed());
+        self.read_until(self.timeout, |p| {
+            p.guide.pause_armed() && p.guide.watch_armed()
+        });
         if let Some(action) = &step.action {
             self.client.send(action).map_err(|e| {
                 format!(
@@ -188,6 +190,7 @@ impl Player {
                 self.handle(&msg);
             }
             match self.client.wait_event(Duration::from_millis(50)) {
+                Some(ClientEvent::Connected { .. }) => {}
                 Some(ClientEvent::Replied { errors: 0, .. }) => answered += 1,
                 Some(ClientEvent::Replied { action, first, .. }) => {
                     return Err(format!(

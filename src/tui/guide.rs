@@ -42,6 +42,9 @@ pub enum News {
     Done { step: usize, holding: bool },
     /// The gate refused the driver's breakpoints.
     Refused(String),
+    /// The loop lost events the guide had asked to watch (this many, in
+    /// all): a step may have missed its moment.
+    MissedWatched(u64),
 }
 
 /// The guide's state. See the module doc.
@@ -66,6 +69,11 @@ pub struct Guide {
     pub server_host: Option<String>,
     /// The outcome of the last action sent.
     pub last_reply: Option<String>,
+    /// Local addresses of the built-in client's connections, closed (and
+    /// told apart from the learner's) when the next chapter opens.
+    own_connections: Vec<String>,
+    /// Watched events lost so far (from the stream's `drops`).
+    watched_lost: u64,
 }
 
 impl std::fmt::Debug for Guide {
@@ -93,6 +101,8 @@ impl Guide {
             jobs: Vec::new(),
             server_host,
             last_reply: None,
+            own_connections: Vec::new(),
+            watched_lost: 0,
         }
     }
 
@@ -111,6 +121,7 @@ impl Guide {
         if !self.walk.open(chapter) {
             return false;
         }
+        self.walk.closing_own(self.own_connections.drain(..));
         self.jobs.push(ClientJob::CloseAll);
         self.moved();
         true
@@ -151,6 +162,12 @@ impl Guide {
 
     /// Feeds one trace message; says what the status line should tell.
     pub fn on_message(&mut self, msg: &Message) -> Option<News> {
+        if let Message::Drops(d) = msg
+            && d.watched > self.watched_lost
+        {
+            self.watched_lost = d.watched;
+            return Some(News::MissedWatched(d.watched));
+        }
         let refused_before = self.driver.refused().is_some();
         let handled = self.driver.handle(&mut self.walk, msg);
         self.requests.extend(handled.controls);
@@ -208,6 +225,10 @@ impl Guide {
     pub fn on_reply(&mut self, ev: &walkthrough::client::ClientEvent) {
         use walkthrough::client::ClientEvent;
         self.last_reply = Some(match ev {
+            ClientEvent::Connected { local, .. } => {
+                self.own_connections.push(local.clone());
+                return;
+            }
             ClientEvent::Replied {
                 action,
                 first,
@@ -223,6 +244,28 @@ impl Guide {
                 format!("client {client}: {error}")
             }
         });
+    }
+
+    /// What the guide's breakpoint `id` is for, as the header says it:
+    /// "paused by the guide: chapter 6, step 2 (`command name=set`)". `None`
+    /// if `id` is not the guide's.
+    pub fn breakpoint_label(&self, id: u32) -> Option<String> {
+        let on = self.driver.breakpoint_of(id)?;
+        let pos = self.walk.position()?;
+        let chapter = self.walk.current_chapter()?;
+        let (step, wait) = chapter.steps.iter().enumerate().find_map(|(i, s)| {
+            let last = s.wait.conditions.last()?;
+            let same = match on {
+                crate::trace::model::BreakOn::When { when } => *when == last.text,
+                coarse => *coarse == last.breakpoint(),
+            };
+            (s.pause && same).then_some((i, last.text.as_str()))
+        })?;
+        Some(format!(
+            "paused by the guide: chapter {}, step {} (`{wait}`)",
+            pos.chapter + 1,
+            step + 1
+        ))
     }
 
     /// The name of the anchor the source pane should show for this step.

@@ -359,6 +359,11 @@ impl App {
             News::Refused(why) => Status::Error(format!(
                 "the guide cannot stop the loop at each step's moment ({why}): steps still tick off"
             )),
+            News::MissedWatched(n) => Status::Error(format!(
+                "the loop lost {} the guide watches for (this viewer read too slowly): \
+                 if a step does not tick, do it again",
+                super::panes::plural(n, "event")
+            )),
         });
     }
 

@@ -42,6 +42,10 @@ pub enum ClientEvent {
     },
     /// The connection failed or was closed before every reply arrived.
     Failed { client: String, error: String },
+    /// A connection opened, from this local address (the server's trace
+    /// calls it the client's `addr`): the guide tells its own connections
+    /// apart by it (see [`super::own`]).
+    Connected { client: String, local: String },
 }
 
 /// One action to send on a connection.
@@ -153,6 +157,12 @@ impl ActionClient {
         let socket = stream
             .try_clone()
             .map_err(|e| format!("cannot use the connection: {e}"))?;
+        if let Ok(local) = stream.local_addr() {
+            let _ = self.events_tx.send(ClientEvent::Connected {
+                client: name.to_string(),
+                local: local.to_string(),
+            });
+        }
         let (jobs, rx) = mpsc::channel();
         let events = self.events_tx.clone();
         let client = name.to_string();
@@ -303,6 +313,13 @@ mod tests {
         let ev = client
             .wait_event(Duration::from_secs(10))
             .expect("an outcome");
+        assert!(
+            matches!(&ev, ClientEvent::Connected { client, local } if client == "main" && local.starts_with("127.0.0.1:")),
+            "the connection is announced first: {ev:?}"
+        );
+        let ev = client
+            .wait_event(Duration::from_secs(10))
+            .expect("an outcome");
         assert_eq!(
             ev,
             ClientEvent::Replied {
@@ -323,8 +340,8 @@ mod tests {
         let (addr, server) = fake_server(a.to_resp().len(), 1);
         let mut client = ActionClient::new(addr);
         client.send(&a).expect("send");
-        let ev = client
-            .wait_event(Duration::from_secs(10))
+        let ev = std::iter::from_fn(|| client.wait_event(Duration::from_secs(10)))
+            .find(|ev| !matches!(ev, ClientEvent::Connected { .. }))
             .expect("an outcome");
         assert!(
             matches!(ev, ClientEvent::Failed { ref error, .. } if error.contains("closed")),

@@ -235,6 +235,7 @@ pub fn breakpoint_text(on: &BreakOn) -> String {
         BreakOn::Handler { name } => format!("handler {name}"),
         BreakOn::Command { name } => format!("command {name}"),
         BreakOn::Key { pattern } => format!("key {pattern}"),
+        BreakOn::When { when } => format!("when {when}"),
     }
 }
 
