@@ -127,6 +127,18 @@ impl Guide {
         true
     }
 
+    /// `.`: the next step, or the next chapter's first, which (like
+    /// [`Guide::open_chapter`]) starts with new client connections.
+    pub fn next_step(&mut self) -> bool {
+        let chapter = self.walk.position().map(|p| p.chapter);
+        let moved = self.walk.next_step();
+        if moved && self.walk.position().map(|p| p.chapter) != chapter {
+            self.walk.closing_own(self.own_connections.drain(..));
+            self.jobs.push(ClientJob::CloseAll);
+        }
+        moved
+    }
+
     /// Shows or hides the guide. A hidden guide lifts its pausing breakpoint,
     /// so the loop never stops for a step nobody is reading; showing it puts
     /// the breakpoint back.
@@ -246,9 +258,9 @@ impl Guide {
         });
     }
 
-    /// What the guide's breakpoint `id` is for, as the header says it:
-    /// "paused by the guide: chapter 6, step 2 (`command name=set`)". `None`
-    /// if `id` is not the guide's.
+    /// What the guide's breakpoint `id` is for, as the header says it after
+    /// "PAUSED": "by the guide: chapter 6, step 2 (`command name=set`)".
+    /// `None` if `id` is not the guide's.
     pub fn breakpoint_label(&self, id: u32) -> Option<String> {
         let on = self.driver.breakpoint_of(id)?;
         let pos = self.walk.position()?;
@@ -262,7 +274,7 @@ impl Guide {
             (s.pause && same).then_some((i, last.text.as_str()))
         })?;
         Some(format!(
-            "paused by the guide: chapter {}, step {} (`{wait}`)",
+            "by the guide: chapter {}, step {} (`{wait}`)",
             pos.chapter + 1,
             step + 1
         ))
@@ -484,7 +496,13 @@ The command runs, and its reply waits in the client's buffer.
                 action: want
             }]
         );
-        assert!(matches!(&app.status, Some(Status::Info(s)) if s == "sent SET foo bar"));
+        // The story starts paused: the learner is told what else it takes.
+        assert!(app.loop_paused());
+        assert!(
+            matches!(&app.status, Some(Status::Info(s)) if s.starts_with("sent SET foo bar: the loop is paused") && s.contains("c lets the loop run")),
+            "{:?}",
+            app.status
+        );
         // A replay has no server: t says so and sends nothing.
         let mut replay = guided(Progress::in_memory(), None);
         replay.guide.as_mut().expect("guide").jobs.clear();
@@ -584,6 +602,57 @@ The command runs, and its reply waits in the client's buffer.
             "{:?}",
             app.status
         );
+    }
+
+    /// The whole screen at 200×50, as text.
+    fn screen_of(app: &App) -> String {
+        let backend = ratatui::backend::TestBackend::new(200, 50);
+        let mut term = ratatui::Terminal::new(backend).expect("terminal");
+        term.draw(|f| crate::tui::view::draw(f, app)).expect("draw");
+        term.backend().to_string()
+    }
+
+    #[test]
+    fn a_stop_at_the_guides_breakpoint_says_which_step_made_it() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        meet_first_step(&mut app);
+        let label = guide(&app).breakpoint_label(7);
+        assert_eq!(
+            label.as_deref(),
+            Some("by the guide: chapter 1, step 1 (`file_event handler=accept_tcp_handler`)")
+        );
+        assert_eq!(guide(&app).breakpoint_label(8), None, "not the guide's");
+        let screen = screen_of(&app);
+        assert!(
+            screen.contains("PAUSED by the guide: chapter 1, step 1"),
+            "{screen}"
+        );
+        // Nothing went by before this step opened: e says so.
+        app.on_key(Key::Char('e'));
+        assert!(
+            matches!(&app.status, Some(Status::Info(s)) if s.contains("has not happened")),
+            "{:?}",
+            app.status
+        );
+    }
+
+    #[test]
+    fn the_first_step_follows_the_introduction_and_the_last_ends_the_chapter() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        let screen = screen_of(&app);
+        let intro = screen.find("An introduction.").expect("the intro is shown");
+        let step = screen.find("Step 1: The listener fires").expect("step 1");
+        assert!(intro < step, "the introduction comes first");
+        assert!(screen.contains("steps ▶-  0 of 2 done"), "{screen}");
+        app.on_key(Key::Char('.'));
+        let screen = screen_of(&app);
+        assert!(!screen.contains("An introduction."));
+        assert!(
+            screen.contains("End of chapter 1: 0 of 2 steps done"),
+            "{screen}"
+        );
+        assert!(screen.contains("Two steps to test the guide."));
+        assert!(screen.contains("That was the last chapter."));
     }
 
     #[test]

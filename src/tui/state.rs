@@ -600,6 +600,7 @@ impl App {
             Action::Guide => self.toggle_guide(),
             Action::NextStep | Action::PrevStep => self.guide_step(action == Action::NextStep),
             Action::SendAction => self.send_action(),
+            Action::GuideEarlier => self.show_earlier(),
             Action::NextAnchor => self.next_anchor(),
             Action::ChapterList => self.chapter_list(),
             Action::OpenChapter => self.open_chapter(),
@@ -781,13 +782,7 @@ impl App {
             let c = g.resume_chapter();
             g.open_chapter(c)
         } else if forward {
-            let chapter = g.walk.position().map(|p| p.chapter);
-            let moved = g.walk.next_step();
-            if moved && g.walk.position().map(|p| p.chapter) != chapter {
-                // A new chapter starts with new client connections.
-                g.jobs.push(super::guide::ClientJob::CloseAll);
-            }
-            moved
+            g.next_step()
         } else {
             g.walk.prev_step()
         };
@@ -807,13 +802,56 @@ impl App {
 
     fn send_action(&mut self) {
         let port = self.hello.as_ref().map(|h| h.port);
+        let paused = self.loop_paused();
         let Some(g) = self.guide_or_say() else {
             return;
         };
         self.status = Some(match g.send_action(port) {
+            Ok(shown) if paused => Status::Info(format!(
+                "sent {shown}: the loop is paused, so it waits unread; c lets the loop run"
+            )),
             Ok(shown) => Status::Info(format!("sent {shown}")),
             Err(e) => Status::Info(e),
         });
+    }
+
+    /// True while the gate holds the loop still.
+    pub fn loop_paused(&self) -> bool {
+        self.gate
+            .as_ref()
+            .is_some_and(|g| g.state == GateState::Paused)
+    }
+
+    /// `e`: to the moment in history where the current step's wait was
+    /// met before the learner got to it.
+    fn show_earlier(&mut self) {
+        let Some(seen) = self.guide.as_ref().and_then(|g| g.walk.earlier()) else {
+            self.status = Some(Status::Info(
+                "this step's moment has not happened before it opened".into(),
+            ));
+            return;
+        };
+        let at = self
+            .history
+            .newest()
+            .and_then(|newest| match self.history.event_at(newest) {
+                Some(e) if e.seq == seen.seq => Some(newest),
+                _ => self.history.find_prev(newest, |e| e.seq == seen.seq),
+            });
+        self.status = Some(Status::Info(match at {
+            Some(pos) => {
+                self.set_cursor(Some(pos));
+                format!(
+                    "history, iteration {}: where this step's moment went by (End: back to live)",
+                    seen.iter
+                )
+            }
+            None => format!(
+                "iteration {} is no longer in history (or the busy loop's feed skipped it): \
+                 the step waits for the next time",
+                seen.iter
+            ),
+        }));
     }
 
     fn next_anchor(&mut self) {

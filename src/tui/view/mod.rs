@@ -53,7 +53,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 pub use popup::{breakpoint_text, help_lines};
 
-use crate::trace::model::{GateState, GateStatus, StepUnit, StopReason};
+use crate::trace::model::{GateState, StepUnit, StopReason};
 use crate::tui::frame::Phase;
 use crate::tui::keys::{self, Footer, Mode};
 use crate::tui::panes::Pane;
@@ -297,9 +297,10 @@ fn timeout_text(ms: Option<u64>) -> String {
     ms.map_or("none (wait for I/O)".into(), |ms| format!("{ms} ms"))
 }
 
-/// The loop state, as one short phrase.
-fn gate_text(g: Option<&GateStatus>) -> String {
-    let Some(g) = g else {
+/// The loop state, as one short phrase; a stop at the guide's breakpoint
+/// says which step made it.
+fn gate_text(app: &App) -> String {
+    let Some(g) = app.gate.as_ref() else {
         return "state unknown".into();
     };
     match g.state {
@@ -310,7 +311,14 @@ fn gate_text(g: Option<&GateStatus>) -> String {
                     StopReason::StartPaused => "start".to_string(),
                     StopReason::Pause => "pause".into(),
                     StopReason::Step => "step".into(),
-                    StopReason::Breakpoint { id } => format!("breakpoint #{id}"),
+                    StopReason::Breakpoint { id } => {
+                        if let Some(label) =
+                            app.guide.as_ref().and_then(|g| g.breakpoint_label(*id))
+                        {
+                            return format!("PAUSED {label}");
+                        }
+                        format!("breakpoint #{id}")
+                    }
                 };
                 format!("PAUSED ({why})")
             }
@@ -338,11 +346,12 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     let line = match app.behind() {
         Some(behind) => Line::from(vec![Span::styled(
             format!(
-                " {} VIEWING THE PAST: iteration {iter}, {behind} steps back {} End: live {} loop {} ",
+                " {} VIEWING THE PAST: iteration {iter}, {} back {} End: live {} loop {} ",
                 g.past,
+                crate::tui::panes::plural(behind, "step"),
                 g.sep,
                 g.sep,
-                gate_text(app.gate.as_ref()),
+                gate_text(app),
             ),
             t.past(),
         )]),
@@ -355,7 +364,7 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
                 sep.clone(),
                 Span::styled(format!("iter {iter}"), t.current()),
                 sep.clone(),
-                Span::styled(gate_text(app.gate.as_ref()), t.key()),
+                Span::styled(gate_text(app), t.key()),
                 sep.clone(),
                 Span::raw(format!(
                     "{clients} client{}",
