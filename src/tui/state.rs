@@ -987,27 +987,37 @@ impl App {
     }
 }
 
-/// Parses what the user typed in the breakpoint prompt: `command set`,
-/// `fd 8`, `handler readQueryFromClient`, `kind poll_return`, `key user:*`.
+/// Every kind of breakpoint the prompt takes, with an example.
+pub const BREAKPOINT_KINDS: &str = "command NAME (command set) | fd N (fd 8) | \
+     handler NAME (handler readQueryFromClient) | kind KIND (kind poll_return) | \
+     key PATTERN (key user:*) | when CONDITION (when read bytes>=16384)";
+
+/// Parses what the user typed in the breakpoint prompt (see
+/// [`BREAKPOINT_KINDS`]). Names are checked against the server's command
+/// table and handlers, conditions against the guide's condition language.
 pub fn parse_breakpoint(text: &str) -> Result<BreakOn, String> {
+    use crate::walkthrough::check::{known_command, known_handler};
     let text = text.trim();
     let (what, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let arg = arg.trim();
     if arg.is_empty() {
-        return Err(
-            "type what to break on and a value: command set | fd 8 | handler NAME | kind KIND | key PATTERN"
-                .into(),
-        );
+        return Err(format!(
+            "type what to break on and a value: {BREAKPOINT_KINDS}"
+        ));
     }
     match what.to_ascii_lowercase().as_str() {
-        "command" | "cmd" => Ok(BreakOn::Command {
-            name: arg.to_ascii_lowercase(),
-        }),
+        "command" | "cmd" => {
+            let name = arg.to_ascii_lowercase();
+            known_command(&name).map(|()| BreakOn::Command { name })
+        }
+        "when" => crate::walkthrough::condition::Condition::parse(arg)
+            .map(|c| BreakOn::When { when: c.text })
+            .map_err(|e| e.to_string()),
         "fd" => arg
             .parse()
             .map(|fd| BreakOn::Fd { fd })
             .map_err(|_| format!("not an fd number: {arg}")),
-        "handler" => Ok(BreakOn::Handler { name: arg.into() }),
+        "handler" => known_handler(arg).map(|()| BreakOn::Handler { name: arg.into() }),
         "key" => Ok(BreakOn::Key {
             pattern: arg.into(),
         }),
@@ -1023,9 +1033,7 @@ pub fn parse_breakpoint(text: &str) -> Result<BreakOn, String> {
                     format!("unknown probe kind {arg}; one of: {}", names.join(" "))
                 })
         }
-        other => Err(format!(
-            "cannot break on `{other}`: use command, fd, handler, kind or key"
-        )),
+        other => Err(format!("cannot break on `{other}`: {BREAKPOINT_KINDS}")),
     }
 }
 
@@ -1392,8 +1400,28 @@ mod tests {
                 name: "readQueryFromClient".into()
             })
         );
-        for bad in ["", "fd", "fd x", "kind nope", "colour red", "\u{0}\u{ffff}"] {
+        assert_eq!(
+            parse_breakpoint("when command name=set key=foo"),
+            Ok(BreakOn::When {
+                when: "command name=set key=foo".into()
+            })
+        );
+        for bad in [
+            "",
+            "fd",
+            "fd x",
+            "kind nope",
+            "colour red",
+            "\u{0}\u{ffff}",
+            "command nosuchcmd",
+            "handler foo",
+            "when read bytes>=lots",
+        ] {
             assert!(parse_breakpoint(bad).is_err(), "{bad:?}");
+        }
+        let every_kind = parse_breakpoint("colour red").expect_err("no such kind");
+        for kind in ["command", "fd", "handler", "kind", "key", "when"] {
+            assert!(every_kind.contains(&format!("{kind} ")), "{every_kind}");
         }
     }
 
