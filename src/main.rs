@@ -56,7 +56,7 @@ fn chapters(args: ChaptersArgs) -> ExitCode {
     use loopscope::walkthrough::{self, Origin};
     let origin = args.walkthrough.map_or(Origin::Embedded, Origin::Dir);
     if args.check {
-        let loaded = walkthrough::load::load(&origin);
+        let loaded = walkthrough::load::load_for_check(&origin);
         let mut problems = loaded.diagnostics;
         problems.extend(walkthrough::check::check(&loaded.chapters));
         for p in &problems {
