@@ -183,8 +183,8 @@ struct Player {
     /// How long one step may take.
     timeout: Duration,
     actions_sent: usize,
-    /// Local addresses of the built-in client's connections.
-    own: Vec<String>,
+    /// The built-in client's connections: name, local address.
+    own: Vec<(String, String)>,
     /// Events the loop dropped for this viewer (its last `drops`).
     dropped: u64,
     /// The stream's hello arrived (it says what the loop can do).
@@ -226,11 +226,18 @@ impl Player {
     }
 
     /// Opens chapter `c` the way the TUI does: the client's connections of
-    /// the chapter before are closed, and the guide knows they are its own.
+    /// the chapter before are closed, after writing its cleanup on the
+    /// first of them, and the guide knows they are its own.
     fn open_chapter(&mut self, c: usize) {
+        let cleanup = self.guide.current_chapter().and_then(|c| c.cleanup.clone());
+        let cleanup = cleanup.zip(self.own.first()).map(|(mut a, (name, _))| {
+            a.client = name.clone();
+            a
+        });
         assert!(self.guide.open(c));
-        self.guide.closing_own(self.own.drain(..));
-        self.client.close();
+        self.guide
+            .closing_own(self.own.drain(..).map(|(_, local)| local));
+        self.client.close_with(cleanup.as_ref());
         self.file = self.guide.chapters()[c].file.clone();
         self.held.clear();
     }
@@ -239,7 +246,7 @@ impl Player {
     fn client_event(&mut self, timeout: Duration) -> Option<ClientEvent> {
         loop {
             match self.client.wait_event(timeout)? {
-                ClientEvent::Connected { local, .. } => self.own.push(local),
+                ClientEvent::Connected { client, local } => self.own.push((client, local)),
                 other => return Some(other),
             }
         }
@@ -495,6 +502,34 @@ fn switching_chapters_back_and_forth_completes_nothing_by_itself() {
                 .expect("the whole chapter, after the switches");
         }
     }
+}
+
+#[test]
+fn leaving_a_chapter_deletes_what_it_left_behind() {
+    // Chapter 7 makes a 32 MiB key; chapter 12 would write it into its AOF.
+    let mut player = Player::over(chapters(&["07-", "06-"]), STEP_TIMEOUT, 1 << 20, false);
+    player.play_all().expect("chapter 7 plays");
+    let addr = player.client.addr();
+    let exists = || {
+        let mut conn = TcpStream::connect(addr).expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        conn.write_all(b"*2\r\n$6\r\nEXISTS\r\n$3\r\nbig\r\n")
+            .expect("write");
+        let mut reply = [0u8; 4];
+        conn.read_exact(&mut reply).expect("reply");
+        reply
+    };
+    assert_eq!(&exists(), b":1\r\n", "chapter 7 made it");
+    player.open_chapter(1);
+    // The cleanup went out on chapter 7's connection as it closed; the
+    // server runs it at its next turn.
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        player.read_until(Duration::ZERO, |_| false);
+        &exists() == b":0\r\n"
+    });
+    assert!(gone, "`big` is still there after leaving chapter 7");
 }
 
 #[test]

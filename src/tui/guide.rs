@@ -30,8 +30,10 @@ use super::panes::Pane;
 pub enum ClientJob {
     /// Send this action to the server at `addr` (`host:port`).
     Send { addr: String, action: Action },
-    /// Close every connection: a chapter starts with new clients.
-    CloseAll,
+    /// Close every connection: a chapter starts with new clients. The
+    /// chapter left behind may have a cleanup to write first, on its own
+    /// connection of that name (see [`Guide::open_chapter`]).
+    CloseAll { cleanup: Option<Action> },
 }
 
 /// What a trace message meant for the guide, for the status line.
@@ -69,9 +71,11 @@ pub struct Guide {
     pub server_host: Option<String>,
     /// The outcome of the last action sent.
     pub last_reply: Option<String>,
-    /// Local addresses of the built-in client's connections, closed (and
-    /// told apart from the learner's) when the next chapter opens.
-    own_connections: Vec<String>,
+    /// The built-in client's connections (name, local address), closed
+    /// (and told apart from the learner's) when the next chapter opens.
+    own_connections: Vec<(String, String)>,
+    /// The server's port, from the stream's hello.
+    port: Option<u16>,
     /// Watched events lost so far (from the stream's `drops`).
     watched_lost: u64,
 }
@@ -102,6 +106,7 @@ impl Guide {
             server_host,
             last_reply: None,
             own_connections: Vec::new(),
+            port: None,
             watched_lost: 0,
         }
     }
@@ -118,23 +123,50 @@ impl Guide {
 
     /// Opens chapter `chapter`: new client connections, its first step not done.
     pub fn open_chapter(&mut self, chapter: usize) -> bool {
+        let leaving = self.walk.current_chapter().and_then(|c| c.cleanup.clone());
         if !self.walk.open(chapter) {
             return false;
         }
-        self.walk.closing_own(self.own_connections.drain(..));
-        self.jobs.push(ClientJob::CloseAll);
+        self.left_chapter(leaving);
         self.moved();
         true
+    }
+
+    /// After leaving a chapter: its cleanup is written on one of its own
+    /// connections (never a new one, whose events the next chapter would
+    /// take for the learner's) as every connection is closed, and the guide
+    /// knows their last events are its own.
+    fn left_chapter(&mut self, cleanup: Option<Action>) {
+        let cleanup = match (cleanup, self.own_connections.first()) {
+            (Some(mut action), Some((client, _))) => {
+                action.client = client.clone();
+                Some(action)
+            }
+            _ => None,
+        };
+        let own = self.own_connections.drain(..).map(|(_, local)| local);
+        self.walk.closing_own(own);
+        self.jobs.push(ClientJob::CloseAll { cleanup });
+    }
+
+    /// `host:port` of the server, if there is one and its port is known.
+    fn server_addr(&self, port: Option<u16>) -> Option<String> {
+        let host = self.server_host.as_deref()?;
+        let port = port?;
+        Some(match host.contains(':') {
+            true => format!("[{host}]:{port}"),
+            false => format!("{host}:{port}"),
+        })
     }
 
     /// `.`: the next step, or the next chapter's first, which (like
     /// [`Guide::open_chapter`]) starts with new client connections.
     pub fn next_step(&mut self) -> bool {
         let chapter = self.walk.position().map(|p| p.chapter);
+        let leaving = self.walk.current_chapter().and_then(|c| c.cleanup.clone());
         let moved = self.walk.next_step();
         if moved && self.walk.position().map(|p| p.chapter) != chapter {
-            self.walk.closing_own(self.own_connections.drain(..));
-            self.jobs.push(ClientJob::CloseAll);
+            self.left_chapter(leaving);
         }
         moved
     }
@@ -174,6 +206,9 @@ impl Guide {
 
     /// Feeds one trace message; says what the status line should tell.
     pub fn on_message(&mut self, msg: &Message) -> Option<News> {
+        if let Message::Hello(h) = msg {
+            self.port = Some(h.port);
+        }
         if let Message::Drops(d) = msg
             && d.watched > self.watched_lost
         {
@@ -218,15 +253,15 @@ impl Guide {
             .current_action()
             .cloned()
             .ok_or("this step has nothing to send")?;
-        let host = self.server_host.as_deref().ok_or(
-            "a replay has no server to send to: the recording already holds what was sent",
-        )?;
-        let port = port.ok_or("the stream has not said the server's port yet")?;
-        let addr = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        if self.server_host.is_none() {
+            return Err(
+                "a replay has no server to send to: the recording already holds what was sent"
+                    .into(),
+            );
+        }
+        let addr = self
+            .server_addr(port)
+            .ok_or("the stream has not said the server's port yet")?;
         let shown = action.to_string();
         self.jobs.push(ClientJob::Send { addr, action });
         self.last_reply = Some(format!("sent {shown}, waiting for the reply"));
@@ -237,8 +272,8 @@ impl Guide {
     pub fn on_reply(&mut self, ev: &walkthrough::client::ClientEvent) {
         use walkthrough::client::ClientEvent;
         self.last_reply = Some(match ev {
-            ClientEvent::Connected { local, .. } => {
-                self.own_connections.push(local.clone());
+            ClientEvent::Connected { client, local } => {
+                self.own_connections.push((client.clone(), local.clone()));
                 return;
             }
             ClientEvent::Replied {
@@ -248,6 +283,7 @@ impl Guide {
                 errors,
                 ..
             } => match (replies, errors) {
+                (0, _) => format!("{action}: sent, no reply awaited"),
                 (1, _) => format!("{action} -> {first}"),
                 (n, 0) => format!("{action} -> {n} replies, the first {first}"),
                 (n, e) => format!("{action} -> {n} replies, {e} errors, the first {first}"),
@@ -452,7 +488,7 @@ The command runs, and its reply waits in the client's buffer.
             }));
         assert_eq!(
             g.jobs,
-            [ClientJob::CloseAll],
+            [ClientJob::CloseAll { cleanup: None }],
             "a chapter starts with new clients"
         );
     }

@@ -53,9 +53,9 @@ fn run(jobs: Receiver<ClientJob>, replies: Tx<ClientEvent>) {
     let mut client: Option<ActionClient> = None;
     loop {
         match jobs.recv_timeout(POLL) {
-            Ok(ClientJob::CloseAll) => {
+            Ok(ClientJob::CloseAll { cleanup }) => {
                 if let Some(c) = client.as_mut() {
-                    c.close();
+                    c.close_with(cleanup.as_ref());
                 }
             }
             Ok(ClientJob::Send { addr, action }) => {

@@ -27,6 +27,12 @@ pub fn check(chapters: &[Chapter]) -> Vec<Diagnostic> {
                 message,
             })
         };
+        for argv in chapter.cleanup.iter().flat_map(|a| &a.commands) {
+            if let Err(e) = check_command(&table, argv) {
+                let line = chapter.cleanup.as_ref().map_or(0, |a| a.line);
+                error(line, format!("`cleanup:` {e}"));
+            }
+        }
         for step in &chapter.steps {
             for anchor in &step.anchors {
                 if source::anchor_info(&anchor.name).is_none() {

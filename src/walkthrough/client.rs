@@ -71,14 +71,27 @@ impl Conn {
     /// Ends the connection and its thread: no more jobs (so a thread waiting
     /// for one wakes up), and a shut-down socket (so one waiting for replies does).
     fn close(self) {
+        self.close_after(None);
+    }
+
+    /// Like [`Conn::close`], writing `last` first. Only the reading side is
+    /// shut down before the thread ends: a thread waiting for replies wakes
+    /// (and `last` is lost, as the server was not answering anyway), an idle
+    /// one writes `last`, expects no reply, and ends; closing the socket
+    /// then ends the connection after those bytes.
+    fn close_after(self, last: Option<Job>) {
         let Conn {
             jobs,
             socket,
             thread,
             ..
         } = self;
+        let how = match last.map(|job| jobs.send(job)) {
+            Some(Ok(())) => Shutdown::Read,
+            _ => Shutdown::Both,
+        };
         drop(jobs);
-        let _ = socket.shutdown(Shutdown::Both);
+        let _ = socket.shutdown(how);
         if let Some(t) = thread {
             let _ = t.join();
         }
@@ -190,8 +203,21 @@ impl ActionClient {
 
     /// Closes every connection.
     pub fn close(&mut self) {
+        self.close_with(None);
+    }
+
+    /// Closes every connection, writing `last` first on its connection (if
+    /// that one is open) without waiting for a reply: a chapter's cleanup.
+    pub fn close_with(&mut self, last: Option<&Action>) {
         for c in self.conns.drain(..) {
-            c.close();
+            let job = last
+                .filter(|a| a.client == c.name && c.is_open())
+                .map(|a| Job {
+                    bytes: a.to_resp(),
+                    expected: 0,
+                    shown: a.to_string(),
+                });
+            c.close_after(job);
         }
     }
 }

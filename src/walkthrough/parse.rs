@@ -40,6 +40,7 @@ const META_KEYS: &[(&str, bool)] = &[
     ("summary", true),
     ("id", false),
     ("minutes", false),
+    ("cleanup", false),
 ];
 
 /// Step field names.
@@ -170,6 +171,7 @@ impl Parser<'_> {
             file: self.file.to_string(),
             intro: String::new(),
             steps: Vec::new(),
+            cleanup: None,
         };
         let body_start = self.metadata(&lines, &mut chapter);
         let mut intro = Vec::new();
@@ -277,6 +279,21 @@ impl Parser<'_> {
             }
             match *key {
                 "title" => chapter.title = value.to_string(),
+                "cleanup" => match split_args(value) {
+                    Ok(argv) if !argv.is_empty() => {
+                        chapter.cleanup = Some(Action {
+                            client: DEFAULT_CLIENT.to_string(),
+                            commands: vec![argv],
+                            repeat: 1,
+                            line: n,
+                        })
+                    }
+                    Ok(_) => self.error(n, "`cleanup:` needs a command"),
+                    Err(e) => self.error(
+                        n,
+                        format!("`cleanup:` cannot be split like redis-cli would: {e}"),
+                    ),
+                },
                 "summary" => chapter.summary = value.to_string(),
                 "id" => {
                     if value

@@ -42,6 +42,15 @@ pub struct Progress {
 
 /// The default place of the progress file, if the environment names a home.
 pub fn default_path() -> Option<PathBuf> {
+    Some(state_dir()?.join("progress.json"))
+}
+
+/// loopscope's state directory, if the environment names a home:
+/// `$XDG_STATE_HOME/loopscope`, or `~/.local/state/loopscope` (on macOS
+/// `~/Library/Application Support/loopscope`). The tour keeps what the
+/// chapters make there (chapter 12's append-only file), not in whatever
+/// directory it was started from.
+pub fn state_dir() -> Option<PathBuf> {
     let state_home = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute());
@@ -56,7 +65,7 @@ pub fn default_path() -> Option<PathBuf> {
             }
         }
     };
-    Some(base.join("loopscope").join("progress.json"))
+    Some(base.join("loopscope"))
 }
 
 impl Progress {
