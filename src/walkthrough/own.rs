@@ -81,24 +81,8 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
-    use crate::trace::model::{ClientInfo, Handler, Mask, Site, Snapshot};
-
-    static SITE: Site = Site {
-        file: Cow::Borrowed("src/server/networking.rs"),
-        line: 1,
-        function: Cow::Borrowed("f"),
-        mirrors: Cow::Borrowed("f"),
-    };
-
-    fn ev(data: ProbeData) -> Event {
-        Event {
-            seq: 1,
-            iter: 1,
-            t_us: 0,
-            site: Cow::Borrowed(&SITE),
-            data,
-        }
-    }
+    use crate::trace::model::{ClientInfo, Handler, Mask, Snapshot};
+    use crate::walkthrough::testkit::event as ev;
 
     fn readable(fd: Fd) -> Event {
         ev(ProbeData::FileEvent {
