@@ -71,7 +71,11 @@
 //! **Connections.** Each chapter expects its `client:` connections to be
 //! new when it starts (its first action connects, and a step may wait for
 //! that accept): close the [`client::ActionClient`]'s connections
-//! ([`client::ActionClient::close`]) when opening a chapter.
+//! ([`client::ActionClient::close_with`], writing the chapter left behind's
+//! `cleanup:` on the way) when opening a chapter, and give their local
+//! addresses (from [`client::ClientEvent::Connected`]) to
+//! [`Walkthrough::closing_own`] first, so their end of file is not taken for
+//! the learner's.
 //!
 //! **Which step is watched.** Only the step on screen, and the steps that
 //! follow it without a reading step between: events are matched against
