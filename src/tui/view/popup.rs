@@ -261,8 +261,14 @@ pub fn render_breakpoints(
             .is_some_and(|at| {
                 at.reason == crate::trace::model::StopReason::Breakpoint { id: bp.id }
             });
+        // The guide keeps one breakpoint of its own: say whose it is.
+        let whose = app
+            .guide
+            .as_ref()
+            .and_then(|g| g.breakpoint_label(bp.id))
+            .map_or(String::new(), |label| format!("   ({label})"));
         let text = format!(
-            "{mark} #{:<3} {}{}",
+            "{mark} #{:<3} {}{whose}{}",
             bp.id,
             breakpoint_text(&bp.on),
             if stopped {
