@@ -57,7 +57,7 @@ fn chapters(args: ChaptersArgs) -> ExitCode {
     use loopscope::walkthrough::{self, Origin};
     let origin = args.walkthrough.map_or(Origin::Embedded, Origin::Dir);
     if args.check {
-        let loaded = walkthrough::load::load(&origin);
+        let loaded = walkthrough::load::load_for_check(&origin);
         let mut problems = loaded.diagnostics;
         problems.extend(walkthrough::check::check(&loaded.chapters));
         for p in &problems {
@@ -174,9 +174,9 @@ struct ServerArgs {
     /// The name the append-only file's parts start with (a name, not a path).
     #[arg(long, value_name = "NAME", default_value = server::aof::DEFAULT_APPENDFILENAME, value_parser = parse_appendfilename)]
     appendfilename: String,
-    /// Working directory for persistence: the append-only file goes in `DIR/appendonlydir`.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    dir: std::path::PathBuf,
+    /// Working directory for persistence: the append-only file goes in `DIR/appendonlydir`. Default: the current directory for `serve`; loopscope's state directory (`$XDG_STATE_HOME/loopscope` or `~/.local/state/loopscope`) for the tour, so a chapter's AOF never lands where you happened to start it.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
 }
 
 /// Reads an `appendfsync` policy.
@@ -212,7 +212,9 @@ struct ServeArgs {
 }
 
 impl ServerArgs {
-    fn config(&self) -> Config {
+    /// The server's configuration; `default_dir` is the persistence
+    /// directory when `--dir` is not given.
+    fn config(&self, default_dir: std::path::PathBuf) -> Config {
         Config {
             bind: self.bind.clone(),
             port: self.port,
@@ -223,14 +225,14 @@ impl ServerArgs {
             appendonly: self.appendonly,
             appendfsync: self.appendfsync,
             appendfilename: self.appendfilename.clone(),
-            dir: self.dir.clone(),
+            dir: self.dir.clone().unwrap_or(default_dir),
             ..Config::default()
         }
     }
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    let (mut el, mut srv) = match server::init_server(args.server.config()) {
+    let (mut el, mut srv) = match server::init_server(args.server.config(".".into())) {
         Ok(pair) => pair,
         Err(e) => {
             eprintln!("loopscope: {e}");
@@ -546,7 +548,8 @@ fn tour(args: TourArgs) -> ExitCode {
     if let Ok(f) = log_file.try_clone() {
         log::set_sink(Box::new(f));
     }
-    let config = args.server.config();
+    let state_dir = loopscope::state_dir::state_dir();
+    let config = args.server.config(state_dir.unwrap_or_else(|| ".".into()));
     let (tx, rx) = std::sync::mpsc::channel();
     // The loop and the server are built on their own thread and never leave it.
     let started = std::thread::Builder::new()

@@ -8,16 +8,30 @@
 //! the event that completes the step (the test then lets it go on). Finally
 //! every action must have been answered without an error reply.
 //!
+//! The same player also plays them the harder ways a learner meets: with a
+//! second viewer attached over the attach port that follows the guide too,
+//! after switching chapters back and forth on one server (the closed
+//! connections of the chapter left must complete nothing), and with a viewer
+//! as lossy as the TUI while a flood of pipelined commands runs (a step
+//! waiting for a rare event must still tick, every time).
+//!
 //! A failure names the chapter file, the step and the condition that was not
 //! met, and how far its sequence got. `CHAPTER_ONLY=06-` plays only the
 //! chapters whose file name contains that text.
 
-use std::net::SocketAddr;
+use std::io::{BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use loopscope::server::{self, Config};
+use loopscope::trace::admission::Policy;
+use loopscope::trace::attach::spawn_attach_server;
 use loopscope::trace::model::{Control, ControlRequest, Message};
-use loopscope::trace::{self, Subscription};
+use loopscope::trace::reader::TraceReader;
+use loopscope::trace::{self, Subscription, TraceHandle};
 use loopscope::walkthrough::client::{ActionClient, ClientEvent};
 use loopscope::walkthrough::pause::PauseDriver;
 use loopscope::walkthrough::{Chapter, Loaded, Origin, Progress, Walkthrough, load};
@@ -32,9 +46,12 @@ fn aof_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("loopscope-chapters-{}", std::process::id()))
 }
 
+/// The queue the TUI's own viewer has: small, so a busy loop drops for it.
+const TUI_CAPACITY: usize = 1024;
+
 /// A server on a free loopback port, its loop running on its own thread,
-/// and a viewer subscribed to its trace.
-fn start_server() -> (SocketAddr, Subscription) {
+/// and a viewer subscribed to its trace with a queue of `capacity` events.
+fn start_server(capacity: usize) -> (SocketAddr, Subscription, TraceHandle) {
     let config = Config {
         port: 0,
         dir: aof_dir(),
@@ -44,14 +61,114 @@ fn start_server() -> (SocketAddr, Subscription) {
     let (mut tracer, handle) = trace::tracer(false);
     tracer.set_facts(server::probes::facts(&srv, el.setsize));
     el.set_tracer(tracer);
-    // Big enough that this test never loses an event, even for the 5000-PING step.
-    let sub = handle.subscribe(1 << 20);
+    let sub = handle.subscribe(capacity);
     let addr = srv.local_addr;
     std::thread::Builder::new()
         .name("chapter server".into())
         .spawn(move || el.main(&mut srv))
         .expect("spawn the loop");
-    (addr, sub)
+    (addr, sub, handle)
+}
+
+/// A second viewer over the attach port, running its own guide on the
+/// stream it reads (it never takes control: its pauses are only hints).
+struct Attached {
+    guide: Walkthrough,
+    pauses: PauseDriver,
+    lines: Receiver<Message>,
+    out: TcpStream,
+    greeted: bool,
+}
+
+impl Attached {
+    fn connect(handle: TraceHandle, chapters: Loaded) -> Attached {
+        let (policy, _) =
+            Policy::for_bind(&["127.0.0.1:0".parse().expect("addr")], None, false).expect("policy");
+        let server = spawn_attach_server(handle, "127.0.0.1:0", policy).expect("attach port");
+        let stream = TcpStream::connect(server.addr).expect("attach");
+        // The attach server lives as long as the process; its connection too.
+        std::mem::forget(server);
+        let out = stream.try_clone().expect("clone");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for msg in TraceReader::new(BufReader::new(stream)).flatten() {
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut guide = Walkthrough::with_progress(chapters, Progress::in_memory());
+        let pauses = PauseDriver::new(&mut guide);
+        Attached {
+            guide,
+            pauses,
+            lines,
+            out,
+            greeted: false,
+        }
+    }
+
+    fn send(&mut self, controls: Vec<ControlRequest>) {
+        for c in controls {
+            let mut line = serde_json::to_vec(&c).expect("json");
+            line.push(b'\n');
+            self.out.write_all(&line).expect("send a control line");
+        }
+    }
+
+    /// Follows the primary guide to `pos`.
+    fn follow(&mut self, chapter: usize, step: usize) {
+        if self.guide.position().map(|p| p.chapter) != Some(chapter) {
+            self.guide.open(chapter);
+        }
+        self.guide.goto(step);
+        let controls = self.pauses.sync(&self.guide);
+        self.send(controls);
+    }
+
+    fn read_available(&mut self) {
+        while let Ok(msg) = self.lines.try_recv() {
+            self.greeted |= matches!(msg, Message::Hello(_));
+            let handled = self.pauses.handle(&mut self.guide, &msg);
+            self.send(handled.controls);
+        }
+    }
+}
+
+/// A raw client pipelining PINGs as fast as the loop answers, until stopped.
+struct Flood {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl Flood {
+    fn start(addr: SocketAddr) -> Flood {
+        const BATCH: usize = 1000;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut conn = TcpStream::connect(addr).expect("flood connects");
+            conn.set_read_timeout(Some(Duration::from_secs(30)))
+                .expect("timeout");
+            let batch = b"*1\r\n$4\r\nPING\r\n".repeat(BATCH);
+            let want = b"+PONG\r\n".len() * BATCH;
+            let mut buf = vec![0u8; want];
+            let mut sent = 0;
+            while !flag.load(Ordering::Relaxed) {
+                conn.write_all(&batch).expect("flood writes");
+                conn.read_exact(&mut buf).expect("flood reads its replies");
+                sent += BATCH as u64;
+            }
+            sent
+        });
+        Flood { stop, thread }
+    }
+
+    /// Stops the flood; returns how many commands it sent.
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("the flood ends")
+    }
 }
 
 /// One chapter being played: the guide, the built-in client, the trace.
@@ -66,20 +183,34 @@ struct Player {
     /// How long one step may take.
     timeout: Duration,
     actions_sent: usize,
+    /// The built-in client's connections: name, local address.
+    own: Vec<(String, String)>,
+    /// Events the loop dropped for this viewer (its last `drops`).
+    dropped: u64,
+    /// The stream's hello arrived (it says what the loop can do).
+    greeted: bool,
+    attached: Option<Attached>,
 }
 
 impl Player {
     fn new(chapter: &Chapter, timeout: Duration) -> Player {
-        let (addr, sub) = start_server();
+        // Big enough that this player never loses an event, even for the 5000-PING step.
+        Player::over(vec![chapter.clone()], timeout, 1 << 20, false)
+    }
+
+    /// A player of `chapters` on one server, its viewer's queue `capacity`
+    /// events, with a second viewer attached if `attach`. Opens the first.
+    fn over(chapters: Vec<Chapter>, timeout: Duration, capacity: usize, attach: bool) -> Player {
+        let (addr, sub, handle) = start_server(capacity);
         let loaded = Loaded {
-            chapters: vec![chapter.clone()],
+            chapters,
             diagnostics: Vec::new(),
         };
-        let mut guide = Walkthrough::with_progress(loaded, Progress::in_memory());
+        let mut guide = Walkthrough::with_progress(loaded.clone(), Progress::in_memory());
         let pauses = PauseDriver::new(&mut guide);
         assert!(guide.open(0));
         Player {
-            file: chapter.file.clone(),
+            file: guide.chapters()[0].file.clone(),
             guide,
             pauses,
             client: ActionClient::new(addr),
@@ -87,6 +218,37 @@ impl Player {
             held: Vec::new(),
             timeout,
             actions_sent: 0,
+            own: Vec::new(),
+            dropped: 0,
+            greeted: false,
+            attached: attach.then(|| Attached::connect(handle, loaded)),
+        }
+    }
+
+    /// Opens chapter `c` the way the TUI does: the client's connections of
+    /// the chapter before are closed, after writing its cleanup on the
+    /// first of them, and the guide knows they are its own.
+    fn open_chapter(&mut self, c: usize) {
+        let cleanup = self.guide.current_chapter().and_then(|c| c.cleanup.clone());
+        let cleanup = cleanup.zip(self.own.first()).map(|(mut a, (name, _))| {
+            a.client = name.clone();
+            a
+        });
+        assert!(self.guide.open(c));
+        self.guide
+            .closing_own(self.own.drain(..).map(|(_, local)| local));
+        self.client.close_with(cleanup.as_ref());
+        self.file = self.guide.chapters()[c].file.clone();
+        self.held.clear();
+    }
+
+    /// The next outcome of an action, noting the connections it opened.
+    fn client_event(&mut self, timeout: Duration) -> Option<ClientEvent> {
+        loop {
+            match self.client.wait_event(timeout)? {
+                ClientEvent::Connected { client, local } => self.own.push((client, local)),
+                other => return Some(other),
+            }
         }
     }
 
@@ -97,11 +259,17 @@ impl Player {
     }
 
     fn handle(&mut self, msg: &Message) {
-        if let Message::Error(e) = msg {
-            panic!(
+        match msg {
+            Message::Error(e) => panic!(
                 "{}: the gate refused a control message: {}",
                 self.file, e.error
-            );
+            ),
+            Message::Drops(d) => {
+                assert_eq!(d.watched, 0, "{}: a watched event was lost", self.file);
+                self.dropped = d.total;
+            }
+            Message::Hello(_) => self.greeted = true,
+            _ => {}
         }
         let handled = self.pauses.handle(&mut self.guide, msg);
         self.send(handled.controls);
@@ -123,8 +291,12 @@ impl Player {
             if left.is_zero() {
                 return false;
             }
-            if let Ok(msg) = self.sub.recv_timeout(Some(left)) {
+            let wait = left.min(Duration::from_millis(20));
+            if let Ok(msg) = self.sub.recv_timeout(Some(wait)) {
                 self.handle(&msg);
+            }
+            if let Some(a) = self.attached.as_mut() {
+                a.read_available();
             }
         }
         true
@@ -136,9 +308,21 @@ impl Player {
         let step = self.guide.current_step().cloned().expect("the step exists");
         let controls = self.pauses.sync(&self.guide);
         self.send(controls);
-        // Act only once the gate can stop where the next pause is, as a
-        // learner reading the step would.
-        self.read_until(self.timeout, |p| p.guide.pause_armed());
+        let chapter = self.guide.position().expect("open").chapter;
+        if let Some(a) = self.attached.as_mut() {
+            a.follow(chapter, i);
+        }
+        // Act only once the gate can stop where the next pause is, and the
+        // loop watches what the step waits for, as a learner reading the
+        // step would (reading takes longer than either).
+        self.read_until(self.timeout, |p| {
+            p.greeted
+                && p.guide.pause_armed()
+                && p.guide.watch_armed()
+                && p.attached
+                    .as_ref()
+                    .is_none_or(|a| a.greeted && a.guide.watch_armed())
+        });
         if let Some(action) = &step.action {
             self.client.send(action).map_err(|e| {
                 format!(
@@ -175,6 +359,20 @@ impl Player {
                 step.title
             ));
         }
+        let followed = |p: &Player| {
+            p.attached
+                .as_ref()
+                .is_none_or(|a| step.wait.is_empty() || a.guide.is_met(i))
+        };
+        if !self.read_until(self.timeout, followed) {
+            return Err(format!(
+                "{}:{}: step {} `{}`: the attached viewer's guide did not see it met",
+                self.file,
+                step.line,
+                i + 1,
+                step.title
+            ));
+        }
         Ok(())
     }
 
@@ -187,7 +385,7 @@ impl Player {
             while let Ok(msg) = self.sub.recv_timeout(Some(Duration::ZERO)) {
                 self.handle(&msg);
             }
-            match self.client.wait_event(Duration::from_millis(50)) {
+            match self.client_event(Duration::from_millis(50)) {
                 Some(ClientEvent::Replied { errors: 0, .. }) => answered += 1,
                 Some(ClientEvent::Replied { action, first, .. }) => {
                     return Err(format!(
@@ -198,6 +396,7 @@ impl Player {
                 Some(ClientEvent::Failed { client, error }) => {
                     return Err(format!("{}: client {client}: {error}", self.file));
                 }
+                Some(ClientEvent::Connected { .. }) => unreachable!("client_event notes these"),
                 None if Instant::now() > deadline => {
                     return Err(format!(
                         "{}: {} of {} actions answered",
@@ -207,7 +406,17 @@ impl Player {
                 None => {}
             }
         }
+        self.actions_sent = 0;
         Ok(())
+    }
+
+    /// Plays every step of the open chapter, then checks the replies.
+    fn play_all(&mut self) -> Result<(), String> {
+        let steps = self.guide.current_chapter().expect("open").steps.len();
+        for i in 0..steps {
+            self.play_step(i)?;
+        }
+        self.check_replies()
     }
 }
 
@@ -233,6 +442,124 @@ fn every_chapter_plays_end_to_end() {
         .collect();
     let _ = std::fs::remove_dir_all(aof_dir());
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The embedded chapters whose file names contain these texts, in this order.
+fn chapters(names: &[&str]) -> Vec<Chapter> {
+    let loaded = load::load(&Origin::Embedded);
+    names
+        .iter()
+        .map(|n| {
+            let found = loaded.chapters.iter().find(|c| c.file.contains(n));
+            found.cloned().unwrap_or_else(|| panic!("no chapter {n}"))
+        })
+        .collect()
+}
+
+#[test]
+fn every_chapter_plays_with_a_second_viewer_attached() {
+    let all = load::load(&Origin::Embedded).chapters;
+    let only = std::env::var("CHAPTER_ONLY").ok();
+    let mut failures = Vec::new();
+    for c in all
+        .iter()
+        .filter(|c| only.as_ref().is_none_or(|o| c.file.contains(o.as_str())))
+    {
+        let mut player = Player::over(vec![c.clone()], STEP_TIMEOUT, 1 << 20, true);
+        if let Err(e) = player.play_all() {
+            failures.push(e);
+        }
+    }
+    let _ = std::fs::remove_dir_all(aof_dir());
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn switching_chapters_back_and_forth_completes_nothing_by_itself() {
+    // Chapters 6 and 10 both start by waiting for a client's fd to be
+    // readable: exactly what the end of file of a closed connection is.
+    let mut player = Player::over(chapters(&["06-", "10-"]), STEP_TIMEOUT, 1 << 20, false);
+    for (round, c) in [0, 1, 0, 1, 0].into_iter().enumerate() {
+        player.open_chapter(c);
+        let first = player.guide.current_step().cloned().expect("a first step");
+        let controls = player.pauses.sync(&player.guide);
+        player.send(controls);
+        // A learner reads the step before acting: the connections closed a
+        // moment ago reach the loop meanwhile, and must tick nothing.
+        let ticked = player.read_until(Duration::from_millis(500), |p| p.guide.is_met(0));
+        assert!(
+            !ticked,
+            "round {round}: {} step 1 `{}` completed before anything was sent",
+            player.file, first.title
+        );
+        if round < 4 {
+            // Half a chapter, then on to the other one.
+            player.play_step(0).expect("the first step");
+            player.check_replies().expect("replies");
+        } else {
+            player
+                .play_all()
+                .expect("the whole chapter, after the switches");
+        }
+    }
+}
+
+#[test]
+fn leaving_a_chapter_deletes_what_it_left_behind() {
+    // Chapter 7 makes a 32 MiB key; chapter 12 would write it into its AOF.
+    let mut player = Player::over(chapters(&["07-", "06-"]), STEP_TIMEOUT, 1 << 20, false);
+    player.play_all().expect("chapter 7 plays");
+    let addr = player.client.addr();
+    let exists = || {
+        let mut conn = TcpStream::connect(addr).expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        conn.write_all(b"*2\r\n$6\r\nEXISTS\r\n$3\r\nbig\r\n")
+            .expect("write");
+        let mut reply = [0u8; 4];
+        conn.read_exact(&mut reply).expect("reply");
+        reply
+    };
+    assert_eq!(&exists(), b":1\r\n", "chapter 7 made it");
+    player.open_chapter(1);
+    // The cleanup went out on chapter 7's connection as it closed; the
+    // server runs it at its next turn.
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        player.read_until(Duration::ZERO, |_| false);
+        &exists() == b":0\r\n"
+    });
+    assert!(gone, "`big` is still there after leaving chapter 7");
+}
+
+#[test]
+fn a_rare_event_ticks_its_step_every_time_under_a_flood() {
+    // Chapter 11's "See it happen" waits for one refired fd; a flood of
+    // pipelined PINGs makes the loop drop most events for a viewer as small
+    // as the TUI's. Watched conditions are delivered all the same.
+    let mut player = Player::over(chapters(&["11-"]), STEP_TIMEOUT, TUI_CAPACITY, false);
+    let step = player.guide.chapters()[0]
+        .steps
+        .iter()
+        .position(|s| s.title == "See it happen")
+        .expect("the step");
+    let flood = Flood::start(player.client.addr());
+    for round in 0..3 {
+        player.guide.reset_progress().expect("in memory");
+        player.open_chapter(0);
+        for i in 0..=step {
+            if let Err(e) = player.play_step(i) {
+                panic!("round {round}: {e}");
+            }
+        }
+        player.check_replies().expect("replies");
+    }
+    let sent = flood.stop();
+    assert!(sent > 0, "the flood ran");
+    assert!(
+        player.dropped > 0,
+        "the viewer never lost an event: the flood proved nothing"
+    );
 }
 
 #[test]

@@ -483,6 +483,25 @@ pub fn prepare_for_shutdown(el: &mut EventLoop<Server>, server: &mut Server) {
     el.stop();
 }
 
+/// Every file and time event handler the server registers, as (our name,
+/// the Redis name): what a trace event's handler can be, and so what a
+/// `handler` breakpoint may name.
+pub const EVENT_HANDLERS: [(&str, &str); 4] = [
+    (
+        networking::ACCEPT_TCP_HANDLER.name,
+        networking::ACCEPT_TCP_HANDLER.mirrors,
+    ),
+    (
+        networking::READ_QUERY_FROM_CLIENT.name,
+        networking::READ_QUERY_FROM_CLIENT.mirrors,
+    ),
+    (
+        networking::SEND_REPLY_TO_CLIENT.name,
+        networking::SEND_REPLY_TO_CLIENT.mirrors,
+    ),
+    (SERVER_CRON.name, SERVER_CRON.mirrors),
+];
+
 /// The serverCron time event.
 pub const SERVER_CRON: Handler<crate::ae::TimeProc<Server>> = Handler {
     name: "server_cron",

@@ -152,7 +152,8 @@ impl Policy {
     /// The error for a control a read-only viewer sent, if it is one that
     /// would move or change the loop; a fresh snapshot is always allowed.
     pub fn refuse_read_only(&self, control: &Control) -> Option<String> {
-        if *control == Control::Snapshot {
+        // Both change only what this viewer receives, never the loop.
+        if let Control::Snapshot | Control::Watch { .. } = control {
             return None;
         }
         let why = if self.read_only {
@@ -352,6 +353,10 @@ mod tests {
     fn read_only_viewers_may_only_ask_for_snapshots() {
         let p = Policy::default();
         assert_eq!(p.refuse_read_only(&Control::Snapshot), None);
+        let watch = Control::Watch {
+            conditions: vec!["command name=set".into()],
+        };
+        assert_eq!(p.refuse_read_only(&watch), None);
         for c in [
             Control::Pause,
             Control::Continue,

@@ -8,14 +8,19 @@
 //! escaped, and cut after 64 bytes).
 
 use super::model::{BreakOn, Breakpoint, Event, ProbeData};
+use crate::walkthrough::condition::Condition;
 
 /// True if the enabled breakpoint `bp` matches `ev`. Disabled ones never do.
-pub fn matches(bp: &Breakpoint, ev: &Event) -> bool {
-    bp.enabled && on_matches(&bp.on, &ev.data)
+/// `when` is the parsed condition of a [`BreakOn::When`] breakpoint (the
+/// gate parses it once, when the breakpoint is added).
+pub fn matches(bp: &Breakpoint, when: Option<&Condition>, ev: &Event) -> bool {
+    bp.enabled && on_matches(&bp.on, when, ev)
 }
 
-fn on_matches(on: &BreakOn, data: &ProbeData) -> bool {
+fn on_matches(on: &BreakOn, when: Option<&Condition>, ev: &Event) -> bool {
+    let data = &ev.data;
     match on {
+        BreakOn::When { .. } => when.is_some_and(|c| c.matches(ev)),
         BreakOn::Kind { kind } => data.kind() == *kind,
         BreakOn::Fd { fd } => data.fd() == Some(*fd),
         BreakOn::Handler { name } => data.handler().is_some_and(|h| h.is_named(name)),
@@ -237,10 +242,12 @@ mod tests {
     fn command_breakpoint_matches_name_any_case() {
         assert!(matches(
             &bp(BreakOn::Command { name: "GET".into() }),
+            None,
             &command("get", &["k"], 8)
         ));
         assert!(!matches(
             &bp(BreakOn::Command { name: "set".into() }),
+            None,
             &command("get", &["k"], 8)
         ));
     }
@@ -250,23 +257,23 @@ mod tests {
         let b = bp(BreakOn::Key {
             pattern: "user:*".into(),
         });
-        assert!(matches(&b, &command("get", &["user:1"], 8)));
-        assert!(!matches(&b, &command("get", &["session:1"], 8)));
+        assert!(matches(&b, None, &command("get", &["user:1"], 8)));
+        assert!(!matches(&b, None, &command("get", &["session:1"], 8)));
     }
 
     #[test]
     fn fd_breakpoint_sees_every_probe_about_the_fd() {
         let b = bp(BreakOn::Fd { fd: 8 });
-        assert!(matches(&b, &command("get", &[], 8)));
-        assert!(!matches(&b, &command("get", &[], 9)));
+        assert!(matches(&b, None, &command("get", &[], 8)));
+        assert!(!matches(&b, None, &command("get", &[], 9)));
         let fe = ev(ProbeData::FileEvent {
             fd: 8,
             mask: Mask::READABLE,
             handler: Handler::new("a", "b"),
             refired: false,
         });
-        assert!(matches(&b, &fe));
-        assert!(!matches(&b, &ev(ProbeData::AfterSleep {})));
+        assert!(matches(&b, None, &fe));
+        assert!(!matches(&b, None, &ev(ProbeData::AfterSleep {})));
     }
 
     #[test]
@@ -281,30 +288,35 @@ mod tests {
             &bp(BreakOn::Handler {
                 name: "readQueryFromClient".into()
             }),
+            None,
             &fe
         ));
         assert!(matches(
             &bp(BreakOn::Handler {
                 name: "read_query_from_client".into()
             }),
+            None,
             &fe
         ));
         assert!(!matches(
             &bp(BreakOn::Handler {
                 name: "server_cron".into()
             }),
+            None,
             &fe
         ));
         assert!(matches(
             &bp(BreakOn::Kind {
                 kind: ProbeKind::FileEvent
             }),
+            None,
             &fe
         ));
         assert!(!matches(
             &bp(BreakOn::Kind {
                 kind: ProbeKind::Command
             }),
+            None,
             &fe
         ));
     }
@@ -313,6 +325,6 @@ mod tests {
     fn disabled_breakpoint_never_matches() {
         let mut b = bp(BreakOn::Fd { fd: 8 });
         b.enabled = false;
-        assert!(!matches(&b, &command("get", &[], 8)));
+        assert!(!matches(&b, None, &command("get", &[], 8)));
     }
 }

@@ -24,8 +24,10 @@ use std::time::Duration;
 
 use super::breakpoint;
 use super::model::{
-    Breakpoint, Control, Event, GateState, GateStatus, ProbeKind, StepUnit, StopPoint, StopReason,
+    BreakOn, Breakpoint, Control, Event, GateState, GateStatus, ProbeKind, StepUnit, StopPoint,
+    StopReason,
 };
+use crate::walkthrough::condition::Condition;
 
 /// The gate's state. See the module doc for the rules.
 #[derive(Debug)]
@@ -36,6 +38,9 @@ pub struct Gate {
     /// Where the loop is stopped, while [`GateState::Paused`].
     at: Option<StopPoint>,
     breakpoints: Vec<Breakpoint>,
+    /// The parsed condition of each `when` breakpoint, by id: parsed once,
+    /// when added, not at every probe.
+    conditions: Vec<(u32, Condition)>,
     next_breakpoint: u32,
     controller: Option<u64>,
 }
@@ -68,6 +73,7 @@ impl Gate {
             step_reason,
             at: None,
             breakpoints: Vec::new(),
+            conditions: Vec::new(),
             next_breakpoint: 1,
             controller: None,
         }
@@ -91,7 +97,17 @@ impl Gate {
     /// here; the gate is then [`GateState::Paused`] at this event.
     pub fn check(&mut self, ev: &Event) -> bool {
         let kind = ev.data.kind();
-        let reason = match self.breakpoints.iter().find(|b| breakpoint::matches(b, ev)) {
+        let parsed = |id: u32| {
+            self.conditions
+                .iter()
+                .find(|(of, _)| *of == id)
+                .map(|(_, c)| c)
+        };
+        let hit = self
+            .breakpoints
+            .iter()
+            .find(|b| breakpoint::matches(b, parsed(b.id), ev));
+        let reason = match hit {
             Some(b) => Some(StopReason::Breakpoint { id: b.id }),
             None => match self.state {
                 GateState::Stepping { unit } if step_ends_at(unit, kind) => {
@@ -139,7 +155,7 @@ impl Gate {
             breakpoint: None,
             changed: false,
         };
-        if let Control::Snapshot = control {
+        if let Control::Snapshot | Control::Watch { .. } = control {
             return Ok(unchanged);
         }
         match self.controller {
@@ -161,7 +177,7 @@ impl Gate {
             changed: true,
         };
         match control {
-            Control::TakeControl | Control::Snapshot => {}
+            Control::TakeControl | Control::Snapshot | Control::Watch { .. } => {}
             Control::ReleaseControl => self.controller = None,
             Control::Pause => {
                 if !self.is_paused() {
@@ -184,7 +200,16 @@ impl Gate {
                 StopReason::Step,
             ),
             Control::BreakAdd { on } => {
+                let when = match on {
+                    BreakOn::When { when } => Some(
+                        Condition::parse(when).map_err(|e| format!("breakpoint `{when}`: {e}"))?,
+                    ),
+                    _ => None,
+                };
                 let id = self.next_breakpoint;
+                if let Some(c) = when {
+                    self.conditions.push((id, c));
+                }
                 self.next_breakpoint = self.next_breakpoint.wrapping_add(1).max(1);
                 self.breakpoints.push(Breakpoint {
                     id,
@@ -196,6 +221,7 @@ impl Gate {
             Control::BreakRemove { bp } => {
                 let i = self.find(*bp)?;
                 self.breakpoints.remove(i);
+                self.conditions.retain(|(id, _)| id != bp);
             }
             Control::BreakEnable { bp } | Control::BreakDisable { bp } => {
                 let i = self.find(*bp)?;
@@ -222,6 +248,7 @@ impl Gate {
     pub fn reset(&mut self) {
         self.controller = None;
         self.breakpoints.clear();
+        self.conditions.clear();
         self.run(GateState::Running, StopReason::Step);
     }
 
@@ -420,6 +447,39 @@ mod tests {
         ok(&mut g, 1, Control::BreakRemove { bp: id });
         assert!(!g.check(&file_event(5, 9)));
         assert!(g.control(1, &Control::BreakRemove { bp: id }).is_err());
+    }
+
+    #[test]
+    fn a_when_breakpoint_stops_only_where_its_condition_holds() {
+        let mut g = Gate::new(false);
+        let refused = g.control(
+            1,
+            &Control::BreakAdd {
+                on: BreakOn::When {
+                    when: "file_event fd>=nine".into(),
+                },
+            },
+        );
+        assert!(refused.is_err_and(|e| e.contains("fd>=nine")));
+        assert_eq!(g.controller(), None, "a refused request takes no control");
+        let on = BreakOn::When {
+            when: "file_event fd>=9".into(),
+        };
+        let id = ok(&mut g, 1, Control::BreakAdd { on })
+            .breakpoint
+            .expect("id");
+        assert!(!g.check(&file_event(1, 8)));
+        assert!(g.check(&file_event(2, 10)));
+        assert_eq!(
+            g.status().at.map(|a| a.reason),
+            Some(StopReason::Breakpoint { id })
+        );
+        ok(&mut g, 1, Control::Continue);
+        ok(&mut g, 1, Control::BreakDisable { bp: id });
+        assert!(!g.check(&file_event(3, 10)));
+        ok(&mut g, 1, Control::BreakEnable { bp: id });
+        ok(&mut g, 1, Control::BreakRemove { bp: id });
+        assert!(!g.check(&file_event(4, 10)) && g.conditions.is_empty());
     }
 
     #[test]

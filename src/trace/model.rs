@@ -106,7 +106,18 @@ pub struct Hello {
     /// version of loopscope still knows where each anchor was.
     #[serde(default)]
     pub anchors: Vec<AnchorEntry>,
+    /// The optional abilities of the sender, by name ([`FEATURES`]). A
+    /// viewer asks only for what is listed; a sender without the field
+    /// (loopscope before they existed) has none of them.
+    #[serde(default)]
+    pub features: Vec<Cow<'static, str>>,
 }
+
+/// The abilities this loopscope's tracer adds to format 1, each named once
+/// it exists: `watch` (the `watch` control: lossless delivery of the events
+/// a viewer's wait-conditions match) and `break_when` (breakpoints written in
+/// the wait-condition language, `"on":"when"`).
+pub const FEATURES: [&str; 2] = ["watch", "break_when"];
 
 /// One anchor of the sender's source (see `crate::source`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -842,6 +853,11 @@ pub fn short_bytes(bytes: &[u8]) -> String {
 pub struct Drops {
     pub total: u64,
     pub by_kind: BTreeMap<ProbeKind, u64>,
+    /// Of `total`, events a `watch` asked for that were lost all the same,
+    /// because the viewer let even the watched allowance fill up. Zero for a
+    /// viewer that reads its stream at all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub watched: u64,
 }
 
 // ---------------------------------------------------------------------------
@@ -1226,6 +1242,11 @@ pub enum BreakOn {
     Command { name: String },
     /// A command with a key matching this glob (Redis `KEYS` syntax).
     Key { pattern: String },
+    /// An event that meets a wait-condition of the guide's language
+    /// (`read bytes>=16384`, `command name=set key=foo`; see
+    /// [`crate::walkthrough::condition`]). The gate parses it when the
+    /// breakpoint is added and refuses text that does not parse.
+    When { when: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1286,6 +1307,13 @@ pub enum Control {
     },
     /// Send me a fresh snapshot (allowed without control).
     Snapshot,
+    /// Deliver me every event that meets one of these wait-conditions (the
+    /// guide's language) even when my queue is full, so a guide never misses
+    /// the event its step waits for. Replaces the previous list; an empty list
+    /// ends it. Allowed without control: it changes only this viewer's stream.
+    Watch {
+        conditions: Vec<String>,
+    },
 }
 
 impl Control {
@@ -1303,6 +1331,7 @@ impl Control {
             Control::BreakEnable { .. } => "break_enable",
             Control::BreakDisable { .. } => "break_disable",
             Control::Snapshot => "snapshot",
+            Control::Watch { .. } => "watch",
         }
     }
 }

@@ -29,7 +29,13 @@ use std::time::{Duration, Instant};
 
 use super::model::{Drops, Message, ProbeKind};
 
-/// How far forced messages may go past the capacity.
+/// How far watched events ([`Outbox::push_watched`]) may go past the
+/// capacity: generous, since each is an event a guide waits for, yet a hard
+/// bound, so a viewer that watches something frequent and reads nothing
+/// cannot make the loop hold memory without end.
+pub const WATCHED_ALLOWANCE: usize = 16 * 1024;
+
+/// How far forced messages may go past the capacity and the watched allowance.
 const FORCED_SLACK: usize = 1024;
 
 /// A sleeping consumer is woken once this many events wait (or at once for a
@@ -100,6 +106,7 @@ pub fn channel(capacity: usize) -> (Outbox, Inbox) {
         q: q.clone(),
         capacity: capacity.max(1),
         dropped: [0; ProbeKind::ALL.len()],
+        watched_dropped: 0,
         needs_resync: false,
     };
     (outbox, Inbox(q))
@@ -120,6 +127,8 @@ pub struct Outbox {
     capacity: usize,
     /// Events dropped for this viewer so far, by kind (cumulative).
     dropped: [u64; ProbeKind::ALL.len()],
+    /// Watched events dropped all the same (the allowance was full).
+    watched_dropped: u64,
     /// Events were dropped since the last resynchronisation.
     needs_resync: bool,
 }
@@ -175,6 +184,26 @@ impl Outbox {
         Pushed::Queued
     }
 
+    /// Queues an event the viewer's `watch` list asked for: past a full
+    /// queue and past a pending resynchronisation (the viewer's state may
+    /// lack the events before it, but its guide must not miss it), up to
+    /// [`WATCHED_ALLOWANCE`] beyond the capacity. Past that it is dropped,
+    /// and counted apart ([`Drops::watched`]).
+    pub fn push_watched(&mut self, msg: &Arc<Message>, kind: ProbeKind) -> Pushed {
+        let q = self.q.lock();
+        if q.consumer_closed {
+            return Pushed::Closed;
+        }
+        if q.buf.len() >= self.capacity.saturating_add(WATCHED_ALLOWANCE) {
+            drop(q);
+            self.count_drop(kind);
+            self.watched_dropped = self.watched_dropped.saturating_add(1);
+            return Pushed::Dropped;
+        }
+        self.enqueue(q, msg.clone(), true);
+        Pushed::Queued
+    }
+
     /// Queues a message that must not be dropped. Returns `Closed` if the
     /// consumer is gone or has stopped reading altogether (then it is cut off).
     pub fn push_forced(&self, msg: Arc<Message>) -> Pushed {
@@ -182,7 +211,11 @@ impl Outbox {
         if q.consumer_closed {
             return Pushed::Closed;
         }
-        if q.buf.len() >= self.capacity.saturating_add(FORCED_SLACK) {
+        let limit = self
+            .capacity
+            .saturating_add(WATCHED_ALLOWANCE)
+            .saturating_add(FORCED_SLACK);
+        if q.buf.len() >= limit {
             q.consumer_closed = true;
             self.q.publish(&q);
             drop(q);
@@ -204,7 +237,10 @@ impl Outbox {
             return None;
         }
         self.needs_resync = false;
-        let mut drops = Drops::default();
+        let mut drops = Drops {
+            watched: self.watched_dropped,
+            ..Drops::default()
+        };
         for (kind, &count) in ProbeKind::ALL.iter().zip(self.dropped.iter()) {
             if count > 0 {
                 drops.by_kind.insert(*kind, count);
@@ -431,7 +467,7 @@ mod tests {
             Pushed::Queued,
             "past capacity, within slack"
         );
-        for _ in 0..FORCED_SLACK - 1 {
+        for _ in 0..WATCHED_ALLOWANCE + FORCED_SLACK - 1 {
             assert_eq!(out.push_forced(ack()), Pushed::Queued);
         }
         assert_eq!(out.push_forced(ack()), Pushed::Closed);
@@ -439,8 +475,33 @@ mod tests {
         // What was queued can still be read, then the viewer sees the end.
         let mut all = Vec::new();
         inbox.drain_into(&mut all);
-        assert_eq!(all.len(), FORCED_SLACK + 1);
+        assert_eq!(all.len(), WATCHED_ALLOWANCE + FORCED_SLACK + 1);
         assert_eq!(inbox.recv_timeout(None), Err(RecvError::Closed));
+    }
+
+    #[test]
+    fn watched_events_pass_a_full_queue_up_to_the_allowance_then_are_counted() {
+        let (mut out, inbox) = channel(4);
+        for i in 1..=4 {
+            out.push(&msg(i), ProbeKind::Command);
+        }
+        assert_eq!(out.push(&msg(3), ProbeKind::Command), Pushed::Dropped);
+        // Lossy events now wait for a resync; a watched one does not.
+        assert_eq!(out.push(&msg(4), ProbeKind::Command), Pushed::Dropped);
+        assert_eq!(out.push_watched(&msg(5), ProbeKind::Read), Pushed::Queued);
+        for i in 1..WATCHED_ALLOWANCE {
+            assert_eq!(
+                out.push_watched(&msg(5 + i as u64), ProbeKind::Read),
+                Pushed::Queued
+            );
+        }
+        assert_eq!(out.push_watched(&msg(0), ProbeKind::Read), Pushed::Dropped);
+        let mut all = Vec::new();
+        inbox.drain_into(&mut all);
+        assert_eq!(all.len(), 4 + WATCHED_ALLOWANCE, "nothing else was lost");
+        let drops = out.resync_room(3).expect("lost events: a resync is due");
+        assert_eq!((drops.total, drops.watched), (3, 1));
+        assert_eq!(drops.by_kind.get(&ProbeKind::Read), Some(&1));
     }
 
     #[test]

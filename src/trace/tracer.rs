@@ -55,10 +55,12 @@ use mio::Waker;
 
 use super::gate::Gate;
 use super::model::{
-    Ack, BeforeSleepSummary, ControlRequest, ErrorReply, Event, FORMAT_VERSION, Hello,
-    KeyspaceInfo, ListenerInfo, Mask, Message, ProbeData, ProbeKind, Site, Snapshot, StopReason,
+    Ack, BeforeSleepSummary, Control, ControlRequest, ErrorReply, Event, FEATURES, FORMAT_VERSION,
+    Hello, KeyspaceInfo, ListenerInfo, Mask, Message, ProbeData, ProbeKind, Site, Snapshot,
+    StopReason,
 };
 use super::queue::{self, Inbox, Injector, Outbox, Pushed, RecvError};
+use crate::walkthrough::condition::Condition;
 
 /// How many events a viewer's queue holds before it starts dropping.
 pub const DEFAULT_CAPACITY: usize = 4096;
@@ -138,16 +140,13 @@ pub struct Facts {
 enum Request {
     Subscribe {
         viewer: u64,
-        outbox: Outbox,
+        /// Boxed: it is by far the largest request, and the rarest.
+        outbox: Box<Outbox>,
     },
     /// The viewer is gone entirely.
-    Leave {
-        viewer: u64,
-    },
+    Leave { viewer: u64 },
     /// The viewer can no longer send control messages (it stays subscribed).
-    Mute {
-        viewer: u64,
-    },
+    Mute { viewer: u64 },
     Control {
         viewer: u64,
         request: ControlRequest,
@@ -349,6 +348,15 @@ struct Sub {
     outbox: Outbox,
     /// Has received hello and a snapshot, so events make sense to it.
     ready: bool,
+    /// The viewer's `watch` list: events meeting one of these are delivered
+    /// even when its queue is full ([`Outbox::push_watched`]).
+    watch: Vec<Condition>,
+}
+
+impl Sub {
+    fn watches(&self, ev: &Event) -> bool {
+        self.watch.iter().any(|c| c.matches(ev))
+    }
 }
 
 /// The tracer's state beyond the `observed` flag.
@@ -399,6 +407,7 @@ impl Live {
             epoch_unix_us: self.clock.epoch_unix_us,
             viewer,
             anchors: anchor_entries(),
+            features: FEATURES.iter().map(|f| Cow::Borrowed(*f)).collect(),
         })
     }
 
@@ -412,7 +421,11 @@ impl Live {
     fn prepare(&mut self) -> bool {
         self.drain_requests();
         self.resync_lagging();
-        self.gate.engaged() || self.subs.iter().any(|s| s.ready && s.outbox.takes_events())
+        self.gate.engaged()
+            || self
+                .subs
+                .iter()
+                .any(|s| s.ready && (s.outbox.takes_events() || !s.watch.is_empty()))
     }
 
     /// Numbers the event, keeps the books, sends it (or, built without
@@ -434,9 +447,15 @@ impl Live {
         }
         if detail {
             let msg = Arc::new(Message::Event(ev));
-            self.subs
-                .retain_mut(|s| !s.ready || s.outbox.push(&msg, kind) != Pushed::Closed);
             let Message::Event(ev) = &*msg else { return };
+            self.subs.retain_mut(|s| {
+                let pushed = match s.ready && s.watches(ev) {
+                    true => s.outbox.push_watched(&msg, kind),
+                    false if s.ready => s.outbox.push(&msg, kind),
+                    false => Pushed::Queued,
+                };
+                pushed != Pushed::Closed
+            });
             self.offer_to_gate(ev, kind);
         } else {
             self.subs.retain_mut(|s| !s.ready || s.outbox.skip(kind));
@@ -601,8 +620,9 @@ impl Live {
             Request::Subscribe { viewer, outbox } => {
                 let mut sub = Sub {
                     viewer,
-                    outbox,
+                    outbox: *outbox,
                     ready: false,
+                    watch: Vec::new(),
                 };
                 if self.shadow_valid {
                     self.greet(&mut sub, Arc::new(Message::Snapshot(self.shadow.clone())));
@@ -631,6 +651,9 @@ impl Live {
     }
 
     fn control(&mut self, viewer: u64, request: ControlRequest) {
+        if let Control::Watch { conditions } = &request.control {
+            return self.watch(viewer, request.id, conditions);
+        }
         let was_observed = self.observed();
         match self.gate.control(viewer, &request.control) {
             Ok(done) => {
@@ -663,6 +686,30 @@ impl Live {
             // The gate engaged with nobody watching: the shadow starts stale.
             self.want_snapshot = true;
         }
+    }
+
+    /// Replaces `viewer`'s watch list, if every condition parses. Its ack
+    /// travels in the viewer's ordered stream, so every event after the ack
+    /// was checked against the new list.
+    fn watch(&mut self, viewer: u64, id: Option<u64>, texts: &[String]) {
+        let parsed: Result<Vec<Condition>, String> = texts
+            .iter()
+            .map(|t| Condition::parse(t).map_err(|e| format!("watch `{t}`: {e}")))
+            .collect();
+        let reply = match parsed {
+            Ok(list) => {
+                if let Some(sub) = self.subs.iter_mut().find(|s| s.viewer == viewer) {
+                    sub.watch = list;
+                }
+                Message::Ack(Ack {
+                    id,
+                    cmd: Cow::Borrowed("watch"),
+                    breakpoint: None,
+                })
+            }
+            Err(error) => Message::Error(ErrorReply { id, error }),
+        };
+        self.send_to(viewer, reply);
     }
 
     /// Sends hello, the state and the gate to a new viewer.
@@ -729,7 +776,10 @@ impl TraceHandle {
     pub fn subscribe(&self, capacity: usize) -> Subscription {
         let viewer = self.shared.next_viewer.fetch_add(1, Ordering::Relaxed);
         let (outbox, inbox) = queue::channel(capacity);
-        self.send(Request::Subscribe { viewer, outbox });
+        self.send(Request::Subscribe {
+            viewer,
+            outbox: Box::new(outbox),
+        });
         Subscription {
             viewer,
             inbox,
@@ -939,6 +989,70 @@ mod tests {
         drop(sub);
         begin(&mut t, 2);
         assert!(!t.observed(), "the last viewer left");
+    }
+
+    #[test]
+    fn a_watched_event_reaches_a_viewer_that_drops_everything_else() {
+        let (mut t, handle) = tracer(false);
+        let sub = handle.subscribe(4);
+        sub.control(ControlRequest {
+            id: Some(9),
+            control: Control::Watch {
+                conditions: vec!["iteration_end commands>=3".into()],
+            },
+        });
+        let flood = |t: &mut Tracer, iter: u64, commands: u32| {
+            begin(t, iter);
+            for _ in 0..500 {
+                t.probe(site(), |_| ProbeData::AfterSleep {});
+            }
+            t.probe(site(), |_| ProbeData::IterationEnd {
+                duration_us: 1,
+                file_events: 0,
+                commands,
+                time_events: 0,
+            });
+        };
+        for iter in 1..=20 {
+            flood(&mut t, iter, (iter % 5) as u32);
+        }
+        let mut got = Vec::new();
+        sub.drain_into(&mut got);
+        assert!(
+            got.iter()
+                .any(|m| matches!(&**m, Message::Ack(a) if a.id == Some(9)))
+        );
+        let watched: Vec<u64> = got
+            .iter()
+            .filter_map(|m| match &**m {
+                Message::Event(e) if matches!(e.data, ProbeData::IterationEnd { .. }) => {
+                    Some(e.iter)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            watched,
+            [3, 4, 8, 9, 13, 14, 18, 19],
+            "every one, nothing else"
+        );
+        // A condition that does not parse is refused, and the list stays.
+        sub.control(ControlRequest {
+            id: Some(10),
+            control: Control::Watch {
+                conditions: vec!["no_such_event".into()],
+            },
+        });
+        flood(&mut t, 21, 4);
+        got.clear();
+        sub.drain_into(&mut got);
+        assert!(got.iter().any(
+            |m| matches!(&**m, Message::Error(e) if e.id == Some(10) && e.error.contains("no_such_event"))
+        ));
+        assert!(
+            got.iter()
+                .any(|m| matches!(&**m, Message::Event(e) if e.iter == 21))
+        );
     }
 
     #[test]

@@ -30,8 +30,10 @@ use super::panes::Pane;
 pub enum ClientJob {
     /// Send this action to the server at `addr` (`host:port`).
     Send { addr: String, action: Action },
-    /// Close every connection: a chapter starts with new clients.
-    CloseAll,
+    /// Close every connection: a chapter starts with new clients. The
+    /// chapter left behind may have a cleanup to write first, on its own
+    /// connection of that name (see [`Guide::open_chapter`]).
+    CloseAll { cleanup: Option<Action> },
 }
 
 /// What a trace message meant for the guide, for the status line.
@@ -42,6 +44,9 @@ pub enum News {
     Done { step: usize, holding: bool },
     /// The gate refused the driver's breakpoints.
     Refused(String),
+    /// The loop lost events the guide had asked to watch (this many, in
+    /// all): a step may have missed its moment.
+    MissedWatched(u64),
 }
 
 /// The guide's state. See the module doc.
@@ -66,6 +71,13 @@ pub struct Guide {
     pub server_host: Option<String>,
     /// The outcome of the last action sent.
     pub last_reply: Option<String>,
+    /// The built-in client's connections (name, local address), closed
+    /// (and told apart from the learner's) when the next chapter opens.
+    own_connections: Vec<(String, String)>,
+    /// The server's port, from the stream's hello.
+    port: Option<u16>,
+    /// Watched events lost so far (from the stream's `drops`).
+    watched_lost: u64,
 }
 
 impl std::fmt::Debug for Guide {
@@ -93,6 +105,9 @@ impl Guide {
             jobs: Vec::new(),
             server_host,
             last_reply: None,
+            own_connections: Vec::new(),
+            port: None,
+            watched_lost: 0,
         }
     }
 
@@ -108,12 +123,52 @@ impl Guide {
 
     /// Opens chapter `chapter`: new client connections, its first step not done.
     pub fn open_chapter(&mut self, chapter: usize) -> bool {
+        let leaving = self.walk.current_chapter().and_then(|c| c.cleanup.clone());
         if !self.walk.open(chapter) {
             return false;
         }
-        self.jobs.push(ClientJob::CloseAll);
+        self.left_chapter(leaving);
         self.moved();
         true
+    }
+
+    /// After leaving a chapter: its cleanup is written on one of its own
+    /// connections (never a new one, whose events the next chapter would
+    /// take for the learner's) as every connection is closed, and the guide
+    /// knows their last events are its own.
+    fn left_chapter(&mut self, cleanup: Option<Action>) {
+        let cleanup = match (cleanup, self.own_connections.first()) {
+            (Some(mut action), Some((client, _))) => {
+                action.client = client.clone();
+                Some(action)
+            }
+            _ => None,
+        };
+        let own = self.own_connections.drain(..).map(|(_, local)| local);
+        self.walk.closing_own(own);
+        self.jobs.push(ClientJob::CloseAll { cleanup });
+    }
+
+    /// `host:port` of the server, if there is one and its port is known.
+    fn server_addr(&self, port: Option<u16>) -> Option<String> {
+        let host = self.server_host.as_deref()?;
+        let port = port?;
+        Some(match host.contains(':') {
+            true => format!("[{host}]:{port}"),
+            false => format!("{host}:{port}"),
+        })
+    }
+
+    /// `.`: the next step, or the next chapter's first, which (like
+    /// [`Guide::open_chapter`]) starts with new client connections.
+    pub fn next_step(&mut self) -> bool {
+        let chapter = self.walk.position().map(|p| p.chapter);
+        let leaving = self.walk.current_chapter().and_then(|c| c.cleanup.clone());
+        let moved = self.walk.next_step();
+        if moved && self.walk.position().map(|p| p.chapter) != chapter {
+            self.left_chapter(leaving);
+        }
+        moved
     }
 
     /// Shows or hides the guide. A hidden guide lifts its pausing breakpoint,
@@ -151,6 +206,15 @@ impl Guide {
 
     /// Feeds one trace message; says what the status line should tell.
     pub fn on_message(&mut self, msg: &Message) -> Option<News> {
+        if let Message::Hello(h) = msg {
+            self.port = Some(h.port);
+        }
+        if let Message::Drops(d) = msg
+            && d.watched > self.watched_lost
+        {
+            self.watched_lost = d.watched;
+            return Some(News::MissedWatched(d.watched));
+        }
         let refused_before = self.driver.refused().is_some();
         let handled = self.driver.handle(&mut self.walk, msg);
         self.requests.extend(handled.controls);
@@ -189,15 +253,15 @@ impl Guide {
             .current_action()
             .cloned()
             .ok_or("this step has nothing to send")?;
-        let host = self.server_host.as_deref().ok_or(
-            "a replay has no server to send to: the recording already holds what was sent",
-        )?;
-        let port = port.ok_or("the stream has not said the server's port yet")?;
-        let addr = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        if self.server_host.is_none() {
+            return Err(
+                "a replay has no server to send to: the recording already holds what was sent"
+                    .into(),
+            );
+        }
+        let addr = self
+            .server_addr(port)
+            .ok_or("the stream has not said the server's port yet")?;
         let shown = action.to_string();
         self.jobs.push(ClientJob::Send { addr, action });
         self.last_reply = Some(format!("sent {shown}, waiting for the reply"));
@@ -208,6 +272,10 @@ impl Guide {
     pub fn on_reply(&mut self, ev: &walkthrough::client::ClientEvent) {
         use walkthrough::client::ClientEvent;
         self.last_reply = Some(match ev {
+            ClientEvent::Connected { client, local } => {
+                self.own_connections.push((client.clone(), local.clone()));
+                return;
+            }
             ClientEvent::Replied {
                 action,
                 first,
@@ -215,6 +283,7 @@ impl Guide {
                 errors,
                 ..
             } => match (replies, errors) {
+                (0, _) => format!("{action}: sent, no reply awaited"),
                 (1, _) => format!("{action} -> {first}"),
                 (n, 0) => format!("{action} -> {n} replies, the first {first}"),
                 (n, e) => format!("{action} -> {n} replies, {e} errors, the first {first}"),
@@ -223,6 +292,28 @@ impl Guide {
                 format!("client {client}: {error}")
             }
         });
+    }
+
+    /// What the guide's breakpoint `id` is for, as the header says it after
+    /// "PAUSED": "by the guide: chapter 6, step 2 (`command name=set`)".
+    /// `None` if `id` is not the guide's.
+    pub fn breakpoint_label(&self, id: u32) -> Option<String> {
+        let on = self.driver.breakpoint_of(id)?;
+        let pos = self.walk.position()?;
+        let chapter = self.walk.current_chapter()?;
+        let (step, wait) = chapter.steps.iter().enumerate().find_map(|(i, s)| {
+            let last = s.wait.conditions.last()?;
+            let same = match on {
+                crate::trace::model::BreakOn::When { when } => *when == last.text,
+                coarse => *coarse == last.breakpoint(),
+            };
+            (s.pause && same).then_some((i, last.text.as_str()))
+        })?;
+        Some(format!(
+            "by the guide: chapter {}, step {} (`{wait}`)",
+            pos.chapter + 1,
+            step + 1
+        ))
     }
 
     /// The name of the anchor the source pane should show for this step.
@@ -397,7 +488,7 @@ The command runs, and its reply waits in the client's buffer.
             }));
         assert_eq!(
             g.jobs,
-            [ClientJob::CloseAll],
+            [ClientJob::CloseAll { cleanup: None }],
             "a chapter starts with new clients"
         );
     }
@@ -441,7 +532,13 @@ The command runs, and its reply waits in the client's buffer.
                 action: want
             }]
         );
-        assert!(matches!(&app.status, Some(Status::Info(s)) if s == "sent SET foo bar"));
+        // The story starts paused: the learner is told what else it takes.
+        assert!(app.loop_paused());
+        assert!(
+            matches!(&app.status, Some(Status::Info(s)) if s.starts_with("sent SET foo bar: the loop is paused") && s.contains("c lets the loop run")),
+            "{:?}",
+            app.status
+        );
         // A replay has no server: t says so and sends nothing.
         let mut replay = guided(Progress::in_memory(), None);
         replay.guide.as_mut().expect("guide").jobs.clear();
@@ -541,6 +638,57 @@ The command runs, and its reply waits in the client's buffer.
             "{:?}",
             app.status
         );
+    }
+
+    /// The whole screen at 200×50, as text.
+    fn screen_of(app: &App) -> String {
+        let backend = ratatui::backend::TestBackend::new(200, 50);
+        let mut term = ratatui::Terminal::new(backend).expect("terminal");
+        term.draw(|f| crate::tui::view::draw(f, app)).expect("draw");
+        term.backend().to_string()
+    }
+
+    #[test]
+    fn a_stop_at_the_guides_breakpoint_says_which_step_made_it() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        meet_first_step(&mut app);
+        let label = guide(&app).breakpoint_label(7);
+        assert_eq!(
+            label.as_deref(),
+            Some("by the guide: chapter 1, step 1 (`file_event handler=accept_tcp_handler`)")
+        );
+        assert_eq!(guide(&app).breakpoint_label(8), None, "not the guide's");
+        let screen = screen_of(&app);
+        assert!(
+            screen.contains("PAUSED by the guide: chapter 1, step 1"),
+            "{screen}"
+        );
+        // Nothing went by before this step opened: e says so.
+        app.on_key(Key::Char('e'));
+        assert!(
+            matches!(&app.status, Some(Status::Info(s)) if s.contains("has not happened")),
+            "{:?}",
+            app.status
+        );
+    }
+
+    #[test]
+    fn the_first_step_follows_the_introduction_and_the_last_ends_the_chapter() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        let screen = screen_of(&app);
+        let intro = screen.find("An introduction.").expect("the intro is shown");
+        let step = screen.find("Step 1: The listener fires").expect("step 1");
+        assert!(intro < step, "the introduction comes first");
+        assert!(screen.contains("steps ▶-  0 of 2 done"), "{screen}");
+        app.on_key(Key::Char('.'));
+        let screen = screen_of(&app);
+        assert!(!screen.contains("An introduction."));
+        assert!(
+            screen.contains("End of chapter 1: 0 of 2 steps done"),
+            "{screen}"
+        );
+        assert!(screen.contains("Two steps to test the guide."));
+        assert!(screen.contains("That was the last chapter."));
     }
 
     #[test]

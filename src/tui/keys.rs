@@ -133,6 +133,8 @@ pub enum Action {
     PrevStep,
     /// Send the step's action with the built-in client.
     SendAction,
+    /// Travel to where the step's moment happened before it opened.
+    GuideEarlier,
     /// Show the step's next anchor in the source pane.
     NextAnchor,
     /// The chapter list.
@@ -244,6 +246,8 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Char('t')], "t", A::SendAction,
       "guide: send the step's command to the server with loopscope's own client (as if typed in redis-cli)",
       Footer::No),
+    b(M::Normal, &[K::Char('e')], "e", A::GuideEarlier,
+      "guide: when a step's moment already went by before you got to it, see it in history", Footer::No),
     b(M::Normal, &[K::Char('a')], "a", A::NextAnchor,
       "guide: show the step's next place in the code in the source pane", Footer::No),
     b(M::Normal, &[K::Char('o')], "o", A::ChapterList, "guide: the chapters, with your progress", Footer::No),

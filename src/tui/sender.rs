@@ -53,9 +53,9 @@ fn run(jobs: Receiver<ClientJob>, replies: Tx<ClientEvent>) {
     let mut client: Option<ActionClient> = None;
     loop {
         match jobs.recv_timeout(POLL) {
-            Ok(ClientJob::CloseAll) => {
+            Ok(ClientJob::CloseAll { cleanup }) => {
                 if let Some(c) = client.as_mut() {
-                    c.close();
+                    c.close_with(cleanup.as_ref());
                 }
             }
             Ok(ClientJob::Send { addr, action }) => {
@@ -107,11 +107,14 @@ mod tests {
         chapter.steps[0].action.clone().expect("action")
     }
 
+    /// The next outcome of an action (connections opening are not outcomes).
     fn reply(s: &Sender) -> ClientEvent {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(ev) = s.try_reply() {
-                return ev;
+            match s.try_reply() {
+                Some(ClientEvent::Connected { .. }) => continue,
+                Some(ev) => return ev,
+                None => {}
             }
             assert!(Instant::now() < deadline, "no reply");
             thread::sleep(Duration::from_millis(5));

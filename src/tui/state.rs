@@ -386,6 +386,11 @@ impl App {
             News::Refused(why) => Status::Error(format!(
                 "the guide cannot stop the loop at each step's moment ({why}): steps still tick off"
             )),
+            News::MissedWatched(n) => Status::Error(format!(
+                "the loop lost {} the guide watches for (this viewer read too slowly): \
+                 if a step does not tick, do it again",
+                super::panes::plural(n, "event")
+            )),
         });
     }
 
@@ -651,6 +656,7 @@ impl App {
             Action::Guide => self.toggle_guide(),
             Action::NextStep | Action::PrevStep => self.guide_step(action == Action::NextStep),
             Action::SendAction => self.send_action(),
+            Action::GuideEarlier => self.show_earlier(),
             Action::NextAnchor => self.next_anchor(),
             Action::ChapterList => self.chapter_list(),
             Action::OpenChapter => self.open_chapter(),
@@ -840,13 +846,7 @@ impl App {
             let c = g.resume_chapter();
             g.open_chapter(c)
         } else if forward {
-            let chapter = g.walk.position().map(|p| p.chapter);
-            let moved = g.walk.next_step();
-            if moved && g.walk.position().map(|p| p.chapter) != chapter {
-                // A new chapter starts with new client connections.
-                g.jobs.push(super::guide::ClientJob::CloseAll);
-            }
-            moved
+            g.next_step()
         } else {
             g.walk.prev_step()
         };
@@ -866,13 +866,56 @@ impl App {
 
     fn send_action(&mut self) {
         let port = self.hello.as_ref().map(|h| h.port);
+        let paused = self.loop_paused();
         let Some(g) = self.guide_or_say() else {
             return;
         };
         self.status = Some(match g.send_action(port) {
+            Ok(shown) if paused => Status::Info(format!(
+                "sent {shown}: the loop is paused, so it waits unread; c lets the loop run"
+            )),
             Ok(shown) => Status::Info(format!("sent {shown}")),
             Err(e) => Status::Info(e),
         });
+    }
+
+    /// True while the gate holds the loop still.
+    pub fn loop_paused(&self) -> bool {
+        self.gate
+            .as_ref()
+            .is_some_and(|g| g.state == GateState::Paused)
+    }
+
+    /// `e`: to the moment in history where the current step's wait was
+    /// met before the learner got to it.
+    fn show_earlier(&mut self) {
+        let Some(seen) = self.guide.as_ref().and_then(|g| g.walk.earlier()) else {
+            self.status = Some(Status::Info(
+                "this step's moment has not happened before it opened".into(),
+            ));
+            return;
+        };
+        let at = self
+            .history
+            .newest()
+            .and_then(|newest| match self.history.event_at(newest) {
+                Some(e) if e.seq == seen.seq => Some(newest),
+                _ => self.history.find_prev(newest, |e| e.seq == seen.seq),
+            });
+        self.status = Some(Status::Info(match at {
+            Some(pos) => {
+                self.set_cursor(Some(pos));
+                format!(
+                    "history, iteration {}: where this step's moment went by (End: back to live)",
+                    seen.iter
+                )
+            }
+            None => format!(
+                "iteration {} is no longer in history (or the busy loop's feed skipped it): \
+                 the step waits for the next time",
+                seen.iter
+            ),
+        }));
     }
 
     fn next_anchor(&mut self) {
@@ -1008,27 +1051,37 @@ impl App {
     }
 }
 
-/// Parses what the user typed in the breakpoint prompt: `command set`,
-/// `fd 8`, `handler readQueryFromClient`, `kind poll_return`, `key user:*`.
+/// Every kind of breakpoint the prompt takes, with an example.
+pub const BREAKPOINT_KINDS: &str = "command NAME (command set) | fd N (fd 8) | \
+     handler NAME (handler readQueryFromClient) | kind KIND (kind poll_return) | \
+     key PATTERN (key user:*) | when CONDITION (when read bytes>=16384)";
+
+/// Parses what the user typed in the breakpoint prompt (see
+/// [`BREAKPOINT_KINDS`]). Names are checked against the server's command
+/// table and handlers, conditions against the guide's condition language.
 pub fn parse_breakpoint(text: &str) -> Result<BreakOn, String> {
+    use crate::walkthrough::check::{known_command, known_handler};
     let text = text.trim();
     let (what, arg) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let arg = arg.trim();
     if arg.is_empty() {
-        return Err(
-            "type what to break on and a value: command set | fd 8 | handler NAME | kind KIND | key PATTERN"
-                .into(),
-        );
+        return Err(format!(
+            "type what to break on and a value: {BREAKPOINT_KINDS}"
+        ));
     }
     match what.to_ascii_lowercase().as_str() {
-        "command" | "cmd" => Ok(BreakOn::Command {
-            name: arg.to_ascii_lowercase(),
-        }),
+        "command" | "cmd" => {
+            let name = arg.to_ascii_lowercase();
+            known_command(&name).map(|()| BreakOn::Command { name })
+        }
+        "when" => crate::walkthrough::condition::Condition::parse(arg)
+            .map(|c| BreakOn::When { when: c.text })
+            .map_err(|e| e.to_string()),
         "fd" => arg
             .parse()
             .map(|fd| BreakOn::Fd { fd })
             .map_err(|_| format!("not an fd number: {arg}")),
-        "handler" => Ok(BreakOn::Handler { name: arg.into() }),
+        "handler" => known_handler(arg).map(|()| BreakOn::Handler { name: arg.into() }),
         "key" => Ok(BreakOn::Key {
             pattern: arg.into(),
         }),
@@ -1044,9 +1097,7 @@ pub fn parse_breakpoint(text: &str) -> Result<BreakOn, String> {
                     format!("unknown probe kind {arg}; one of: {}", names.join(" "))
                 })
         }
-        other => Err(format!(
-            "cannot break on `{other}`: use command, fd, handler, kind or key"
-        )),
+        other => Err(format!("cannot break on `{other}`: {BREAKPOINT_KINDS}")),
     }
 }
 
@@ -1413,8 +1464,28 @@ mod tests {
                 name: "readQueryFromClient".into()
             })
         );
-        for bad in ["", "fd", "fd x", "kind nope", "colour red", "\u{0}\u{ffff}"] {
+        assert_eq!(
+            parse_breakpoint("when command name=set key=foo"),
+            Ok(BreakOn::When {
+                when: "command name=set key=foo".into()
+            })
+        );
+        for bad in [
+            "",
+            "fd",
+            "fd x",
+            "kind nope",
+            "colour red",
+            "\u{0}\u{ffff}",
+            "command nosuchcmd",
+            "handler foo",
+            "when read bytes>=lots",
+        ] {
             assert!(parse_breakpoint(bad).is_err(), "{bad:?}");
+        }
+        let every_kind = parse_breakpoint("colour red").expect_err("no such kind");
+        for kind in ["command", "fd", "handler", "kind", "key", "when"] {
+            assert!(every_kind.contains(&format!("{kind} ")), "{every_kind}");
         }
     }
 

@@ -101,6 +101,7 @@ impl Script {
             epoch_unix_us: 1_800_000_000_000_000,
             viewer: 0,
             anchors: Vec::new(),
+            features: Vec::new(),
         }));
         s.out.push(Message::Snapshot(Snapshot {
             seq: 0,
@@ -155,8 +156,7 @@ impl Script {
         }));
     }
 
-    /// The top of an iteration up to the return of poll with `fired`;
-    /// `wrote` is what beforeSleep wrote (clients, bytes).
+    /// An iteration's top to poll's return with `fired`; `wrote`: beforeSleep's (clients, bytes).
     pub fn begin(&mut self, fired: Vec<Fired>, wrote: (u32, u64), slept_us: u64) {
         self.iter += 1;
         self.ev(ProbeData::IterationBegin {});

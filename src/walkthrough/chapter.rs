@@ -25,6 +25,10 @@ pub struct Chapter {
     /// Prose before the first step.
     pub intro: String,
     pub steps: Vec<Step>,
+    /// Commands that undo what the chapter left in the server (`cleanup:`,
+    /// e.g. `DEL big`), sent when the learner leaves the chapter, so its
+    /// keys do not weigh on the chapters after it.
+    pub cleanup: Option<Action>,
 }
 
 /// One step of a chapter.

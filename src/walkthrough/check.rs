@@ -27,6 +27,12 @@ pub fn check(chapters: &[Chapter]) -> Vec<Diagnostic> {
                 message,
             })
         };
+        for argv in chapter.cleanup.iter().flat_map(|a| &a.commands) {
+            if let Err(e) = check_command(&table, argv) {
+                let line = chapter.cleanup.as_ref().map_or(0, |a| a.line);
+                error(line, format!("`cleanup:` {e}"));
+            }
+        }
         for step in &chapter.steps {
             for anchor in &step.anchors {
                 if source::anchor_info(&anchor.name).is_none() {
@@ -118,6 +124,40 @@ pub fn check_command(table: &CommandTable, argv: &[Vec<u8>]) -> Result<(), Strin
     }
 }
 
+/// Whether the server has a command of this name, as a trace event shows
+/// it (`set`, `client|list`): for breakpoints typed by hand. A container
+/// alone (`client`) is refused, since only its subcommands ever run.
+pub fn known_command(name: &str) -> Result<(), String> {
+    match lookup_by_name(&CommandTable::new(), name) {
+        None => Err(format!("the server has no command `{name}`")),
+        Some(cmd) if !cmd.subcommands.is_empty() && !name.contains('|') => Err(format!(
+            "`{name}` runs as one of its subcommands: name it, e.g. `{}`",
+            cmd.subcommands.first().map_or(name, |s| s.name)
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Whether `name` is one of the server's event handlers, by our name or
+/// the Redis one (any case); the error lists them.
+pub fn known_handler(name: &str) -> Result<(), String> {
+    let handlers = crate::server::EVENT_HANDLERS;
+    if handlers
+        .iter()
+        .any(|(ours, redis)| ours.eq_ignore_ascii_case(name) || redis.eq_ignore_ascii_case(name))
+    {
+        return Ok(());
+    }
+    let names: Vec<String> = handlers
+        .iter()
+        .map(|(ours, redis)| format!("{ours} ({redis})"))
+        .collect();
+    Err(format!(
+        "no handler `{name}`; the handlers are: {}",
+        names.join(", ")
+    ))
+}
+
 /// Finds a command by the name a trace event shows (`set`, `client|list`).
 fn lookup_by_name(table: &CommandTable, name: &str) -> Option<&'static RedisCommand> {
     let argv: Vec<Vec<u8>> = name.split('|').map(|p| p.as_bytes().to_vec()).collect();
@@ -197,6 +237,21 @@ mod tests {
             "{found:#?}"
         );
         assert!(!found.iter().any(|m| m.contains("ae.poll")), "{found:#?}");
+    }
+
+    #[test]
+    fn hand_typed_command_and_handler_names_are_checked() {
+        assert_eq!(known_command("set"), Ok(()));
+        assert_eq!(known_command("client|list"), Ok(()));
+        assert!(known_command("nosuchcmd").is_err_and(|e| e.contains("no command `nosuchcmd`")));
+        assert!(known_command("client").is_err_and(|e| e.contains("client|")));
+        assert_eq!(known_handler("readQueryFromClient"), Ok(()));
+        assert_eq!(known_handler("SERVER_CRON"), Ok(()));
+        let err = known_handler("foo").expect_err("no such handler");
+        assert!(
+            err.contains("accept_tcp_handler (acceptTcpHandler)") && err.contains("server_cron"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum ClientEvent {
     },
     /// The connection failed or was closed before every reply arrived.
     Failed { client: String, error: String },
+    /// A connection opened, from this local address (the server's trace
+    /// calls it the client's `addr`): the guide tells its own connections
+    /// apart by it (see [`super::own`]).
+    Connected { client: String, local: String },
 }
 
 /// One action to send on a connection.
@@ -67,14 +71,27 @@ impl Conn {
     /// Ends the connection and its thread: no more jobs (so a thread waiting
     /// for one wakes up), and a shut-down socket (so one waiting for replies does).
     fn close(self) {
+        self.close_after(None);
+    }
+
+    /// Like [`Conn::close`], writing `last` first. Only the reading side is
+    /// shut down before the thread ends: a thread waiting for replies wakes
+    /// (and `last` is lost, as the server was not answering anyway), an idle
+    /// one writes `last`, expects no reply, and ends; closing the socket
+    /// then ends the connection after those bytes.
+    fn close_after(self, last: Option<Job>) {
         let Conn {
             jobs,
             socket,
             thread,
             ..
         } = self;
+        let how = match last.map(|job| jobs.send(job)) {
+            Some(Ok(())) => Shutdown::Read,
+            _ => Shutdown::Both,
+        };
         drop(jobs);
-        let _ = socket.shutdown(Shutdown::Both);
+        let _ = socket.shutdown(how);
         if let Some(t) = thread {
             let _ = t.join();
         }
@@ -153,6 +170,12 @@ impl ActionClient {
         let socket = stream
             .try_clone()
             .map_err(|e| format!("cannot use the connection: {e}"))?;
+        if let Ok(local) = stream.local_addr() {
+            let _ = self.events_tx.send(ClientEvent::Connected {
+                client: name.to_string(),
+                local: local.to_string(),
+            });
+        }
         let (jobs, rx) = mpsc::channel();
         let events = self.events_tx.clone();
         let client = name.to_string();
@@ -180,8 +203,21 @@ impl ActionClient {
 
     /// Closes every connection.
     pub fn close(&mut self) {
+        self.close_with(None);
+    }
+
+    /// Closes every connection, writing `last` first on its connection (if
+    /// that one is open) without waiting for a reply: a chapter's cleanup.
+    pub fn close_with(&mut self, last: Option<&Action>) {
         for c in self.conns.drain(..) {
-            c.close();
+            let job = last
+                .filter(|a| a.client == c.name && c.is_open())
+                .map(|a| Job {
+                    bytes: a.to_resp(),
+                    expected: 0,
+                    shown: a.to_string(),
+                });
+            c.close_after(job);
         }
     }
 }
@@ -303,6 +339,13 @@ mod tests {
         let ev = client
             .wait_event(Duration::from_secs(10))
             .expect("an outcome");
+        assert!(
+            matches!(&ev, ClientEvent::Connected { client, local } if client == "main" && local.starts_with("127.0.0.1:")),
+            "the connection is announced first: {ev:?}"
+        );
+        let ev = client
+            .wait_event(Duration::from_secs(10))
+            .expect("an outcome");
         assert_eq!(
             ev,
             ClientEvent::Replied {
@@ -323,8 +366,8 @@ mod tests {
         let (addr, server) = fake_server(a.to_resp().len(), 1);
         let mut client = ActionClient::new(addr);
         client.send(&a).expect("send");
-        let ev = client
-            .wait_event(Duration::from_secs(10))
+        let ev = std::iter::from_fn(|| client.wait_event(Duration::from_secs(10)))
+            .find(|ev| !matches!(ev, ClientEvent::Connected { .. }))
             .expect("an outcome");
         assert!(
             matches!(ev, ClientEvent::Failed { ref error, .. } if error.contains("closed")),

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::chapter::Chapter;
-use super::parse::{Diagnostic, parse_chapter, parse_chapter_bytes};
+use super::parse::{Diagnostic, parse_bytes_as_far_as_they_go, parse_chapter_as_far_as_it_goes};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_chapters.rs"));
@@ -30,14 +30,40 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads every chapter from `origin`.
+/// Reads every chapter from `origin`; a file with a problem is left out
+/// (its problems are in the diagnostics).
 pub fn load(origin: &Origin) -> Loaded {
+    load_keeping(origin, Keep::Whole)
+}
+
+/// Reads every chapter from `origin` for `loopscope chapters --check`: a
+/// chapter with parse problems is kept too, as far as it parsed, so that
+/// one pass reports its parse problems *and* what [`super::check`] finds in
+/// the rest of it (an anchor that does not exist, a command's arity).
+pub fn load_for_check(origin: &Origin) -> Loaded {
+    load_keeping(origin, Keep::AsFarAsItParsed)
+}
+
+/// Which chapters [`load_keeping`] keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Whole,
+    AsFarAsItParsed,
+}
+
+fn load_keeping(origin: &Origin, keep: Keep) -> Loaded {
     let mut loaded = Loaded::default();
+    let collect = |loaded: &mut Loaded, (chapter, diags): (Option<Chapter>, Vec<Diagnostic>)| {
+        if keep == Keep::AsFarAsItParsed || diags.is_empty() {
+            loaded.chapters.extend(chapter);
+        }
+        loaded.diagnostics.extend(diags);
+    };
     match origin {
         Origin::Embedded => {
             for (name, text) in embedded::CHAPTERS {
                 let file = format!("walkthrough/{name}");
-                collect(&mut loaded, parse_chapter(&file, text));
+                collect(&mut loaded, parse_chapter_as_far_as_it_goes(&file, text));
             }
         }
         Origin::Dir(dir) => match chapter_files(dir) {
@@ -45,7 +71,9 @@ pub fn load(origin: &Origin) -> Loaded {
                 for path in files {
                     let file = path.display().to_string();
                     match fs::read(&path) {
-                        Ok(bytes) => collect(&mut loaded, parse_chapter_bytes(&file, &bytes)),
+                        Ok(bytes) => {
+                            collect(&mut loaded, parse_bytes_as_far_as_they_go(&file, &bytes))
+                        }
                         Err(e) => loaded.diagnostics.push(whole_file(&file, e.to_string())),
                     }
                 }
@@ -82,13 +110,6 @@ fn chapter_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
-}
-
-fn collect(loaded: &mut Loaded, parsed: Result<Chapter, Vec<Diagnostic>>) {
-    match parsed {
-        Ok(c) => loaded.chapters.push(c),
-        Err(d) => loaded.diagnostics.extend(d),
-    }
 }
 
 fn whole_file(file: &str, message: String) -> Diagnostic {
@@ -162,6 +183,35 @@ mod tests {
             msgs.iter()
                 .any(|m| m.contains("03-c.md:5: `wait:` unknown event `nothing`")),
             "{msgs:#?}"
+        );
+        // For --check, the broken chapter is kept as far as it parsed, so
+        // its unknown anchor is reported in the same pass.
+        fs::write(
+            dir.join("04-d.md"),
+            "---\ntitle: T\nsummary: S\n---\n## Step\nwait: nothing\nanchor: ae.nowhere\n",
+        )
+        .expect("write");
+        let checked = load_for_check(&Origin::Dir(dir.clone()));
+        let mut all: Vec<String> = checked.diagnostics.iter().map(|d| d.to_string()).collect();
+        all.extend(
+            super::super::check::check(&checked.chapters)
+                .iter()
+                .map(|d| d.to_string()),
+        );
+        assert!(
+            all.iter()
+                .any(|m| m.contains("04-d.md:6: `wait:` unknown event")),
+            "{all:#?}"
+        );
+        assert!(
+            all.iter()
+                .any(|m| m.contains("04-d.md:7: no anchor named `ae.nowhere`")),
+            "{all:#?}"
+        );
+        assert_eq!(
+            load(&Origin::Dir(dir.clone())).chapters.len(),
+            1,
+            "load still leaves them out"
         );
         let missing = load(&Origin::Dir(dir.join("nope")));
         assert!(missing.chapters.is_empty());

@@ -71,13 +71,35 @@
 //! **Connections.** Each chapter expects its `client:` connections to be
 //! new when it starts (its first action connects, and a step may wait for
 //! that accept): close the [`client::ActionClient`]'s connections
-//! ([`client::ActionClient::close`]) when opening a chapter.
+//! ([`client::ActionClient::close_with`], writing the chapter left behind's
+//! `cleanup:` on the way) when opening a chapter, and give their local
+//! addresses (from [`client::ClientEvent::Connected`]) to
+//! [`Walkthrough::closing_own`] first, so their end of file is not taken for
+//! the learner's.
 //!
-//! **Which step is watched.** Events are matched against the first step, from
-//! the current one on, that waits for something and is not met yet: the
-//! current step until it is met, then the next waiting one. So a consequence
-//! that follows right after (the write handler removing itself after being
-//! installed) is not missed while the learner is still reading.
+//! **Which step is watched.** Only the step on screen, and the steps that
+//! follow it without a reading step between: events are matched against
+//! the first of those not met yet. So a consequence that follows right
+//! after (the command runs microseconds after its read; the write handler
+//! removes itself after being installed) is not missed while the learner is
+//! still reading, but a step behind prose the learner has not read yet is
+//! never watched, nor paused for.
+//!
+//! **Which events count.** Only those caused after the step opened, and
+//! none about the guide's own connections it closed when the chapter opened
+//! ([`own`]). A viewer that installs watch lists loop-side (see "Never
+//! missing the event" below) judges only events after the loop acknowledged
+//! the current step's list: the acknowledgement travels in the same ordered
+//! stream, so everything after it happened after the step opened. A
+//! condition that was met before, while another step was on screen, is
+//! remembered ([`Walkthrough::earlier`]) so the guide can say so and offer
+//! the moment from history; the step still waits for the next time.
+//!
+//! **Never missing the event.** A viewer's feed drops events when the loop
+//! is busy. The conditions of the watched steps ([`Walkthrough::watch_list`])
+//! go to the loop as a `watch` control, and the loop delivers every event
+//! meeting one of them whatever the queue holds; [`pause::PauseDriver`]
+//! keeps that list in step with the guide.
 //!
 //! **Progress.** A step is done when its condition is met, or, for a step
 //! without a condition, when the learner moves on from it. Done steps are
@@ -90,12 +112,13 @@ pub mod check;
 pub mod client;
 pub mod condition;
 pub mod load;
+pub mod own;
 pub mod parse;
 pub mod pause;
 pub mod progress;
 pub mod reply;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 pub use chapter::{Action, AnchorRef, Chapter, Link, Pane, Step};
 pub use load::{Loaded, Origin};
@@ -143,6 +166,29 @@ pub struct Walkthrough {
     gate_breakpoints: bool,
     /// The breakpoint the gate last confirmed installed.
     armed: Option<BreakOn>,
+    /// The gate takes `when` breakpoints (the condition itself), else the
+    /// coarser [`condition::Condition::breakpoint`] is installed.
+    exact_breakpoints: bool,
+    /// A viewer installs [`Walkthrough::watch_list`] loop-side: events are
+    /// judged only once the loop confirmed the current list.
+    loop_watch: bool,
+    /// The watch list the loop last confirmed.
+    watch_armed: Option<Vec<String>>,
+    /// The guide's own closing connections (see [`own`]).
+    closing: own::Closing,
+    /// For each step of the open chapter: where its wait was last seen met
+    /// while it was not the watched step, and how far it got meanwhile.
+    sightings: Vec<Option<Sighting>>,
+    shadow: Vec<condition::Progress>,
+    /// Where the current step's wait was seen met before it opened.
+    earlier: Option<Sighting>,
+}
+
+/// Where a step's wait-condition was met: the completing event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sighting {
+    pub seq: u64,
+    pub iter: u64,
 }
 
 impl Walkthrough {
@@ -163,7 +209,54 @@ impl Walkthrough {
             save_error: None,
             gate_breakpoints: false,
             armed: None,
+            exact_breakpoints: false,
+            loop_watch: false,
+            watch_armed: None,
+            closing: own::Closing::default(),
+            sightings: Vec::new(),
+            shadow: Vec::new(),
+            earlier: None,
         }
+    }
+
+    /// Says whether the gate takes `when` breakpoints (the hello's features).
+    pub fn set_exact_breakpoints(&mut self, on: bool) {
+        self.exact_breakpoints = on;
+    }
+
+    /// Says whether a viewer installs [`Walkthrough::watch_list`] loop-side.
+    /// While it does, events are judged only after the loop confirmed the
+    /// current list ([`Walkthrough::watch_installed`]).
+    pub fn set_loop_watch(&mut self, on: bool) {
+        self.loop_watch = on;
+        self.watch_armed = None;
+    }
+
+    /// The loop confirmed this watch list.
+    pub fn watch_installed(&mut self, list: &[String]) {
+        self.watch_armed = Some(list.to_vec());
+    }
+
+    /// True unless the loop has not confirmed a watch list holding every
+    /// condition of the current one. The last confirmed list stays in force
+    /// loop-side until the next is confirmed, so after a move to a step
+    /// whose conditions it already held (the next step of a run), nothing
+    /// was ever missed and there is nothing to wait for.
+    pub fn watch_armed(&self) -> bool {
+        let in_force = self.watch_armed.as_deref().unwrap_or_default();
+        !self.loop_watch || self.watch_list().iter().all(|c| in_force.contains(c))
+    }
+
+    /// The guide is closing its connections from these addresses: events
+    /// about them are not the learner's (see [`own`]).
+    pub fn closing_own(&mut self, addrs: impl IntoIterator<Item = String>) {
+        self.closing.close(addrs);
+    }
+
+    /// Where the current step's wait-condition was met before the step
+    /// opened, if it was (the learner was reading another step then).
+    pub fn earlier(&self) -> Option<Sighting> {
+        self.earlier
     }
 
     /// Says whether a viewer installs [`Walkthrough::pause_breakpoint`] in the
@@ -320,6 +413,9 @@ impl Walkthrough {
         });
         self.matching = vec![condition::Progress::default(); steps];
         self.met = vec![false; steps];
+        self.sightings = vec![None; steps];
+        self.shadow = vec![condition::Progress::default(); steps];
+        self.earlier = None;
         true
     }
 
@@ -328,6 +424,7 @@ impl Walkthrough {
         match self.pos {
             Some(pos) if step < self.met.len() => {
                 self.pos = Some(Position { step, ..pos });
+                self.earlier = self.sightings.get_mut(step).and_then(Option::take);
                 true
             }
             _ => false,
@@ -360,54 +457,95 @@ impl Walkthrough {
         }
     }
 
-    /// The step whose wait-condition events are matched against: the first
-    /// step, from the current one on, that waits for something and has not
-    /// been met in this session (see the module doc).
-    pub fn watched_step(&self) -> Option<usize> {
-        let pos = self.pos?;
-        let chapter = self.chapters.get(pos.chapter)?;
-        (pos.step..chapter.steps.len())
-            .find(|&i| !chapter.steps[i].wait.is_empty() && !self.is_met(i))
+    /// The steps watched from where the learner is: the current step and
+    /// those right after it that wait too (a reading step ends the run).
+    fn watch_run(&self) -> std::ops::Range<usize> {
+        let Some((pos, chapter)) = self.pos.zip(self.current_chapter()) else {
+            return 0..0;
+        };
+        let end = (pos.step..chapter.steps.len())
+            .find(|&i| chapter.steps[i].wait.is_empty())
+            .unwrap_or(chapter.steps.len());
+        pos.step..end
     }
 
-    /// The gate breakpoint to keep installed: the one of the next step that
-    /// pauses, from the watched step on. It is the next pausing step, not
-    /// only the watched one, because its moment may follow the watched step's
-    /// within microseconds (a command runs right after its read), too soon
-    /// for a viewer to install anything in between (see "Pausing exactly at
-    /// the moment" in the module doc).
+    /// The step whose wait-condition events are matched against: the first
+    /// step of the watched run not met in this session (see the module doc).
+    pub fn watched_step(&self) -> Option<usize> {
+        self.watch_run().find(|&i| !self.is_met(i))
+    }
+
+    /// The gate breakpoint to keep installed: the one of the first pausing
+    /// step not met of the watched run. Not only the watched step's, because
+    /// a pausing step's moment may follow the watched step's within
+    /// microseconds (a command runs right after its read), too soon for a
+    /// viewer to install anything in between (see "Pausing exactly at the
+    /// moment" in the module doc).
     pub fn pause_breakpoint(&self) -> Option<BreakOn> {
-        let pos = self.pos?;
-        let chapter = self.chapters.get(pos.chapter)?;
+        let steps = &self.current_chapter()?.steps;
         let from = self.watched_step()?;
-        chapter.steps[from..]
-            .iter()
-            .enumerate()
-            .find(|(i, s)| s.pause && !s.wait.is_empty() && !self.is_met(from + i))
-            .and_then(|(_, s)| s.wait.conditions.last())
-            .map(|c| c.breakpoint())
+        let last = (from..self.watch_run().end)
+            .find(|&i| steps[i].pause && !self.is_met(i))
+            .and_then(|i| steps[i].wait.conditions.last())?;
+        Some(match self.exact_breakpoints {
+            true => BreakOn::When {
+                when: last.text.clone(),
+            },
+            false => last.breakpoint(),
+        })
+    }
+
+    /// The conditions the loop must deliver without loss while the learner
+    /// is here: every wait of the watched run, and the connects and closes
+    /// that tell the guide's own connections apart ([`own`]). Empty when
+    /// nothing is watched. It depends only on where the learner is, so it
+    /// does not change (and need not be confirmed again) as steps are met.
+    pub fn watch_list(&self) -> Vec<String> {
+        let Some(chapter) = self.current_chapter() else {
+            return Vec::new();
+        };
+        let mut list: Vec<String> = Vec::new();
+        for i in self.watch_run() {
+            for c in &chapter.steps[i].wait.conditions {
+                if !list.contains(&c.text) {
+                    list.push(c.text.clone());
+                }
+            }
+        }
+        if !list.is_empty() {
+            list.extend(["client_connected".to_string(), "client_closed".into()]);
+        }
+        list
     }
 
     /// Feeds one trace message to the watched step's wait-condition.
     pub fn observe(&mut self, message: &Message) -> StepOutcome {
+        self.closing.learn(message);
         let Message::Event(ev) = message else {
             return StepOutcome::Nothing;
         };
-        let (Some(pos), Some(w)) = (self.pos, self.watched_step()) else {
+        if self.closing.is_ours(ev) {
+            return StepOutcome::Nothing;
+        }
+        let Some(pos) = self.pos else {
+            return StepOutcome::Nothing;
+        };
+        let watched = self.watched_step().filter(|_| self.watch_armed());
+        self.note_sightings(ev, watched);
+        let Some(w) = watched else {
             return StepOutcome::Nothing;
         };
         let Some(step) = self.chapters.get(pos.chapter).and_then(|c| c.steps.get(w)) else {
             return StepOutcome::Nothing;
         };
+        let armed = self.armed.as_ref() == self.pause_breakpoint().as_ref();
         let Some(got) = self.matching.get_mut(w) else {
             return StepOutcome::Nothing;
         };
         let before = got.met;
         let last = step.wait.conditions.len().saturating_sub(1);
         let final_needs_gate = self.gate_breakpoints && step.pause && got.met == last;
-        if final_needs_gate
-            && self.armed.as_ref() != step.wait.conditions.last().map(|c| c.breakpoint()).as_ref()
-        {
+        if final_needs_gate && !armed {
             return StepOutcome::Nothing;
         }
         if got.advance(&step.wait, ev) {
@@ -427,6 +565,31 @@ impl Walkthrough {
             };
         }
         StepOutcome::Nothing
+    }
+
+    /// Follows every step but the judged one, to remember where its wait
+    /// was met while the learner was elsewhere.
+    fn note_sightings(&mut self, ev: &crate::trace::model::Event, judged: Option<usize>) {
+        let Some(chapter) = self.pos.and_then(|p| self.chapters.get(p.chapter)) else {
+            return;
+        };
+        for (i, step) in chapter.steps.iter().enumerate() {
+            let Some(shadow) = self.shadow.get_mut(i) else {
+                return;
+            };
+            if Some(i) == judged || step.wait.is_empty() {
+                continue;
+            }
+            if shadow.advance(&step.wait, ev) {
+                *shadow = condition::Progress::default();
+                if let Some(seen) = self.sightings.get_mut(i) {
+                    *seen = Some(Sighting {
+                        seq: ev.seq,
+                        iter: ev.iter,
+                    });
+                }
+            }
+        }
     }
 
     fn mark_done(&mut self, step: usize) {
@@ -626,13 +789,38 @@ mod tests {
     fn steps_complete_from_events_in_order() {
         let mut w = guide();
         assert_eq!(w.current_step().map(|s| s.title.as_str()), Some("Read me"));
-        // The reading step waits for nothing, so the next step is watched already.
+        // A step behind prose not read yet is neither watched nor paused for.
+        assert_eq!(w.watched_step(), None);
+        assert_eq!(w.pause_breakpoint(), None);
+        assert!(w.watch_list().is_empty());
+        assert_eq!(w.observe(&command("set")), StepOutcome::Nothing);
+        assert!(w.next_step());
         assert_eq!(w.watched_step(), Some(1));
         assert_eq!(
             w.pause_breakpoint(),
             Some(BreakOn::Command { name: "get".into() })
         );
-        assert!(w.next_step());
+        w.set_exact_breakpoints(true);
+        assert_eq!(
+            w.pause_breakpoint(),
+            Some(BreakOn::When {
+                when: "command name=get".into()
+            })
+        );
+        w.set_exact_breakpoints(false);
+        // The set before the step opened was seen, and is remembered.
+        assert_eq!(w.earlier(), None, "half a sequence is no sighting");
+        assert_eq!(
+            w.watch_list(),
+            [
+                "command name=set",
+                "command name=get",
+                "write_handler installed",
+                "write_handler removed",
+                "client_connected",
+                "client_closed"
+            ]
+        );
         assert!(w.is_done(0), "leaving a reading step marks it done");
         assert_eq!(
             w.observe(&command("get")),
@@ -683,6 +871,85 @@ mod tests {
         assert_eq!(w.chapter_progress(0), (4, 4));
         assert!(w.next_step());
         assert!(!w.next_step(), "the end");
+    }
+
+    fn at(seq: u64, mut m: Message) -> Message {
+        if let Message::Event(e) = &mut m {
+            e.seq = seq;
+            e.iter = seq;
+        }
+        m
+    }
+
+    #[test]
+    fn only_events_after_the_loop_confirmed_the_watch_list_count() {
+        let mut w = guide();
+        w.set_loop_watch(true);
+        assert!(w.watch_armed(), "nothing watched on a reading step");
+        w.next_step();
+        assert!(!w.watch_armed());
+        assert_eq!(w.observe(&command("set")), StepOutcome::Nothing);
+        w.watch_installed(&["command name=set".to_string()]);
+        assert!(
+            !w.watch_armed(),
+            "a list without the step's other conditions"
+        );
+        w.watch_installed(&w.watch_list());
+        assert!(matches!(
+            w.observe(&command("set")),
+            StepOutcome::Progressed { met: 1, .. }
+        ));
+        // The next step's conditions are in the list in force already.
+        w.next_step();
+        assert!(w.watch_armed());
+    }
+
+    #[test]
+    fn a_moment_met_while_another_step_was_read_is_remembered() {
+        let mut w = guide();
+        // On "Read me": the SET and GET of step 2 go by, and a removal.
+        w.observe(&at(4, command("set")));
+        w.observe(&at(5, command("get")));
+        w.observe(&at(6, write_handler(false)));
+        assert!(w.next_step());
+        assert_eq!(w.earlier(), Some(Sighting { seq: 5, iter: 5 }));
+        assert!(!w.is_done(1), "it still waits for the next time");
+        assert!(w.goto(3));
+        assert_eq!(w.earlier(), Some(Sighting { seq: 6, iter: 6 }));
+        assert!(w.goto(1));
+        assert_eq!(w.earlier(), None, "told once");
+    }
+
+    #[test]
+    fn the_guides_own_closing_connections_complete_nothing() {
+        let mut w = guide();
+        w.next_step();
+        let mut from_us = at(
+            3,
+            msg(ProbeData::ClientConnected {
+                client: 1,
+                fd: 8,
+                addr: "127.0.0.1:40000".into(),
+            }),
+        );
+        w.observe(&from_us);
+        w.closing_own(["127.0.0.1:40000".to_string()]);
+        assert_eq!(
+            w.observe(&command("set")),
+            StepOutcome::Nothing,
+            "fd 8 is ours"
+        );
+        from_us = msg(ProbeData::ClientClosed {
+            client: 1,
+            fd: 8,
+            addr: "127.0.0.1:40000".into(),
+            reason: "eof".into(),
+        });
+        w.observe(&from_us);
+        assert!(matches!(
+            w.observe(&command("set")),
+            StepOutcome::Progressed { met: 1, .. }
+        ));
     }
 
     #[test]

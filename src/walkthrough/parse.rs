@@ -40,6 +40,7 @@ const META_KEYS: &[(&str, bool)] = &[
     ("summary", true),
     ("id", false),
     ("minutes", false),
+    ("cleanup", false),
 ];
 
 /// Step field names.
@@ -50,31 +51,54 @@ const STEP_FIELDS: &[&str] = &[
 /// Parses the text of one chapter file. `file` names it in diagnostics, and
 /// its stem is the chapter's id unless the metadata gives one.
 pub fn parse_chapter(file: &str, text: &str) -> Result<Chapter, Vec<Diagnostic>> {
-    let mut p = Parser {
-        file,
-        diags: Vec::new(),
-    };
-    let chapter = p.chapter(text);
-    if p.diags.is_empty() {
-        Ok(chapter)
-    } else {
-        Err(p.diags)
-    }
+    whole(parse_chapter_as_far_as_it_goes(file, text))
 }
 
 /// Parses a file's raw bytes: like [`parse_chapter`], after checking that the
 /// bytes are UTF-8 text.
 pub fn parse_chapter_bytes(file: &str, bytes: &[u8]) -> Result<Chapter, Vec<Diagnostic>> {
+    whole(parse_bytes_as_far_as_they_go(file, bytes))
+}
+
+/// The chapter if nothing was wrong with it.
+fn whole((chapter, diags): (Option<Chapter>, Vec<Diagnostic>)) -> Result<Chapter, Vec<Diagnostic>> {
+    match chapter {
+        Some(c) if diags.is_empty() => Ok(c),
+        _ => Err(diags),
+    }
+}
+
+/// Every problem of the file, and the chapter as far as it parsed (the lines
+/// in error left out), so `chapters --check` can check the rest of it too.
+pub fn parse_chapter_as_far_as_it_goes(
+    file: &str,
+    text: &str,
+) -> (Option<Chapter>, Vec<Diagnostic>) {
+    let mut p = Parser {
+        file,
+        diags: Vec::new(),
+    };
+    let chapter = p.chapter(text);
+    (Some(chapter), p.diags)
+}
+
+/// Like [`parse_chapter_as_far_as_it_goes`] on raw bytes; bytes that are not
+/// UTF-8 text give no chapter at all.
+pub fn parse_bytes_as_far_as_they_go(
+    file: &str,
+    bytes: &[u8],
+) -> (Option<Chapter>, Vec<Diagnostic>) {
     match std::str::from_utf8(bytes) {
-        Ok(text) => parse_chapter(file, text),
+        Ok(text) => parse_chapter_as_far_as_it_goes(file, text),
         Err(e) => {
             let good = bytes.get(..e.valid_up_to()).unwrap_or_default();
             let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
-            Err(vec![Diagnostic {
+            let diag = Diagnostic {
                 file: file.to_string(),
                 line,
                 message: "this line is not UTF-8 text".into(),
-            }])
+            };
+            (None, vec![diag])
         }
     }
 }
@@ -147,6 +171,7 @@ impl Parser<'_> {
             file: self.file.to_string(),
             intro: String::new(),
             steps: Vec::new(),
+            cleanup: None,
         };
         let body_start = self.metadata(&lines, &mut chapter);
         let mut intro = Vec::new();
@@ -254,6 +279,21 @@ impl Parser<'_> {
             }
             match *key {
                 "title" => chapter.title = value.to_string(),
+                "cleanup" => match split_args(value) {
+                    Ok(argv) if !argv.is_empty() => {
+                        chapter.cleanup = Some(Action {
+                            client: DEFAULT_CLIENT.to_string(),
+                            commands: vec![argv],
+                            repeat: 1,
+                            line: n,
+                        })
+                    }
+                    Ok(_) => self.error(n, "`cleanup:` needs a command"),
+                    Err(e) => self.error(
+                        n,
+                        format!("`cleanup:` cannot be split like redis-cli would: {e}"),
+                    ),
+                },
                 "summary" => chapter.summary = value.to_string(),
                 "id" => {
                     if value

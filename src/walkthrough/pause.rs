@@ -17,12 +17,21 @@
 //!   completed the step, and lets it go on otherwise, once per stop (gate
 //!   status messages repeat while the loop stands still).
 //!
+//! It also keeps the loop's *watch list* for this viewer equal to the
+//! guide's [`Walkthrough::watch_list`], when the stream's hello says the
+//! loop has the `watch` feature: the loop then delivers every event those
+//! conditions match even while it drops others for a busy viewer, and the
+//! guide judges only events after the loop confirmed the list. A refused
+//! watch (an older server) leaves the guide on the lossy feed alone.
+//!
 //! Stops it did not cause (the learner's own pause, step or breakpoints) are
 //! left alone. If the gate refuses (another viewer controls the loop), the
 //! driver gives up and the guide falls back to matching every event; pauses
 //! are then only hints.
 
-use crate::trace::model::{BreakOn, Control, ControlRequest, GateState, Message, StopReason};
+use crate::trace::model::{
+    BreakOn, Control, ControlRequest, GateState, Hello, Message, StopReason,
+};
 
 use super::{StepOutcome, Walkthrough};
 
@@ -57,15 +66,19 @@ pub struct PauseDriver {
     met_at: Option<(u64, usize)>,
     /// The stop already handled: continue once per stop.
     handled_stop: Option<u64>,
-    /// Gate ids of the breakpoints this driver added (the latest few): a stop
-    /// at one of them is the driver's to release, even if it was just
-    /// replaced by the next step's.
-    mine: Vec<u32>,
+    /// Gate ids of the breakpoints this driver added (the latest few), with
+    /// what each stops at: a stop at one of them is the driver's to release,
+    /// even if it was just replaced by the next step's.
+    mine: Vec<(u32, BreakOn)>,
     /// Why the gate refused us, if it did.
     refused: Option<String>,
     /// While set (the guide is hidden), no breakpoint is kept: the loop
     /// should not stop for a guide nobody is reading.
     suspended: bool,
+    /// The loop has the `watch` feature (from the hello), and it was not refused.
+    can_watch: bool,
+    /// The watch list last sent, and its request id.
+    watching: Option<(Vec<String>, Option<u64>)>,
 }
 
 impl Default for PauseDriver {
@@ -79,6 +92,8 @@ impl Default for PauseDriver {
             mine: Vec::new(),
             refused: None,
             suspended: false,
+            can_watch: false,
+            watching: None,
         }
     }
 }
@@ -116,8 +131,9 @@ impl PauseDriver {
     /// Call after navigating (the guide's watched step may have changed);
     /// [`PauseDriver::handle`] calls it after every event.
     pub fn sync(&mut self, guide: &Walkthrough) -> Vec<ControlRequest> {
+        let mut out = self.sync_watch(guide);
         if self.refused.is_some() {
-            return Vec::new();
+            return out;
         }
         let wanted = if self.suspended {
             None
@@ -125,9 +141,8 @@ impl PauseDriver {
             guide.pause_breakpoint()
         };
         if self.installed.as_ref().map(|(on, _)| on) == wanted.as_ref() {
-            return Vec::new();
+            return out;
         }
-        let mut out = Vec::new();
         if let Some((_, Some(bp))) = self.installed.take() {
             out.push(self.request(Control::BreakRemove { bp }));
         }
@@ -140,6 +155,38 @@ impl PauseDriver {
             self.installed = Some((on, None));
         }
         out
+    }
+
+    /// The watch request that brings the loop's list in line with the guide's.
+    fn sync_watch(&mut self, guide: &Walkthrough) -> Vec<ControlRequest> {
+        let wanted = guide.watch_list();
+        let sent = self.watching.as_ref().map(|(list, _)| list);
+        if !self.can_watch || sent == Some(&wanted) {
+            return Vec::new();
+        }
+        let request = self.request(Control::Watch {
+            conditions: wanted.clone(),
+        });
+        self.watching = Some((wanted, request.id));
+        vec![request]
+    }
+
+    /// A (new) stream: what the loop can do decides how the guide works.
+    fn on_hello(&mut self, guide: &mut Walkthrough, hello: &Hello) {
+        let has = |f: &str| hello.features.iter().any(|x| x == f);
+        self.can_watch = has("watch");
+        self.watching = None;
+        guide.set_loop_watch(self.can_watch);
+        guide.set_exact_breakpoints(has("break_when"));
+    }
+
+    /// What the driver's breakpoint `id` stops at; `None` if it is not the driver's.
+    pub fn breakpoint_of(&self, id: u32) -> Option<&BreakOn> {
+        self.mine.iter().find(|(bp, _)| *bp == id).map(|(_, on)| on)
+    }
+
+    fn is_watch_answer(&self, id: Option<u64>) -> bool {
+        id.is_some() && self.watching.as_ref().is_some_and(|(_, sent)| *sent == id)
     }
 
     /// Feeds one message of the trace stream: events go to the guide, answers
@@ -158,6 +205,19 @@ impl PauseDriver {
                 done.outcome = Some(outcome);
                 done.controls = self.sync(guide);
             }
+            Message::Hello(hello) => {
+                self.on_hello(guide, hello);
+                done.controls = self.sync(guide);
+            }
+            Message::Ack(ack) if self.is_watch_answer(ack.id) => {
+                if let Some((list, _)) = &self.watching {
+                    guide.watch_installed(list);
+                }
+            }
+            Message::Error(e) if self.is_watch_answer(e.id) => {
+                self.can_watch = false;
+                guide.set_loop_watch(false);
+            }
             Message::Ack(ack) => {
                 let Some(i) = self.adding.iter().position(|(id, _)| Some(*id) == ack.id) else {
                     return done;
@@ -169,7 +229,7 @@ impl PauseDriver {
                 if self.mine.len() == MINE_KEPT {
                     self.mine.remove(0);
                 }
-                self.mine.push(bp);
+                self.mine.push((bp, on.clone()));
                 match &mut self.installed {
                     Some((wanted, id)) if *wanted == on => {
                         *id = Some(bp);
@@ -200,7 +260,7 @@ impl PauseDriver {
                 let StopReason::Breakpoint { id } = at.reason else {
                     return done;
                 };
-                if !self.mine.contains(&id) || self.handled_stop == Some(at.seq) {
+                if self.breakpoint_of(id).is_none() || self.handled_stop == Some(at.seq) {
                     return done;
                 }
                 self.handled_stop = Some(at.seq);

@@ -1,5 +1,27 @@
 //! Test helpers shared by the walkthrough's unit tests.
 
+use std::borrow::Cow;
+
+use crate::trace::model::{Event, ProbeData, Site};
+
+static SITE: Site = Site {
+    file: Cow::Borrowed("src/server/networking.rs"),
+    line: 1,
+    function: Cow::Borrowed("f"),
+    mirrors: Cow::Borrowed("f"),
+};
+
+/// A trace event carrying `data`, numbered 1, in iteration 1.
+pub fn event(data: ProbeData) -> Event {
+    Event {
+        seq: 1,
+        iter: 1,
+        t_us: 0,
+        site: Cow::Borrowed(&SITE),
+        data,
+    }
+}
+
 /// A small deterministic random number generator (xorshift64*), so fuzz
 /// tests mutate their inputs the same way on every run and machine.
 pub struct Rng(u64);

@@ -1,7 +1,10 @@
 //! The guide pane: the open chapter's current step, as the learner reads it:
-//! its prose, then what to look at, what to do, what the loop will do (ticked
-//! off as it happens), the places in the code, further reading, and what the
-//! last command sent got back.
+//! how far along the chapter they are, its prose (on the first step after
+//! the chapter's introduction), then what to look at, what to do, what the
+//! loop will do (ticked off as it happens, or a note that it already did
+//! before the step opened), the places in the code, further reading, what
+//! the last command sent got back, and after the last step the chapter's
+//! summary and what comes next.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -14,7 +17,7 @@ use super::table::pane_block;
 use super::text::{markdown, wrap};
 use crate::server::DEFAULT_PORT;
 use crate::tui::guide::Guide;
-use crate::tui::panes::Pane;
+use crate::tui::panes::{Pane, plural};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 use crate::walkthrough::chapter::prose_for_port;
@@ -124,6 +127,15 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
         width,
         3,
     ));
+    out.extend(progress_line(g, pos.chapter, pos.step, t, width));
+    let port = app.hello.as_ref().map_or(DEFAULT_PORT, |h| h.port);
+    if pos.step == 0 && !chapter.intro.is_empty() {
+        out.push(Line::raw(""));
+        out.extend(wrap(&[(t.dim(), chapter.summary.clone())], width, 0));
+        out.push(Line::raw(""));
+        out.extend(markdown(&prose_for_port(&chapter.intro, port), t, width));
+    }
+    out.push(Line::raw(""));
     let done = w.is_done(pos.step);
     let mark = if done {
         t.glyphs.done
@@ -142,7 +154,6 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
         2,
     ));
     out.push(Line::raw(""));
-    let port = app.hello.as_ref().map_or(DEFAULT_PORT, |h| h.port);
     out.extend(markdown(&prose_for_port(&step.text, port), t, width));
     out.push(Line::raw(""));
     let look: Vec<&str> = step.look.iter().map(|p| p.name()).collect();
@@ -150,11 +161,14 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
         out.extend(field(t, "look", vec![(plain, look.join(", "))], width));
     }
     if let Some((from, action)) = w.current_action_from() {
-        let how = match (g.server_host.is_some(), from == pos.step) {
+        let mut how = match (g.server_host.is_some(), from == pos.step) {
             (true, true) => "  (t sends it, or type it in redis-cli)".to_string(),
             (true, false) => format!("  (step {}'s command: t sends it again)", from + 1),
             (false, _) => "  (a replay: it was sent when this was recorded)".to_string(),
         };
+        if g.server_host.is_some() && app.loop_paused() && !done {
+            how.push_str(" then c: the loop is paused");
+        }
         out.extend(field(
             t,
             "do",
@@ -177,6 +191,21 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
             t,
             label,
             vec![(style, format!("{mark} {}", c.text))],
+            width,
+        ));
+    }
+    if let Some(seen) = w.earlier().filter(|_| !done) {
+        out.extend(field(
+            t,
+            "seen",
+            vec![(
+                t.alert(),
+                format!(
+                    "this already happened at iteration {}, before you got here: e shows it in \
+                     history; the step waits for the next time",
+                    seen.iter
+                ),
+            )],
             width,
         ));
     }
@@ -209,5 +238,62 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
             width,
         ));
     }
+    if pos.step + 1 == chapter.steps.len() {
+        out.extend(chapter_end(g, pos.chapter, t, width));
+    }
+    out
+}
+
+/// `steps ✓✓▶--  2 of 5 done`: one mark per step of the chapter.
+fn progress_line(
+    g: &Guide,
+    chapter: usize,
+    current: usize,
+    t: &Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let w = &g.walk;
+    let (done, total) = w.chapter_progress(chapter);
+    let marks: String = (0..total)
+        .map(|i| match (w.is_done(i), i == current) {
+            (true, _) => t.glyphs.done,
+            (false, true) => t.glyphs.current,
+            (false, false) => "-",
+        })
+        .collect();
+    field(
+        t,
+        "steps",
+        vec![
+            (t.current(), marks),
+            (t.dim(), format!("  {done} of {total} done")),
+        ],
+        width,
+    )
+}
+
+/// After the last step: the chapter's summary, and where to go next.
+fn chapter_end(g: &Guide, chapter: usize, t: &Theme, width: usize) -> Vec<Line<'static>> {
+    let w = &g.walk;
+    let Some(c) = w.chapters().get(chapter) else {
+        return Vec::new();
+    };
+    let (done, total) = w.chapter_progress(chapter);
+    let mut out = vec![Line::raw("")];
+    let head = match done == total {
+        true => format!("{} End of chapter {}: all done", t.glyphs.done, chapter + 1),
+        false => format!(
+            "End of chapter {}: {done} of {} done",
+            chapter + 1,
+            plural(total as u64, "step")
+        ),
+    };
+    out.extend(wrap(&[(t.title(), head)], width, 0));
+    out.extend(wrap(&[(Style::new(), c.summary.clone())], width, 0));
+    let next = match w.chapters().get(chapter + 1) {
+        Some(n) => format!(". opens chapter {}: {}", chapter + 2, n.title),
+        None => "That was the last chapter. o lists them all.".into(),
+    };
+    out.extend(wrap(&[(t.dim(), next)], width, 0));
     out
 }

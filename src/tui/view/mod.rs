@@ -55,7 +55,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 pub use popup::{breakpoint_text, help_lines};
 
-use crate::trace::model::{GateState, GateStatus, StepUnit, StopPoint, StopReason};
+use crate::trace::model::{GateState, StepUnit, StopPoint, StopReason};
 use crate::tui::frame::Phase;
 use crate::tui::keys::{self, Footer, Mode};
 use crate::tui::panes::Pane;
@@ -304,9 +304,10 @@ fn timeout_text(ms: Option<u64>) -> String {
     ms.map_or("none (wait for I/O)".into(), |ms| format!("{ms} ms"))
 }
 
-/// The loop state, as one short phrase.
-fn gate_text(g: Option<&GateStatus>) -> String {
-    let Some(g) = g else {
+/// The loop state, as one short phrase; a stop at the guide's breakpoint
+/// says which step made it.
+fn gate_text(app: &App) -> String {
+    let Some(g) = app.gate.as_ref() else {
         return "state unknown".into();
     };
     match g.state {
@@ -317,7 +318,14 @@ fn gate_text(g: Option<&GateStatus>) -> String {
                     StopReason::StartPaused => "start".to_string(),
                     StopReason::Pause => "pause".into(),
                     StopReason::Step => "step".into(),
-                    StopReason::Breakpoint { id } => format!("breakpoint #{id}"),
+                    StopReason::Breakpoint { id } => {
+                        if let Some(label) =
+                            app.guide.as_ref().and_then(|g| g.breakpoint_label(*id))
+                        {
+                            return format!("PAUSED {label}");
+                        }
+                        format!("breakpoint #{id}")
+                    }
                 };
                 format!("PAUSED ({why})")
             }
@@ -348,11 +356,12 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     let line = match app.behind() {
         Some(behind) => Line::from(vec![Span::styled(
             format!(
-                " {} VIEWING THE PAST: iteration {iter}, {behind} steps back {} End: live {} loop {} ",
+                " {} VIEWING THE PAST: iteration {iter}, {} back {} End: live {} loop {} ",
                 g.past,
+                crate::tui::panes::plural(behind, "step"),
                 g.sep,
                 g.sep,
-                gate_text(app.gate.as_ref()),
+                gate_text(app),
             ),
             t.past(),
         )]),
@@ -383,7 +392,7 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
             }
             parts.extend([
                 (0, part(format!("iter {iter}"), t.current())),
-                (0, part(gate_text(app.gate.as_ref()), t.key())),
+                (0, part(gate_text(app), t.key())),
                 (
                     1,
                     part(

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 use crate::trace::model::{BreakOn, Breakpoint};
 use crate::tui::keys::{self, Mode};
 use crate::tui::panes::{self, Pane};
-use crate::tui::state::{App, probe_kind_name};
+use crate::tui::state::{App, BREAKPOINT_KINDS, probe_kind_name};
 use crate::tui::theme::Theme;
 
 /// A centred rectangle of at most `w` x `h` inside `area`.
@@ -248,6 +248,7 @@ pub fn breakpoint_text(on: &BreakOn) -> String {
         BreakOn::Handler { name } => format!("handler {name}"),
         BreakOn::Command { name } => format!("command {name}"),
         BreakOn::Key { pattern } => format!("key {pattern}"),
+        BreakOn::When { when } => format!("when {when}"),
     }
 }
 
@@ -273,8 +274,14 @@ pub fn render_breakpoints(
             .is_some_and(|at| {
                 at.reason == crate::trace::model::StopReason::Breakpoint { id: bp.id }
             });
+        // The guide keeps one breakpoint of its own: say whose it is.
+        let whose = app
+            .guide
+            .as_ref()
+            .and_then(|g| g.breakpoint_label(bp.id))
+            .map_or(String::new(), |label| format!("   ({label})"));
         let text = format!(
-            "{mark} #{:<3} {}{}",
+            "{mark} #{:<3} {}{whose}{}",
             bp.id,
             breakpoint_text(&bp.on),
             if stopped {
@@ -298,10 +305,17 @@ pub fn render_breakpoints(
                 Span::raw(input.to_string()),
                 Span::styled("_", t.current()),
             ]));
-            lines.push(Line::styled(
-                "  command set | fd 8 | handler readQueryFromClient | kind poll_return | key user:*",
-                t.dim(),
-            ));
+            // Checked as it is typed, with the very parser Enter uses.
+            let (style, check) = match crate::tui::state::parse_breakpoint(input) {
+                _ if input.trim().is_empty() => (t.dim(), BREAKPOINT_KINDS.to_string()),
+                Ok(on) => (
+                    t.current(),
+                    format!("{} breaks on {}", t.glyphs.done, breakpoint_text(&on)),
+                ),
+                Err(e) => (t.alert(), format!("! {e}")),
+            };
+            let width = usize::from(area.width.min(86)).saturating_sub(6);
+            lines.extend(super::text::wrap_plain(&check, style, width, 2));
             Mode::Prompt
         }
         None => Mode::Breakpoints,
