@@ -480,6 +480,10 @@ impl<C> EventLoop<C> {
             }
             let (id, handler) = (te.id, te.proc_);
             self.time_events[i].refcount += 1;
+            probe!(self.tracer, "process_time_events" => "processTimeEvents", ProbeData::TimeEventStart {
+                id,
+                handler: handler.traced(),
+            });
             let stopwatch = self.tracer.stopwatch();
             let ret = (handler.proc_)(self, ctx, id);
             processed += 1;

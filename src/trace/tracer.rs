@@ -56,7 +56,7 @@ use mio::Waker;
 use super::gate::Gate;
 use super::model::{
     Ack, BeforeSleepSummary, ControlRequest, ErrorReply, Event, FORMAT_VERSION, Hello,
-    KeyspaceInfo, ListenerInfo, Mask, Message, ProbeData, ProbeKind, Site, Snapshot, StopReason,
+    KeyspaceInfo, ListenerInfo, Message, ProbeData, ProbeKind, Site, Snapshot, StopReason,
 };
 use super::queue::{self, Inbox, Injector, Outbox, Pushed, RecvError};
 
@@ -138,7 +138,9 @@ pub struct Facts {
 enum Request {
     Subscribe {
         viewer: u64,
-        outbox: Outbox,
+        /// Boxed: it holds a drop counter per probe kind, and the other
+        /// requests, which come far more often, should stay small.
+        outbox: Box<Outbox>,
     },
     /// The viewer is gone entirely.
     Leave {
@@ -196,6 +198,7 @@ pub fn tracer(start_paused: bool) -> (Tracer, TraceHandle) {
         want_snapshot: true,
         last_snapshot: None,
         iter_started: None,
+        held: Duration::ZERO,
         iter_counts: (0, 0, 0),
         before_sleep: None,
     };
@@ -369,11 +372,17 @@ struct Live {
     /// An exact snapshot is wanted at the next iteration start.
     want_snapshot: bool,
     last_snapshot: Option<Instant>,
-    iter_started: Option<Instant>,
+    /// When this iteration began, and [`Live::held`] at that moment.
+    iter_started: Option<(Instant, Duration)>,
+    /// All the time the gate has held the loop so far (paused, or waiting
+    /// between played iterations). Durations in end events subtract the
+    /// part of it that fell inside them, so a pause never reads as work.
+    held: Duration,
     /// File events, commands and time events of this iteration.
     iter_counts: (u32, u32, u32),
-    /// While inside `before_sleep`: when it began and what it did so far.
-    before_sleep: Option<(Instant, BeforeSleepSummary)>,
+    /// While inside `before_sleep`: when it began, [`Live::held`] then, and
+    /// what it did so far.
+    before_sleep: Option<(Instant, Duration, BeforeSleepSummary)>,
 }
 
 impl Live {
@@ -447,10 +456,14 @@ impl Live {
     /// Lets the gate stop the loop at `ev`, or wait between played iterations.
     fn offer_to_gate(&mut self, ev: &Event, kind: ProbeKind) {
         if self.gate.check(ev) {
+            let stopped = Instant::now();
             self.broadcast(self.gate_message());
             self.wait_while_paused();
+            self.held += stopped.elapsed();
         } else if kind == ProbeKind::IterationBegin {
+            let stopped = Instant::now();
             self.play_wait(ev);
+            self.held += stopped.elapsed();
         }
     }
 
@@ -458,58 +471,52 @@ impl Live {
     fn account(&mut self, data: &ProbeData, now: Instant) {
         match data {
             ProbeData::IterationBegin {} => {
-                self.iter_started = Some(now);
+                self.iter_started = Some((now, self.held));
                 self.iter_counts = (0, 0, 0);
             }
             ProbeData::FileEvent { .. } => self.iter_counts.0 += 1,
             ProbeData::Command { .. } => self.iter_counts.1 += 1,
             ProbeData::TimeEvent { .. } => self.iter_counts.2 += 1,
             ProbeData::BeforeSleepBegin {} => {
-                self.before_sleep = Some((now, BeforeSleepSummary::default()))
+                self.before_sleep = Some((now, self.held, BeforeSleepSummary::default()))
             }
             _ => {}
         }
-        let Some((_, did)) = &mut self.before_sleep else {
-            return;
-        };
-        match data {
-            ProbeData::Write { bytes, .. } => {
-                did.clients_written += 1;
-                did.bytes_written = did.bytes_written.saturating_add(*bytes);
-            }
-            ProbeData::FileEventCreated { mask, .. } if mask.contains(Mask::WRITABLE) => {
-                did.write_handlers_installed += 1;
-            }
-            ProbeData::ClientClosed { .. } => did.clients_closed += 1,
-            ProbeData::ExpireCycle { expired, .. } => {
-                did.keys_expired = did.keys_expired.saturating_add(*expired)
-            }
-            ProbeData::AofFlushed { bytes, .. } => {
-                did.aof_bytes_written = did.aof_bytes_written.saturating_add(*bytes)
-            }
-            ProbeData::AofFsynced { .. } => did.aof_fsynced = true,
-            _ => {}
+        if let Some((_, _, did)) = &mut self.before_sleep {
+            did.count(data);
         }
     }
 
     fn iteration_end_data(&mut self) -> ProbeData {
         let (file_events, commands, time_events) = self.iter_counts;
-        let duration_us = Stopwatch(self.iter_started.take()).us();
+        let (started, held_before) = self.iter_started.take().unzip();
         ProbeData::IterationEnd {
-            duration_us,
+            duration_us: Stopwatch(started).us(),
             file_events,
             commands,
             time_events,
+            paused_us: self.held_since(held_before),
         }
     }
 
     fn before_sleep_end_data(&mut self, keyspace: Vec<KeyspaceInfo>) -> ProbeData {
-        let (started, did) = self.before_sleep.take().unzip();
+        let (started, held_before, did) = match self.before_sleep.take() {
+            Some((started, held, did)) => (Some(started), Some(held), did),
+            None => (None, None, BeforeSleepSummary::default()),
+        };
         ProbeData::BeforeSleepEnd {
             duration_us: Stopwatch(started).us(),
-            did: did.unwrap_or_default(),
+            paused_us: self.held_since(held_before),
+            did,
             keyspace,
         }
+    }
+
+    /// Microseconds the gate held the loop since [`Live::held`] was `before`.
+    fn held_since(&self, before: Option<Duration>) -> u64 {
+        before.map_or(0, |b| {
+            u64::try_from(self.held.saturating_sub(b).as_micros()).unwrap_or(u64::MAX)
+        })
     }
 
     /// Viewers that lost events get their drop counts and the current state,
@@ -601,7 +608,7 @@ impl Live {
             Request::Subscribe { viewer, outbox } => {
                 let mut sub = Sub {
                     viewer,
-                    outbox,
+                    outbox: *outbox,
                     ready: false,
                 };
                 if self.shadow_valid {
@@ -729,7 +736,10 @@ impl TraceHandle {
     pub fn subscribe(&self, capacity: usize) -> Subscription {
         let viewer = self.shared.next_viewer.fetch_add(1, Ordering::Relaxed);
         let (outbox, inbox) = queue::channel(capacity);
-        self.send(Request::Subscribe { viewer, outbox });
+        self.send(Request::Subscribe {
+            viewer,
+            outbox: Box::new(outbox),
+        });
         Subscription {
             viewer,
             inbox,
@@ -1069,6 +1079,56 @@ mod tests {
             done_rx.recv_timeout(Duration::from_secs(5)).ok(),
             Some("second")
         );
+        looper.join().ok();
+    }
+
+    #[test]
+    fn end_events_say_how_long_the_gate_held_the_loop() {
+        const HOLD: Duration = Duration::from_millis(30);
+        let (mut t, handle) = tracer(false);
+        let sub = handle.subscribe(1024);
+        begin(&mut t, 1);
+        t.probe(site(), |_| ProbeData::BeforeSleepBegin {});
+        control(&sub, Control::Pause);
+        let looper = thread::spawn(move || {
+            t.probe(site(), |_| ProbeData::AfterSleep {}); // held here
+            t.before_sleep_end(site(), Vec::new);
+            t.iteration_end(site());
+            t
+        });
+        loop {
+            if let Message::Gate(g) = &*next(&sub)
+                && g.state == GateState::Paused
+            {
+                break;
+            }
+        }
+        // The loop cannot move on before this sleep ends, however the
+        // threads are scheduled: the pause is at least this long.
+        thread::sleep(HOLD);
+        control(&sub, Control::Continue);
+        let mut ends = Vec::new();
+        while ends.len() < 2 {
+            if let Message::Event(ev) = &*next(&sub) {
+                match ev.data {
+                    ProbeData::BeforeSleepEnd {
+                        duration_us,
+                        paused_us,
+                        ..
+                    }
+                    | ProbeData::IterationEnd {
+                        duration_us,
+                        paused_us,
+                        ..
+                    } => ends.push((duration_us, paused_us)),
+                    _ => {}
+                }
+            }
+        }
+        for (duration_us, paused_us) in ends {
+            assert!(paused_us >= HOLD.as_micros() as u64, "{paused_us}");
+            assert!(duration_us >= paused_us, "{duration_us} {paused_us}");
+        }
         looper.join().ok();
     }
 

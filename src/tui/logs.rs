@@ -89,15 +89,23 @@ pub struct IterStats {
     pub file_events: u32,
     pub commands: u32,
     pub time_events: u32,
-    /// The whole iteration, and the part of it spent waiting in poll.
+    /// The whole iteration on the wall clock, the part of it the gate held
+    /// the loop paused, and the part spent waiting in poll.
     pub duration_us: u64,
+    pub paused_us: u64,
     pub slept_us: u64,
 }
 
 impl IterStats {
-    /// Time the loop was busy (not waiting in poll).
+    /// How long the iteration took by itself: the wall clock without the
+    /// time a viewer kept it paused.
+    pub fn active_us(&self) -> u64 {
+        self.duration_us.saturating_sub(self.paused_us)
+    }
+
+    /// Time the loop was busy (neither paused nor waiting in poll).
     pub fn busy_us(&self) -> u64 {
-        self.duration_us.saturating_sub(self.slept_us)
+        self.active_us().saturating_sub(self.slept_us)
     }
 }
 

@@ -672,34 +672,32 @@ fn timer_rows(app: &App, f: &Frame) -> Vec<PaneRow> {
 /// The lines of the beforeSleep pane: (what, how much, what it means).
 fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'static str)> {
     let Some(b) = &f.before_sleep else {
-        let state = if f.in_before_sleep {
-            "running now"
-        } else {
-            "not seen yet"
-        };
         return vec![(
             "beforeSleep",
-            state.into(),
+            "not seen yet".into(),
             "beforeSleep runs at the top of every iteration, before poll",
         )];
     };
-    let running = if f.in_before_sleep {
-        " (a new one is running)"
-    } else {
-        ""
-    };
     let d = &b.did;
-    let mut lines = vec![(
-        "iteration",
-        format!("{}{running}", b.iter),
-        "the iteration whose beforeSleep these numbers describe",
-    )];
+    let mut lines = vec![if b.running() {
+        (
+            "iteration",
+            format!("{} (in progress: so far)", b.iter),
+            "this iteration's beforeSleep is running: the numbers below grow as it works",
+        )
+    } else {
+        (
+            "iteration",
+            format!("{} (done)", b.iter),
+            "the iteration whose finished beforeSleep these numbers describe",
+        )
+    }];
     if d.aof_bytes_written > 0 || d.aof_fsynced {
         lines.push((
             "AOF first",
             format!(
-                "{} bytes{}",
-                d.aof_bytes_written,
+                "{}{}",
+                plural(d.aof_bytes_written, "byte"),
                 if d.aof_fsynced { ", fsynced" } else { "" }
             ),
             "flushAppendOnlyFile: the AOF buffer went to the file (and to disk under appendfsync always) before any reply below",
@@ -709,9 +707,9 @@ fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'stat
         (
             "written",
             format!(
-                "{}, {} bytes",
+                "{}, {}",
                 plural(u64::from(d.clients_written), "client"),
-                d.bytes_written
+                plural(d.bytes_written, "byte")
             ),
             "handleClientsWithPendingWrites: replies queued by commands were written straight to the sockets, without waiting for a writable event",
         ),
@@ -730,11 +728,14 @@ fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'stat
             plural(d.keys_expired, "key"),
             "the fast active-expire cycle removed keys whose time to live had passed",
         ),
-        (
-            "took",
-            t.duration(b.duration_us),
-            "time spent in beforeSleep",
-        ),
+        match b.took_us {
+            Some(us) => ("took", t.duration(us), "time spent in beforeSleep, pauses left out"),
+            None => (
+                "took",
+                "still running".into(),
+                "the time appears when beforeSleep ends",
+            ),
+        },
     ]);
     lines
 }
@@ -813,8 +814,10 @@ fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
     out.push((
         "reply".into(),
         format!(
-            "{:?}, {} bytes: {}",
-            c.reply.kind, c.reply.bytes, c.reply.preview
+            "{:?}, {}: {}",
+            c.reply.kind,
+            plural(c.reply.bytes, "byte"),
+            c.reply.preview
         ),
     ));
     out.push(("took".into(), t.duration(c.duration_us)));

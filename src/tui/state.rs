@@ -400,6 +400,7 @@ impl App {
                 file_events,
                 commands,
                 time_events,
+                paused_us,
             } => {
                 let stats = IterStats {
                     seq: ev.seq,
@@ -409,6 +410,7 @@ impl App {
                     commands: *commands,
                     time_events: *time_events,
                     duration_us: *duration_us,
+                    paused_us: *paused_us,
                     ..std::mem::take(p)
                 };
                 self.activity.push(stats);

@@ -29,7 +29,7 @@ const SERIES: [Series; 3] = [
     ("busy%", |s| {
         s.busy_us()
             .saturating_mul(100)
-            .checked_div(s.duration_us)
+            .checked_div(s.active_us())
             .unwrap_or(0)
     }),
 ];

@@ -338,8 +338,9 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     let line = match app.behind() {
         Some(behind) => Line::from(vec![Span::styled(
             format!(
-                " {} VIEWING THE PAST: iteration {iter}, {behind} steps back {} End: live {} loop {} ",
+                " {} VIEWING THE PAST: iteration {iter}, {} back {} End: live {} loop {} ",
                 g.past,
+                crate::tui::panes::plural(behind, "step"),
                 g.sep,
                 g.sep,
                 gate_text(app.gate.as_ref()),

@@ -24,19 +24,24 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             commands,
             time_events,
             duration_us,
+            paused_us,
         } => format!(
-            "iteration done: {}, {}, {} in {}",
+            "iteration done: {}, {}, {} in {}{}",
             plural(u64::from(*file_events), "file event"),
             plural(u64::from(*commands), "command"),
             plural(u64::from(*time_events), "time event"),
-            ms(duration_us)
+            ms(&duration_us.saturating_sub(*paused_us)),
+            match paused_us {
+                0 => String::new(),
+                p => format!(" (and {} paused)", ms(p)),
+            }
         ),
         ProbeData::BeforeSleepBegin {} => {
             "beforeSleep starts: write pending replies before sleeping".into()
         }
         ProbeData::BeforeSleepEnd { did, .. } => format!(
-            "beforeSleep done: wrote {} bytes to {}",
-            did.bytes_written,
+            "beforeSleep done: wrote {} to {}",
+            plural(did.bytes_written, "byte"),
             plural(u64::from(did.clients_written), "client")
         ),
         ProbeData::PollEnter { timeout_ms, reason } => {
@@ -78,7 +83,8 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             qbuf,
             outcome,
         } => format!(
-            "read {bytes} bytes from client {client} (fd {fd}), {qbuf} in the query buffer{}",
+            "read {} from client {client} (fd {fd}), {qbuf} in the query buffer{}",
+            plural(*bytes, "byte"),
             io(outcome)
         ),
         ProbeData::InputProcessed {
@@ -86,7 +92,11 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             commands,
             qbuf,
             ..
-        } => format!("client {client}: {commands} command(s) parsed and run, {qbuf} bytes left"),
+        } => format!(
+            "client {client}: {} parsed and run, {} left",
+            plural(u64::from(*commands), "command"),
+            plural(*qbuf, "byte")
+        ),
         ProbeData::Command {
             argv,
             reply,
@@ -104,9 +114,13 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             pending,
             outcome,
         } => format!(
-            "wrote {bytes} bytes to client {client} (fd {fd}), {pending} still pending{}",
+            "wrote {} to client {client} (fd {fd}), {pending} still pending{}",
+            plural(*bytes, "byte"),
             io(outcome)
         ),
+        ProbeData::TimeEventStart { id, handler } => {
+            format!("time events: timer {id} is due, calling {}", handler.name)
+        }
         ProbeData::TimeEvent {
             handler, next_us, ..
         } => match next_us {
@@ -119,8 +133,9 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             expired,
             ..
         } => format!(
-            "{} expire cycle: sampled {sampled} keys, expired {expired}",
-            if *fast { "fast" } else { "slow" }
+            "{} expire cycle: sampled {}, expired {expired}",
+            if *fast { "fast" } else { "slow" },
+            plural(*sampled, "key")
         ),
         ProbeData::FileEventCreated {
             fd, mask, handler, ..
@@ -167,13 +182,19 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             format!("published to {channel}: delivered to {receivers} subscriptions")
         }
         ProbeData::AofAppended { command, bytes, .. } => {
-            format!("{command} appended to the AOF buffer ({bytes} bytes), not yet on disk")
+            format!(
+                "{command} appended to the AOF buffer ({}), not yet on disk",
+                plural(*bytes, "byte")
+            )
         }
         ProbeData::AofFlushed {
             bytes, postponed, ..
         } => match postponed {
             Some(why) => format!("AOF write postponed: {why}"),
-            None => format!("AOF buffer written to the file ({bytes} bytes), before any reply"),
+            None => format!(
+                "AOF buffer written to the file ({}), before any reply",
+                plural(*bytes, "byte")
+            ),
         },
         ProbeData::AofFsynced { mode, background } => {
             if *background {
