@@ -143,13 +143,9 @@ enum Request {
         outbox: Box<Outbox>,
     },
     /// The viewer is gone entirely.
-    Leave {
-        viewer: u64,
-    },
+    Leave { viewer: u64 },
     /// The viewer can no longer send control messages (it stays subscribed).
-    Mute {
-        viewer: u64,
-    },
+    Mute { viewer: u64 },
     Control {
         viewer: u64,
         request: ControlRequest,

@@ -129,6 +129,11 @@ pub struct Frame {
     pub dispatched: Vec<Fired>,
     /// The running `beforeSleep`, else the last finished one.
     pub before_sleep: Option<BeforeSleepInfo>,
+    /// Until this iteration's poll returns: the previous iteration and the
+    /// entries its poll put in `fired`. ae never clears `fired` (poll
+    /// overwrites it), so the array really still holds them; the snapshot
+    /// empties its copy at each iteration start to say "nothing new yet".
+    pub earlier_fired: Option<(u64, Vec<Fired>)>,
     /// Events were lost since the last snapshot: some facts may be out of date.
     pub stale: bool,
 }
@@ -143,6 +148,7 @@ impl Frame {
             phase: same_iter.map_or(Phase::Unknown, |p| p.phase),
             poll: same_iter.and_then(|p| p.poll.clone()),
             dispatched: same_iter.map(|p| p.dispatched.clone()).unwrap_or_default(),
+            earlier_fired: same_iter.and_then(|p| p.earlier_fired.clone()),
             // A beforeSleep caught running in an earlier iteration ended
             // unseen: what it did is unknown, so it is not shown as if known.
             before_sleep: prev
@@ -156,6 +162,14 @@ impl Frame {
     /// Applies one probe event: the snapshot's reducer plus the derived
     /// facts. The caller keeps the event as [`Frame::at`] if it wants to.
     pub fn apply_facts(&mut self, ev: &Event) {
+        match ev.data {
+            ProbeData::IterationBegin {} => {
+                let fired = std::mem::take(&mut self.snap.fired);
+                self.earlier_fired = (!fired.is_empty()).then_some((self.snap.iter, fired));
+            }
+            ProbeData::PollReturn { .. } => self.earlier_fired = None,
+            _ => {}
+        }
         self.snap.apply(ev);
         if let Some(p) = Phase::of(ev.data.kind()) {
             self.phase = p;
@@ -245,6 +259,15 @@ impl Frame {
         }
     }
 
+    /// What the fired pane lists: this iteration's entries once poll
+    /// returned, else the previous iteration's (with its number) if it had any.
+    pub fn fired_shown(&self) -> (&[Fired], Option<u64>) {
+        match &self.earlier_fired {
+            Some((iter, fired)) if self.snap.fired.is_empty() => (fired, Some(*iter)),
+            _ => (&self.snap.fired, None),
+        }
+    }
+
     /// The index in `fired` of the entry dispatched last. Entries run in
     /// order, and one entry may run two handlers (read, then write), so the
     /// dispatched fds are matched against `fired` front to back.
@@ -286,6 +309,10 @@ impl Frame {
                 .sum::<usize>()
             + s.keyspace.len() * 24
             + self.dispatched.len() * std::mem::size_of::<Fired>()
+            + self
+                .earlier_fired
+                .as_ref()
+                .map_or(0, |(_, f)| f.len() * std::mem::size_of::<Fired>())
             + self.at.as_ref().map_or(0, approx_event_bytes)
     }
 }
@@ -450,6 +477,81 @@ mod tests {
         let same = app.frame().expect("frame");
         let f = Frame::from_snapshot(same.snap.clone(), Some(same));
         assert!(f.in_before_sleep());
+    }
+
+    #[test]
+    fn until_poll_returns_the_fired_pane_shows_the_last_iterations_entries() {
+        let mut s = Script::start();
+        s.idle();
+        s.connect();
+        s.iter += 1;
+        s.ev(ProbeData::IterationBegin {});
+        let mut app = app_with(&s.out, false);
+        let f = app.frame().expect("frame");
+        assert!(f.snap.fired.is_empty());
+        assert_eq!(
+            f.fired_shown().1,
+            Some(2),
+            "iteration 2 accepted the client"
+        );
+        let rows = panes::rows(Pane::Fired, &app, 0, 10);
+        assert_eq!(rows.len(), 1);
+        assert!(
+            rows[0].cells.contains(&"last iteration".to_string()),
+            "{rows:?}"
+        );
+        // Poll returns nothing this time: the pane is this iteration's, empty.
+        let n = s.out.len();
+        s.ev(ProbeData::BeforeSleepBegin {});
+        s.ev(ProbeData::PollReturn {
+            fired: Vec::new(),
+            slept_us: 5,
+        });
+        for m in s.out[n..].iter().cloned() {
+            app.on_message(m);
+        }
+        assert_eq!(app.frame().expect("frame").fired_shown(), (&[][..], None));
+        assert_eq!(panes::len(Pane::Fired, &app), 0);
+        // An idle iteration leaves nothing to show at the next start.
+        let mut s = Script::start();
+        s.idle();
+        s.iter += 1;
+        s.ev(ProbeData::IterationBegin {});
+        let app = app_with(&s.out, false);
+        assert_eq!(app.frame().expect("frame").fired_shown().1, None);
+    }
+
+    #[test]
+    fn an_fd_between_its_read_handler_and_its_client_is_a_new_client() {
+        let mut s = Script::start();
+        s.idle();
+        // The real order in createClient: the handler first, then the client.
+        s.ev(ProbeData::FileEventCreated {
+            fd: CLIENT_FD,
+            mask: Mask::READABLE,
+            handler: crate::tui::testkit::read_query(),
+            now: Mask::READABLE,
+        });
+        let mut app = app_with(&s.out, false);
+        let row = |app: &App| {
+            panes::rows(Pane::Events, app, 0, 10)
+                .into_iter()
+                .find(|r| r.cells[0] == CLIENT_FD.to_string())
+                .expect("the client's row")
+                .cells
+        };
+        assert_eq!(row(&app)[2], "new client");
+        assert_eq!(row(&app)[6], "(createClient links it next)");
+        let n = s.out.len();
+        s.ev(ProbeData::ClientConnected {
+            client: 1,
+            fd: CLIENT_FD,
+            addr: "127.0.0.1:50000".into(),
+        });
+        for m in s.out[n..].iter().cloned() {
+            app.on_message(m);
+        }
+        assert_eq!(row(&app)[2], "client 1");
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Pane {
                 "ae's `fired` array: the (fd, mask) pairs poll returned this iteration, dispatched \
                  in order after afterSleep. The entry being dispatched is highlighted; entries marked \
                  refired were not reported by the kernel: the level-trigger emulation put them back \
-                 because their last read or write did not reach WouldBlock."
+                 because their last read or write did not reach WouldBlock. Until this                  iteration's poll returns, the array still holds the last iteration's entries                  (ae never clears it; poll overwrites it): they are shown dim, marked last iteration."
             }
             Pane::Timers => {
                 "Time events (aeTimeEvent list): serverCron and friends. Poll's timeout is the time \
@@ -298,7 +298,7 @@ pub fn len(pane: Pane, app: &App) -> usize {
     };
     match pane {
         Pane::Events => event_slots(f).len(),
-        Pane::Fired => f.snap.fired.len(),
+        Pane::Fired => f.fired_shown().0.len(),
         Pane::Timers => f.snap.time_events.len(),
         Pane::BeforeSleep => before_sleep_lines(f, &app.theme).len(),
         Pane::Flow => app.commands.count_upto(app.visible_seq()),
@@ -317,8 +317,8 @@ pub fn rows(pane: Pane, app: &App, start: usize, count: usize) -> Vec<PaneRow> {
     match pane {
         Pane::Events => take(event_slots(f).iter().map(|s| event_row(f, s)).collect()),
         Pane::Fired => take(
-            f.snap
-                .fired
+            f.fired_shown()
+                .0
                 .iter()
                 .enumerate()
                 .map(|(i, e)| fired_row(app, f, i, e))
@@ -361,7 +361,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
                     kv("mask", format!("{} ({})", mask_text(fe.mask), mask_words(fe.mask))),
                     kv("read handler", handler_both(fe.read.as_ref())),
                     kv("write handler", handler_both(fe.write.as_ref())),
-                    kv("what", role_text(&fe.what)),
+                    kv("what", role_text(fe)),
                 ];
                 if let FdRole::Client { client, .. } = fe.what
                     && let Some(c) = f.snap.clients.iter().find(|c| c.id == client)
@@ -387,7 +387,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             ],
             None => Vec::new(),
         },
-        Pane::Fired => f.snap.fired.get(row).map_or_else(Vec::new, |e| {
+        Pane::Fired => f.fired_shown().0.get(row).map_or_else(Vec::new, |e| {
             let cells = fired_row(app, f, row, e).cells;
             vec![
                 kv("index", format!("fired[{row}]")),
@@ -497,11 +497,11 @@ fn event_row(f: &Frame, slot: &Slot<'_>) -> PaneRow {
                 cells: vec![
                     fe.fd.to_string(),
                     mask_text(fe.mask),
-                    role_short(&fe.what),
+                    role_short(fe),
                     handler_ours(fe.read.as_ref()),
                     handler_ours(fe.write.as_ref()),
                     redis.join(" / "),
-                    role_peer(&fe.what),
+                    role_peer(fe),
                 ],
                 mark: if f.dispatching() == Some(fe.fd) {
                     Mark::Current
@@ -555,30 +555,43 @@ fn handler_both(h: Option<&Handler>) -> String {
     }
 }
 
-fn role_text(r: &FdRole) -> String {
-    format!("{} {}", role_short(r), role_peer(r))
+fn role_text(fe: &FileEventInfo) -> String {
+    format!("{} {}", role_short(fe), role_peer(fe))
         .trim_end()
         .to_string()
 }
 
+/// An fd that already reads queries but is not a client yet: createClient
+/// registers the read handler first and links the client just after, so a
+/// probe between the two sees this.
+fn is_client_being_created(fe: &FileEventInfo) -> bool {
+    fe.what == FdRole::Other
+        && fe
+            .read
+            .as_ref()
+            .is_some_and(|h| h.is_named("read_query_from_client"))
+}
+
 /// The kind of fd in a word or two: `listener`, `client 3`.
-fn role_short(r: &FdRole) -> String {
-    match r {
+fn role_short(fe: &FileEventInfo) -> String {
+    match &fe.what {
         FdRole::Listener { .. } => "listener".into(),
         FdRole::Client { client, .. } => format!("client {client}"),
+        FdRole::Other if is_client_being_created(fe) => "new client".into(),
         FdRole::Other => "other".into(),
     }
 }
 
 /// The address (and client name) behind an fd.
-fn role_peer(r: &FdRole) -> String {
-    match r {
+fn role_peer(fe: &FileEventInfo) -> String {
+    match &fe.what {
         FdRole::Listener { addr } => addr.clone(),
         FdRole::Client { addr, name, .. } => match name {
             Some(n) => format!("{addr} {n}"),
             None => addr.clone(),
         },
-        FdRole::Other => String::new(),
+        FdRole::Other if is_client_being_created(fe) => "(createClient links it next)".into(),
+        FdRole::Other => "(not a listener or a client this viewer knows)".into(),
     }
 }
 
@@ -590,6 +603,8 @@ fn fired_row(app: &App, f: &Frame, i: usize, e: &Fired) -> PaneRow {
     let g = &app.theme.glyphs;
     let past_dispatch = matches!(f.phase, Phase::TimeEvents | Phase::End);
     let (state, mark, glyph) = match f.fired_reached() {
+        // The last iteration's entries, still in the array until poll runs.
+        _ if f.fired_shown().1.is_some() => ("last iteration", Mark::Dim, " "),
         Some(cur) if i < cur || (i == cur && f.phase != Phase::FileEvents) => {
             ("done", Mark::Done, g.done)
         }

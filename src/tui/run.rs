@@ -92,12 +92,14 @@ pub struct Options {
 /// Runs the UI on the terminal until the user quits.
 pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     let label = source.label();
+    let recording = matches!(source, TraceSource::Replay(_));
     let feed = source.open().map_err(io::Error::other)?;
     let mut app = App::new(
         Theme::from_env(opts.ascii),
         label,
         std::mem::take(&mut opts.hint),
     );
+    app.recording = recording;
     app.code.redis = opts.redis_src.take().map(RedisCheckout::new);
     app.guide = Some(load_guide(&mut opts));
     if opts.guide_open {

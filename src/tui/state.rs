@@ -81,6 +81,8 @@ pub struct App {
     pub source: String,
     /// A standing hint for the status bar (how to connect a client).
     pub hint: String,
+    /// The stream is a recording (a replay): no server stands behind it.
+    pub recording: bool,
     pub hello: Option<Hello>,
     live: Option<Frame>,
     history: History,
@@ -135,6 +137,7 @@ impl App {
             theme,
             source: source.into(),
             hint: hint.into(),
+            recording: false,
             hello: None,
             live: None,
             history: History::new(limits),

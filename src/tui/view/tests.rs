@@ -783,3 +783,22 @@ fn the_guide_names_the_port_the_server_really_listens_on() {
     assert!(s.contains("redis-cli -p 7001"), "{s}");
     assert!(!s.contains("{port}") && !s.contains("6380."), "{s}");
 }
+
+#[test]
+fn a_finished_recording_says_so_and_suggests_no_client() {
+    let mut s = Script::start();
+    s.idle();
+    let mut app = app_with(&s.out, false);
+    app.recording = true;
+    app.on_source_end("end of the recording".into());
+    let live = screen(&app, 100, 30);
+    assert!(live.contains("recording ended"), "{live}");
+    assert!(!live.contains("running"), "{live}");
+    assert!(live.contains("no command in the recording"), "{live}");
+    assert!(!live.contains("redis-cli SET"), "{live}");
+    app.on_action(Action::Back);
+    let past = screen(&app, 100, 30);
+    assert!(past.contains("1 step back"), "{past}");
+    assert!(past.contains("End: newest"), "{past}");
+    assert!(!past.contains("End: live"), "{past}");
+}
