@@ -496,10 +496,7 @@ mod tests {
         );
         let rows = panes::rows(Pane::Fired, &app, 0, 10);
         assert_eq!(rows.len(), 1);
-        assert!(
-            rows[0].cells.contains(&"last iteration".to_string()),
-            "{rows:?}"
-        );
+        assert!(rows[0].cells.contains(&"last iter".to_string()), "{rows:?}");
         // Poll returns nothing this time: the pane is this iteration's, empty.
         let n = s.out.len();
         s.ev(ProbeData::BeforeSleepBegin {});

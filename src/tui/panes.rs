@@ -112,7 +112,7 @@ impl Pane {
                 "ae's `fired` array: the (fd, mask) pairs poll returned this iteration, dispatched \
                  in order after afterSleep. The entry being dispatched is highlighted; entries marked \
                  refired were not reported by the kernel: the level-trigger emulation put them back \
-                 because their last read or write did not reach WouldBlock. Until this                  iteration's poll returns, the array still holds the last iteration's entries                  (ae never clears it; poll overwrites it): they are shown dim, marked last iteration."
+                 because their last read or write did not reach WouldBlock. Until this                  iteration's poll returns, the array still holds the last iteration's entries                  (ae never clears it; poll overwrites it): they are shown dim, marked last iter."
             }
             Pane::Timers => {
                 "Time events (aeTimeEvent list): serverCron and friends. Poll's timeout is the time \
@@ -604,7 +604,7 @@ fn fired_row(app: &App, f: &Frame, i: usize, e: &Fired) -> PaneRow {
     let past_dispatch = matches!(f.phase, Phase::TimeEvents | Phase::End);
     let (state, mark, glyph) = match f.fired_reached() {
         // The last iteration's entries, still in the array until poll runs.
-        _ if f.fired_shown().1.is_some() => ("last iteration", Mark::Dim, " "),
+        _ if f.fired_shown().1.is_some() => ("last iter", Mark::Dim, " "),
         Some(cur) if i < cur || (i == cur && f.phase != Phase::FileEvents) => {
             ("done", Mark::Done, g.done)
         }

@@ -301,7 +301,7 @@ fn fired_before_poll(app: &App, poll: Option<&crate::tui::frame::PollInfo>) -> S
     let earlier = app.frame().and_then(|f| f.fired_shown().1);
     match (poll, earlier) {
         (Some(p), _) => format!("poll waiting, timeout {}", timeout_text(p.timeout_ms)),
-        (None, Some(iter)) => format!("still iteration {iter}'s: poll has not run yet"),
+        (None, Some(iter)) => format!("iter {iter}'s: poll has not run"),
         (None, None) => String::new(),
     }
 }
