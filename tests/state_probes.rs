@@ -154,3 +154,51 @@ fn publish_emits_how_many_received_it() {
         }
     );
 }
+
+/// The reply that ends a wait: the resumed client's `client_unblocked`
+/// carries it, for a served wait and for one that timed out.
+#[test]
+fn a_wait_that_ends_emits_client_unblocked_with_its_reply() {
+    let (addr, sub) = start_server();
+    let mut waiter = TcpStream::connect(addr).unwrap();
+    waiter
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    waiter
+        .write_all(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n")
+        .unwrap();
+    wait_for(&sub, |d| matches!(d, ProbeData::ClientBlocked { .. }));
+    let mut pusher = TcpStream::connect(addr).unwrap();
+    pusher
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    roundtrip(
+        &mut pusher,
+        b"*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n",
+        b":1\r\n",
+    );
+    let served = b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n";
+    let ProbeData::ClientUnblocked { reason, reply, .. } =
+        wait_for(&sub, |d| matches!(d, ProbeData::ClientUnblocked { .. }))
+    else {
+        unreachable!()
+    };
+    assert!(reason.starts_with("served"), "{reason}");
+    let reply = reply.expect("the served element, still unsent");
+    assert_eq!(reply.bytes, served.len() as u64);
+    let mut got = vec![0; served.len()];
+    waiter.read_exact(&mut got).unwrap();
+    assert_eq!(got, served);
+
+    // A wait of 10 ms on a key nobody pushes to ends with a null array.
+    waiter
+        .write_all(b"*3\r\n$5\r\nBLPOP\r\n$5\r\nnokey\r\n$4\r\n0.01\r\n")
+        .unwrap();
+    let ProbeData::ClientUnblocked { reason, reply, .. } =
+        wait_for(&sub, |d| matches!(d, ProbeData::ClientUnblocked { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(reason, "timed out");
+    assert_eq!(reply.map(|r| r.bytes), Some(b"*-1\r\n".len() as u64));
+}

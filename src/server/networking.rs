@@ -719,7 +719,7 @@ pub fn free_client(el: &mut ServerLoop, server: &mut Server, mut c: Box<Client>)
 /// `freeClient` that keeps the server's tables from naming a dead client).
 pub fn unlink_client_state(server: &mut Server, c: &mut Client) {
     if c.flags & CLIENT_BLOCKED != 0 {
-        blocked::unblock_client(server, c, "the client was freed");
+        blocked::unblock_client(server, c, "the client was freed", None);
     }
     if c.flags & CLIENT_UNBLOCKED != 0 {
         let me = c.client_ref();

@@ -335,7 +335,15 @@ pub enum ProbeData {
     CommandQueued { client: u64, fd: Fd, name: String },
     /// A client whose wait ended resumes in `before_sleep`
     /// (`processUnblockedClients`); `reason` says how the wait ended.
-    ClientUnblocked { client: u64, fd: Fd, reason: String },
+    ClientUnblocked {
+        client: u64,
+        fd: Fd,
+        reason: String,
+        /// The reply the wait ended with (the served element, or the null of
+        /// a timeout), if it was still unsent; absent in older recordings.
+        #[serde(default)]
+        reply: Option<ReplyInfo>,
+    },
     /// A message was published (`pubsubPublishMessage`): `receivers` is how
     /// many subscriptions (channel and pattern) it was delivered to.
     Published { channel: String, receivers: u64 },
@@ -906,6 +914,11 @@ pub struct ClientInfo {
     /// Reply bytes not yet written.
     pub reply_bytes: u64,
     pub last_cmd: Cow<'static, str>,
+    /// Waiting in a blocking command (BLPOP and friends), from its
+    /// `client_blocked` to its `client_unblocked` (Redis's `b` flag, which
+    /// stays until the client resumes in beforeSleep).
+    #[serde(default)]
+    pub blocked: bool,
     /// Connection and last-command times on the trace clock (age and idle
     /// are "now" minus these).
     pub ctime_us: u64,
@@ -1020,6 +1033,7 @@ impl Snapshot {
                     qbuf: 0,
                     reply_bytes: 0,
                     last_cmd: Cow::Borrowed("NULL"),
+                    blocked: false,
                     ctime_us: ev.t_us,
                     last_interaction_us: ev.t_us,
                 };
@@ -1028,6 +1042,12 @@ impl Snapshot {
                     Err(i) => self.clients.insert(i, info),
                 }
                 self.relabel(*fd);
+            }
+            ProbeData::ClientBlocked { client, .. } | ProbeData::ClientUnblocked { client, .. } => {
+                let blocked = matches!(ev.data, ProbeData::ClientBlocked { .. });
+                if let Some(c) = self.client_mut(*client) {
+                    c.blocked = blocked;
+                }
             }
             ProbeData::ClientClosed { client, fd, .. } => {
                 self.clients.retain(|c| c.id != *client);
@@ -1070,11 +1090,9 @@ impl Snapshot {
             | ProbeData::FileEvent { .. }
             | ProbeData::TimeEventStart { .. }
             | ProbeData::ExpireCycle { .. }
-            // The client table keeps no state flags: blocking and queueing
-            // show in the event stream, not in the snapshot.
-            | ProbeData::ClientBlocked { .. }
+            // The client table keeps no MULTI flag: queueing shows in the
+            // event stream, not in the snapshot.
             | ProbeData::CommandQueued { .. }
-            | ProbeData::ClientUnblocked { .. }
             | ProbeData::Published { .. }
             | ProbeData::AofAppended { .. }
             | ProbeData::AofFlushed { .. }

@@ -45,6 +45,11 @@ impl<T: Seq> Log<T> {
         self.entries.get(i)
     }
 
+    /// The newest entry that satisfies `pred`, to complete it.
+    pub fn newest_mut(&mut self, pred: impl Fn(&T) -> bool) -> Option<&mut T> {
+        self.entries.iter_mut().rev().find(|e| pred(e))
+    }
+
     /// The entries `range` (clamped to what exists).
     pub fn range(&self, start: usize, end: usize) -> impl DoubleEndedIterator<Item = &T> {
         let end = end.min(self.entries.len());
@@ -68,6 +73,42 @@ pub struct CommandEntry {
     pub keys: Vec<String>,
     pub reply: ReplyInfo,
     pub duration_us: u64,
+    /// Set when the command blocked its client (BLPOP on an empty list).
+    pub wait: Option<Wait>,
+}
+
+/// A blocking command's wait: what it waits on and, once the client resumed,
+/// how it ended. The command's own reply is empty; the real one comes here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wait {
+    pub keys: Vec<String>,
+    pub ended: Option<WaitEnd>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitEnd {
+    /// The `client_unblocked` event: the end shows only from there on.
+    pub seq: u64,
+    pub t_us: u64,
+    pub reason: String,
+    /// `None` if the reply had already left when the client resumed.
+    pub reply: Option<ReplyInfo>,
+}
+
+impl CommandEntry {
+    /// The keys a blocked command waits on, for a sentence.
+    pub fn wait_keys(&self) -> String {
+        self.wait
+            .as_ref()
+            .map_or_else(String::new, |w| w.keys.join(" "))
+    }
+
+    /// How the wait stands as of event `seq`: `None` for a command that did
+    /// not block, else the end if it had come by then.
+    pub fn wait_as_of(&self, seq: u64) -> Option<Option<&WaitEnd>> {
+        let w = self.wait.as_ref()?;
+        Some(w.ended.as_ref().filter(|e| e.seq <= seq))
+    }
 }
 
 impl Seq for CommandEntry {

@@ -439,7 +439,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             }
             app.commands
                 .get(row)
-                .map_or_else(Vec::new, |c| command_details(c, &app.theme))
+                .map_or_else(Vec::new, |c| command_details(c, app))
         }
         Pane::Clients => f
             .snap
@@ -783,15 +783,26 @@ fn flow_row(app: &App, c: &CommandEntry, current: Option<u64>) -> PaneRow {
         .checked_sub(c.argv.len())
         .filter(|&n| n > 0)
         .map_or_else(String::new, |n| format!(" (+{n} args)"));
+    let reply = match c.wait_as_of(app.visible_seq()) {
+        None => c.reply.preview.clone(),
+        Some(None) => format!("(blocked, waiting on {})", c.wait_keys()),
+        Some(Some(end)) => format!(
+            "{} ({}, after {})",
+            end.reply
+                .as_ref()
+                .map_or("(reply already sent)", |r| r.preview.as_str()),
+            end.reason,
+            app.theme.duration(end.t_us.saturating_sub(c.t_us))
+        ),
+    };
     PaneRow {
         cells: vec![
             c.iter.to_string(),
             c.client.to_string(),
             format!(
-                "{}{more} {} {}",
+                "{}{more} {} {reply}",
                 argv.join(" "),
                 app.theme.glyphs.arrow,
-                c.reply.preview
             ),
         ],
         mark: if current == Some(c.seq) {
@@ -802,7 +813,8 @@ fn flow_row(app: &App, c: &CommandEntry, current: Option<u64>) -> PaneRow {
     }
 }
 
-fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
+fn command_details(c: &CommandEntry, app: &App) -> Vec<(String, String)> {
+    let t = &app.theme;
     let mut out = vec![
         ("iteration".to_string(), c.iter.to_string()),
         ("event seq".into(), c.seq.to_string()),
@@ -836,6 +848,26 @@ fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
         ),
     ));
     out.push(("took".into(), t.duration(c.duration_us)));
+    let wait = match c.wait_as_of(app.visible_seq()) {
+        None => None,
+        Some(None) => Some(format!(
+            "blocked on {}: no reply yet, the client waits (blockForKeys) while the loop serves others",
+            c.wait_keys()
+        )),
+        Some(Some(end)) => Some(format!(
+            "blocked on {} for {}; {}; it resumed in beforeSleep (processUnblockedClients) with {}",
+            c.wait_keys(),
+            t.duration(end.t_us.saturating_sub(c.t_us)),
+            end.reason,
+            end.reply.as_ref().map_or_else(
+                || "its reply already sent".to_string(),
+                |r| format!("the reply {}", r.preview)
+            )
+        )),
+    };
+    if let Some(wait) = wait {
+        out.push(("wait".into(), wait));
+    }
     out.push((
         "written".into(),
         "the reply waits in the client's buffer; the next beforeSleep writes it".into(),
@@ -862,7 +894,11 @@ fn client_row(f: &Frame, c: &ClientInfo) -> PaneRow {
             c.db.to_string(),
             c.qbuf.to_string(),
             c.reply_bytes.to_string(),
-            c.last_cmd.to_string(),
+            if c.blocked {
+                format!("{} (blocked)", c.last_cmd)
+            } else {
+                c.last_cmd.to_string()
+            },
             secs(now, c.ctime_us),
             secs(now, c.last_interaction_us),
         ],

@@ -18,7 +18,7 @@ use super::frame::Frame;
 use super::guide::{Guide, News};
 use super::history::{History, Limits, Pos};
 use super::keys::{self, Action, Key, Mode};
-use super::logs::{CommandEntry, IterStats, Log};
+use super::logs::{CommandEntry, IterStats, Log, Wait, WaitEnd};
 use super::panes::{self, Pane};
 use super::theme::Theme;
 use crate::trace::gate::step_ends_at;
@@ -93,6 +93,9 @@ pub struct App {
     pub activity: Log<IterStats>,
     /// The iteration in progress, counted until its `iteration_end`.
     pending_stats: IterStats,
+    /// A client just blocked, and the keys it waits on: its command's
+    /// event comes right after and takes this.
+    just_blocked: Option<(u64, Vec<String>)>,
     pub gate: Option<GateStatus>,
     pub drops: Drops,
     /// Events missing from the stream (holes in `seq`) seen by this viewer.
@@ -146,6 +149,7 @@ impl App {
             commands: Log::new(LOG_CAP),
             activity: Log::new(LOG_CAP),
             pending_stats: IterStats::default(),
+            just_blocked: None,
             gate: None,
             drops: Drops::default(),
             gaps: 0,
@@ -443,7 +447,33 @@ impl App {
                 keys: keys.clone(),
                 reply: reply.clone(),
                 duration_us: *duration_us,
+                wait: self
+                    .just_blocked
+                    .take()
+                    .filter(|(c, _)| c == client)
+                    .map(|(_, keys)| Wait { keys, ended: None }),
             }),
+            ProbeData::ClientBlocked { client, keys, .. } => {
+                self.just_blocked = Some((*client, keys.clone()));
+            }
+            ProbeData::ClientUnblocked {
+                client,
+                reason,
+                reply,
+                ..
+            } => {
+                let waiting = self.commands.newest_mut(|c| {
+                    c.client == *client && c.wait.as_ref().is_some_and(|w| w.ended.is_none())
+                });
+                if let Some(w) = waiting.and_then(|c| c.wait.as_mut()) {
+                    w.ended = Some(WaitEnd {
+                        seq: ev.seq,
+                        t_us: ev.t_us,
+                        reason: reason.clone(),
+                        reply: reply.clone(),
+                    });
+                }
+            }
             _ => {}
         }
     }
@@ -1424,6 +1454,62 @@ mod tests {
         assert_eq!(app.pane(Pane::Flow).selected, Some(0));
         app.on_action(Action::Down);
         assert_eq!(app.pane(Pane::Flow).selected, None);
+    }
+
+    #[test]
+    fn a_blocked_client_is_flagged_and_its_wait_ends_in_the_flow_with_its_reply() {
+        use crate::trace::model::ReplyInfo;
+        let mut s = Script::start();
+        s.idle();
+        s.connect();
+        s.iter += 1;
+        s.ev(ProbeData::IterationBegin {});
+        s.ev(ProbeData::ClientBlocked {
+            client: 1,
+            fd: CLIENT_FD,
+            keys: vec!["q".into()],
+            deadline_ms: 0,
+        });
+        s.ev(ProbeData::Command {
+            client: 1,
+            client_name: None,
+            fd: CLIENT_FD,
+            db: 0,
+            name: Some("blpop".into()),
+            argv: vec!["BLPOP".into(), "q".into(), "0".into()],
+            argc: 3,
+            keys: vec!["q".into()],
+            reply: ReplyInfo::from_resp(b""),
+            duration_us: 2,
+        });
+        s.ev(ProbeData::AfterSleep {});
+        s.ev(ProbeData::ClientUnblocked {
+            client: 1,
+            fd: CLIENT_FD,
+            reason: "served: the key got data".into(),
+            reply: Some(ReplyInfo::from_resp(b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n")),
+        });
+        let mut app = app_with(&s.out, false);
+        let flow = |app: &App| panes::rows(Pane::Flow, app, 0, 10)[0].cells[2].clone();
+        let cmd_cell = |app: &App| panes::rows(Pane::Clients, app, 0, 10)[0].cells[7].clone();
+        assert!(flow(&app).starts_with("BLPOP q 0 -> *2"), "{}", flow(&app));
+        assert!(
+            flow(&app).contains("served: the key got data"),
+            "{}",
+            flow(&app)
+        );
+        assert_eq!(cmd_cell(&app), "blpop");
+        // One probe back, before it resumed: blocked, flagged, no reply.
+        app.on_action(Action::Back);
+        assert_eq!(flow(&app), "BLPOP q 0 -> (blocked, waiting on q)");
+        assert_eq!(cmd_cell(&app), "blpop (blocked)");
+        let details = panes::details(Pane::Flow, &app, 0);
+        assert!(
+            details
+                .iter()
+                .any(|(k, v)| k == "wait" && v.contains("no reply yet")),
+            "{details:?}"
+        );
     }
 
     #[test]

@@ -175,11 +175,22 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
         ProbeData::CommandQueued { client, name, .. } => {
             format!("client {client} queued {name} (inside MULTI)")
         }
-        ProbeData::ClientUnblocked { client, reason, .. } => {
-            format!("client {client} resumes after its wait ended: {reason}")
-        }
+        ProbeData::ClientUnblocked {
+            client,
+            reason,
+            reply,
+            ..
+        } => format!(
+            "client {client} resumes after its wait ended: {reason}{}",
+            reply
+                .as_ref()
+                .map_or_else(String::new, |r| format!("; reply {}", r.preview))
+        ),
         ProbeData::Published { channel, receivers } => {
-            format!("published to {channel}: delivered to {receivers} subscriptions")
+            format!(
+                "published to {channel}: delivered to {}",
+                plural(*receivers, "subscription")
+            )
         }
         ProbeData::AofAppended { command, bytes, .. } => {
             format!(
