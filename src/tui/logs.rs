@@ -150,6 +150,19 @@ impl IterStats {
     }
 }
 
+impl Log<IterStats> {
+    /// The `k` busiest of the last `window` iterations finished by event
+    /// `seq`, busiest first (the newer first among equals). Busy time leaves
+    /// out the wait in poll and any pause, so what ranks high is work.
+    pub fn slowest(&self, seq: u64, window: usize, k: usize) -> Vec<&IterStats> {
+        let n = self.count_upto(seq);
+        let mut recent: Vec<&IterStats> = self.range(n.saturating_sub(window), n).collect();
+        recent.sort_by(|a, b| b.busy_us().cmp(&a.busy_us()).then(b.seq.cmp(&a.seq)));
+        recent.truncate(k);
+        recent
+    }
+}
+
 impl Seq for IterStats {
     fn seq(&self) -> u64 {
         self.seq
@@ -166,6 +179,33 @@ mod tests {
         fn seq(&self) -> u64 {
             self.0
         }
+    }
+
+    fn stats(seq: u64, duration_us: u64, paused_us: u64, slept_us: u64) -> IterStats {
+        IterStats {
+            seq,
+            iter: seq,
+            duration_us,
+            paused_us,
+            slept_us,
+            ..IterStats::default()
+        }
+    }
+
+    #[test]
+    fn the_slowest_iterations_rank_by_work_not_by_sleep_or_pause() {
+        let mut log = Log::new(100);
+        log.push(stats(1, 100_000, 0, 99_000)); // slept: 1 ms of work
+        log.push(stats(2, 5_000_000, 4_990_000, 0)); // paused: 10 ms of work
+        log.push(stats(3, 1_002_000, 0, 1_000)); // a slow command: 1001 ms
+        log.push(stats(4, 3_000, 0, 0));
+        let seqs = |v: Vec<&IterStats>| v.iter().map(|s| s.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(log.slowest(u64::MAX, 10, 3)), [3, 2, 4]);
+        // As of seq 2, iteration 3 has not happened.
+        assert_eq!(seqs(log.slowest(2, 10, 3)), [2, 1]);
+        // Only the last two iterations are looked at.
+        assert_eq!(seqs(log.slowest(u64::MAX, 2, 5)), [3, 4]);
+        assert_eq!(log.get(2).map(IterStats::busy_us), Some(1_001_000));
     }
 
     #[test]

@@ -129,9 +129,11 @@ impl Pane {
             Pane::Clients => "Connected clients, with the fields CLIENT LIST shows.",
             Pane::Activity => {
                 "Loop activity over recent iterations, newest on the right: fired entries per \
-                 iteration, commands per iteration, and busy%: the share of the iteration not spent \
-                 sleeping in poll (time the loop stood paused at your step counts as busy). The \
-                 number after each name is the highest bar shown."
+                 iteration, commands per iteration, busy time (the iteration without its wait in \
+                 poll and without the time it stood paused at your step), and busy%: busy time's \
+                 share of the iteration. The number after each name is the highest bar shown. Below: \
+                 the busiest recent iterations, with numbers; select one and press Enter to travel \
+                 to its start in history."
             }
             Pane::Source => {
                 "Our code, at the line of the probe the loop is at (highlighted; lines outside the \
@@ -303,7 +305,8 @@ pub fn len(pane: Pane, app: &App) -> usize {
         Pane::BeforeSleep => before_sleep_lines(f, &app.theme).len(),
         Pane::Flow => app.commands.count_upto(app.visible_seq()),
         Pane::Clients => f.snap.clients.len(),
-        Pane::Activity | Pane::Source | Pane::Guide => 0,
+        Pane::Activity => app.slowest_iterations().len(),
+        Pane::Source | Pane::Guide => 0,
     }
 }
 

@@ -33,6 +33,11 @@ pub const PLAY_SPEEDS_MS: [u64; 9] = [2000, 1000, 500, 250, 100, 50, 20, 10, 0];
 /// Commands kept for the flow pane, iterations kept for the activity chart.
 const LOG_CAP: usize = 10_000;
 
+/// The activity pane lists the busiest of this many recent iterations...
+const SLOWEST_WINDOW: usize = 1_000;
+/// ...this many of them.
+const SLOWEST_SHOWN: usize = 5;
+
 /// A line for the status bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -216,6 +221,13 @@ impl App {
 
     pub fn pane(&self, pane: Pane) -> &PaneState {
         &self.panes[pane.index()]
+    }
+
+    /// The busiest recent iterations as of the frame on screen, busiest
+    /// first: the rows of the activity pane, each one a way into history.
+    pub fn slowest_iterations(&self) -> Vec<&IterStats> {
+        self.activity
+            .slowest(self.visible_seq(), SLOWEST_WINDOW, SLOWEST_SHOWN)
     }
 
     /// Commands per second, as of the frame on screen: the commands of the
@@ -604,6 +616,7 @@ impl App {
                     p.hscroll.saturating_add(8).min(400)
                 };
             }
+            Action::Details if self.focus == Pane::Activity => self.visit_slow_iteration(),
             Action::Details if self.focus == Pane::Source => {
                 self.overlay = Overlay::Details {
                     pane: Pane::Source,
@@ -695,6 +708,43 @@ impl App {
         };
         let target = to(&self.history, from);
         self.set_cursor(target);
+    }
+
+    /// Travels to the end of the slow iteration selected in the activity
+    /// pane: the screen then shows what it did, and the list still holds it.
+    fn visit_slow_iteration(&mut self) {
+        let selected = self.pane(Pane::Activity).selected.unwrap_or(0);
+        let Some(slow) = self
+            .slowest_iterations()
+            .get(selected)
+            .map(|s| (*s).clone())
+        else {
+            self.status = Some(Status::Info("no iteration finished yet".into()));
+            return;
+        };
+        let is_its_end = |e: &Event| e.seq == slow.seq;
+        let newest = self.history.newest();
+        let end = newest
+            .filter(|&p| self.history.event_at(p).is_some_and(is_its_end))
+            .or_else(|| newest.and_then(|p| self.history.find_prev(p, is_its_end)));
+        let Some(pos) = end else {
+            self.status = Some(Status::Info(format!(
+                "iteration {} is no longer in history",
+                slow.iter
+            )));
+            return;
+        };
+        self.code.pin = None;
+        self.set_cursor(Some(pos));
+        self.status = Some(Status::Info(format!(
+            "iteration {}: busy {}{}; {{ goes to its start, End back to live",
+            slow.iter,
+            self.theme.duration(slow.busy_us()),
+            match slow.paused_us {
+                0 => String::new(),
+                p => format!(" (and {} paused)", self.theme.duration(p)),
+            }
+        )));
     }
 
     fn change_speed(&mut self, faster: bool) {
@@ -1510,6 +1560,47 @@ mod tests {
                 .any(|(k, v)| k == "wait" && v.contains("no reply yet")),
             "{details:?}"
         );
+    }
+
+    #[test]
+    fn enter_on_a_slow_iteration_in_the_activity_pane_travels_to_it() {
+        let mut s = Script::story();
+        // A slow command: a whole second of work in one iteration.
+        s.begin(Vec::new(), (0, 0), 1_000);
+        s.ev(ProbeData::IterationEnd {
+            duration_us: 1_001_000,
+            file_events: 1,
+            commands: 1,
+            time_events: 0,
+            paused_us: 0,
+        });
+        s.idle();
+        let mut app = app_with(&s.out, false);
+        let slowest = app.slowest_iterations();
+        assert_eq!(
+            slowest.first().map(|s| (s.iter, s.busy_us())),
+            Some((5, 1_000_000))
+        );
+        app.focus = Pane::Activity;
+        app.on_action(Action::Down);
+        assert_eq!(app.pane(Pane::Activity).selected, Some(0));
+        app.on_action(Action::Details);
+        let f = app.frame().expect("frame");
+        assert_eq!(f.snap.iter, 5);
+        assert_eq!(
+            f.at.as_ref().map(|e| e.data.kind()),
+            Some(ProbeKind::IterationEnd)
+        );
+        assert!(app.behind().is_some());
+        assert!(
+            matches!(&app.status, Some(Status::Info(m)) if m.contains("iteration 5: busy 1000 ms")),
+            "{:?}",
+            app.status
+        );
+        // Still listed there, first; { goes to its start.
+        assert_eq!(app.slowest_iterations().first().map(|s| s.iter), Some(5));
+        app.on_action(Action::BackIteration);
+        assert_eq!(app.frame().map(|f| f.snap.iter), Some(5));
     }
 
     #[test]

@@ -802,3 +802,24 @@ fn a_finished_recording_says_so_and_suggests_no_client() {
     assert!(past.contains("End: newest"), "{past}");
     assert!(!past.contains("End: live"), "{past}");
 }
+
+#[test]
+fn the_activity_pane_lists_the_busiest_iterations_and_marks_the_selected_one() {
+    let mut app = app_with(&Script::story().out, false);
+    app.focus = Pane::Activity;
+    app.on_action(Action::Down);
+    let area = Rect::new(0, 0, 60, 12);
+    let mut buf = Buffer::empty(area);
+    ActivityView { app: &app }.render(area, &mut buf);
+    let rows: Vec<String> = (0..area.height)
+        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect();
+    let listed: Vec<&String> = rows.iter().filter(|r| r.contains("iter ")).collect();
+    assert_eq!(listed.len(), 4, "{rows:#?}");
+    let marked: Vec<&&String> = listed
+        .iter()
+        .filter(|r| r.contains(&format!("{}iter", app.theme.glyphs.current)))
+        .collect();
+    assert_eq!(marked.len(), 1, "{rows:#?}");
+    assert!(rows.iter().any(|r| r.contains("busy:")), "{rows:#?}");
+}
