@@ -493,7 +493,7 @@ impl<C> EventLoop<C> {
                 handler: handler.traced(),
                 next_us: (ret != AE_NOMORE).then(|| clock.us(now + Duration::from_millis(ret.max(0) as u64))),
                 period_ms: u64::try_from(ret).ok(),
-                duration_us: stopwatch.us(),
+                duration_us: clock.elapsed_us(stopwatch),
             });
             // The handler may have created or unlinked timers: find ours again.
             let Some(j) = self.time_events.iter().rposition(|te| te.created_id == id) else {
@@ -563,9 +563,9 @@ impl<C> EventLoop<C> {
             let slept = self.tracer.stopwatch();
             // anchor: ae.poll
             let mut numevents = self.api.poll(timeout, &mut self.fired);
-            probe!(self.tracer, "process_events" => "aeApiPoll", ProbeData::PollReturn {
+            probe!(self.tracer, "process_events" => "aeApiPoll", |cx| ProbeData::PollReturn {
                 fired: self.fired.iter().map(traced_fired).collect(),
-                slept_us: slept.us(),
+                slept_us: cx.elapsed_us(slept),
             });
 
             if flags & AE_FILE_EVENTS == 0 {

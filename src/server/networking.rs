@@ -360,7 +360,7 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
     }
     probe!(tracer, "process_command" => "call", |cx| {
         let reply = c.reply.get(reply_start..).unwrap_or_default();
-        probes::command(c, found, reply, stopwatch.us(), cx.detail)
+        probes::command(c, found, reply, cx.elapsed_us(stopwatch), cx.detail)
     });
     queue_if_first_reply(server, c, had_pending);
     close_client_on_output_buffer_limit_reached(server, c);

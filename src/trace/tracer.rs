@@ -102,6 +102,27 @@ pub struct ProbeCx {
     /// counted as dropped: the builder may leave out text and lists that
     /// [`Snapshot::apply`] does not use.
     pub detail: bool,
+    /// All the time the gate has held the loop so far (see [`Live::held`]).
+    held: Duration,
+}
+
+impl ProbeCx {
+    /// Microseconds since `sw` started, leaving out the time the gate held
+    /// the loop meanwhile (a command paused at one of its probes did not
+    /// take the pause to run); 0 if it was not started.
+    pub fn elapsed_us(&self, sw: Stopwatch) -> u64 {
+        sw.0.map_or(0, |(started, held)| {
+            micros(
+                started
+                    .elapsed()
+                    .saturating_sub(self.held.saturating_sub(held)),
+            )
+        })
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 impl std::ops::Deref for ProbeCx {
@@ -112,18 +133,11 @@ impl std::ops::Deref for ProbeCx {
     }
 }
 
-/// Measures a duration only when observed (durations are part of some events).
+/// Measures a duration only when observed (durations are part of some
+/// events): when it started, and how long the gate had held the loop by
+/// then. Read it with [`ProbeCx::elapsed_us`].
 #[derive(Clone, Copy, Debug)]
-pub struct Stopwatch(Option<Instant>);
-
-impl Stopwatch {
-    /// Microseconds since the stopwatch was started, 0 if it was not.
-    pub fn us(&self) -> u64 {
-        self.0.map_or(0, |t| {
-            u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
-        })
-    }
-}
+pub struct Stopwatch(Option<(Instant, Duration)>);
 
 /// The loop's static facts, for [`Hello`] and the first snapshot.
 #[derive(Clone, Debug, Default)]
@@ -246,6 +260,7 @@ impl Tracer {
         let data = data(&ProbeCx {
             clock: self.live.clock,
             detail,
+            held: self.live.held,
         });
         self.finish(site, data, detail);
     }
@@ -287,7 +302,7 @@ impl Tracer {
     #[inline(always)]
     pub fn stopwatch(&self) -> Stopwatch {
         Stopwatch(if self.observed() {
-            Some(Instant::now())
+            Some((Instant::now(), self.live.held))
         } else {
             None
         })
@@ -487,7 +502,7 @@ impl Live {
         let (file_events, commands, time_events) = self.iter_counts;
         let (started, held_before) = self.iter_started.take().unzip();
         ProbeData::IterationEnd {
-            duration_us: Stopwatch(started).us(),
+            duration_us: started.map_or(0, |t| micros(t.elapsed())),
             file_events,
             commands,
             time_events,
@@ -501,7 +516,7 @@ impl Live {
             None => (None, None, BeforeSleepSummary::default()),
         };
         ProbeData::BeforeSleepEnd {
-            duration_us: Stopwatch(started).us(),
+            duration_us: started.map_or(0, |t| micros(t.elapsed())),
             paused_us: self.held_since(held_before),
             did,
             keyspace,
@@ -1087,10 +1102,18 @@ mod tests {
         t.probe(site(), |_| ProbeData::BeforeSleepBegin {});
         control(&sub, Control::Pause);
         let looper = thread::spawn(move || {
+            let started = Instant::now();
+            let stopwatch = t.stopwatch();
             t.probe(site(), |_| ProbeData::AfterSleep {}); // held here
+            // What a stopwatch across the pause reads, and the wall clock.
+            let mut read = (0, 0);
+            t.probe(site(), |cx| {
+                read = (cx.elapsed_us(stopwatch), micros(started.elapsed()));
+                ProbeData::AfterSleep {}
+            });
             t.before_sleep_end(site(), Vec::new);
             t.iteration_end(site());
-            t
+            read
         });
         loop {
             if let Message::Gate(g) = &*next(&sub)
@@ -1125,7 +1148,11 @@ mod tests {
             assert!(paused_us >= HOLD.as_micros() as u64, "{paused_us}");
             assert!(duration_us >= paused_us, "{duration_us} {paused_us}");
         }
-        looper.join().ok();
+        let (measured, wall) = looper.join().expect("the loop thread");
+        assert!(
+            wall - measured >= HOLD.as_micros() as u64,
+            "the pause is left out: {measured} of {wall}"
+        );
     }
 
     #[test]
@@ -1152,7 +1179,6 @@ mod tests {
     #[test]
     fn stopwatch_only_runs_when_observed() {
         let (t, _handle) = tracer(false);
-        assert_eq!(t.stopwatch().us(), 0);
         assert!(t.stopwatch().0.is_none());
     }
 }
