@@ -445,6 +445,40 @@ mod tests {
     }
 
     #[test]
+    fn the_aof_write_and_fsync_show_before_the_reply_while_before_sleep_runs() {
+        // Chapter 12 pauses at the reply's write and points at this pane.
+        let mut s = Script::story();
+        s.iter += 1;
+        s.ev(ProbeData::IterationBegin {});
+        s.ev(ProbeData::BeforeSleepBegin {});
+        s.ev(ProbeData::AofFlushed {
+            bytes: 27,
+            postponed: None,
+            fsync: "always".into(),
+        });
+        s.ev(ProbeData::AofFsynced {
+            mode: "always".into(),
+            background: false,
+        });
+        s.ev(ProbeData::Write {
+            client: 1,
+            fd: CLIENT_FD,
+            bytes: 5,
+            pending: 0,
+            outcome: IoOutcome::Drained,
+        });
+        let lines = before_sleep_pane(&app_with(&s.out, false));
+        assert_eq!(
+            lines[..3],
+            [
+                "iteration: 5 (in progress: so far)",
+                "AOF first: 27 bytes, fsynced",
+                "written: 1 client, 5 bytes",
+            ]
+        );
+    }
+
+    #[test]
     fn the_past_shows_the_before_sleep_as_it_was_at_that_probe() {
         let mut app = inside_before_sleep(4);
         // Back from the end: at the write handler, then at the write.
