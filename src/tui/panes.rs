@@ -119,8 +119,10 @@ impl Pane {
                  until the nearest one; that one is marked."
             }
             Pane::BeforeSleep => {
-                "What the last beforeSleep did before the loop went to sleep in poll: replies to the \
-                 commands read in the previous iteration are written here, not when the command ran."
+                "What beforeSleep did before the loop went to sleep in poll: replies to the commands \
+                 read in the previous iteration are written here, not when the command ran. While a \
+                 beforeSleep runs, the pane counts what it did so far (marked in progress); after it, \
+                 what the finished one did."
             }
             Pane::Flow => {
                 "Every command the loop ran, oldest first: iteration, client, the arguments, and the \
