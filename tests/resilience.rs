@@ -57,14 +57,13 @@ fn replay(name: &str, bytes: &[u8]) -> (bool, String, String) {
 }
 
 #[test]
-fn a_corrupt_or_truncated_recording_is_refused_naming_the_line() {
+fn a_corrupt_recording_is_refused_naming_the_line() {
     let good = recorded_trace("good");
     let lines: Vec<&[u8]> = good.split_inclusive(|&b| b == b'\n').collect();
     assert!(lines.len() > 5, "a trace of a few lines at least");
+    // Half a message followed by more lines is damage, not a crash's cut
+    // (a recording cut short replays: see tests/trace.rs).
     let n = lines.len();
-    // Cut in the middle of the last line, as a crash would leave it.
-    let mut truncated = good.clone();
-    truncated.truncate(good.len() - lines[n - 1].len() / 2);
     // A line in the middle replaced by garbage, and by bytes that are not UTF-8.
     let with_line = |at: usize, junk: &[u8]| -> Vec<u8> {
         let mut v = Vec::new();
@@ -74,7 +73,14 @@ fn a_corrupt_or_truncated_recording_is_refused_naming_the_line() {
         v
     };
     let cases: [(&str, Vec<u8>, String); 4] = [
-        ("truncated", truncated, format!("line {n}: truncated")),
+        (
+            "truncated",
+            with_line(
+                n - 2,
+                &[&lines[n - 2][..lines[n - 2].len() / 2], b"\n"].concat(),
+            ),
+            format!("line {}: truncated", n - 1),
+        ),
         (
             "garbage",
             with_line(3, b"{\"type\":\"event\",\"seq\":}\n"),

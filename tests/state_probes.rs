@@ -104,12 +104,15 @@ fn a_served_and_a_timed_out_wait_emit_client_unblocked() {
         b"*3\r\n$5\r\nLPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n",
         b":1\r\n",
     );
+    // It carries the reply that ended the wait, still unsent then.
+    let element = b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n";
     let served = wait_for(&sub, |d| matches!(d, ProbeData::ClientUnblocked { .. }));
     assert!(
-        matches!(&served, ProbeData::ClientUnblocked { reason, .. } if reason.starts_with("served")),
+        matches!(&served, ProbeData::ClientUnblocked { reason, reply: Some(r), .. }
+            if reason.starts_with("served") && r.bytes == element.len() as u64),
         "{served:?}"
     );
-    let mut reply = vec![0; b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n".len()];
+    let mut reply = vec![0; element.len()];
     waiter.read_exact(&mut reply).unwrap();
 
     roundtrip(
@@ -119,7 +122,8 @@ fn a_served_and_a_timed_out_wait_emit_client_unblocked() {
     );
     let timed_out = wait_for(&sub, |d| matches!(d, ProbeData::ClientUnblocked { .. }));
     assert!(
-        matches!(&timed_out, ProbeData::ClientUnblocked { reason, .. } if reason == "timed out"),
+        matches!(&timed_out, ProbeData::ClientUnblocked { reason, reply: Some(r), .. }
+            if reason == "timed out" && r.bytes == b"*-1\r\n".len() as u64),
         "{timed_out:?}"
     );
 }

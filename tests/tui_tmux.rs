@@ -102,7 +102,7 @@ fn step_a_set_through_the_loop_in_tmux() {
     // The tour opens the guide at the first chapter; g puts it away.
     s.wait_for("the guide", |sc| sc.contains("1. The loop's two jobs"));
     s.keys("g");
-    s.wait_for("the loop panes", |sc| sc.contains("+ fired"));
+    s.wait_for("the loop panes", |sc| has_box(sc, "fired"));
 
     let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     client
@@ -299,4 +299,109 @@ fn the_listener_maxfd_and_obuf_stay_on_screen_with_many_clients() {
         s.keys("q");
         s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
     }
+}
+
+/// The tour with the guide put away and a breakpoint on probes of `kind`,
+/// then running: the loop stops at the first such probe.
+fn tour_stopping_at(tag: &str, port: u16, kind: &str) -> Session {
+    let s = Session::start(tag, &tour_command(port));
+    s.wait_for("the guide", |sc| sc.contains("1. The loop's two jobs"));
+    s.keys("g");
+    s.wait_for("the loop panes", |sc| has_box(sc, "fired"));
+    s.break_on(kind);
+    s.keys("c");
+    s
+}
+
+impl Session {
+    /// Replaces every breakpoint with one on probes of `kind`.
+    fn break_on(&self, kind: &str) {
+        self.keys("b");
+        self.wait_for("the breakpoint list", |sc| sc.contains("breakpoints"));
+        // Remove what is there (the list keeps its selection at the top).
+        for _ in 0..3 {
+            self.keys("d");
+        }
+        self.keys("a");
+        self.keys(&format!("kind {kind}"));
+        self.keys("Enter");
+        self.wait_for("the breakpoint added", |sc| sc.contains("added"));
+        self.keys("Escape");
+        // A key sent right after Escape would read as Alt+key: wait.
+        self.wait_for("the list closed", |sc| !has_box(sc, "breakpoints"));
+    }
+}
+
+/// Defect 4 of issue 13: inside a beforeSleep, the beforeSleep pane shows
+/// that beforeSleep so far (the reply being written), not the previous one.
+#[test]
+fn the_before_sleep_pane_shows_the_write_it_is_doing() {
+    if !tmux::available("the_before_sleep_pane_shows_the_write_it_is_doing") {
+        return;
+    }
+    let port = free_port();
+    let s = tour_stopping_at("bsleep", port, "write");
+    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    client
+        .write_all(b"*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n")
+        .expect("send SET");
+    // The loop stops at the write of +OK, inside beforeSleep.
+    let sc = s.wait_for("the stop at the reply's write", |sc| {
+        sc.contains("PAUSED (breakpoint") && sc.contains("wrote 5 bytes to client 1")
+    });
+    assert!(sc.contains("[BEFORESLEEP]"), "{sc}");
+    assert!(sc.contains("(in progress: so far)"), "{sc}");
+    assert!(sc.contains("written    1 client, 5 bytes"), "{sc}");
+    // One probe back is before the write: the same beforeSleep, nothing
+    // written yet.
+    s.keys("[");
+    let sc = s.wait_for("the past", |sc| sc.contains("VIEWING THE PAST"));
+    assert!(sc.contains("(in progress: so far)"), "{sc}");
+    assert!(sc.contains("written    0 clients, 0 bytes"), "{sc}");
+    s.keys("q");
+    s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
+}
+
+/// Defect 7 of issue 13: serverCron's slow expire cycle runs in the time
+/// events, and the phase strip says so; an iteration's time leaves out the
+/// time it was held paused.
+#[test]
+fn the_phase_strip_says_time_events_during_server_cron() {
+    if !tmux::available("the_phase_strip_says_time_events_during_server_cron") {
+        return;
+    }
+    let port = free_port();
+    let s = tour_stopping_at("phase", port, "expire_cycle");
+    // A key with a time to live, so both expire cycles have work to look at.
+    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    client
+        .write_all(b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$2\r\nPX\r\n$6\r\n100000\r\n")
+        .expect("send SET");
+    let slow = |sc: &str| sc.contains("PAUSED (breakpoint") && sc.contains("slow expire cycle");
+    for _ in 0..20 {
+        if slow(&s.capture()) {
+            break;
+        }
+        // A fast cycle (in beforeSleep) stopped it first: go on.
+        if s.capture().contains("fast expire cycle") {
+            assert!(s.capture().contains("[BEFORESLEEP]"), "{}", s.capture());
+            s.keys("c");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let sc = s.wait_for("the slow expire cycle", slow);
+    assert!(sc.contains("[TIME EVENTS]"), "{sc}");
+    assert!(
+        !sc.contains("[AFTERSLEEP]") && !sc.contains("[FILE EVENTS]"),
+        "{sc}"
+    );
+    // Held paused for a while, the iteration's end says how much of its
+    // time was the pause.
+    std::thread::sleep(Duration::from_millis(600));
+    s.break_on("iteration_end");
+    s.keys("c");
+    let sc = s.wait_for("the iteration's end", |sc| sc.contains("iteration done"));
+    assert!(sc.contains(" paused)"), "{sc}");
+    s.keys("q");
+    s.wait_for("loopscope to exit", |sc| sc.contains("LOOPSCOPE-EXITED"));
 }

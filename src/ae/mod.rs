@@ -481,6 +481,10 @@ impl<C> EventLoop<C> {
             }
             let (id, handler) = (te.id, te.proc_);
             self.time_events[i].refcount += 1;
+            probe!(self.tracer, "process_time_events" => "processTimeEvents", ProbeData::TimeEventStart {
+                id,
+                handler: handler.traced(),
+            });
             let stopwatch = self.tracer.stopwatch();
             let ret = (handler.proc_)(self, ctx, id);
             processed += 1;
@@ -490,7 +494,7 @@ impl<C> EventLoop<C> {
                 handler: handler.traced(),
                 next_us: (ret != AE_NOMORE).then(|| clock.us(now + Duration::from_millis(ret.max(0) as u64))),
                 period_ms: u64::try_from(ret).ok(),
-                duration_us: stopwatch.us(),
+                duration_us: clock.elapsed_us(stopwatch),
             });
             // The handler may have created or unlinked timers: find ours again.
             let Some(j) = self.time_events.iter().rposition(|te| te.created_id == id) else {
@@ -562,9 +566,9 @@ impl<C> EventLoop<C> {
             let slept = self.tracer.stopwatch();
             // anchor: ae.poll
             let mut numevents = self.api.poll(timeout_ms, &mut self.fired);
-            probe!(self.tracer, "process_events" => "aeApiPoll", ProbeData::PollReturn {
+            probe!(self.tracer, "process_events" => "aeApiPoll", |cx| ProbeData::PollReturn {
                 fired: self.fired.iter().map(traced_fired).collect(),
-                slept_us: slept.us(),
+                slept_us: cx.elapsed_us(slept),
             });
 
             if flags & AE_FILE_EVENTS == 0 {

@@ -36,10 +36,9 @@ use super::cmd::list::{self, ListEnd};
 use super::db::{Sds, Value, WRONGTYPE_ERR, mstime_i64};
 use super::networking::{self, process_input_buffer};
 use super::util::long_double::LongDouble;
-use super::{Server, aof};
+use super::{Server, aof, probes};
 use crate::probe;
 use crate::trace::Tracer;
-use crate::trace::model::ProbeData;
 
 /// What a blocked client waits for (mirror of Redis's `blockingState`, the
 /// `bpop` field of a client).
@@ -111,8 +110,14 @@ pub fn block_for_keys(server: &mut Server, c: &mut Client, keys: &[Vec<u8>], sta
 /// Ends a client's wait, however it ended (mirror of `unblockClient`):
 /// leaves the key lines and the timeout table, and queues the client so its
 /// pending input gets processed in `before_sleep`. `reason` is what the
-/// trace shows when the client resumes there.
-pub fn unblock_client(server: &mut Server, c: &mut Client, reason: &'static str) {
+/// trace shows when the client resumes there, with the reply that ended the
+/// wait, which the caller appended from `reply_from` on (`None`: no reply).
+pub fn unblock_client(
+    server: &mut Server,
+    c: &mut Client,
+    reason: &'static str,
+    reply_from: Option<usize>,
+) {
     let Some(state) = c.bpop.take() else {
         return;
     };
@@ -125,6 +130,7 @@ pub fn unblock_client(server: &mut Server, c: &mut Client, reason: &'static str)
     }
     c.flags &= !CLIENT_BLOCKED;
     c.unblock_reason = reason;
+    c.unblock_reply_from = reply_from;
     server.blocked_clients -= 1;
     queue_client_for_reprocessing(server, c);
 }
@@ -151,8 +157,9 @@ pub fn check_blocked_client_timeout(server: &mut Server, c: &mut Client, now: u6
         .as_ref()
         .is_some_and(|b| b.timeout != 0 && b.timeout < now);
     if due && c.flags & CLIENT_BLOCKED != 0 {
+        let reply_from = c.reply.pending_len();
         reply_to_blocked_client_timed_out(c);
-        unblock_client(server, c, "timed out");
+        unblock_client(server, c, "timed out", Some(reply_from));
     }
     due
 }
@@ -223,8 +230,14 @@ fn serve_clients_blocked_on_list_key(server: &mut Server, db: usize, key: &[u8])
     for who in server.dbs[db].blocked_clients_on(key) {
         let mut deleted = false;
         with_client(server, who, |server, receiver| {
+            let reply_from = receiver.reply.pending_len();
             serve_client_blocked_on_list(server, receiver, key, &mut deleted);
-            unblock_client(server, receiver, "served: the key got data");
+            unblock_client(
+                server,
+                receiver,
+                "served: the key got data",
+                Some(reply_from),
+            );
             served += 1;
         });
         if deleted {
@@ -308,12 +321,10 @@ pub fn process_unblocked_clients(tracer: &mut Tracer, server: &mut Server) {
             continue;
         };
         c.flags &= !CLIENT_UNBLOCKED;
-        let resumed = ProbeData::ClientUnblocked {
-            client: c.id,
-            fd: c.fd,
-            reason: c.unblock_reason.to_string(),
-        };
-        probe!(tracer, "process_unblocked_clients" => "processUnblockedClients", resumed);
+        let reply_from = c.unblock_reply_from.take();
+        probe!(tracer, "process_unblocked_clients" => "processUnblockedClients", |cx| {
+            probes::client_unblocked(c, reply_from, cx.detail)
+        });
         if c.flags & CLIENT_BLOCKED == 0 {
             process_input_buffer(tracer, server, who.fd);
         }

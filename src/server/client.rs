@@ -131,6 +131,9 @@ pub struct Client {
     pub authenticated: bool,
     /// Why the client's last wait ended, for the trace (see `blocked::unblock_client`).
     pub unblock_reason: &'static str,
+    /// Where in `reply` the reply that ended the wait begins, until the
+    /// client resumes (the trace shows that reply beside the command).
+    pub unblock_reply_from: Option<usize>,
 }
 
 impl Client {
@@ -175,6 +178,7 @@ impl Client {
             obuf_soft_limit_reached_time: None,
             authenticated: true,
             unblock_reason: "",
+            unblock_reply_from: None,
         }
     }
 

@@ -417,7 +417,7 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
     }
     probe!(tracer, "process_command" => "call", |cx| {
         let reply = c.reply.pending(reply_start);
-        probes::command(c, found, &reply, stopwatch.us(), cx.detail)
+        probes::command(c, found, &reply, cx.elapsed_us(stopwatch), cx.detail)
     });
     queue_if_first_reply(server, c, had_pending);
     close_client_on_output_buffer_limit_reached(server, c);
@@ -811,7 +811,7 @@ pub fn free_client(el: &mut ServerLoop, server: &mut Server, mut c: Box<Client>)
 /// `freeClient` that keeps the server's tables from naming a dead client).
 pub fn unlink_client_state(server: &mut Server, c: &mut Client) {
     if c.flags & CLIENT_BLOCKED != 0 {
-        blocked::unblock_client(server, c, "the client was freed");
+        blocked::unblock_client(server, c, "the client was freed", None);
     }
     if c.flags & CLIENT_UNBLOCKED != 0 {
         let me = c.client_ref();

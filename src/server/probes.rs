@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::io;
 
 use super::Server;
-use super::client::Client;
+use super::client::{CLIENT_BLOCKED, CLIENT_UNBLOCKED, Client};
 use super::cmd::RedisCommand;
 use crate::trace::model::{
     ClientInfo, IoOutcome, KeyspaceInfo, ListenerInfo, MAX_ARGS, ProbeData, ReplyInfo, Snapshot,
@@ -58,6 +58,8 @@ fn client_info(c: &Client, clock: &TraceClock) -> ClientInfo {
         qbuf: c.querybuf.len().saturating_sub(c.qb_pos) as u64,
         reply_bytes: c.reply.pending_len() as u64,
         last_cmd: Cow::Borrowed(c.last_cmd),
+        // Still waiting, or woken and waiting to resume in beforeSleep.
+        blocked: c.flags & (CLIENT_BLOCKED | CLIENT_UNBLOCKED) != 0,
         ctime_us: clock.us(c.ctime),
         last_interaction_us: clock.us(c.last_interaction),
     }
@@ -200,6 +202,28 @@ pub fn client_blocked(c: &Client) -> ProbeData {
         fd: c.fd,
         keys,
         deadline_ms,
+    }
+}
+
+/// A client resumes after its wait, with the reply that ended it: the
+/// pending bytes from the `reply_from`-th on (the count of pending bytes
+/// before the reply was added; nothing is written in between).
+pub fn client_unblocked(c: &Client, reply_from: Option<usize>, detail: bool) -> ProbeData {
+    let reply = reply_from
+        .map(|from| c.reply.pending(from))
+        .filter(|bytes| !bytes.is_empty())
+        .map(|bytes| {
+            if detail {
+                ReplyInfo::from_resp(&bytes)
+            } else {
+                ReplyInfo::summary(&bytes)
+            }
+        });
+    ProbeData::ClientUnblocked {
+        client: c.id,
+        fd: c.fd,
+        reason: c.unblock_reason.to_string(),
+        reply,
     }
 }
 

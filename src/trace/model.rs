@@ -192,16 +192,26 @@ pub enum ProbeData {
     IterationBegin {},
     /// The iteration ended; what it did, counted by the tracer.
     IterationEnd {
+        /// Wall-clock time from `iteration_begin` to here, pauses included.
         duration_us: u64,
         file_events: u32,
         commands: u32,
         time_events: u32,
+        /// The part of `duration_us` the gate held the loop paused (or
+        /// waiting between played iterations); 0 in recordings made before
+        /// the field existed.
+        #[serde(default)]
+        paused_us: u64,
     },
     /// `before_sleep` starts (Redis's `beforeSleep`).
     BeforeSleepBegin {},
     /// `before_sleep` is done: what it did, and the keyspace sizes after it.
     BeforeSleepEnd {
+        /// Wall-clock time since `before_sleep_begin`, pauses included.
         duration_us: u64,
+        /// The part of `duration_us` the gate held the loop paused.
+        #[serde(default)]
+        paused_us: u64,
         /// Counted by the tracer from the events between begin and end.
         did: BeforeSleepSummary,
         /// Non-empty databases after this `before_sleep`.
@@ -274,6 +284,9 @@ pub enum ProbeData {
         pending: u64,
         outcome: IoOutcome,
     },
+    /// A due time event's handler is about to be called
+    /// (`processTimeEvents`): the loop is in its time-events phase.
+    TimeEventStart { id: i64, handler: Handler },
     /// A time event handler ran (`processTimeEvents`).
     TimeEvent {
         id: i64,
@@ -333,7 +346,15 @@ pub enum ProbeData {
     CommandQueued { client: u64, fd: Fd, name: String },
     /// A client whose wait ended resumes in `before_sleep`
     /// (`processUnblockedClients`); `reason` says how the wait ended.
-    ClientUnblocked { client: u64, fd: Fd, reason: String },
+    ClientUnblocked {
+        client: u64,
+        fd: Fd,
+        reason: String,
+        /// The reply the wait ended with (the served element, or the null of
+        /// a timeout), if it was still unsent; absent in older recordings.
+        #[serde(default)]
+        reply: Option<ReplyInfo>,
+    },
     /// A message was published (`pubsubPublishMessage`): `receivers` is how
     /// many subscriptions (channel and pattern) it was delivered to.
     Published { channel: String, receivers: u64 },
@@ -380,6 +401,7 @@ pub enum ProbeKind {
     InputProcessed,
     Command,
     Write,
+    TimeEventStart,
     TimeEvent,
     ExpireCycle,
     FileEventCreated,
@@ -400,7 +422,7 @@ pub enum ProbeKind {
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 28] = [
+    pub const ALL: [ProbeKind; 29] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -413,6 +435,7 @@ impl ProbeKind {
         ProbeKind::InputProcessed,
         ProbeKind::Command,
         ProbeKind::Write,
+        ProbeKind::TimeEventStart,
         ProbeKind::TimeEvent,
         ProbeKind::ExpireCycle,
         ProbeKind::FileEventCreated,
@@ -452,6 +475,7 @@ impl ProbeData {
             ProbeData::InputProcessed { .. } => ProbeKind::InputProcessed,
             ProbeData::Command { .. } => ProbeKind::Command,
             ProbeData::Write { .. } => ProbeKind::Write,
+            ProbeData::TimeEventStart { .. } => ProbeKind::TimeEventStart,
             ProbeData::TimeEvent { .. } => ProbeKind::TimeEvent,
             ProbeData::ExpireCycle { .. } => ProbeKind::ExpireCycle,
             ProbeData::FileEventCreated { .. } => ProbeKind::FileEventCreated,
@@ -494,6 +518,7 @@ impl ProbeData {
     pub fn handler(&self) -> Option<&Handler> {
         match self {
             ProbeData::FileEvent { handler, .. }
+            | ProbeData::TimeEventStart { handler, .. }
             | ProbeData::TimeEvent { handler, .. }
             | ProbeData::FileEventCreated { handler, .. }
             | ProbeData::TimeEventCreated { handler, .. } => Some(handler),
@@ -652,6 +677,33 @@ pub struct BeforeSleepSummary {
     /// The AOF was fsynced (inline or handed to the background thread).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub aof_fsynced: bool,
+}
+
+impl BeforeSleepSummary {
+    /// Counts one event that happened inside `before_sleep`. The tracer
+    /// builds the summary of `before_sleep_end` with it, and a viewer builds
+    /// the summary of a `before_sleep` still running the same way, so the
+    /// two always agree.
+    pub fn count(&mut self, data: &ProbeData) {
+        match data {
+            ProbeData::Write { bytes, .. } => {
+                self.clients_written += 1;
+                self.bytes_written = self.bytes_written.saturating_add(*bytes);
+            }
+            ProbeData::FileEventCreated { mask, .. } if mask.contains(Mask::WRITABLE) => {
+                self.write_handlers_installed += 1;
+            }
+            ProbeData::ClientClosed { .. } => self.clients_closed += 1,
+            ProbeData::ExpireCycle { expired, .. } => {
+                self.keys_expired = self.keys_expired.saturating_add(*expired)
+            }
+            ProbeData::AofFlushed { bytes, .. } => {
+                self.aof_bytes_written = self.aof_bytes_written.saturating_add(*bytes)
+            }
+            ProbeData::AofFsynced { .. } => self.aof_fsynced = true,
+            _ => {}
+        }
+    }
 }
 
 /// The type of a reply and the beginning of it, readable.
@@ -945,6 +997,11 @@ pub struct ClientInfo {
     /// Reply bytes not yet written.
     pub reply_bytes: u64,
     pub last_cmd: Cow<'static, str>,
+    /// Waiting in a blocking command (BLPOP and friends), from its
+    /// `client_blocked` to its `client_unblocked` (Redis's `b` flag, which
+    /// stays until the client resumes in beforeSleep).
+    #[serde(default)]
+    pub blocked: bool,
     /// Connection and last-command times on the trace clock (age and idle
     /// are "now" minus these).
     pub ctime_us: u64,
@@ -1059,6 +1116,7 @@ impl Snapshot {
                     qbuf: 0,
                     reply_bytes: 0,
                     last_cmd: Cow::Borrowed("NULL"),
+                    blocked: false,
                     ctime_us: ev.t_us,
                     last_interaction_us: ev.t_us,
                 };
@@ -1067,6 +1125,12 @@ impl Snapshot {
                     Err(i) => self.clients.insert(i, info),
                 }
                 self.relabel(*fd);
+            }
+            ProbeData::ClientBlocked { client, .. } | ProbeData::ClientUnblocked { client, .. } => {
+                let blocked = matches!(ev.data, ProbeData::ClientBlocked { .. });
+                if let Some(c) = self.client_mut(*client) {
+                    c.blocked = blocked;
+                }
             }
             ProbeData::ClientClosed { client, fd, .. } => {
                 self.clients.retain(|c| c.id != *client);
@@ -1107,12 +1171,11 @@ impl Snapshot {
             | ProbeData::PollEnter { .. }
             | ProbeData::AfterSleep {}
             | ProbeData::FileEvent { .. }
+            | ProbeData::TimeEventStart { .. }
             | ProbeData::ExpireCycle { .. }
-            // The client table keeps no state flags: blocking and queueing
-            // show in the event stream, not in the snapshot.
-            | ProbeData::ClientBlocked { .. }
+            // The client table keeps no MULTI flag: queueing shows in the
+            // event stream, not in the snapshot.
             | ProbeData::CommandQueued { .. }
-            | ProbeData::ClientUnblocked { .. }
             | ProbeData::Published { .. }
             | ProbeData::AofAppended { .. }
             | ProbeData::AofFlushed { .. }
@@ -1398,6 +1461,30 @@ mod tests {
         assert_eq!(v["mask"], "r");
         assert_eq!(v["site"]["mirrors"], "aeProcessEvents");
         assert_eq!(roundtrip(&m), m);
+    }
+
+    #[test]
+    fn end_events_recorded_before_paused_us_read_as_never_paused() {
+        let old = r#"{"type":"event","seq":9,"iter":2,"t_us":90,"site":{"file":"f","line":1,"function":"g","mirrors":""},"kind":"iteration_end","duration_us":700,"file_events":1,"commands":0,"time_events":0}"#;
+        let Ok(Message::Event(ev)) = serde_json::from_str::<Message>(old) else {
+            panic!("an old iteration_end still reads");
+        };
+        assert!(matches!(
+            ev.data,
+            ProbeData::IterationEnd {
+                duration_us: 700,
+                paused_us: 0,
+                ..
+            }
+        ));
+        let old = r#"{"type":"event","seq":3,"iter":1,"t_us":9,"site":{"file":"f","line":1,"function":"g","mirrors":""},"kind":"before_sleep_end","duration_us":4,"did":{"clients_written":0,"bytes_written":0,"write_handlers_installed":0,"clients_closed":0,"keys_expired":0},"keyspace":[]}"#;
+        assert!(matches!(
+            serde_json::from_str::<Message>(old),
+            Ok(Message::Event(Event {
+                data: ProbeData::BeforeSleepEnd { paused_us: 0, .. },
+                ..
+            }))
+        ));
     }
 
     #[test]

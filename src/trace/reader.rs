@@ -1,7 +1,10 @@
 //! Reading trace files back (for `replay`): line by line, with errors that
 //! name the line, never a panic, whatever the file holds.
 //!
-//! [`TraceReader`] turns lines into [`Message`]s. [`replay`] goes further and
+//! [`TraceReader`] turns lines into [`Message`]s. A recording whose writer
+//! died mid-line (a crash, a full disk) ends with half a message: the reader
+//! stops before it, so the recording replays up to its last complete line,
+//! and [`TraceReader::cut_short`] says so. [`replay`] goes further and
 //! rebuilds the loop's final state the way a viewer does: start from a
 //! snapshot, apply events, notice gaps in `seq`, and trust the next snapshot
 //! to repair them.
@@ -36,6 +39,7 @@ pub struct TraceReader<R> {
     input: R,
     line: u64,
     buf: Vec<u8>,
+    cut_short: Option<u64>,
 }
 
 impl<R: BufRead> TraceReader<R> {
@@ -44,7 +48,18 @@ impl<R: BufRead> TraceReader<R> {
             input,
             line: 0,
             buf: Vec::new(),
+            cut_short: None,
         }
+    }
+
+    /// The number of the last line if it was half a message, left unread.
+    pub fn cut_short(&self) -> Option<u64> {
+        self.cut_short
+    }
+
+    /// True when nothing follows the line just read.
+    fn at_end(&mut self) -> bool {
+        self.input.fill_buf().map_or(true, <[u8]>::is_empty)
     }
 
     fn error(&self, message: impl Into<String>) -> ReadError {
@@ -72,7 +87,15 @@ impl<R: BufRead> TraceReader<R> {
             if text.trim().is_empty() {
                 continue;
             }
-            return Some(serde_json::from_str::<Message>(text).map_err(|e| {
+            let parsed = serde_json::from_str::<Message>(text);
+            if let Err(e) = &parsed
+                && e.is_eof()
+                && self.at_end()
+            {
+                self.cut_short = Some(self.line);
+                return None;
+            }
+            return Some(parsed.map_err(|e| {
                 if e.is_eof() {
                     self.error(format!("truncated: {e}"))
                 } else if e.is_syntax() {
@@ -109,6 +132,8 @@ pub struct Replay {
     pub gate: Option<GateStatus>,
     /// Messages read.
     pub messages: u64,
+    /// The last line, half a message, that was left out (see the module doc).
+    pub cut_short: Option<u64>,
 }
 
 /// Reads a whole trace and rebuilds the final state. Stops at the first bad
@@ -148,9 +173,10 @@ pub fn replay<R: BufRead>(input: R) -> Result<Replay, ReadError> {
         drops: None,
         gate: None,
         messages: 1,
+        cut_short: None,
     };
     let mut have_state = false;
-    for msg in reader {
+    for msg in reader.by_ref() {
         replay.messages += 1;
         match msg? {
             Message::Snapshot(snap) => {
@@ -175,6 +201,7 @@ pub fn replay<R: BufRead>(input: R) -> Result<Replay, ReadError> {
             Message::Hello(_) | Message::Ack(_) | Message::Error(_) => {}
         }
     }
+    replay.cut_short = reader.cut_short();
     Ok(replay)
 }
 
@@ -231,14 +258,25 @@ mod tests {
     }
 
     #[test]
-    fn truncated_last_line_names_its_line() {
+    fn a_recording_cut_short_replays_up_to_its_last_complete_line() {
         let full = format!("{HELLO}\n{SNAP}\n{}\n", event(3, 7));
-        for cut in [full.len() - 10, full.len() - 40, HELLO.len() + 20] {
-            let e = run(&full[..cut]).expect_err("truncated");
-            assert!(e.line >= 2, "{e}");
+        for cut in [full.len() - 10, full.len() - 40] {
+            let r = run(&full[..cut]).expect("replays what is complete");
+            assert_eq!((r.state.seq, r.cut_short), (2, Some(3)));
+            assert!(r.state.clients.is_empty(), "the half event is left out");
         }
-        let e = run(&format!("{HELLO}\n{SNAP}\n{}", &event(3, 7)[..50])).expect_err("cut");
-        assert_eq!(e.line, 3);
+        let r = run(&full).expect("whole");
+        assert_eq!((r.state.seq, r.cut_short), (3, None));
+        // Cut inside the snapshot: the hello alone has no state to show.
+        let r = run(&full[..HELLO.len() + 20]).expect("hello only");
+        assert_eq!((r.state.seq, r.cut_short, r.stale), (0, Some(2), true));
+    }
+
+    #[test]
+    fn half_a_message_before_more_lines_is_still_an_error() {
+        let e = run(&format!("{HELLO}\n{}\n{SNAP}\n", &event(3, 7)[..50])).expect_err("cut");
+        assert_eq!(e.line, 2);
+        assert!(e.message.starts_with("truncated"), "{e}");
     }
 
     #[test]

@@ -56,8 +56,7 @@ use mio::Waker;
 use super::gate::Gate;
 use super::model::{
     Ack, BeforeSleepSummary, Control, ControlRequest, ErrorReply, Event, FEATURES, FORMAT_VERSION,
-    Hello, KeyspaceInfo, ListenerInfo, Mask, Message, ProbeData, ProbeKind, Site, Snapshot,
-    StopReason,
+    Hello, KeyspaceInfo, ListenerInfo, Message, ProbeData, ProbeKind, Site, Snapshot, StopReason,
 };
 use super::queue::{self, Inbox, Injector, Outbox, Pushed, RecvError};
 use crate::walkthrough::condition::Condition;
@@ -104,6 +103,27 @@ pub struct ProbeCx {
     /// counted as dropped: the builder may leave out text and lists that
     /// [`Snapshot::apply`] does not use.
     pub detail: bool,
+    /// All the time the gate has held the loop so far (see [`Live::held`]).
+    held: Duration,
+}
+
+impl ProbeCx {
+    /// Microseconds since `sw` started, leaving out the time the gate held
+    /// the loop meanwhile (a command paused at one of its probes did not
+    /// take the pause to run); 0 if it was not started.
+    pub fn elapsed_us(&self, sw: Stopwatch) -> u64 {
+        sw.0.map_or(0, |(started, held)| {
+            micros(
+                started
+                    .elapsed()
+                    .saturating_sub(self.held.saturating_sub(held)),
+            )
+        })
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 impl std::ops::Deref for ProbeCx {
@@ -114,18 +134,11 @@ impl std::ops::Deref for ProbeCx {
     }
 }
 
-/// Measures a duration only when observed (durations are part of some events).
+/// Measures a duration only when observed (durations are part of some
+/// events): when it started, and how long the gate had held the loop by
+/// then. Read it with [`ProbeCx::elapsed_us`].
 #[derive(Clone, Copy, Debug)]
-pub struct Stopwatch(Option<Instant>);
-
-impl Stopwatch {
-    /// Microseconds since the stopwatch was started, 0 if it was not.
-    pub fn us(&self) -> u64 {
-        self.0.map_or(0, |t| {
-            u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
-        })
-    }
-}
+pub struct Stopwatch(Option<(Instant, Duration)>);
 
 /// The loop's static facts, for [`Hello`] and the first snapshot.
 #[derive(Clone, Debug, Default)]
@@ -195,6 +208,7 @@ pub fn tracer(start_paused: bool) -> (Tracer, TraceHandle) {
         want_snapshot: true,
         last_snapshot: None,
         iter_started: None,
+        held: Duration::ZERO,
         iter_counts: (0, 0, 0),
         before_sleep: None,
     };
@@ -246,6 +260,7 @@ impl Tracer {
         let data = data(&ProbeCx {
             clock: self.live.clock,
             detail,
+            held: self.live.held,
         });
         self.finish(site, data, detail);
     }
@@ -287,7 +302,7 @@ impl Tracer {
     #[inline(always)]
     pub fn stopwatch(&self) -> Stopwatch {
         Stopwatch(if self.observed() {
-            Some(Instant::now())
+            Some((Instant::now(), self.live.held))
         } else {
             None
         })
@@ -377,11 +392,17 @@ struct Live {
     /// An exact snapshot is wanted at the next iteration start.
     want_snapshot: bool,
     last_snapshot: Option<Instant>,
-    iter_started: Option<Instant>,
+    /// When this iteration began, and [`Live::held`] at that moment.
+    iter_started: Option<(Instant, Duration)>,
+    /// All the time the gate has held the loop so far (paused, or waiting
+    /// between played iterations). Durations in end events subtract the
+    /// part of it that fell inside them, so a pause never reads as work.
+    held: Duration,
     /// File events, commands and time events of this iteration.
     iter_counts: (u32, u32, u32),
-    /// While inside `before_sleep`: when it began and what it did so far.
-    before_sleep: Option<(Instant, BeforeSleepSummary)>,
+    /// While inside `before_sleep`: when it began, [`Live::held`] then, and
+    /// what it did so far.
+    before_sleep: Option<(Instant, Duration, BeforeSleepSummary)>,
 }
 
 impl Live {
@@ -466,10 +487,14 @@ impl Live {
     /// Lets the gate stop the loop at `ev`, or wait between played iterations.
     fn offer_to_gate(&mut self, ev: &Event, kind: ProbeKind) {
         if self.gate.check(ev) {
+            let stopped = Instant::now();
             self.broadcast(self.gate_message());
             self.wait_while_paused();
+            self.held += stopped.elapsed();
         } else if kind == ProbeKind::IterationBegin {
+            let stopped = Instant::now();
             self.play_wait(ev);
+            self.held += stopped.elapsed();
         }
     }
 
@@ -477,58 +502,52 @@ impl Live {
     fn account(&mut self, data: &ProbeData, now: Instant) {
         match data {
             ProbeData::IterationBegin {} => {
-                self.iter_started = Some(now);
+                self.iter_started = Some((now, self.held));
                 self.iter_counts = (0, 0, 0);
             }
             ProbeData::FileEvent { .. } => self.iter_counts.0 += 1,
             ProbeData::Command { .. } => self.iter_counts.1 += 1,
             ProbeData::TimeEvent { .. } => self.iter_counts.2 += 1,
             ProbeData::BeforeSleepBegin {} => {
-                self.before_sleep = Some((now, BeforeSleepSummary::default()))
+                self.before_sleep = Some((now, self.held, BeforeSleepSummary::default()))
             }
             _ => {}
         }
-        let Some((_, did)) = &mut self.before_sleep else {
-            return;
-        };
-        match data {
-            ProbeData::Write { bytes, .. } => {
-                did.clients_written += 1;
-                did.bytes_written = did.bytes_written.saturating_add(*bytes);
-            }
-            ProbeData::FileEventCreated { mask, .. } if mask.contains(Mask::WRITABLE) => {
-                did.write_handlers_installed += 1;
-            }
-            ProbeData::ClientClosed { .. } => did.clients_closed += 1,
-            ProbeData::ExpireCycle { expired, .. } => {
-                did.keys_expired = did.keys_expired.saturating_add(*expired)
-            }
-            ProbeData::AofFlushed { bytes, .. } => {
-                did.aof_bytes_written = did.aof_bytes_written.saturating_add(*bytes)
-            }
-            ProbeData::AofFsynced { .. } => did.aof_fsynced = true,
-            _ => {}
+        if let Some((_, _, did)) = &mut self.before_sleep {
+            did.count(data);
         }
     }
 
     fn iteration_end_data(&mut self) -> ProbeData {
         let (file_events, commands, time_events) = self.iter_counts;
-        let duration_us = Stopwatch(self.iter_started.take()).us();
+        let (started, held_before) = self.iter_started.take().unzip();
         ProbeData::IterationEnd {
-            duration_us,
+            duration_us: started.map_or(0, |t| micros(t.elapsed())),
             file_events,
             commands,
             time_events,
+            paused_us: self.held_since(held_before),
         }
     }
 
     fn before_sleep_end_data(&mut self, keyspace: Vec<KeyspaceInfo>) -> ProbeData {
-        let (started, did) = self.before_sleep.take().unzip();
+        let (started, held_before, did) = match self.before_sleep.take() {
+            Some((started, held, did)) => (Some(started), Some(held), did),
+            None => (None, None, BeforeSleepSummary::default()),
+        };
         ProbeData::BeforeSleepEnd {
-            duration_us: Stopwatch(started).us(),
-            did: did.unwrap_or_default(),
+            duration_us: started.map_or(0, |t| micros(t.elapsed())),
+            paused_us: self.held_since(held_before),
+            did,
             keyspace,
         }
+    }
+
+    /// Microseconds the gate held the loop since [`Live::held`] was `before`.
+    fn held_since(&self, before: Option<Duration>) -> u64 {
+        before.map_or(0, |b| {
+            u64::try_from(self.held.saturating_sub(b).as_micros()).unwrap_or(u64::MAX)
+        })
     }
 
     /// Viewers that lost events get their drop counts and the current state,
@@ -1008,6 +1027,7 @@ mod tests {
             }
             t.probe(site(), |_| ProbeData::IterationEnd {
                 duration_us: 1,
+                paused_us: 0,
                 file_events: 0,
                 commands,
                 time_events: 0,
@@ -1187,6 +1207,68 @@ mod tests {
     }
 
     #[test]
+    fn end_events_say_how_long_the_gate_held_the_loop() {
+        const HOLD: Duration = Duration::from_millis(30);
+        let (mut t, handle) = tracer(false);
+        let sub = handle.subscribe(1024);
+        begin(&mut t, 1);
+        t.probe(site(), |_| ProbeData::BeforeSleepBegin {});
+        control(&sub, Control::Pause);
+        let looper = thread::spawn(move || {
+            let started = Instant::now();
+            let stopwatch = t.stopwatch();
+            t.probe(site(), |_| ProbeData::AfterSleep {}); // held here
+            // What a stopwatch across the pause reads, and the wall clock.
+            let mut read = (0, 0);
+            t.probe(site(), |cx| {
+                read = (cx.elapsed_us(stopwatch), micros(started.elapsed()));
+                ProbeData::AfterSleep {}
+            });
+            t.before_sleep_end(site(), Vec::new);
+            t.iteration_end(site());
+            read
+        });
+        loop {
+            if let Message::Gate(g) = &*next(&sub)
+                && g.state == GateState::Paused
+            {
+                break;
+            }
+        }
+        // The loop cannot move on before this sleep ends, however the
+        // threads are scheduled: the pause is at least this long.
+        thread::sleep(HOLD);
+        control(&sub, Control::Continue);
+        let mut ends = Vec::new();
+        while ends.len() < 2 {
+            if let Message::Event(ev) = &*next(&sub) {
+                match ev.data {
+                    ProbeData::BeforeSleepEnd {
+                        duration_us,
+                        paused_us,
+                        ..
+                    }
+                    | ProbeData::IterationEnd {
+                        duration_us,
+                        paused_us,
+                        ..
+                    } => ends.push((duration_us, paused_us)),
+                    _ => {}
+                }
+            }
+        }
+        for (duration_us, paused_us) in ends {
+            assert!(paused_us >= HOLD.as_micros() as u64, "{paused_us}");
+            assert!(duration_us >= paused_us, "{duration_us} {paused_us}");
+        }
+        let (measured, wall) = looper.join().expect("the loop thread");
+        assert!(
+            wall - measured >= HOLD.as_micros() as u64,
+            "the pause is left out: {measured} of {wall}"
+        );
+    }
+
+    #[test]
     fn refused_control_gets_an_error_and_changes_nothing() {
         let (mut t, handle) = tracer(false);
         let owner = handle.subscribe(64);
@@ -1210,7 +1292,6 @@ mod tests {
     #[test]
     fn stopwatch_only_runs_when_observed() {
         let (t, _handle) = tracer(false);
-        assert_eq!(t.stopwatch().us(), 0);
         assert!(t.stopwatch().0.is_none());
     }
 }

@@ -120,15 +120,17 @@ impl Pane {
                 "ae's `fired` array: the (fd, mask) pairs poll returned this iteration, dispatched \
                  in order after afterSleep. The entry being dispatched is highlighted; entries marked \
                  refired were not reported by the kernel: the level-trigger emulation put them back \
-                 because their last read or write did not reach WouldBlock."
+                 because their last read or write did not reach WouldBlock. Until this                  iteration's poll returns, the array still holds the last iteration's entries                  (ae never clears it; poll overwrites it): they are shown dim, marked last iter."
             }
             Pane::Timers => {
                 "Time events (aeTimeEvent list): serverCron and friends. Poll's timeout is the time \
                  until the nearest one; that one is marked."
             }
             Pane::BeforeSleep => {
-                "What the last beforeSleep did before the loop went to sleep in poll: replies to the \
-                 commands read in the previous iteration are written here, not when the command ran."
+                "What beforeSleep did before the loop went to sleep in poll: replies to the commands \
+                 read in the previous iteration are written here, not when the command ran. While a \
+                 beforeSleep runs, the pane counts what it did so far (marked in progress); after it, \
+                 what the finished one did."
             }
             Pane::Flow => {
                 "Every command the loop ran, oldest first: iteration, client, the arguments, and the \
@@ -137,9 +139,11 @@ impl Pane {
             Pane::Clients => "Connected clients, with the fields CLIENT LIST shows.",
             Pane::Activity => {
                 "Loop activity over recent iterations, newest on the right: fired entries per \
-                 iteration, commands per iteration, and busy%: the share of the iteration not spent \
-                 sleeping in poll (time the loop stood paused at your step counts as busy). The \
-                 number after each name is the highest bar shown."
+                 iteration, commands per iteration, busy time (the iteration without its wait in \
+                 poll and without the time it stood paused at your step), and busy%: busy time's \
+                 share of the iteration. The number after each name is the highest bar shown. Below: \
+                 the busiest recent iterations, with numbers; select one and press Enter to travel \
+                 to its start in history."
             }
             Pane::Source => {
                 "Our code, at the line of the probe the loop is at (highlighted; lines outside the \
@@ -328,12 +332,13 @@ pub fn len(pane: Pane, app: &App) -> usize {
     };
     match pane {
         Pane::Events => event_slots(f).len(),
-        Pane::Fired => f.snap.fired.len(),
+        Pane::Fired => f.fired_shown().0.len(),
         Pane::Timers => f.snap.time_events.len(),
         Pane::BeforeSleep => before_sleep_lines(f, &app.theme).len(),
         Pane::Flow => app.commands.count_upto(app.visible_seq()),
         Pane::Clients => f.snap.clients.len(),
-        Pane::Activity | Pane::Source | Pane::Guide => 0,
+        Pane::Activity => app.slowest_iterations().len(),
+        Pane::Source | Pane::Guide => 0,
     }
 }
 
@@ -347,8 +352,8 @@ pub fn rows(pane: Pane, app: &App, start: usize, count: usize) -> Vec<PaneRow> {
     match pane {
         Pane::Events => take(event_slots(f).iter().map(|s| event_row(f, s)).collect()),
         Pane::Fired => take(
-            f.snap
-                .fired
+            f.fired_shown()
+                .0
                 .iter()
                 .enumerate()
                 .map(|(i, e)| fired_row(app, f, i, e))
@@ -497,7 +502,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
                     kv("mask", format!("{} ({})", mask_text(fe.mask), mask_words(fe.mask))),
                     kv("read handler", handler_both(fe.read.as_ref())),
                     kv("write handler", handler_both(fe.write.as_ref())),
-                    kv("what", role_text(&fe.what)),
+                    kv("what", role_text(fe)),
                 ];
                 if let FdRole::Client { client, .. } = fe.what
                     && let Some(c) = f.snap.clients.iter().find(|c| c.id == client)
@@ -523,7 +528,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             ],
             None => Vec::new(),
         },
-        Pane::Fired => f.snap.fired.get(row).map_or_else(Vec::new, |e| {
+        Pane::Fired => f.fired_shown().0.get(row).map_or_else(Vec::new, |e| {
             let cells = fired_row(app, f, row, e).cells;
             vec![
                 kv("index", format!("fired[{row}]")),
@@ -575,7 +580,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             }
             app.commands
                 .get(row)
-                .map_or_else(Vec::new, |c| command_details(c, &app.theme))
+                .map_or_else(Vec::new, |c| command_details(c, app))
         }
         Pane::Clients => f
             .snap
@@ -633,11 +638,11 @@ fn event_row(f: &Frame, slot: &Slot<'_>) -> PaneRow {
                 cells: vec![
                     fe.fd.to_string(),
                     mask_text(fe.mask),
-                    role_short(&fe.what),
+                    role_short(fe),
                     handler_ours(fe.read.as_ref()),
                     handler_ours(fe.write.as_ref()),
                     redis.join(" / "),
-                    role_peer(&fe.what),
+                    role_peer(fe),
                 ],
                 mark: if f.dispatching() == Some(fe.fd) {
                     Mark::Current
@@ -691,30 +696,43 @@ fn handler_both(h: Option<&Handler>) -> String {
     }
 }
 
-fn role_text(r: &FdRole) -> String {
-    format!("{} {}", role_short(r), role_peer(r))
+fn role_text(fe: &FileEventInfo) -> String {
+    format!("{} {}", role_short(fe), role_peer(fe))
         .trim_end()
         .to_string()
 }
 
+/// An fd that already reads queries but is not a client yet: createClient
+/// registers the read handler first and links the client just after, so a
+/// probe between the two sees this.
+fn is_client_being_created(fe: &FileEventInfo) -> bool {
+    fe.what == FdRole::Other
+        && fe
+            .read
+            .as_ref()
+            .is_some_and(|h| h.is_named("read_query_from_client"))
+}
+
 /// The kind of fd in a word or two: `listener`, `client 3`.
-fn role_short(r: &FdRole) -> String {
-    match r {
+fn role_short(fe: &FileEventInfo) -> String {
+    match &fe.what {
         FdRole::Listener { .. } => "listener".into(),
         FdRole::Client { client, .. } => format!("client {client}"),
+        FdRole::Other if is_client_being_created(fe) => "new client".into(),
         FdRole::Other => "other".into(),
     }
 }
 
 /// The address (and client name) behind an fd.
-fn role_peer(r: &FdRole) -> String {
-    match r {
+fn role_peer(fe: &FileEventInfo) -> String {
+    match &fe.what {
         FdRole::Listener { addr } => addr.clone(),
         FdRole::Client { addr, name, .. } => match name {
             Some(n) => format!("{addr} {n}"),
             None => addr.clone(),
         },
-        FdRole::Other => String::new(),
+        FdRole::Other if is_client_being_created(fe) => "(createClient links it next)".into(),
+        FdRole::Other => "(not a listener or a client this viewer knows)".into(),
     }
 }
 
@@ -726,6 +744,8 @@ fn fired_row(app: &App, f: &Frame, i: usize, e: &Fired) -> PaneRow {
     let g = &app.theme.glyphs;
     let past_dispatch = matches!(f.phase, Phase::TimeEvents | Phase::End);
     let (state, mark, glyph) = match f.fired_reached() {
+        // The last iteration's entries, still in the array until poll runs.
+        _ if f.fired_shown().1.is_some() => ("last iter", Mark::Dim, " "),
         Some(cur) if i < cur || (i == cur && f.phase != Phase::FileEvents) => {
             ("done", Mark::Done, g.done)
         }
@@ -808,34 +828,32 @@ fn timer_rows(app: &App, f: &Frame) -> Vec<PaneRow> {
 /// The lines of the beforeSleep pane: (what, how much, what it means).
 fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'static str)> {
     let Some(b) = &f.before_sleep else {
-        let state = if f.in_before_sleep {
-            "running now"
-        } else {
-            "not seen yet"
-        };
         return vec![(
             "beforeSleep",
-            state.into(),
+            "not seen yet".into(),
             "beforeSleep runs at the top of every iteration, before poll",
         )];
     };
-    let running = if f.in_before_sleep {
-        " (a new one is running)"
-    } else {
-        ""
-    };
     let d = &b.did;
-    let mut lines = vec![(
-        "iteration",
-        format!("{}{running}", b.iter),
-        "the iteration whose beforeSleep these numbers describe",
-    )];
+    let mut lines = vec![if b.running() {
+        (
+            "iteration",
+            format!("{} (in progress: so far)", b.iter),
+            "this iteration's beforeSleep is running: the numbers below grow as it works",
+        )
+    } else {
+        (
+            "iteration",
+            format!("{} (done)", b.iter),
+            "the iteration whose finished beforeSleep these numbers describe",
+        )
+    }];
     if d.aof_bytes_written > 0 || d.aof_fsynced {
         lines.push((
             "AOF first",
             format!(
-                "{} bytes{}",
-                d.aof_bytes_written,
+                "{}{}",
+                plural(d.aof_bytes_written, "byte"),
                 if d.aof_fsynced { ", fsynced" } else { "" }
             ),
             "flushAppendOnlyFile: the AOF buffer went to the file (and to disk under appendfsync always) before any reply below",
@@ -845,9 +863,9 @@ fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'stat
         (
             "written",
             format!(
-                "{}, {} bytes",
+                "{}, {}",
                 plural(u64::from(d.clients_written), "client"),
-                d.bytes_written
+                plural(d.bytes_written, "byte")
             ),
             "handleClientsWithPendingWrites: replies queued by commands were written straight to the sockets, without waiting for a writable event",
         ),
@@ -866,11 +884,14 @@ fn before_sleep_lines(f: &Frame, t: &Theme) -> Vec<(&'static str, String, &'stat
             plural(d.keys_expired, "key"),
             "the fast active-expire cycle removed keys whose time to live had passed",
         ),
-        (
-            "took",
-            t.duration(b.duration_us),
-            "time spent in beforeSleep",
-        ),
+        match b.took_us {
+            Some(us) => ("took", t.duration(us), "time spent in beforeSleep, pauses left out"),
+            None => (
+                "took",
+                "still running".into(),
+                "the time appears when beforeSleep ends",
+            ),
+        },
     ]);
     lines
 }
@@ -903,15 +924,26 @@ fn flow_row(app: &App, c: &CommandEntry, current: Option<u64>) -> PaneRow {
         .checked_sub(c.argv.len())
         .filter(|&n| n > 0)
         .map_or_else(String::new, |n| format!(" (+{n} args)"));
+    let reply = match c.wait_as_of(app.visible_seq()) {
+        None => c.reply.shown(),
+        Some(None) => format!("(blocked, waiting on {})", c.wait_keys()),
+        Some(Some(end)) => format!(
+            "{} ({}, after {})",
+            end.reply
+                .as_ref()
+                .map_or_else(|| "(reply already sent)".to_string(), |r| r.shown()),
+            end.reason,
+            app.theme.duration(end.t_us.saturating_sub(c.t_us))
+        ),
+    };
     PaneRow {
         cells: vec![
             c.iter.to_string(),
             c.client.to_string(),
             format!(
-                "{}{more} {} {}",
+                "{}{more} {} {reply}",
                 argv.join(" "),
                 app.theme.glyphs.arrow,
-                c.reply.shown()
             ),
         ],
         mark: if current == Some(c.seq) {
@@ -922,7 +954,8 @@ fn flow_row(app: &App, c: &CommandEntry, current: Option<u64>) -> PaneRow {
     }
 }
 
-fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
+fn command_details(c: &CommandEntry, app: &App) -> Vec<(String, String)> {
+    let t = &app.theme;
     let mut out = vec![
         ("iteration".to_string(), c.iter.to_string()),
         ("event seq".into(), c.seq.to_string()),
@@ -956,6 +989,26 @@ fn command_details(c: &CommandEntry, t: &Theme) -> Vec<(String, String)> {
         ),
     ));
     out.push(("took".into(), t.duration(c.duration_us)));
+    let wait = match c.wait_as_of(app.visible_seq()) {
+        None => None,
+        Some(None) => Some(format!(
+            "blocked on {}: no reply yet, the client waits (blockForKeys) while the loop serves others",
+            c.wait_keys()
+        )),
+        Some(Some(end)) => Some(format!(
+            "blocked on {} for {}; {}; it resumed in beforeSleep (processUnblockedClients) with {}",
+            c.wait_keys(),
+            t.duration(end.t_us.saturating_sub(c.t_us)),
+            end.reason,
+            end.reply.as_ref().map_or_else(
+                || "its reply already sent".to_string(),
+                |r| format!("the reply {}", r.shown())
+            )
+        )),
+    };
+    if let Some(wait) = wait {
+        out.push(("wait".into(), wait));
+    }
     out.push((
         "written".into(),
         "the reply waits in the client's buffer; the next beforeSleep writes it".into(),
@@ -992,7 +1045,11 @@ fn client_row(f: &Frame, c: &ClientInfo) -> PaneRow {
             c.db.to_string(),
             buffer_text(c.qbuf),
             buffer_text(c.reply_bytes),
-            c.last_cmd.to_string(),
+            if c.blocked {
+                format!("{} (blocked)", c.last_cmd)
+            } else {
+                c.last_cmd.to_string()
+            },
             secs(now, c.ctime_us),
             secs(now, c.last_interaction_us),
         ],

@@ -108,6 +108,7 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
         TraceSource::Attach(target) => Viewing::attached(target.handshake.read_only),
         TraceSource::Live(_) | TraceSource::Replay(_) => Viewing::alone(),
     };
+    let recording = matches!(source, TraceSource::Replay(_));
     let feed = source.open().map_err(io::Error::other)?;
     let tty = match opts.tty.take() {
         Some(tty) => tty,
@@ -124,6 +125,7 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
         label,
         std::mem::take(&mut opts.hint),
     );
+    app.recording = recording;
     app.code.redis = opts.redis_src.take().map(RedisCheckout::new);
     app.log_path = opts.log_path.take();
     app.viewing = viewing;
@@ -448,9 +450,10 @@ mod tests {
         let mut input = scripted(vec![key('['), key('q')], 20);
         let app = drive(&mut term, app(), Box::new(feed), &mut input, None).expect("drive");
         assert_eq!(app.ended.as_deref(), Some("the loop stopped"));
-        // Each batch had 1,600 events: only the newest of each were applied,
-        // the rest count as lost, and the state still reached the end.
-        assert_eq!(app.gaps, 2 * (1600 - MAX_EVENTS_PER_BATCH as u64));
+        // Each batch had 1,800 events (200 idle iterations of 9): only the
+        // newest of each were applied, the rest count as lost, and the state
+        // still reached the end.
+        assert_eq!(app.gaps, 2 * (1800 - MAX_EVENTS_PER_BATCH as u64));
         assert_eq!(app.live_frame().map(|f| f.snap.iter), Some(400));
         term.draw(|f| view::draw(f, &app)).expect("draw");
         let screen = term.backend().to_string();

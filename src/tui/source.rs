@@ -466,7 +466,8 @@ fn replay(path: &Path) -> Result<Box<dyn Feed>, String> {
     let open = || File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()));
     crate::trace::reader::replay(BufReader::new(open()?)).map_err(|e| {
         let hint = if e.message.starts_with("truncated") {
-            " (the recording was cut short, e.g. by a crash)"
+            // A cut last line replays; half a line with more after it is damage.
+            " (half a message with more lines after it: the file was damaged)"
         } else {
             ""
         };

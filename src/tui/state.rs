@@ -19,7 +19,7 @@ use super::frame::Frame;
 use super::guide::{Guide, News};
 use super::history::{History, Limits, Pos};
 use super::keys::{self, Action, Key, Mode};
-use super::logs::{CommandEntry, IterStats, Log};
+use super::logs::{CommandEntry, IterStats, Log, Wait, WaitEnd};
 use super::panes::{self, Pane};
 use super::theme::Theme;
 use crate::trace::gate::step_ends_at;
@@ -33,6 +33,11 @@ pub const PLAY_SPEEDS_MS: [u64; 9] = [2000, 1000, 500, 250, 100, 50, 20, 10, 0];
 
 /// Commands kept for the flow pane, iterations kept for the activity chart.
 const LOG_CAP: usize = 10_000;
+
+/// The activity pane lists the busiest of this many recent iterations...
+const SLOWEST_WINDOW: usize = 1_000;
+/// ...this many of them.
+const SLOWEST_SHOWN: usize = 5;
 
 /// A line for the status bar.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +100,8 @@ pub struct App {
     /// Where diagnostics go, for the `?` help (the status line may be too
     /// narrow to show it).
     pub log_path: Option<std::path::PathBuf>,
+    /// The stream is a recording (a replay): no server stands behind it.
+    pub recording: bool,
     pub hello: Option<Hello>,
     live: Option<Frame>,
     history: History,
@@ -105,6 +112,9 @@ pub struct App {
     pub activity: Log<IterStats>,
     /// The iteration in progress, counted until its `iteration_end`.
     pending_stats: IterStats,
+    /// A client just blocked, and the keys it waits on: its command's
+    /// event comes right after and takes this.
+    just_blocked: Option<(u64, Vec<String>)>,
     pub gate: Option<GateStatus>,
     pub drops: Drops,
     /// Events missing from the stream (holes in `seq`) seen by this viewer.
@@ -153,6 +163,7 @@ impl App {
             source: source.into(),
             hint: hint.into(),
             log_path: None,
+            recording: false,
             hello: None,
             live: None,
             history: History::new(limits),
@@ -161,6 +172,7 @@ impl App {
             commands: Log::new(LOG_CAP),
             activity: Log::new(LOG_CAP),
             pending_stats: IterStats::default(),
+            just_blocked: None,
             gate: None,
             drops: Drops::default(),
             gaps: 0,
@@ -230,6 +242,13 @@ impl App {
 
     pub fn pane(&self, pane: Pane) -> &PaneState {
         &self.panes[pane.index()]
+    }
+
+    /// The busiest recent iterations as of the frame on screen, busiest
+    /// first: the rows of the activity pane, each one a way into history.
+    pub fn slowest_iterations(&self) -> Vec<&IterStats> {
+        self.activity
+            .slowest(self.visible_seq(), SLOWEST_WINDOW, SLOWEST_SHOWN)
     }
 
     /// Commands per second, as of the frame on screen: the commands of the
@@ -432,6 +451,7 @@ impl App {
                 file_events,
                 commands,
                 time_events,
+                paused_us,
             } => {
                 let stats = IterStats {
                     seq: ev.seq,
@@ -441,6 +461,7 @@ impl App {
                     commands: *commands,
                     time_events: *time_events,
                     duration_us: *duration_us,
+                    paused_us: *paused_us,
                     ..std::mem::take(p)
                 };
                 self.activity.push(stats);
@@ -470,7 +491,33 @@ impl App {
                 keys: keys.clone(),
                 reply: reply.clone(),
                 duration_us: *duration_us,
+                wait: self
+                    .just_blocked
+                    .take()
+                    .filter(|(c, _)| c == client)
+                    .map(|(_, keys)| Wait { keys, ended: None }),
             }),
+            ProbeData::ClientBlocked { client, keys, .. } => {
+                self.just_blocked = Some((*client, keys.clone()));
+            }
+            ProbeData::ClientUnblocked {
+                client,
+                reason,
+                reply,
+                ..
+            } => {
+                let waiting = self.commands.newest_mut(|c| {
+                    c.client == *client && c.wait.as_ref().is_some_and(|w| w.ended.is_none())
+                });
+                if let Some(w) = waiting.and_then(|c| c.wait.as_mut()) {
+                    w.ended = Some(WaitEnd {
+                        seq: ev.seq,
+                        t_us: ev.t_us,
+                        reason: reason.clone(),
+                        reply: reply.clone(),
+                    });
+                }
+            }
             _ => {}
         }
     }
@@ -628,6 +675,7 @@ impl App {
                     p.hscroll.saturating_add(8).min(400)
                 };
             }
+            Action::Details if self.focus == Pane::Activity => self.visit_slow_iteration(),
             Action::Details if self.focus == Pane::Source => {
                 self.overlay = Overlay::Details {
                     pane: Pane::Source,
@@ -727,6 +775,43 @@ impl App {
         };
         let target = to(&self.history, from);
         self.set_cursor(target);
+    }
+
+    /// Travels to the end of the slow iteration selected in the activity
+    /// pane: the screen then shows what it did, and the list still holds it.
+    fn visit_slow_iteration(&mut self) {
+        let selected = self.pane(Pane::Activity).selected.unwrap_or(0);
+        let Some(slow) = self
+            .slowest_iterations()
+            .get(selected)
+            .map(|s| (*s).clone())
+        else {
+            self.status = Some(Status::Info("no iteration finished yet".into()));
+            return;
+        };
+        let is_its_end = |e: &Event| e.seq == slow.seq;
+        let newest = self.history.newest();
+        let end = newest
+            .filter(|&p| self.history.event_at(p).is_some_and(is_its_end))
+            .or_else(|| newest.and_then(|p| self.history.find_prev(p, is_its_end)));
+        let Some(pos) = end else {
+            self.status = Some(Status::Info(format!(
+                "iteration {} is no longer in history",
+                slow.iter
+            )));
+            return;
+        };
+        self.code.pin = None;
+        self.set_cursor(Some(pos));
+        self.status = Some(Status::Info(format!(
+            "iteration {}: busy {}{}; {{ goes to its start, End back to live",
+            slow.iter,
+            self.theme.duration(slow.busy_us()),
+            match slow.paused_us {
+                0 => String::new(),
+                p => format!(" (and {} paused)", self.theme.duration(p)),
+            }
+        )));
     }
 
     fn change_speed(&mut self, faster: bool) {
@@ -1554,6 +1639,103 @@ mod tests {
         assert_eq!(app.pane(Pane::Flow).selected, Some(0));
         app.on_action(Action::Down);
         assert_eq!(app.pane(Pane::Flow).selected, None);
+    }
+
+    #[test]
+    fn a_blocked_client_is_flagged_and_its_wait_ends_in_the_flow_with_its_reply() {
+        use crate::trace::model::ReplyInfo;
+        let mut s = Script::start();
+        s.idle();
+        s.connect();
+        s.iter += 1;
+        s.ev(ProbeData::IterationBegin {});
+        s.ev(ProbeData::ClientBlocked {
+            client: 1,
+            fd: CLIENT_FD,
+            keys: vec!["q".into()],
+            deadline_ms: 0,
+        });
+        s.ev(ProbeData::Command {
+            client: 1,
+            client_name: None,
+            fd: CLIENT_FD,
+            db: 0,
+            name: Some("blpop".into()),
+            argv: vec!["BLPOP".into(), "q".into(), "0".into()],
+            argc: 3,
+            keys: vec!["q".into()],
+            reply: ReplyInfo::from_resp(b""),
+            duration_us: 2,
+        });
+        s.ev(ProbeData::AfterSleep {});
+        s.ev(ProbeData::ClientUnblocked {
+            client: 1,
+            fd: CLIENT_FD,
+            reason: "served: the key got data".into(),
+            reply: Some(ReplyInfo::from_resp(b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n")),
+        });
+        let mut app = app_with(&s.out, false);
+        let flow = |app: &App| panes::rows(Pane::Flow, app, 0, 10)[0].cells[2].clone();
+        let cmd_cell = |app: &App| panes::rows(Pane::Clients, app, 0, 10)[0].cells[7].clone();
+        assert!(flow(&app).starts_with("BLPOP q 0 -> *2"), "{}", flow(&app));
+        assert!(
+            flow(&app).contains("served: the key got data"),
+            "{}",
+            flow(&app)
+        );
+        assert_eq!(cmd_cell(&app), "blpop");
+        // One probe back, before it resumed: blocked, flagged, no reply.
+        app.on_action(Action::Back);
+        assert_eq!(flow(&app), "BLPOP q 0 -> (blocked, waiting on q)");
+        assert_eq!(cmd_cell(&app), "blpop (blocked)");
+        let details = panes::details(Pane::Flow, &app, 0);
+        assert!(
+            details
+                .iter()
+                .any(|(k, v)| k == "wait" && v.contains("no reply yet")),
+            "{details:?}"
+        );
+    }
+
+    #[test]
+    fn enter_on_a_slow_iteration_in_the_activity_pane_travels_to_it() {
+        let mut s = Script::story();
+        // A slow command: a whole second of work in one iteration.
+        s.begin(Vec::new(), (0, 0), 1_000);
+        s.ev(ProbeData::IterationEnd {
+            duration_us: 1_001_000,
+            file_events: 1,
+            commands: 1,
+            time_events: 0,
+            paused_us: 0,
+        });
+        s.idle();
+        let mut app = app_with(&s.out, false);
+        let slowest = app.slowest_iterations();
+        assert_eq!(
+            slowest.first().map(|s| (s.iter, s.busy_us())),
+            Some((5, 1_000_000))
+        );
+        app.focus = Pane::Activity;
+        app.on_action(Action::Down);
+        assert_eq!(app.pane(Pane::Activity).selected, Some(0));
+        app.on_action(Action::Details);
+        let f = app.frame().expect("frame");
+        assert_eq!(f.snap.iter, 5);
+        assert_eq!(
+            f.at.as_ref().map(|e| e.data.kind()),
+            Some(ProbeKind::IterationEnd)
+        );
+        assert!(app.behind().is_some());
+        assert!(
+            matches!(&app.status, Some(Status::Info(m)) if m.contains("iteration 5: busy 1000 ms")),
+            "{:?}",
+            app.status
+        );
+        // Still listed there, first; { goes to its start.
+        assert_eq!(app.slowest_iterations().first().map(|s| s.iter), Some(5));
+        app.on_action(Action::BackIteration);
+        assert_eq!(app.frame().map(|f| f.snap.iter), Some(5));
     }
 
     #[test]

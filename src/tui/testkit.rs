@@ -21,7 +21,7 @@ fn mirrors(kind: ProbeKind) -> &'static str {
         ProbeKind::InputProcessed => "processInputBuffer",
         ProbeKind::Command => "call",
         ProbeKind::Write => "writeToClient",
-        ProbeKind::TimeEvent => "processTimeEvents",
+        ProbeKind::TimeEventStart | ProbeKind::TimeEvent => "processTimeEvents",
         ProbeKind::ClientConnected => "createClient",
         ProbeKind::ClientClosed => "freeClient",
         ProbeKind::FileEventCreated => "aeCreateFileEvent",
@@ -172,6 +172,7 @@ impl Script {
         }
         self.ev(ProbeData::BeforeSleepEnd {
             duration_us: 12,
+            paused_us: 0,
             did: BeforeSleepSummary {
                 clients_written: wrote.0,
                 bytes_written: wrote.1,
@@ -194,6 +195,10 @@ impl Script {
     /// The end of an iteration: serverCron if due, then iteration end.
     pub fn end(&mut self, file_events: u32, commands: u32, cron_runs: bool) {
         if cron_runs {
+            self.ev(ProbeData::TimeEventStart {
+                id: 0,
+                handler: cron(),
+            });
             self.ev(ProbeData::TimeEvent {
                 id: 0,
                 handler: cron(),
@@ -207,6 +212,7 @@ impl Script {
             file_events,
             commands,
             time_events: u32::from(cron_runs),
+            paused_us: 0,
         });
     }
 

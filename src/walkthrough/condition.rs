@@ -244,6 +244,7 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
             ("pending", Pending),
             ("outcome", Outcome),
         ],
+        ProbeKind::TimeEventStart => &[("name", Handler), ("handler", Handler), ("id", Id)],
         ProbeKind::TimeEvent => &[
             ("name", Handler),
             ("handler", Handler),
@@ -607,6 +608,7 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         | (D::TimeEvent { duration_us, .. }, Field::DurationUs)
         | (D::ExpireCycle { duration_us, .. }, Field::DurationUs) => num(*duration_us),
         (D::TimeEvent { id, .. }, Field::Id)
+        | (D::TimeEventStart { id, .. }, Field::Id)
         | (D::TimeEventCreated { id, .. }, Field::Id)
         | (D::TimeEventDeleted { id }, Field::Id) => int(*id),
         (D::TimeEvent { period_ms, .. }, Field::PeriodMs) => opt(*period_ms),

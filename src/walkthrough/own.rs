@@ -138,6 +138,7 @@ mod tests {
             qbuf: 0,
             reply_bytes: 0,
             last_cmd: Cow::Borrowed(""),
+            blocked: false,
             ctime_us: 0,
             last_interaction_us: 0,
         };

@@ -266,22 +266,25 @@ fn draw_pane(f: &mut Frame, app: &App, pane: Pane, area: Rect) {
             table(
                 String::new(),
                 true,
-                "(no command yet: try redis-cli SET foo bar)",
+                if app.recording {
+                    "(no command in the recording up to here)"
+                } else {
+                    "(no command yet: try redis-cli SET foo bar)"
+                },
             ),
             area,
         ),
         Pane::Fired => {
-            let extra = frame
-                .and_then(|fr| fr.poll.as_ref())
-                .map_or_else(String::new, |p| match p.slept_us {
-                    Some(us) => format!(
-                        "{} {} slept {}",
-                        fr_len(app),
-                        app.theme.glyphs.sep,
-                        app.theme.duration(us)
-                    ),
-                    None => format!("poll waiting, timeout {}", timeout_text(p.timeout_ms)),
-                });
+            let poll = frame.and_then(|fr| fr.poll.as_ref());
+            let extra = match poll.and_then(|p| p.slept_us) {
+                Some(us) => format!(
+                    "{} {} slept {}",
+                    fr_len(app),
+                    app.theme.glyphs.sep,
+                    app.theme.duration(us)
+                ),
+                None => fired_before_poll(app, poll),
+            };
             f.render_widget(
                 table(extra, true, "(nothing fired this iteration yet)"),
                 area,
@@ -300,8 +303,27 @@ fn fr_len(app: &App) -> String {
     format!("{n} ready")
 }
 
+/// The fired pane's title before this iteration's poll returned.
+fn fired_before_poll(app: &App, poll: Option<&crate::tui::frame::PollInfo>) -> String {
+    let earlier = app.frame().and_then(|f| f.fired_shown().1);
+    match (poll, earlier) {
+        (Some(p), _) => format!("poll waiting, timeout {}", timeout_text(p.timeout_ms)),
+        (None, Some(iter)) => format!("iter {iter}'s: poll has not run"),
+        (None, None) => String::new(),
+    }
+}
+
 fn timeout_text(ms: Option<u64>) -> String {
     ms.map_or("none (wait for I/O)".into(), |ms| format!("{ms} ms"))
+}
+
+/// The loop's state for the header: the gate's, until the stream ends.
+fn loop_text(app: &App) -> String {
+    match (&app.ended, app.recording) {
+        (Some(_), true) => "recording ended".into(),
+        (Some(_), false) => "stream ended".into(),
+        (None, _) => gate_text(app),
+    }
 }
 
 /// The loop state, as one short phrase; a stop at the guide's breakpoint
@@ -356,12 +378,16 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     let line = match app.behind() {
         Some(behind) => Line::from(vec![Span::styled(
             format!(
-                " {} VIEWING THE PAST: iteration {iter}, {} back {} End: live {} loop {} ",
+                " {} VIEWING THE PAST: iteration {iter}, {} back {} End: {} {} {} ",
                 g.past,
                 crate::tui::panes::plural(behind, "step"),
                 g.sep,
+                if app.recording { "newest" } else { "live" },
                 g.sep,
-                gate_text(app),
+                match app.ended {
+                    Some(_) => loop_text(app),
+                    None => format!("loop {}", loop_text(app)),
+                },
             ),
             t.past(),
         )]),
@@ -392,7 +418,7 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
             }
             parts.extend([
                 (0, part(format!("iter {iter}"), t.current())),
-                (0, part(gate_text(app), t.key())),
+                (0, part(loop_text(app), t.key())),
                 (
                     1,
                     part(

@@ -27,19 +27,24 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             commands,
             time_events,
             duration_us,
+            paused_us,
         } => format!(
-            "iteration done: {}, {}, {} in {}",
+            "iteration done: {}, {}, {} in {}{}",
             plural(u64::from(*file_events), "file event"),
             plural(u64::from(*commands), "command"),
             plural(u64::from(*time_events), "time event"),
-            ms(duration_us)
+            ms(&duration_us.saturating_sub(*paused_us)),
+            match paused_us {
+                0 => String::new(),
+                p => format!(" (and {} paused)", ms(p)),
+            }
         ),
         ProbeData::BeforeSleepBegin {} => {
             "beforeSleep starts: write pending replies before sleeping".into()
         }
         ProbeData::BeforeSleepEnd { did, .. } => format!(
-            "beforeSleep done: wrote {} bytes to {}",
-            did.bytes_written,
+            "beforeSleep done: wrote {} to {}",
+            plural(did.bytes_written, "byte"),
             plural(u64::from(did.clients_written), "client")
         ),
         ProbeData::PollEnter { timeout_ms, reason } => {
@@ -81,7 +86,8 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             qbuf,
             outcome,
         } => format!(
-            "read {bytes} bytes from client {client} (fd {fd}), {qbuf} in the query buffer{}",
+            "read {} from client {client} (fd {fd}), {qbuf} in the query buffer{}",
+            plural(*bytes, "byte"),
             io(outcome)
         ),
         ProbeData::InputProcessed {
@@ -89,7 +95,11 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             commands,
             qbuf,
             ..
-        } => format!("client {client}: {commands} command(s) parsed and run, {qbuf} bytes left"),
+        } => format!(
+            "client {client}: {} parsed and run, {} left",
+            plural(u64::from(*commands), "command"),
+            plural(*qbuf, "byte")
+        ),
         ProbeData::Command {
             argv,
             reply,
@@ -107,9 +117,13 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             pending,
             outcome,
         } => format!(
-            "wrote {bytes} bytes to client {client} (fd {fd}), {pending} still pending{}",
+            "wrote {} to client {client} (fd {fd}), {pending} still pending{}",
+            plural(*bytes, "byte"),
             io(outcome)
         ),
+        ProbeData::TimeEventStart { id, handler } => {
+            format!("time events: timer {id} is due, calling {}", handler.name)
+        }
         ProbeData::TimeEvent {
             handler, next_us, ..
         } => match next_us {
@@ -122,8 +136,9 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             expired,
             ..
         } => format!(
-            "{} expire cycle: sampled {sampled} keys, expired {expired}",
-            if *fast { "fast" } else { "slow" }
+            "{} expire cycle: sampled {}, expired {expired}",
+            if *fast { "fast" } else { "slow" },
+            plural(*sampled, "key")
         ),
         ProbeData::FileEventCreated {
             fd, mask, handler, ..
@@ -163,20 +178,37 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
         ProbeData::CommandQueued { client, name, .. } => {
             format!("client {client} queued {name} (inside MULTI)")
         }
-        ProbeData::ClientUnblocked { client, reason, .. } => {
-            format!("client {client} resumes after its wait ended: {reason}")
-        }
+        ProbeData::ClientUnblocked {
+            client,
+            reason,
+            reply,
+            ..
+        } => format!(
+            "client {client} resumes after its wait ended: {reason}{}",
+            reply
+                .as_ref()
+                .map_or_else(String::new, |r| format!("; reply {}", r.preview))
+        ),
         ProbeData::Published { channel, receivers } => {
-            format!("published to {channel}: delivered to {receivers} subscriptions")
+            format!(
+                "published to {channel}: delivered to {}",
+                plural(*receivers, "subscription")
+            )
         }
         ProbeData::AofAppended { command, bytes, .. } => {
-            format!("{command} appended to the AOF buffer ({bytes} bytes), not yet on disk")
+            format!(
+                "{command} appended to the AOF buffer ({}), not yet on disk",
+                plural(*bytes, "byte")
+            )
         }
         ProbeData::AofFlushed {
             bytes, postponed, ..
         } => match postponed {
             Some(why) => format!("AOF write postponed: {why}"),
-            None => format!("AOF buffer written to the file ({bytes} bytes), before any reply"),
+            None => format!(
+                "AOF buffer written to the file ({}), before any reply",
+                plural(*bytes, "byte")
+            ),
         },
         ProbeData::AofFsynced { mode, background } => {
             if *background {

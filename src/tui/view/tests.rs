@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 use ratatui::widgets::Widget;
 
+use super::activity::ActivityView;
 use super::code::CodeView;
 use super::{MIN_HEIGHT, MIN_WIDTH, draw};
 use std::borrow::Cow;
@@ -1002,4 +1003,44 @@ fn no_chapter_prints_markdown_markers() {
     }
     // The chapters do use emphasis (*numbers*, *after*): it shows as italics.
     assert!(emphasised > 0);
+}
+
+#[test]
+fn a_finished_recording_says_so_and_suggests_no_client() {
+    let mut s = Script::start();
+    s.idle();
+    let mut app = app_with(&s.out, false);
+    app.recording = true;
+    app.on_source_end("end of the recording".into());
+    let live = screen(&app, 100, 30);
+    assert!(live.contains("recording ended"), "{live}");
+    assert!(!live.contains("running"), "{live}");
+    assert!(live.contains("no command in the recording"), "{live}");
+    assert!(!live.contains("redis-cli SET"), "{live}");
+    app.on_action(Action::Back);
+    let past = screen(&app, 100, 30);
+    assert!(past.contains("1 step back"), "{past}");
+    assert!(past.contains("End: newest"), "{past}");
+    assert!(!past.contains("End: live"), "{past}");
+}
+
+#[test]
+fn the_activity_pane_lists_the_busiest_iterations_and_marks_the_selected_one() {
+    let mut app = app_with(&Script::story().out, false);
+    app.focus = Pane::Activity;
+    app.on_action(Action::Down);
+    let area = Rect::new(0, 0, 60, 12);
+    let mut buf = Buffer::empty(area);
+    ActivityView { app: &app }.render(area, &mut buf);
+    let rows: Vec<String> = (0..area.height)
+        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect();
+    let listed: Vec<&String> = rows.iter().filter(|r| r.contains("iter ")).collect();
+    assert_eq!(listed.len(), 4, "{rows:#?}");
+    let marked: Vec<&&String> = listed
+        .iter()
+        .filter(|r| r.contains(&format!("{}iter", app.theme.glyphs.current)))
+        .collect();
+    assert_eq!(marked.len(), 1, "{rows:#?}");
+    assert!(rows.iter().any(|r| r.contains("busy:")), "{rows:#?}");
 }

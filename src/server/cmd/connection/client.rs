@@ -429,12 +429,13 @@ fn client_unblock_command(server: &mut Server, c: &mut Client) {
         return c.add_reply_long_long(0);
     };
     networking::with_client(server, target, |server, t| {
+        let reply_from = t.reply.pending_len();
         if with_error {
             t.add_reply_error("-UNBLOCKED client unblocked via CLIENT UNBLOCK");
         } else {
             t.add_reply_null_array();
         }
-        blocked::unblock_client(server, t, "CLIENT UNBLOCK");
+        blocked::unblock_client(server, t, "CLIENT UNBLOCK", Some(reply_from));
     });
     c.add_reply_long_long(1);
 }
