@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::Event as TermEvent;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use ratatui::backend::CrosstermBackend;
 
 use super::code::RedisCheckout;
 use super::control::Viewing;
@@ -54,6 +55,10 @@ use crate::walkthrough::{Origin, Walkthrough};
 /// How long the runner waits for trace messages before looking at the keys
 /// again: the worst-case key latency, plus one batch.
 const TICK: Duration = Duration::from_millis(15);
+
+/// Bytes of the buffer a frame is drawn into before it goes to the terminal
+/// in one write (a full 200x50 redraw with colours is well below this).
+const FRAME_BUFFER: usize = 1 << 18;
 
 /// Draws per second at most, while trace messages pour in.
 pub const MAX_FPS: u32 = 30;
@@ -133,8 +138,16 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     if opts.guide_open {
         app.on_action(Action::Guide);
     }
-    let mut terminal = ratatui::try_init()?;
+    // try_init sets the terminal up (raw mode, the alternate screen, a panic
+    // hook that restores it); we draw through our own buffered backend, so
+    // each frame reaches the terminal in one write instead of in the 1 KiB
+    // pieces stdout's line buffer sends: no half-drawn frame is ever shown.
+    drop(ratatui::try_init()?);
     let _restore = Restore;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::BufWriter::with_capacity(
+        FRAME_BUFFER,
+        io::stdout(),
+    )))?;
     let mut input = TtyInput::spawn(&tty)?;
     // Alternate scroll mode: in the alternate screen, the terminal turns the
     // mouse wheel into up/down keys. The mouse itself is never captured, so
