@@ -441,14 +441,14 @@ impl<C> EventLoop<C> {
         }
     }
 
-    /// The nearest live timer and how long until it is due (zero when overdue),
-    /// or `None` with no timers (mirror of `usUntilEarliestTimer`, which in the
-    /// newest Redis skips deleted timers).
+    /// The nearest timer and how long until it is due (zero when overdue),
+    /// or `None` with no timers (mirror of `usUntilEarliestTimer`). As in
+    /// Redis 7.0.15, a timer marked deleted but not yet unlinked still counts
+    /// (its id then reads `AE_DELETED_EVENT_ID`); Redis 7.2 skips it.
     pub fn earliest_timer(&self) -> Option<(i64, Duration)> {
         let now = Instant::now();
         self.time_events
             .iter()
-            .filter(|te| te.id != AE_DELETED_EVENT_ID)
             .min_by_key(|te| te.when)
             .map(|te| (te.id, te.when.saturating_duration_since(now)))
     }
@@ -516,11 +516,12 @@ impl<C> EventLoop<C> {
     /// Runs one iteration of the loop (mirror of `aeProcessEvents`) and returns
     /// the number of file and time events processed.
     ///
-    /// In order: the before-sleep hook; the poll, whose timeout is zero with
-    /// `AE_DONT_WAIT` or still-ready fds, else the time until the nearest timer
-    /// (computed after the hook, as in the newest Redis, since the hook may add
-    /// timers or set DONT_WAIT); the after-sleep hook; every fired fd, reading
-    /// before writing unless the fd has `AE_BARRIER`; then the due timers.
+    /// In order: the poll's timeout, worked out first as Redis 7.0.15 does
+    /// (the time until the nearest timer, or zero with `AE_DONT_WAIT`); the
+    /// before-sleep hook; the poll, with a zero timeout instead when fds are
+    /// still ready (our level-trigger emulation); the after-sleep hook; every
+    /// fired fd, reading before writing unless the fd has `AE_BARRIER`; then
+    /// the due timers.
     // anchor: ae.process_events
     pub fn process_events(&mut self, ctx: &mut C, flags: i32) -> usize {
         let mut processed = 0;
@@ -536,18 +537,11 @@ impl<C> EventLoop<C> {
 
         // Poll only when there are fds to watch, or to sleep until a timer.
         if self.maxfd != -1 || (flags & AE_TIME_EVENTS != 0 && flags & AE_DONT_WAIT == 0) {
-            if let Some(hook) = self
-                .before_sleep
-                .filter(|_| flags & AE_CALL_BEFORE_SLEEP != 0)
-            {
-                (hook.proc_)(self, ctx);
-            }
-
-            let still_ready = self.api.collect_still_ready(&self.events, &self.fired);
-            let (timeout, reason) = if flags & AE_DONT_WAIT != 0 || self.flags & AE_DONT_WAIT != 0 {
+            // As in Redis 7.0, the wait is worked out *before* beforeSleep,
+            // so time spent in beforeSleep is not taken off it (Redis 7.2
+            // moved this after the hook).
+            let planned = if flags & AE_DONT_WAIT != 0 || self.flags & AE_DONT_WAIT != 0 {
                 (Some(Duration::ZERO), TimeoutReason::DontWait)
-            } else if still_ready {
-                (Some(Duration::ZERO), TimeoutReason::StillReady)
             } else if flags & AE_TIME_EVENTS != 0 {
                 match self.earliest_timer() {
                     Some((id, wait)) => (Some(wait), TimeoutReason::NearestTimer(id)),
@@ -555,6 +549,24 @@ impl<C> EventLoop<C> {
                 }
             } else {
                 (None, TimeoutReason::Forever)
+            };
+
+            if let Some(hook) = self
+                .before_sleep
+                .filter(|_| flags & AE_CALL_BEFORE_SLEEP != 0)
+            {
+                (hook.proc_)(self, ctx);
+            }
+
+            // Our level-trigger emulation (Redis has none, see `ae.still_ready`):
+            // an fd of the last `fired` array that is still ready means "do
+            // not sleep". Looked at after beforeSleep, whose writes can use up
+            // a socket's room.
+            let still_ready = self.api.collect_still_ready(&self.events, &self.fired);
+            let (timeout, reason) = match planned {
+                (_, TimeoutReason::DontWait) => planned,
+                _ if still_ready => (Some(Duration::ZERO), TimeoutReason::StillReady),
+                _ => planned,
             };
 
             // What epoll_wait is given: whole milliseconds, rounded up.

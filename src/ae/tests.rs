@@ -186,10 +186,11 @@ fn deleting_timers_from_inside_a_handler_is_safe() {
         ctx.log,
         [format!("deleter {deleter}"), format!("finalized {victim}")]
     );
+    // The deleter is marked deleted but still linked until the next pass;
+    // as in Redis 7.0.15 (not 7.2), the nearest-timer search still counts it.
     assert_eq!(
-        el.earliest_timer(),
-        None,
-        "deleted timers are skipped by the nearest-timer search"
+        el.earliest_timer().map(|(id, _)| id),
+        Some(AE_DELETED_EVENT_ID),
     );
     el.process_events(&mut ctx, AE_TIME_EVENTS | AE_DONT_WAIT);
     assert!(el.time_events.is_empty());
