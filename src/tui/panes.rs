@@ -910,7 +910,26 @@ pub(crate) fn plural(n: u64, what: &str) -> String {
 // ---------------------------------------------------------------------------
 
 /// An argument as typed at redis-cli: quoted if it is empty or has spaces.
+/// One the trace cut ([`short_bytes`](crate::trace::model::short_bytes):
+/// its first bytes, then `…(+N bytes)`) is summarised by its size, with its
+/// start only if that is plain text: a 32 MiB value of zero bytes shows as
+/// `(32 MiB)`, not as a row of `\x00`.
 fn arg_text(a: &str) -> String {
+    use crate::trace::model::{SHORT_LEN, size_text};
+    if let Some((start, rest)) = a.rsplit_once("…(+")
+        && start.len() >= SHORT_LEN
+        && let Some(more) = rest
+            .strip_suffix(" bytes)")
+            .and_then(|n| n.parse::<u64>().ok())
+    {
+        let size = size_text(SHORT_LEN as u64 + more);
+        return if start.contains('\\') {
+            format!("({size})")
+        } else {
+            let head: String = start.chars().take(16).collect();
+            format!("\"{head}…\" ({size})")
+        };
+    }
     if a.is_empty() || a.contains(' ') {
         format!("\"{a}\"")
     } else {
@@ -1069,4 +1088,22 @@ fn client_details(f: &Frame, c: &ClientInfo) -> Vec<(String, String)> {
         .zip(cells)
         .map(|(col, v)| (format!("client {}", col.name), v))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arg_text;
+    use crate::trace::model::short_bytes;
+
+    #[test]
+    fn a_cut_argument_shows_its_size_not_its_escapes() {
+        assert_eq!(arg_text(&short_bytes(&vec![0u8; 32 << 20])), "(32 MiB)");
+        assert_eq!(
+            arg_text(&short_bytes(&vec![b'a'; 1000])),
+            "\"aaaaaaaaaaaaaaaa…\" (1000 bytes)"
+        );
+        assert_eq!(arg_text(&short_bytes(b"hello world")), "\"hello world\"");
+        // Typed by someone, not cut by the trace: shown as it is.
+        assert_eq!(arg_text("x…(+5 bytes)"), "\"x…(+5 bytes)\"");
+    }
 }
