@@ -219,6 +219,11 @@ impl Guide {
         let handled = self.driver.handle(&mut self.walk, msg);
         self.requests.extend(handled.controls);
         if let Some(step) = handled.holding {
+            // The loop stopped for a later step of the watched run: show
+            // that step, so the pane explains the pause the header names.
+            if self.walk.position().is_some_and(|p| p.step < step) && self.walk.goto(step) {
+                self.moved();
+            }
             return Some(News::Done {
                 step,
                 holding: true,
