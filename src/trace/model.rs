@@ -514,6 +514,23 @@ impl ProbeData {
         }
     }
 
+    /// The client this probe is about, if it names one.
+    pub fn client(&self) -> Option<u64> {
+        match self {
+            ProbeData::Read { client, .. }
+            | ProbeData::InputProcessed { client, .. }
+            | ProbeData::Command { client, .. }
+            | ProbeData::Write { client, .. }
+            | ProbeData::ClientConnected { client, .. }
+            | ProbeData::ClientClosed { client, .. }
+            | ProbeData::ClientBlocked { client, .. }
+            | ProbeData::CommandQueued { client, .. }
+            | ProbeData::ClientUnblocked { client, .. }
+            | ProbeData::WriteHandlerInstalled { client, .. } => Some(*client),
+            _ => None,
+        }
+    }
+
     /// The handler this probe runs or registers, if any.
     pub fn handler(&self) -> Option<&Handler> {
         match self {

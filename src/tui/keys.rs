@@ -77,6 +77,8 @@ pub enum Mode {
     Breakpoints,
     /// Typing a new breakpoint.
     Prompt,
+    /// Typing the probe log's filter.
+    LogFilter,
     /// The guide's chapter list.
     Chapters,
     /// The URLs on screen, each on lines of its own.
@@ -145,6 +147,12 @@ pub enum Action {
     TakeControl,
     /// The URLs on screen, alone, to click or copy.
     Links,
+    /// The probe log pane, open or closed.
+    ProbeLog,
+    /// Type a filter for the probe log.
+    LogFilter,
+    /// Show every probe in the log again.
+    ClearLogFilter,
 }
 
 /// One line of the key table.
@@ -257,6 +265,12 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Char('y')], "y", A::Links,
       "the links on screen (the guide step's, the source pane's permalink) alone on a clear screen, to click or select and copy",
       Footer::Wide("links")),
+    b(M::Normal, &[K::Char('L')], "L", A::ProbeLog,
+      "the probe log: every recent probe, up to the moment on screen, in the source pane's place (again: close it)",
+      Footer::Wide("log")),
+    b(M::Normal, &[K::Char('/')], "/", A::LogFilter,
+      "probe log: filter it by a probe kind (command), fd=N, client=N, or text found in the names", Footer::No),
+    b(M::Normal, &[K::Esc], "Esc", A::ClearLogFilter, "probe log: clear its filter", Footer::No),
     b(M::Normal, &[K::Char('b')], "b", A::Breakpoints, "breakpoints: add, list, toggle, remove", Footer::Wide("brk")),
     b(M::Normal, &[K::Char('?')], "?", A::Help, "this help: every key, every column", Footer::Always("help")),
     b(M::Normal, &[K::Char('q'), K::Ctrl('c')], "q", A::Quit, "quit (a paused tour server stops with it)", Footer::Always("quit")),
@@ -281,6 +295,10 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Prompt, &[K::Enter], "Enter", A::Submit, "add the breakpoint typed", Footer::Always("add")),
     b(M::Prompt, &[K::Esc], "Esc", A::Close, "cancel", Footer::Always("cancel")),
     b(M::Prompt, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
+    b(M::LogFilter, &[K::Enter], "Enter", A::Submit,
+      "filter the log with what was typed (nothing typed: show every probe)", Footer::Always("filter")),
+    b(M::LogFilter, &[K::Esc], "Esc", A::Close, "cancel", Footer::Always("cancel")),
+    b(M::LogFilter, &[K::Ctrl('c')], "C-c", A::Quit, "quit", Footer::No),
     b(M::Chapters, &[K::Up, K::Char('k')], "up/k", A::Up, "select the chapter above", Footer::No),
     b(M::Chapters, &[K::Down, K::Char('j')], "down/j", A::Down, "select the chapter below", Footer::Always("select")),
     b(M::Chapters, &[K::Enter], "Enter", A::OpenChapter,
@@ -312,6 +330,7 @@ pub fn mode_name(mode: Mode) -> &'static str {
         Mode::Details => "details popup",
         Mode::Breakpoints => "breakpoints list",
         Mode::Prompt => "new breakpoint prompt",
+        Mode::LogFilter => "probe log filter prompt",
         Mode::Chapters => "chapter list",
         Mode::Links => "links",
     }
@@ -321,13 +340,15 @@ pub fn mode_name(mode: Mode) -> &'static str {
 mod tests {
     use super::*;
 
-    const MODES: [Mode; 6] = [
+    const MODES: [Mode; 8] = [
         Mode::Normal,
         Mode::Help,
         Mode::Details,
         Mode::Breakpoints,
         Mode::Prompt,
+        Mode::LogFilter,
         Mode::Chapters,
+        Mode::Links,
     ];
 
     #[test]
@@ -368,6 +389,9 @@ mod tests {
         assert_eq!(lookup(n, Key::Char('t')), Some(SendAction));
         assert_eq!(lookup(n, Key::Char('s')), Some(Zoom));
         assert_eq!(lookup(n, Key::Char('T')), Some(TakeControl));
+        assert_eq!(lookup(n, Key::Char('L')), Some(ProbeLog));
+        assert_eq!(lookup(n, Key::Char('/')), Some(LogFilter));
+        assert_eq!(lookup(Mode::LogFilter, Key::Enter), Some(Submit));
     }
 
     #[test]

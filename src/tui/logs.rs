@@ -19,6 +19,9 @@ pub trait Seq {
 pub struct Log<T> {
     entries: VecDeque<T>,
     cap: usize,
+    /// Entries pushed out by newer ones: the first kept entry is number
+    /// `forgotten` of all that were ever pushed.
+    forgotten: u64,
 }
 
 impl<T: Seq> Log<T> {
@@ -26,12 +29,14 @@ impl<T: Seq> Log<T> {
         Log {
             entries: VecDeque::new(),
             cap: cap.max(1),
+            forgotten: 0,
         }
     }
 
     pub fn push(&mut self, entry: T) {
         if self.entries.len() == self.cap {
             self.entries.pop_front();
+            self.forgotten += 1;
         }
         self.entries.push_back(entry);
     }
@@ -39,6 +44,11 @@ impl<T: Seq> Log<T> {
     /// How many entries were produced at or before event `seq`.
     pub fn count_upto(&self, seq: u64) -> usize {
         self.entries.partition_point(|e| e.seq() <= seq)
+    }
+
+    /// How many older entries were let go to keep the log within its cap.
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
     }
 
     pub fn get(&self, i: usize) -> Option<&T> {
@@ -215,6 +225,7 @@ mod tests {
             log.push(E(s));
         }
         assert_eq!(log.get(0), Some(&E(4)));
+        assert_eq!(log.forgotten(), 1);
         assert_eq!(log.count_upto(3), 0);
         assert_eq!(log.count_upto(6), 2);
         assert_eq!(log.count_upto(100), 3);

@@ -5,6 +5,7 @@
 //! - [`frame`]: what the panes draw at one point of the stream.
 //! - [`history`]: keyframes and deltas, to travel back without re-running anything.
 //! - [`logs`]: the command flow and per-iteration activity, readable as of any point.
+//! - [`probelog`]: every recent probe, filterable, readable as of any point.
 //! - [`panes`]: each pane's rows, columns and details.
 //! - [`code`]: the source pane's content: our code at the probe, its anchor,
 //!   and the Redis function it mirrors.
@@ -29,6 +30,7 @@ pub mod keys;
 pub mod lifetime;
 pub mod logs;
 pub mod panes;
+pub mod probelog;
 pub mod run;
 pub mod sender;
 pub mod source;

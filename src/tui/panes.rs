@@ -9,7 +9,8 @@
 
 use super::frame::{Frame, Phase};
 use super::logs::CommandEntry;
-use super::state::App;
+use super::probelog::ProbeEntry;
+use super::state::{App, probe_kind_name};
 use super::theme::Theme;
 use crate::trace::model::{ClientInfo, Fd, FdRole, FileEventInfo, Fired, Handler, Mask, ProbeKind};
 
@@ -25,6 +26,8 @@ pub enum Pane {
     Activity,
     Source,
     Guide,
+    /// The probe log (`L`), in the source pane's place while it is open.
+    Log,
 }
 
 /// One column of a pane's table.
@@ -69,7 +72,7 @@ pub struct PaneRow {
 }
 
 impl Pane {
-    pub const ALL: [Pane; 9] = [
+    pub const ALL: [Pane; 10] = [
         Pane::Events,
         Pane::Fired,
         Pane::Timers,
@@ -79,6 +82,7 @@ impl Pane {
         Pane::Activity,
         Pane::Source,
         Pane::Guide,
+        Pane::Log,
     ];
 
     pub fn index(self) -> usize {
@@ -104,6 +108,7 @@ impl Pane {
             Pane::Activity => "activity",
             Pane::Source => "source",
             Pane::Guide => "guide",
+            Pane::Log => "probe log",
         }
     }
 
@@ -166,6 +171,16 @@ impl Pane {
                  screen and the panes the step names (and the focused one) the right. Progress is \
                  saved; o lists the chapters."
             }
+            Pane::Log => {
+                "Every probe the loop fired, oldest first, up to the moment on screen (the probe the \
+                 loop is at is highlighted): its iteration, kind, fd and client, the handler or \
+                 command, and what it did. L opens it in the source pane's place (z: full screen). \
+                 / filters it: a probe kind (command), fd=N, client=N, or text found in the names \
+                 (handlers, commands and their arguments, addresses, reasons); the title says the \
+                 filter and how many probes match, and Esc clears it. Select a probe and press Enter \
+                 to travel to it in history. The log keeps the last 10000 probes; the title says \
+                 when older ones are gone."
+            }
         }
     }
 
@@ -178,6 +193,7 @@ impl Pane {
             Pane::BeforeSleep => BEFORE_SLEEP_COLUMNS,
             Pane::Flow => FLOW_COLUMNS,
             Pane::Clients => CLIENTS_COLUMNS,
+            Pane::Log => LOG_COLUMNS,
             Pane::Activity | Pane::Source | Pane::Guide => &[],
         }
     }
@@ -325,6 +341,24 @@ const CLIENTS_COLUMNS: &[Column] = &[
     col("idle", 0, 3, "seconds since its last command"),
 ];
 
+const LOG_COLUMNS: &[Column] = &[
+    col("iter", 6, 3, "the iteration the probe fired in"),
+    col(
+        "kind",
+        18,
+        0,
+        "the probe (the kinds a breakpoint or the filter takes)",
+    ),
+    col("fd", 3, 1, "the fd it is about, if any"),
+    col("cli", 3, 2, "the client it is about, if any"),
+    col(
+        "what",
+        0,
+        0,
+        "what it does: the handler it runs, the command and its reply, the bytes it moved (as the header's line says it)",
+    ),
+];
+
 /// The number of rows of `pane` in the frame on screen.
 pub fn len(pane: Pane, app: &App) -> usize {
     let Some(f) = app.frame() else {
@@ -338,6 +372,7 @@ pub fn len(pane: Pane, app: &App) -> usize {
         Pane::Flow => app.commands.count_upto(app.visible_seq()),
         Pane::Clients => f.snap.clients.len(),
         Pane::Activity => app.slowest_iterations().len(),
+        Pane::Log => app.probes.shown_upto(app.visible_seq()),
         Pane::Source | Pane::Guide => 0,
     }
 }
@@ -378,6 +413,14 @@ pub fn rows(pane: Pane, app: &App, start: usize, count: usize) -> Vec<PaneRow> {
                 .collect()
         }
         Pane::Clients => take(f.snap.clients.iter().map(|c| client_row(f, c)).collect()),
+        Pane::Log => {
+            let visible = app.probes.shown_upto(app.visible_seq());
+            let current = f.at.as_ref().map(|e| e.seq);
+            (start..end.min(visible))
+                .filter_map(|i| app.probes.shown(i))
+                .map(|e| probe_row(app, e, current))
+                .collect()
+        }
         Pane::Activity | Pane::Source | Pane::Guide => Vec::new(),
     }
 }
@@ -461,6 +504,12 @@ pub fn pinned(pane: Pane, app: &App) -> Vec<usize> {
                 *i == 0 || (*what != "took" && !count.starts_with("0 "))
             })
             .for_each(|(i, _)| pin(i)),
+        Pane::Log => {
+            f.at.as_ref()
+                .and_then(|e| app.probes.row_of(e.seq))
+                .into_iter()
+                .for_each(pin);
+        }
         Pane::Activity | Pane::Source | Pane::Guide => {}
     }
     out
@@ -483,7 +532,7 @@ pub fn fill_order(pane: Pane, app: &App) -> Vec<usize> {
                 .partition(|&i| matches!(slots[i], Slot::Used(_)));
             used.into_iter().chain(empty).collect()
         }
-        Pane::Flow | Pane::Clients => (0..n).rev().collect(),
+        Pane::Flow | Pane::Clients | Pane::Log => (0..n).rev().collect(),
         _ => (0..n).collect(),
     }
 }
@@ -587,7 +636,7 @@ pub fn details(pane: Pane, app: &App, row: usize) -> Vec<(String, String)> {
             .clients
             .get(row)
             .map_or_else(Vec::new, |c| client_details(f, c)),
-        Pane::Activity | Pane::Guide => Vec::new(),
+        Pane::Activity | Pane::Guide | Pane::Log => Vec::new(),
         Pane::Source => super::code::details(app),
     }
 }
@@ -1088,6 +1137,30 @@ fn client_details(f: &Frame, c: &ClientInfo) -> Vec<(String, String)> {
         .zip(cells)
         .map(|(col, v)| (format!("client {}", col.name), v))
         .collect()
+}
+
+// ---------------------------------------------------------------------------
+// probe log
+// ---------------------------------------------------------------------------
+
+/// One probe's row: the columns say what it is about, the last one says
+/// what it does in the very sentence the header's "at" line uses for it.
+fn probe_row(app: &App, e: &ProbeEntry, current: Option<u64>) -> PaneRow {
+    let dash = || "-".to_string();
+    PaneRow {
+        cells: vec![
+            e.iter.to_string(),
+            probe_kind_name(e.data.kind()),
+            e.data.fd().map_or_else(dash, |fd| fd.to_string()),
+            e.data.client().map_or_else(dash, |c| c.to_string()),
+            super::view::probe::describe(&e.data, &app.theme),
+        ],
+        mark: if current == Some(e.seq) {
+            Mark::Current
+        } else {
+            Mark::Plain
+        },
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use super::history::{History, Limits, Pos};
 use super::keys::{self, Action, Key, Mode};
 use super::logs::{CommandEntry, IterStats, Log, Wait, WaitEnd};
 use super::panes::{self, Pane};
+use super::probelog::{PROBE_LOG_CAP, ProbeFilter, ProbeLog};
 use super::theme::Theme;
 use crate::trace::gate::step_ends_at;
 use crate::trace::model::{
@@ -61,6 +62,10 @@ pub enum Overlay {
         selected: usize,
     },
     Prompt {
+        input: String,
+    },
+    /// Typing the probe log's filter.
+    LogFilter {
         input: String,
     },
     /// The guide's chapter list.
@@ -110,6 +115,10 @@ pub struct App {
     past: Option<Frame>,
     pub commands: Log<CommandEntry>,
     pub activity: Log<IterStats>,
+    /// Every recent probe, for the probe log pane.
+    pub probes: ProbeLog,
+    /// The probe log pane is open (in the source pane's place).
+    pub log_open: bool,
     /// The iteration in progress, counted until its `iteration_end`.
     pending_stats: IterStats,
     /// A client just blocked, and the keys it waits on: its command's
@@ -171,6 +180,8 @@ impl App {
             past: None,
             commands: Log::new(LOG_CAP),
             activity: Log::new(LOG_CAP),
+            probes: ProbeLog::new(PROBE_LOG_CAP),
+            log_open: false,
             pending_stats: IterStats::default(),
             just_blocked: None,
             gate: None,
@@ -235,6 +246,7 @@ impl App {
             Overlay::Details { .. } => Mode::Details,
             Overlay::Breakpoints { .. } => Mode::Breakpoints,
             Overlay::Prompt { .. } => Mode::Prompt,
+            Overlay::LogFilter { .. } => Mode::LogFilter,
             Overlay::Chapters { .. } => Mode::Chapters,
             Overlay::Links => Mode::Links,
         }
@@ -429,6 +441,7 @@ impl App {
         self.history.record_event(live, &ev);
         live.apply_facts(&ev);
         self.count(&ev);
+        self.probes.push(&ev);
         if let Some(live) = self.live.as_mut() {
             live.at = Some(ev);
         }
@@ -551,7 +564,7 @@ impl App {
     // -----------------------------------------------------------------------
 
     pub fn on_key(&mut self, key: Key) {
-        if let Overlay::Prompt { input } = &mut self.overlay {
+        if let Overlay::Prompt { input } | Overlay::LogFilter { input } = &mut self.overlay {
             match key {
                 Key::Char(c) => {
                     input.push(c);
@@ -661,7 +674,9 @@ impl App {
                     } else {
                         self.focus.prev()
                     };
-                    if self.focus != Pane::Guide || guide_open {
+                    let closed = (self.focus == Pane::Guide && !guide_open)
+                        || (self.focus == Pane::Log && !self.log_open);
+                    if !closed {
                         break;
                     }
                 }
@@ -676,6 +691,7 @@ impl App {
                 };
             }
             Action::Details if self.focus == Pane::Activity => self.visit_slow_iteration(),
+            Action::Details if self.focus == Pane::Log => self.visit_logged_probe(),
             Action::Details if self.focus == Pane::Source => {
                 self.overlay = Overlay::Details {
                     pane: Pane::Source,
@@ -721,7 +737,20 @@ impl App {
                 }
             }
             Action::BreakToggle | Action::BreakRemove => self.break_edit(action),
-            Action::Submit => self.submit_breakpoint(),
+            Action::Submit => match self.overlay {
+                Overlay::LogFilter { .. } => self.submit_log_filter(),
+                _ => self.submit_breakpoint(),
+            },
+            Action::ProbeLog => self.toggle_log(),
+            Action::LogFilter => {
+                if !self.log_open {
+                    self.toggle_log();
+                }
+                self.overlay = Overlay::LogFilter {
+                    input: String::new(),
+                };
+            }
+            Action::ClearLogFilter => self.set_log_filter(None),
             Action::TakeControl => {
                 let (control, said) = self.viewing.toggle(self.role());
                 self.outbox.extend(control);
@@ -789,20 +818,13 @@ impl App {
             self.status = Some(Status::Info("no iteration finished yet".into()));
             return;
         };
-        let is_its_end = |e: &Event| e.seq == slow.seq;
-        let newest = self.history.newest();
-        let end = newest
-            .filter(|&p| self.history.event_at(p).is_some_and(is_its_end))
-            .or_else(|| newest.and_then(|p| self.history.find_prev(p, is_its_end)));
-        let Some(pos) = end else {
+        if !self.travel_to_event(slow.seq) {
             self.status = Some(Status::Info(format!(
                 "iteration {} is no longer in history",
                 slow.iter
             )));
             return;
-        };
-        self.code.pin = None;
-        self.set_cursor(Some(pos));
+        }
         self.status = Some(Status::Info(format!(
             "iteration {}: busy {}{}; {{ goes to its start, End back to live",
             slow.iter,
@@ -812,6 +834,86 @@ impl App {
                 p => format!(" (and {} paused)", self.theme.duration(p)),
             }
         )));
+    }
+
+    /// Moves the screen to the moment event `seq` happened, if history
+    /// still holds it.
+    fn travel_to_event(&mut self, seq: u64) -> bool {
+        let is_it = |e: &Event| e.seq == seq;
+        let newest = self.history.newest();
+        let found = newest
+            .filter(|&p| self.history.event_at(p).is_some_and(is_it))
+            .or_else(|| newest.and_then(|p| self.history.find_prev(p, is_it)));
+        let Some(pos) = found else {
+            return false;
+        };
+        self.code.pin = None;
+        self.set_cursor(Some(pos));
+        true
+    }
+
+    /// Travels to the probe selected in the probe log: the whole screen
+    /// then shows that moment, and the log ends at it.
+    fn visit_logged_probe(&mut self) {
+        let visible = self.probes.shown_upto(self.visible_seq());
+        let Some(row) = self
+            .pane(Pane::Log)
+            .selected
+            .or_else(|| visible.checked_sub(1))
+        else {
+            self.status = Some(Status::Info("no probe in the log yet".into()));
+            return;
+        };
+        let Some((seq, kind)) = self
+            .probes
+            .shown(row)
+            .filter(|_| row < visible)
+            .map(|e| (e.seq, e.data.kind()))
+        else {
+            return;
+        };
+        let kind = probe_kind_name(kind);
+        self.status = Some(Status::Info(if self.travel_to_event(seq) {
+            // The list now ends at this probe: keep it selected.
+            self.panes[Pane::Log.index()].selected =
+                Some(self.probes.shown_upto(seq).saturating_sub(1));
+            format!("at probe {seq} ({kind}) in history; [ ] step around it, End back to live")
+        } else {
+            format!("probe {seq} ({kind}) is no longer in history")
+        }));
+    }
+
+    /// Opens the probe log in the source pane's place with the focus, or
+    /// closes it.
+    fn toggle_log(&mut self) {
+        if let Some(z) = self.zoom.take() {
+            self.focus = z.focus_before;
+        }
+        self.log_open = !self.log_open;
+        if self.log_open {
+            self.focus = Pane::Log;
+        } else if self.focus == Pane::Log {
+            self.focus = Pane::Events;
+        }
+    }
+
+    fn submit_log_filter(&mut self) {
+        let Overlay::LogFilter { input } = &self.overlay else {
+            return;
+        };
+        match ProbeFilter::parse(input) {
+            Ok(filter) => {
+                self.set_log_filter(filter);
+                self.overlay = Overlay::None;
+            }
+            Err(e) => self.status = Some(Status::Error(e)),
+        }
+    }
+
+    fn set_log_filter(&mut self, filter: Option<ProbeFilter>) {
+        self.probes.set_filter(filter);
+        // Row numbers change with the filter: follow the newest again.
+        self.panes[Pane::Log.index()].selected = None;
     }
 
     fn change_speed(&mut self, faster: bool) {
@@ -1088,7 +1190,7 @@ impl App {
             }
             _ if len == 0 => self.panes[self.focus.index()].selected = None,
             _ => {
-                let follows_end = self.focus == Pane::Flow;
+                let follows_end = matches!(self.focus, Pane::Flow | Pane::Log);
                 let p = &mut self.panes[self.focus.index()];
                 p.selected = match (p.selected, action) {
                     // The flow log follows its newest entry until you move up into it.
@@ -1626,8 +1728,8 @@ mod tests {
                 .any(|(k, v)| k == "read handler" && v.contains("acceptTcpHandler"))
         );
         app.on_key(Key::Esc);
-        // Every pane but the guide, which is closed (there is none here).
-        for _ in 0..Pane::ALL.len() - 1 {
+        // Every pane but the guide and the probe log, which are closed.
+        for _ in 0..Pane::ALL.len() - 2 {
             app.on_action(Action::FocusNext);
         }
         assert_eq!(app.focus, Pane::Events);
@@ -1695,6 +1797,63 @@ mod tests {
                 .any(|(k, v)| k == "wait" && v.contains("no reply yet")),
             "{details:?}"
         );
+    }
+
+    #[test]
+    fn the_probe_log_filters_by_prompt_and_enter_travels_to_the_probe() {
+        let mut app = app_with(&Script::story().out, false);
+        let all = panes::len(Pane::Log, &app);
+        assert!(all > 10, "{all}");
+        app.on_key(Key::Char('/'));
+        assert!(app.log_open && app.focus == Pane::Log);
+        assert_eq!(app.mode(), Mode::LogFilter);
+        for c in "command".chars() {
+            app.on_key(Key::Char(c));
+        }
+        app.on_key(Key::Enter);
+        assert_eq!(app.mode(), Mode::Normal);
+        assert_eq!(panes::len(Pane::Log, &app), 1);
+        let set = panes::rows(Pane::Log, &app, 0, 1);
+        assert!(set[0].cells[4].contains("runs SET foo bar"), "{set:?}");
+        // A mistyped filter says why and keeps the prompt open.
+        app.on_key(Key::Char('/'));
+        for c in "fd=x".chars() {
+            app.on_key(Key::Char(c));
+        }
+        app.on_key(Key::Enter);
+        assert_eq!(app.mode(), Mode::LogFilter);
+        assert!(matches!(&app.status, Some(Status::Error(e)) if e.contains("number")));
+        app.on_key(Key::Esc);
+        assert_eq!(
+            app.probes.filter().map(|f| f.describe()),
+            Some("command".into())
+        );
+        // Enter on the selected probe travels there: the frame is at it, and
+        // the log, as of that moment, ends with it marked.
+        app.on_action(Action::Up);
+        app.on_action(Action::Details);
+        let f = app.frame().expect("frame");
+        assert_eq!(
+            f.at.as_ref().map(|e| e.data.kind()),
+            Some(ProbeKind::Command)
+        );
+        assert!(app.behind().is_some());
+        assert_eq!(panes::pinned(Pane::Log, &app), [0]);
+        assert_eq!(
+            panes::rows(Pane::Log, &app, 0, 1)[0].mark,
+            panes::Mark::Current
+        );
+        // Without the filter, the log of the past ends at the command.
+        app.on_key(Key::Esc);
+        let n = panes::len(Pane::Log, &app);
+        assert!(n < all, "{n} of {all}");
+        assert_eq!(panes::pinned(Pane::Log, &app), [n - 1]);
+        // Live again: the newest probes are back.
+        app.on_action(Action::Live);
+        assert_eq!(panes::len(Pane::Log, &app), all);
+        // L closes it and hands the focus back.
+        app.on_key(Key::Char('L'));
+        assert!(!app.log_open && app.focus != Pane::Log);
     }
 
     #[test]

@@ -43,7 +43,7 @@ mod code;
 mod guide;
 mod link;
 mod popup;
-mod probe;
+pub(crate) mod probe;
 mod table;
 mod text;
 
@@ -103,6 +103,7 @@ pub fn draw(f: &mut Frame, app: &App) {
             popup::render_breakpoints(area, buf, app, *selected, None)
         }
         Overlay::Prompt { input } => popup::render_breakpoints(area, buf, app, 0, Some(input)),
+        Overlay::LogFilter { input } => popup::render_log_filter(area, buf, app, input),
         Overlay::Chapters { selected } => popup::render_chapters(area, buf, app, *selected),
         Overlay::Links => popup::render_links(area, buf, app),
     }
@@ -180,7 +181,7 @@ fn loop_panes(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
         let [top, source] =
             Layout::vertical([Constraint::Fill(5), Constraint::Fill(4)]).areas(area);
         let mut out = loop_layout(top);
-        out.push((Pane::Source, source));
+        out.push((source_or_log(app), source));
         return out;
     }
     let [left, right] = Layout::horizontal([Constraint::Fill(4), Constraint::Fill(3)]).areas(area);
@@ -196,7 +197,7 @@ fn loop_panes(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
     // they have the focus, so Tab still reaches them.
     let borrower = match app.focus {
         p @ (Pane::Clients | Pane::Activity) => p,
-        _ => Pane::Source,
+        _ => source_or_log(app),
     };
     vec![
         (Pane::Events, events),
@@ -206,6 +207,15 @@ fn loop_panes(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
         (Pane::BeforeSleep, before_sleep),
         (Pane::Flow, flow),
     ]
+}
+
+/// The probe log, while it is open (or focused), takes the source pane's place.
+fn source_or_log(app: &App) -> Pane {
+    if app.log_open || app.focus == Pane::Log {
+        Pane::Log
+    } else {
+        Pane::Source
+    }
 }
 
 /// The seven loop panes in two columns (the tall layout's upper part).
@@ -295,7 +305,39 @@ fn draw_pane(f: &mut Frame, app: &App, pane: Pane, area: Rect) {
         Pane::Clients => {
             f.render_widget(table(String::new(), true, "(no clients connected)"), area)
         }
+        Pane::Log => f.render_widget(
+            table(
+                log_title(app),
+                true,
+                if app.probes.filter().is_some() {
+                    "(no probe matches the filter up to here: Esc clears it)"
+                } else {
+                    "(no probe yet: step with space)"
+                },
+            ),
+            area,
+        ),
     }
+}
+
+/// The probe log's title: how many probes it shows, with what filter, and
+/// whether older ones are gone.
+fn log_title(app: &App) -> String {
+    let seq = app.visible_seq();
+    let held = app.probes.held_upto(seq);
+    let sep = app.theme.glyphs.sep;
+    let mut title = match app.probes.filter() {
+        Some(f) => format!(
+            "{} {} of {held} match",
+            f.describe(),
+            app.probes.shown_upto(seq)
+        ),
+        None => crate::tui::panes::plural(held as u64, "probe"),
+    };
+    if app.probes.forgotten() > 0 {
+        title.push_str(&format!(" {sep} older gone"));
+    }
+    title
 }
 
 fn fr_len(app: &App) -> String {

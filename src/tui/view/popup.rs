@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 use crate::trace::model::{BreakOn, Breakpoint};
 use crate::tui::keys::{self, Mode};
 use crate::tui::panes::{self, Pane};
+use crate::tui::probelog::{FILTER_FORMS, ProbeFilter};
 use crate::tui::state::{App, BREAKPOINT_KINDS, probe_kind_name};
 use crate::tui::theme::Theme;
 
@@ -87,6 +88,7 @@ pub fn help_lines(t: &Theme) -> Vec<Line<'static>> {
         Mode::Chapters,
         Mode::Breakpoints,
         Mode::Prompt,
+        Mode::LogFilter,
         Mode::Details,
         Mode::Links,
         Mode::Help,
@@ -325,6 +327,38 @@ pub fn render_breakpoints(
     lines.push(super::footer_line(app, hint, w));
     let popup = Popup {
         title: "breakpoints",
+        hint: "",
+        w,
+        h,
+        scroll: 0,
+    };
+    popup.draw(area, buf, t, lines);
+}
+
+/// The probe log's filter prompt, checked as it is typed with the very
+/// parser Enter uses.
+pub fn render_log_filter(area: Rect, buf: &mut Buffer, app: &App, input: &str) {
+    let t = &app.theme;
+    let w = area.width.saturating_sub(4).min(86);
+    let mut lines = vec![Line::from(vec![
+        Span::styled("show: ", t.key()),
+        Span::raw(input.to_string()),
+        Span::styled("_", t.current()),
+    ])];
+    let (style, check) = match ProbeFilter::parse(input) {
+        Ok(None) => (t.dim(), format!("{FILTER_FORMS}; nothing: every probe")),
+        Ok(Some(f)) => (
+            t.current(),
+            format!("{} shows {}", t.glyphs.done, f.describe()),
+        ),
+        Err(e) => (t.alert(), format!("! {e}")),
+    };
+    let width = usize::from(w).saturating_sub(2);
+    lines.extend(super::text::wrap_plain(&check, style, width, 2));
+    lines.push(super::footer_line(app, Mode::LogFilter, w));
+    let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let popup = Popup {
+        title: "filter the probe log",
         hint: "",
         w,
         h,

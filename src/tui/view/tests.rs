@@ -522,7 +522,11 @@ fn short_terminals_lend_the_source_place_to_the_focused_clients_or_activity() {
     assert!(has_title(&screen(&app, 80, 24), Pane::Activity.title()));
     // Tall: every pane has its own place.
     let s = screen(&app, 120, 40);
-    for pane in Pane::ALL.into_iter().filter(|p| *p != Pane::Guide) {
+    // The probe log takes the source pane's place only when opened (L).
+    for pane in Pane::ALL
+        .into_iter()
+        .filter(|p| !matches!(p, Pane::Guide | Pane::Log))
+    {
         assert!(has_title(&s, pane.title()), "{}:\n{s}", pane.title());
     }
 }
@@ -670,7 +674,8 @@ fn the_guide_beside_every_pane_on_a_wide_screen() {
     );
     app.on_key(Key::Char('t'));
     let s = screen(&app, 160, 40);
-    for pane in Pane::ALL {
+    // The probe log takes the source pane's place only when opened (L).
+    for pane in Pane::ALL.into_iter().filter(|p| *p != Pane::Log) {
         assert!(has_title(&s, pane.title()), "{}:\n{s}", pane.title());
     }
     // The source pane shows the step's anchor, and says why.
@@ -1043,4 +1048,61 @@ fn the_activity_pane_lists_the_busiest_iterations_and_marks_the_selected_one() {
         .collect();
     assert_eq!(marked.len(), 1, "{rows:#?}");
     assert!(rows.iter().any(|r| r.contains("busy:")), "{rows:#?}");
+}
+
+/// The probe log at the two sizes a learner uses: in the source pane's
+/// place live, filtered, and as of a moment in the past (the probe there
+/// marked, nothing newer listed).
+#[test]
+fn the_probe_log_live_filtered_and_in_the_past() {
+    for (w, h) in [(80, 24), (100, 30)] {
+        let mut app = app_with(&Script::story().out, true);
+        app.on_key(Key::Char('L'));
+        let s = screen(&app, w, h);
+        assert!(has_title(&s, Pane::Log.title()), "{s}");
+        assert!(!has_title(&s, Pane::Source.title()), "{s}");
+        insta::assert_snapshot!(format!("probe_log_live_{w}x{h}"), s);
+        app.on_key(Key::Char('/'));
+        for c in "fd=8".chars() {
+            app.on_key(Key::Char(c));
+        }
+        let s = screen(&app, w, h);
+        assert!(s.contains("shows fd=8"), "{s}");
+        insta::assert_snapshot!(format!("probe_log_prompt_{w}x{h}"), s);
+        app.on_key(Key::Enter);
+        let s = screen(&app, w, h);
+        let shown = crate::tui::panes::len(Pane::Log, &app);
+        assert!(s.contains(&format!("fd=8 {shown} of ")), "{s}");
+        insta::assert_snapshot!(format!("probe_log_fd8_{w}x{h}"), s);
+        app.on_key(Key::Esc);
+        app.on_action(Action::BackIteration);
+        let s = screen(&app, w, h);
+        assert!(s.contains("VIEWING THE PAST"), "{s}");
+        insta::assert_snapshot!(format!("probe_log_past_{w}x{h}"), s);
+    }
+}
+
+/// Past the cap, the log lets its oldest probes go and its title says so.
+#[test]
+fn the_probe_log_says_when_older_probes_are_gone() {
+    let mut s = Script::story();
+    let mut app = app_with(&s.out, true);
+    app.on_key(Key::Char('L'));
+    assert!(!screen(&app, 80, 24).contains("gone"));
+    let fed = s.out.len();
+    while app.probes.forgotten() == 0 {
+        let from = s.out.len();
+        s.idle();
+        for m in &s.out[from..] {
+            app.on_message(m.clone());
+        }
+    }
+    assert!(s.out.len() > fed);
+    let cap = crate::tui::probelog::PROBE_LOG_CAP;
+    assert_eq!(crate::tui::panes::len(Pane::Log, &app), cap);
+    let s = screen(&app, 100, 30);
+    assert!(
+        s.contains(&format!("probe log {cap} probes │ older gone")),
+        "{s}"
+    );
 }
