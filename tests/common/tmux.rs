@@ -59,13 +59,21 @@ impl Session {
     }
 
     /// Waits until the screen satisfies `pred`; panics with the screen if not.
+    ///
+    /// tmux may show a frame half drawn (its top new, its bottom old), so a
+    /// match counts once a second capture a moment later still matches, and
+    /// that later, finished screen is returned for the caller's checks.
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
+            if pred(&self.capture()) {
+                std::thread::sleep(Duration::from_millis(80));
+                let settled = self.capture();
+                if pred(&settled) {
+                    return settled;
+                }
             }
+            let screen = self.capture();
             assert!(
                 Instant::now() < deadline,
                 "timed out waiting for {what}; screen:\n{screen}"
