@@ -16,6 +16,7 @@ use super::link::{self, link_url};
 use super::table::pane_block;
 use super::text::{markdown, wrap};
 use crate::server::DEFAULT_PORT;
+use crate::source::REDIS_7_0_15;
 use crate::tui::guide::Guide;
 use crate::tui::panes::{Pane, plural};
 use crate::tui::state::App;
@@ -234,7 +235,10 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
         out.extend(field(
             t,
             "read",
-            vec![(plain, l.label.clone()), (t.dim(), format!(" {}", l.url))],
+            vec![
+                (plain, l.label.clone()),
+                (t.dim(), format!(" {}", shown_url(&l.url))),
+            ],
             width,
         ));
     }
@@ -242,6 +246,18 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
         out.extend(chapter_end(g, pos.chapter, t, width));
     }
     out
+}
+
+/// How a step's link reads in the pane. A Redis permalink is shown by what
+/// it points at (`Redis 7.0.15 src/ae.c#L493-L500`): the whole URL, with its
+/// 40-digit commit, would wrap over lines without telling more. The text is
+/// still a hyperlink to the whole URL, and `y` shows the URL itself.
+fn shown_url(url: &str) -> String {
+    let pinned = format!("https://github.com/redis/redis/blob/{REDIS_7_0_15}/");
+    match url.strip_prefix(&pinned) {
+        Some(place) => format!("Redis 7.0.15 {place}"),
+        None => url.to_string(),
+    }
 }
 
 /// `steps ✓✓▶--  2 of 5 done`: one mark per step of the chapter.
