@@ -232,6 +232,21 @@ impl ServerArgs {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
+    // Flags are judged before anything is bound, so a mistake in them is
+    // the error a user sees, whatever else is wrong.
+    let attach = match args.trace.trace_port {
+        Some(port) => {
+            let addr = format!("{}:{port}", args.trace.trace_bind);
+            match attach_policy(&args.trace, &addr) {
+                Ok(policy) => Some((addr, policy)),
+                Err(e) => {
+                    eprintln!("loopscope: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
     let (mut el, mut srv) = match server::init_server(args.server.config(".".into())) {
         Ok(pair) => pair,
         Err(e) => {
@@ -239,7 +254,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (file_sink, attach_server) = match start_tracing(&args.trace, &mut el, &srv) {
+    let (file_sink, attach_server) = match start_tracing(&args.trace, attach, &mut el, &srv) {
         Ok(outputs) => outputs,
         Err(e) => {
             eprintln!("loopscope: {e}");
@@ -316,9 +331,11 @@ struct TraceArgs {
 type SinkThread = std::thread::JoinHandle<std::io::Result<()>>;
 
 /// Creates the tracer, installs it in the loop, and starts the transports the
-/// flags ask for. Returns the file sink's thread, to be joined at exit.
+/// flags ask for (`attach`: the attach port's address and its rules).
+/// Returns the file sink's thread, to be joined at exit.
 fn start_tracing(
     args: &TraceArgs,
+    attach: Option<(String, loopscope::trace::admission::Policy)>,
     el: &mut loopscope::ae::EventLoop<server::Server>,
     srv: &server::Server,
 ) -> Result<
@@ -344,10 +361,8 @@ fn start_tracing(
         }
         None => None,
     };
-    let attach_server = match args.trace_port {
-        Some(port) => {
-            let addr = format!("{}:{port}", args.trace_bind);
-            let policy = attach_policy(args, &addr)?;
+    let attach_server = match attach {
+        Some((addr, policy)) => {
             let attached = attach::spawn_attach_server(handle, &addr, policy)
                 .map_err(|e| format!("cannot listen for trace viewers on {addr}: {e}"))?;
             log::notice(&format!(

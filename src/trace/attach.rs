@@ -46,6 +46,13 @@ const SEND_BUFFER: usize = 256 * 1024;
 /// A viewer whose socket accepts nothing for this long is disconnected.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a closing connection waits for the viewer to take its last lines
+/// (see [`close_after_delivery`]).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// A closing connection whose viewer sends nothing for this long is closed.
+const QUIET: Duration = Duration::from_millis(50);
+
 /// How long a viewer has to send its handshake when the server has a token.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -72,9 +79,11 @@ pub fn spawn_attach_server(
         .spawn(move || {
             for stream in listener.incoming().flatten() {
                 let Some(slot) = Slot::take(&served) else {
+                    // The accept thread must not wait long for one stranger.
                     refuse(
                         &stream,
                         format!("too many viewers ({MAX_VIEWERS}); try again later"),
+                        Duration::from_millis(100),
                     );
                     continue;
                 };
@@ -167,7 +176,7 @@ fn serve_viewer(
             let mut input = BufReader::new(read_half);
             let mut viewer = match admit(&mut input, &stream, &policy) {
                 Ok(viewer) => viewer,
-                Err(why) => return refuse(&stream, why),
+                Err(why) => return refuse(&stream, why, LINGER),
             };
             let sub = handle.subscribe(DEFAULT_CAPACITY);
             let control = sub.controller();
@@ -209,7 +218,7 @@ fn spawn_writer(
             let _ = pump(&sub, &mut out);
             drop(out);
             // Wakes the reader thread too; dropping `sub` unsubscribes.
-            let _ = stream.shutdown(Shutdown::Both);
+            close_after_delivery(&stream, LINGER);
             drop(slot);
         })
 }
@@ -266,8 +275,9 @@ fn admit(
     Ok(viewer)
 }
 
-/// Tells a viewer that was not admitted why, then closes the connection.
-fn refuse(stream: &TcpStream, why: String) {
+/// Tells a viewer that was not admitted why, then closes the connection,
+/// waiting up to `linger` for the viewer to take the answer.
+fn refuse(stream: &TcpStream, why: String, linger: Duration) {
     let mut out = BufWriter::new(stream);
     let _ = write_line(
         &mut out,
@@ -277,6 +287,34 @@ fn refuse(stream: &TcpStream, why: String) {
         }),
     );
     drop(out);
+    close_after_delivery(stream, linger);
+}
+
+/// Closes a viewer's connection so that what was written still arrives.
+///
+/// Closing a TCP socket whose peer sent bytes nobody read makes the kernel
+/// answer with a reset and throw away whatever was still queued to send, so a
+/// viewer dropped for flooding would lose the very line that says why (and
+/// see the event before it cut in half). Like a web server's lingering
+/// close, this half-closes (our FIN follows the queued bytes), then reads and
+/// discards the viewer's input until it closes its side, falls quiet for
+/// [`QUIET`], or `linger` passes. A viewer that sends nothing costs one
+/// quiet spell; only a flood keeps the connection up to `linger`.
+fn close_after_delivery(stream: &TcpStream, linger: Duration) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let deadline = Instant::now() + linger;
+    let mut sink = [0u8; 16 * 1024];
+    let mut reader = stream;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left.min(QUIET))).is_err() {
+            break;
+        }
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
     let _ = stream.shutdown(Shutdown::Both);
 }
 

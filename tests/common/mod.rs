@@ -25,10 +25,35 @@ impl TestServer {
     /// Starts a server with extra `serve` flags. Retries with another port if
     /// the chosen one was taken between choosing and binding.
     pub fn start_with(extra: &[&str]) -> TestServer {
+        TestServer::start_retrying(|| (Vec::new(), ()), extra).0
+    }
+
+    /// Starts a server with an attach port (`--trace-port`) and extra
+    /// `serve` flags; returns it and the attach port. Both ports are chosen
+    /// afresh on every try.
+    pub fn start_with_trace_port(extra: &[&str]) -> (TestServer, u16) {
+        TestServer::start_retrying(
+            || {
+                let trace_port = free_port();
+                (vec!["--trace-port".into(), trace_port.to_string()], trace_port)
+            },
+            extra,
+        )
+    }
+
+    /// Starts a server on a fresh port with the flags `choose` picks (and
+    /// `extra`), trying again with new choices when it does not come up:
+    /// a port chosen free can be taken by another test before it is bound.
+    fn start_retrying<T>(
+        mut choose: impl FnMut() -> (Vec<String>, T),
+        extra: &[&str],
+    ) -> (TestServer, T) {
         for _ in 0..10 {
             let port = free_port();
+            let (flags, chosen) = choose();
             let mut child = Command::new(env!("CARGO_BIN_EXE_loopscope"))
                 .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(&flags)
                 .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -38,23 +63,13 @@ impl TestServer {
             // Wait for the "ready" log line rather than probing with a
             // connection, which would count as a client.
             if wait_for_line(child.stderr.take().unwrap(), "ready to accept connections") {
-                return TestServer { port, child };
+                return (TestServer { port, child }, chosen);
             }
-            // No ready line: most likely the port was taken; try another.
+            // No ready line: most likely a port was taken; try others.
             let _ = child.kill();
             let _ = child.wait();
         }
         panic!("could not start loopscope serve");
-    }
-
-    /// Starts a server with an attach port (`--trace-port`) and extra
-    /// `serve` flags; returns it and the attach port.
-    pub fn start_with_trace_port(extra: &[&str]) -> (TestServer, u16) {
-        let trace_port = free_port();
-        let port = trace_port.to_string();
-        let mut args = vec!["--trace-port", port.as_str()];
-        args.extend_from_slice(extra);
-        (TestServer::start_with(&args), trace_port)
     }
 
     pub fn addr(&self) -> String {
