@@ -35,7 +35,10 @@ impl TestServer {
         TestServer::start_retrying(
             || {
                 let trace_port = free_port();
-                (vec!["--trace-port".into(), trace_port.to_string()], trace_port)
+                (
+                    vec!["--trace-port".into(), trace_port.to_string()],
+                    trace_port,
+                )
             },
             extra,
         )
