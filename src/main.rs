@@ -425,6 +425,10 @@ struct UiArgs {
     /// Forget which chapter steps you have done, then start.
     #[arg(long)]
     reset_progress: bool,
+    /// Start in the projector preset: a few large panes with only their
+    /// essential columns, readable from the back of a classroom (V toggles it).
+    #[arg(long)]
+    projector: bool,
 }
 
 /// What the guide needs to know about where it runs.
@@ -533,6 +537,7 @@ fn run_ui(
         walkthrough: ui.walkthrough.clone(),
         reset_progress: ui.reset_progress,
         guide_open: guide.open,
+        projector: ui.projector,
         server_host: guide.server_host,
     };
     match loopscope::tui::run(source, opts) {

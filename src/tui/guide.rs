@@ -430,7 +430,12 @@ The command runs, and its reply waits in the client's buffer.
 ";
 
     pub fn walk(progress: Progress) -> Walkthrough {
-        let chapter = parse::parse_chapter("test.md", CHAPTER).expect("the test chapter parses");
+        walk_of(CHAPTER, progress)
+    }
+
+    /// The guide's chapters: just the one written in `text`.
+    pub fn walk_of(text: &str, progress: Progress) -> Walkthrough {
+        let chapter = parse::parse_chapter("test.md", text).expect("the test chapter parses");
         let loaded = Loaded {
             chapters: vec![chapter],
             diagnostics: Vec::new(),

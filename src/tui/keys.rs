@@ -117,6 +117,8 @@ pub enum Action {
     Zoom,
     /// The focused pane full screen, and back.
     ZoomFocused,
+    /// The projector preset (few, large panes), and back.
+    Projector,
     /// The source pane: Redis's function beside ours, instead of ours, or not.
     RedisView,
     Help,
@@ -244,6 +246,9 @@ pub const BINDINGS: &[Binding] = &[
       "the source pane full screen, and back (up/down then scroll it)", Footer::Always("code")),
     b(M::Normal, &[K::Char('z')], "z", A::ZoomFocused,
       "the focused pane full screen, and back (Tab leaves it)", Footer::Wide("zoom")),
+    b(M::Normal, &[K::Char('V')], "V", A::Projector,
+      "projector preset: few, large panes with only their essential columns, to read from the back of a room (--projector starts in it; again: the usual layout)",
+      Footer::No),
     b(M::Normal, &[K::Char('r')], "r", A::RedisView,
       "with --redis-src: Redis's own function beside ours (wide pane) or instead of ours (narrow), and back", Footer::No),
     b(M::Normal, &[K::Char('g')], "g", A::Guide,
@@ -391,6 +396,7 @@ mod tests {
         assert_eq!(lookup(n, Key::Char('T')), Some(TakeControl));
         assert_eq!(lookup(n, Key::Char('L')), Some(ProbeLog));
         assert_eq!(lookup(n, Key::Char('/')), Some(LogFilter));
+        assert_eq!(lookup(n, Key::Char('V')), Some(Projector));
         assert_eq!(lookup(Mode::LogFilter, Key::Enter), Some(Submit));
     }
 

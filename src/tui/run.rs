@@ -101,6 +101,8 @@ pub struct Options {
     pub reset_progress: bool,
     /// Open the guide at once (the tour does, at the chapter to resume).
     pub guide_open: bool,
+    /// Start in the projector preset (`--projector`; `V` toggles it).
+    pub projector: bool,
     /// The host of the server a step's action goes to (its port comes from
     /// the stream); `None` when there is no server (a replay).
     pub server_host: Option<String>,
@@ -134,6 +136,7 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     app.code.redis = opts.redis_src.take().map(RedisCheckout::new);
     app.log_path = opts.log_path.take();
     app.viewing = viewing;
+    app.projector = opts.projector;
     app.guide = Some(load_guide(&mut opts));
     if opts.guide_open {
         app.on_action(Action::Guide);

@@ -142,6 +142,10 @@ pub struct App {
     /// The source pane: full screen, Redis view, scrolling, anchors.
     pub code: CodeState,
     pub zoom: Option<Zoom>,
+    /// The projector preset (`V`, `--projector`): a few large panes, and
+    /// only the columns that matter most, so the back of a classroom can
+    /// read them (the view's `projector` module lays it out).
+    pub projector: bool,
     /// The play speed: milliseconds between iterations.
     pub play_ms: u64,
     /// Control messages for the loop, taken by the runner.
@@ -196,6 +200,7 @@ impl App {
             overlay: Overlay::None,
             code: CodeState::new(None),
             zoom: None,
+            projector: false,
             play_ms: 250,
             outbox: Vec::new(),
             quit: false,
@@ -700,6 +705,7 @@ impl App {
             }
             Action::Zoom => self.zoom(Pane::Source),
             Action::ZoomFocused => self.zoom(self.focus),
+            Action::Projector => self.toggle_projector(),
             Action::RedisView => self.redis_view(),
             Action::Details => match self.pane(self.focus).selected {
                 Some(row) if row < panes::len(self.focus, self) => {
@@ -959,6 +965,20 @@ impl App {
                 self.focus = pane;
             }
         }
+    }
+
+    /// The projector preset on or off; the status line says what it does,
+    /// since the screen changes all at once.
+    fn toggle_projector(&mut self) {
+        self.projector = !self.projector;
+        self.status = Some(Status::Info(
+            if self.projector {
+                "projector: few, large panes (Tab: the others, l: hidden columns, V: back)"
+            } else {
+                "projector off: every pane in its usual place (V: on again)"
+            }
+            .into(),
+        ));
     }
 
     fn redis_view(&mut self) {

@@ -33,7 +33,8 @@
 //! ```
 //!
 //! `s` gives the whole body to the source pane, `z` to the focused pane,
-//! and back.
+//! and back. The projector preset (`V`) shows fewer, larger panes at every
+//! size (see [`projector`]).
 //!
 //! Below [`MIN_WIDTH`] x [`MIN_HEIGHT`] a "terminal too small" panel replaces
 //! everything: nothing is drawn half-way, and nothing panics at 1x1.
@@ -44,6 +45,7 @@ mod guide;
 mod link;
 mod popup;
 pub(crate) mod probe;
+mod projector;
 mod table;
 mod text;
 
@@ -133,6 +135,9 @@ pub fn layout(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
     if let Some(z) = app.zoom {
         return vec![(z.pane, area)];
     }
+    if app.projector {
+        return projector::layout(app, area);
+    }
     let Some(g) = app.guide.as_ref().filter(|g| g.open) else {
         return loop_panes(app, area);
     };
@@ -153,9 +158,7 @@ pub fn layout(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
     if shown.is_empty() {
         shown = vec![Pane::Events, Pane::Source];
     }
-    if app.focus != Pane::Guide && !shown.contains(&app.focus) {
-        shown.push(app.focus);
-    }
+    let mut shown = with_focus(app, shown);
     // The code the step points at, when there is room for it.
     let room = shown.len() < 2 || (shown.len() < 3 && area.height >= 24);
     if room && !shown.contains(&Pane::Source) {
@@ -164,15 +167,31 @@ pub fn layout(app: &App, area: Rect) -> Vec<(Pane, Rect)> {
     if shown.len() > 3 {
         shown.drain(2..shown.len() - 1);
     }
+    let mut out = stack(shown, side);
+    out.push((Pane::Guide, guide));
+    out
+}
+
+/// `shown`, and after them the focused pane when it is not among them (nor
+/// the guide, which has a place of its own): a layout that shows only some
+/// panes still shows the one Tab moved to, so Tab reaches every pane.
+fn with_focus(app: &App, mut shown: Vec<Pane>) -> Vec<Pane> {
+    if app.focus != Pane::Guide && !shown.contains(&app.focus) {
+        shown.push(app.focus);
+    }
+    shown
+}
+
+/// `panes` one above the other in `area`, the source pane twice as tall as
+/// the others (code reads down a function; a table's newest rows suffice).
+fn stack(panes: Vec<Pane>, area: Rect) -> Vec<(Pane, Rect)> {
     let rows = Layout::vertical(
-        shown
+        panes
             .iter()
             .map(|p| Constraint::Fill(if *p == Pane::Source { 2 } else { 1 })),
     )
-    .split(side);
-    let mut out: Vec<(Pane, Rect)> = shown.into_iter().zip(rows.iter().copied()).collect();
-    out.push((Pane::Guide, guide));
-    out
+    .split(area);
+    panes.into_iter().zip(rows.iter().copied()).collect()
 }
 
 /// The loop panes and the source pane, without the guide.
@@ -461,6 +480,12 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
             parts.extend([
                 (0, part(format!("iter {iter}"), t.current())),
                 (0, part(loop_text(app), t.key())),
+            ]);
+            // The preset hides panes and columns: the header says why.
+            if app.projector {
+                parts.push((1, part("projector (V)".into(), t.key())));
+            }
+            parts.extend([
                 (
                     1,
                     part(

@@ -23,6 +23,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
+use super::projector;
 use crate::tui::panes::{self, Column, Mark, Pane, PaneRow};
 use crate::tui::state::{App, Overlay};
 
@@ -102,9 +103,12 @@ const FILL_MIN: usize = 10;
 
 /// The columns shown in `width` cells, as (column index, cells it gets); the
 /// last one shown takes what is left (cut, if it keeps two thirds of its
-/// width). Columns are left out least important first ([`Column::drop_rank`]; a column empty in every row before any;
-/// among equals, the rightmost), never one of rank 0.
-fn fit_columns(cols: &[Column], rows: &[PaneRow], width: usize) -> Vec<(usize, usize)> {
+/// width). Columns ranked above `most` are never shown (the projector
+/// preset's way to keep only the essential ones); of the others, columns
+/// are left out least important first ([`Column::drop_rank`]; a column
+/// empty in every row before any; among equals, the rightmost), never one
+/// of rank 0.
+fn fit_columns(cols: &[Column], rows: &[PaneRow], width: usize, most: u8) -> Vec<(usize, usize)> {
     let empty = |i: usize| {
         !rows.is_empty()
             && rows
@@ -125,7 +129,9 @@ fn fit_columns(cols: &[Column], rows: &[PaneRow], width: usize) -> Vec<(usize, u
         0 => need(i),
         w => (w * 2 / 3).max(FILL_MIN).min(w),
     };
-    let mut shown: Vec<usize> = (0..cols.len()).collect();
+    let mut shown: Vec<usize> = (0..cols.len())
+        .filter(|&i| cols[i].drop_rank <= most)
+        .collect();
     let total = |shown: &[usize]| match shown.split_last() {
         Some((&last, rest)) => rest.iter().map(|&i| need(i) + 1).sum::<usize>() + need_last(last),
         None => 0,
@@ -305,7 +311,12 @@ impl Widget for PaneView<'_> {
         }
         let width = usize::from(inner.width);
         let row_cells: Vec<PaneRow> = rows.iter().map(|(_, r)| r.clone()).collect();
-        let shown = fit_columns(cols, &row_cells, width);
+        let most = if app.projector {
+            projector::ESSENTIAL_RANK
+        } else {
+            u8::MAX
+        };
+        let shown = fit_columns(cols, &row_cells, width, most);
         let names: Vec<String> = cols.iter().map(|c| c.name.to_string()).collect();
         // Scrolled sideways: the first column stays (it says which row is
         // which), and every other column moves left by `hscroll` cells (no
@@ -501,23 +512,31 @@ mod tests {
             shown.iter().map(|&(i, _)| cols[i].name).collect()
         };
         // Wide: all of them.
-        assert_eq!(names(fit_columns(&cols, &[row("x")], 80)).len(), 5);
+        assert_eq!(names(fit_columns(&cols, &[row("x")], 80, u8::MAX)).len(), 5);
         // The empty name column goes first, although addr ranks lower.
         assert_eq!(
-            names(fit_columns(&cols, &[row("")], 50)),
+            names(fit_columns(&cols, &[row("")], 50, u8::MAX)),
             ["fd", "obuf", "addr", "idle"]
         );
         // With a name, the rank decides.
         assert_eq!(
-            names(fit_columns(&cols, &[row("x")], 50)),
+            names(fit_columns(&cols, &[row("x")], 50, u8::MAX)),
             ["fd", "name", "obuf", "idle"]
         );
         // Columns of rank 0 stay, however narrow.
-        assert_eq!(names(fit_columns(&cols, &[row("x")], 3)), ["fd", "obuf"]);
+        assert_eq!(
+            names(fit_columns(&cols, &[row("x")], 3, u8::MAX)),
+            ["fd", "obuf"]
+        );
         // The last column shown takes what is left.
         assert_eq!(
-            fit_columns(&cols, &[row("")], 60).last(),
+            fit_columns(&cols, &[row("")], 60, u8::MAX).last(),
             Some(&(4, 60 - 4 - 1 - 10 - 1 - 6 - 1 - 21 - 1))
+        );
+        // Up to a rank: only those columns, however wide.
+        assert_eq!(
+            names(fit_columns(&cols, &[row("x")], 200, 2)),
+            ["fd", "name", "obuf"]
         );
     }
 }

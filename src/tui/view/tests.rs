@@ -96,7 +96,7 @@ fn viewing_the_past_is_marked() {
 
 /// The sizes every view is reviewed at: the smallest a learner is told to
 /// use, a common laptop window, and a large screen.
-const SIZES: [(u16, u16); 3] = [(80, 24), (100, 30), (200, 50)];
+pub(super) const SIZES: [(u16, u16); 3] = [(80, 24), (100, 30), (200, 50)];
 
 /// The text of `area` of a rendered screen, one trimmed line per row.
 fn crop(buf: &Buffer, area: Rect) -> String {
@@ -183,6 +183,56 @@ fn every_pane_and_the_screen_at_three_sizes() {
             }
         }
     }
+}
+
+/// The projector preset (`V`) at each of [`SIZES`], with the guide open
+/// and closed. Open, the guide's step ("The reply does not fit") names the
+/// events and beforeSleep panes: they are beside it, and nothing else is;
+/// closed, the focused events pane is beside the source pane. The tables
+/// keep only their essential columns (no Redis names), and the header says
+/// the preset is on.
+#[test]
+fn the_projector_preset_at_three_sizes() {
+    for guide_open in [false, true] {
+        let with = if guide_open { "guide" } else { "no_guide" };
+        for (w, h) in SIZES {
+            let mut app = crowded(guide_open);
+            app.on_key(Key::Char('V'));
+            let s = screen(&app, w, h);
+            assert!(s.contains("projector (V)"), "{w}x{h}:\n{s}");
+            let shown: Vec<Pane> = Pane::ALL
+                .into_iter()
+                .filter(|p| has_title(&s, p.title()))
+                .collect();
+            let want = if guide_open {
+                vec![Pane::Events, Pane::BeforeSleep, Pane::Guide]
+            } else {
+                vec![Pane::Events, Pane::Source]
+            };
+            assert_eq!(shown, want, "{w}x{h}:\n{s}");
+            assert!(s.contains("12    rw   client 5"), "{w}x{h}:\n{s}");
+            assert!(!s.contains("readQueryFromClient / "), "{w}x{h}:\n{s}");
+            insta::assert_snapshot!(format!("projector_{with}_{w}x{h}"), s);
+        }
+    }
+}
+
+#[test]
+fn v_turns_the_preset_on_and_off() {
+    let mut app = crowded(false);
+    let usual = screen(&app, 100, 30);
+    app.on_key(Key::Char('V'));
+    let projected = screen(&app, 100, 30);
+    assert_ne!(projected, usual);
+    assert!(
+        projected.contains("projector: few, large panes"),
+        "{projected}"
+    );
+    app.on_key(Key::Char('V'));
+    let back = screen(&app, 100, 30);
+    assert!(back.contains("projector off"), "{back}");
+    app.status = None;
+    assert_eq!(screen(&app, 100, 30), usual);
 }
 
 #[test]
@@ -788,6 +838,8 @@ fn every_view_at_every_size_and_through_rapid_resizes() {
             "guide and full-screen source",
             with(guide(), &[Action::Zoom]),
         ),
+        ("projector", with(story(), &[Action::Projector])),
+        ("guide and projector", with(guide(), &[Action::Projector])),
     ];
     // Every small size, where layouts give up, then steps up to 100x40.
     let widths = (1..=10).chain((15..=100).step_by(15)).chain([100]);
