@@ -16,6 +16,8 @@ struct Cli {
     server: ServerArgs,
     #[command(flatten)]
     ui: UiArgs,
+    #[command(flatten)]
+    class: AttachPortArgs,
 }
 
 #[derive(Subcommand)]
@@ -234,18 +236,12 @@ impl ServerArgs {
 fn serve(args: ServeArgs) -> ExitCode {
     // Flags are judged before anything is bound, so a mistake in them is
     // the error a user sees, whatever else is wrong.
-    let attach = match args.trace.trace_port {
-        Some(port) => {
-            let addr = format!("{}:{port}", args.trace.trace_bind);
-            match attach_policy(&args.trace, &addr) {
-                Ok(policy) => Some((addr, policy)),
-                Err(e) => {
-                    eprintln!("loopscope: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
+    let attach = match attach_port(&args.trace.port, args.trace.trace_read_only) {
+        Ok(attach) => attach,
+        Err(e) => {
+            eprintln!("loopscope: {e}");
+            return ExitCode::FAILURE;
         }
-        None => None,
     };
     let (mut el, mut srv) = match server::init_server(args.server.config(".".into())) {
         Ok(pair) => pair,
@@ -292,6 +288,7 @@ fn main() -> ExitCode {
         None => tour(TourArgs {
             server: cli.server,
             ui: cli.ui,
+            class: cli.class,
         }),
     }
 }
@@ -308,24 +305,33 @@ struct TraceArgs {
     /// A writer that cannot keep up loses events (counted in the stream), it never slows the server.
     #[arg(long, value_name = "FILE|-")]
     trace: Option<String>,
-    /// Serve the trace on this TCP port: viewers read JSON lines and may send control lines
-    /// (the first to ask controls the loop). `nc 127.0.0.1 PORT` is enough.
-    #[arg(long, value_name = "PORT")]
-    trace_port: Option<u16>,
-    /// Address for --trace-port. Loopback by default: anyone who can connect can pause the server.
-    /// Any other address needs --trace-token.
-    #[arg(long, default_value = "127.0.0.1", requires = "trace_port")]
-    trace_bind: String,
-    /// Viewers must present this token (`loopscope attach --trace-token TOKEN`) before they see
-    /// anything. Required when --trace-bind is not a loopback address.
-    #[arg(long, value_name = "TOKEN", requires = "trace_port")]
-    trace_token: Option<String>,
+    #[command(flatten)]
+    port: AttachPortArgs,
     /// Viewers may watch but never control the loop (pause, step, breakpoints are refused).
     #[arg(long, requires = "trace_port", conflicts_with = "start_paused")]
     trace_read_only: bool,
     /// Pause the loop before its first iteration, until a viewer steps or continues it.
     #[arg(long, requires = "trace_port")]
     start_paused: bool,
+}
+
+/// The attach port's flags, shared by `serve` and the tour (where a class
+/// attaches to follow the teacher).
+#[derive(Args, Clone, Debug, Default)]
+struct AttachPortArgs {
+    /// Serve the trace on this TCP port: viewers read JSON lines (`nc 127.0.0.1 PORT` is enough).
+    /// With serve they may send control lines, and the first to ask controls the loop; a tour's
+    /// viewers only watch, and follow its guide (`loopscope attach HOST:PORT --follow`).
+    #[arg(long, value_name = "PORT")]
+    trace_port: Option<u16>,
+    /// Address for --trace-port. Loopback by default: with serve, anyone who can connect can
+    /// pause the server. Any other address needs --trace-token.
+    #[arg(long, default_value = "127.0.0.1", requires = "trace_port")]
+    trace_bind: String,
+    /// Viewers must present this token (`loopscope attach --trace-token TOKEN`) before they see
+    /// anything. Required when --trace-bind is not a loopback address.
+    #[arg(long, value_name = "TOKEN", requires = "trace_port")]
+    trace_token: Option<String>,
 }
 
 type SinkThread = std::thread::JoinHandle<std::io::Result<()>>;
@@ -378,10 +384,25 @@ fn start_tracing(
     Ok((file_sink, attach_server))
 }
 
+/// The attach port's address and the rules for its viewers, if the flags ask
+/// for one.
+fn attach_port(
+    args: &AttachPortArgs,
+    read_only: bool,
+) -> Result<Option<(String, loopscope::trace::admission::Policy)>, String> {
+    let Some(port) = args.trace_port else {
+        return Ok(None);
+    };
+    let addr = format!("{}:{port}", args.trace_bind);
+    let policy = attach_policy(args, read_only, &addr)?;
+    Ok(Some((addr, policy)))
+}
+
 /// The rules for attach-port viewers (see `Policy::for_bind`); prints the
 /// warning for a port reachable from other machines.
 fn attach_policy(
-    args: &TraceArgs,
+    args: &AttachPortArgs,
+    read_only: bool,
     addr: &str,
 ) -> Result<loopscope::trace::admission::Policy, String> {
     use std::net::ToSocketAddrs;
@@ -389,11 +410,8 @@ fn attach_policy(
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve --trace-bind {}: {e}", args.trace_bind))?
         .collect();
-    let (policy, warning) = loopscope::trace::admission::Policy::for_bind(
-        &addrs,
-        args.trace_token.clone(),
-        args.trace_read_only,
-    )?;
+    let (policy, warning) =
+        loopscope::trace::admission::Policy::for_bind(&addrs, args.trace_token.clone(), read_only)?;
     if let Some(w) = warning {
         eprintln!("loopscope: {w}");
     }
@@ -435,6 +453,8 @@ struct UiArgs {
 struct GuideSetup {
     /// Open the guide at once.
     open: bool,
+    /// Follow the class's leader from the start.
+    follow: bool,
     /// Where a step's command goes (the port comes from the stream).
     server_host: Option<String>,
 }
@@ -445,6 +465,9 @@ struct TourArgs {
     server: ServerArgs,
     #[command(flatten)]
     ui: UiArgs,
+    /// A class attaches here to watch and follow the guide.
+    #[command(flatten)]
+    class: AttachPortArgs,
 }
 
 #[derive(Args)]
@@ -458,6 +481,10 @@ struct AttachArgs {
     /// Only watch: the server refuses this viewer's pause, step and breakpoints.
     #[arg(long)]
     read_only: bool,
+    /// Follow the class: the guide shows the chapter and step of the viewer in control
+    /// (a teacher's tour, or the viewer leading), with its ticks (F toggles it).
+    #[arg(long)]
+    follow: bool,
     #[command(flatten)]
     ui: UiArgs,
 }
@@ -537,6 +564,7 @@ fn run_ui(
         walkthrough: ui.walkthrough.clone(),
         reset_progress: ui.reset_progress,
         guide_open: guide.open,
+        follow: guide.follow,
         projector: ui.projector,
         server_host: guide.server_host,
     };
@@ -556,6 +584,14 @@ fn run_ui(
 fn tour(args: TourArgs) -> ExitCode {
     let Some(tty) = terminal() else {
         return ExitCode::FAILURE;
+    };
+    // A class watches and follows; only the tour's own UI moves its loop.
+    let class = match attach_port(&args.class, true) {
+        Ok(class) => class,
+        Err(e) => {
+            eprintln!("loopscope: {e}");
+            return ExitCode::FAILURE;
+        }
     };
     // Named after the port, or the pid when the system picks the port.
     let name = match args.server.port {
@@ -607,10 +643,26 @@ fn tour(args: TourArgs) -> ExitCode {
         }
     };
     let sub = handle.subscribe(loopscope::tui::FEED_CAPACITY);
+    let class_hint = match class {
+        Some((class_addr, policy)) => {
+            match loopscope::trace::attach::spawn_attach_server(handle, &class_addr, policy) {
+                Ok(attached) => {
+                    let follow = format!("loopscope attach {} --follow", attached.addr);
+                    log::notice(&format!("a class can follow this tour: {follow}"));
+                    format!("   class: {follow}")
+                }
+                Err(e) => {
+                    eprintln!("loopscope: cannot listen for a class on {class_addr}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => String::new(),
+    };
     let hint = format!(
         // The keys are in the footer; the log's path comes last, and is
         // in the `?` help too, in case it does not fit.
-        "in another terminal: redis-cli -p {}   (log: {})",
+        "in another terminal: redis-cli -p {}{class_hint}   (log: {})",
         addr.port(),
         shown(&log_path)
     );
@@ -628,6 +680,7 @@ fn tour(args: TourArgs) -> ExitCode {
         hint,
         GuideSetup {
             open: true,
+            follow: false,
             server_host: Some(host),
         },
     )
@@ -661,6 +714,7 @@ fn attach(args: AttachArgs) -> ExitCode {
         hint,
         GuideSetup {
             open: false,
+            follow: args.follow,
             server_host: Some(host),
         },
     )
@@ -683,6 +737,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
         hint,
         GuideSetup {
             open: false,
+            follow: false,
             server_host: None,
         },
     )

@@ -177,7 +177,12 @@ impl Gate {
             changed: true,
         };
         match control {
-            Control::TakeControl | Control::Snapshot | Control::Watch { .. } => {}
+            // The loop passes a guide's place on; the gate only checks
+            // that its sender leads.
+            Control::TakeControl
+            | Control::Snapshot
+            | Control::Watch { .. }
+            | Control::Guide(_) => {}
             Control::ReleaseControl => self.controller = None,
             Control::Pause => {
                 if !self.is_paused() {

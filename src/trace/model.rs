@@ -80,6 +80,32 @@ pub enum Message {
     Ack(Ack),
     /// A control message was refused or could not be parsed; nothing changed.
     Error(ErrorReply),
+    /// Where the leading viewer's guide is (see [`GuidePosition`]); sent
+    /// whenever it moves, and to every new viewer after the gate.
+    Guide(GuidePosition),
+}
+
+/// Where a guide is: the chapter and step a class follows.
+///
+/// The viewer in control of the loop (the teacher's tour, or an attached
+/// viewer leading a class) publishes its guide's place with the `guide`
+/// control; the loop passes it on to every viewer, and a viewer attached
+/// with `--follow` shows the same step. Chapters are named by their `id`,
+/// so a viewer whose chapters differ can say so instead of showing another
+/// step.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuidePosition {
+    /// The chapter's `id` (from its front matter).
+    pub chapter: String,
+    /// The step on screen, 0-based.
+    pub step: usize,
+    /// The steps of that chapter the leading guide shows done, 0-based, so
+    /// a follower ticks the same steps as the screen it follows.
+    #[serde(default)]
+    pub done: Vec<usize>,
+    /// The viewer that published it (the loop fills this in).
+    #[serde(default)]
+    pub viewer: u64,
 }
 
 /// The static facts of a loop, sent first on every stream.
@@ -116,8 +142,9 @@ pub struct Hello {
 /// The abilities this loopscope's tracer adds to format 1, each named once
 /// it exists: `watch` (the `watch` control: lossless delivery of the events
 /// a viewer's wait-conditions match) and `break_when` (breakpoints written in
-/// the wait-condition language, `"on":"when"`).
-pub const FEATURES: [&str; 2] = ["watch", "break_when"];
+/// the wait-condition language, `"on":"when"`), and `guide` (the `guide`
+/// control and message: a class follows the leading viewer's chapter).
+pub const FEATURES: [&str; 3] = ["watch", "break_when", "guide"];
 
 /// One anchor of the sender's source (see `crate::source`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1394,6 +1421,9 @@ pub enum Control {
     Watch {
         conditions: Vec<String>,
     },
+    /// Tell every viewer where my guide is (needs control: the viewer that
+    /// moves the loop leads the class). `viewer` is ignored on the way in.
+    Guide(GuidePosition),
 }
 
 impl Control {
@@ -1412,6 +1442,7 @@ impl Control {
             Control::BreakDisable { .. } => "break_disable",
             Control::Snapshot => "snapshot",
             Control::Watch { .. } => "watch",
+            Control::Guide(_) => "guide",
         }
     }
 }

@@ -198,7 +198,7 @@ pub fn replay<R: BufRead>(input: R) -> Result<Replay, ReadError> {
             Message::Event(_) => replay.missed = replay.missed.saturating_add(1),
             Message::Drops(drops) => replay.drops = Some(drops),
             Message::Gate(gate) => replay.gate = Some(gate),
-            Message::Hello(_) | Message::Ack(_) | Message::Error(_) => {}
+            Message::Hello(_) | Message::Ack(_) | Message::Error(_) | Message::Guide(_) => {}
         }
     }
     replay.cut_short = reader.cut_short();

@@ -56,7 +56,8 @@ use mio::Waker;
 use super::gate::Gate;
 use super::model::{
     Ack, BeforeSleepSummary, Control, ControlRequest, ErrorReply, Event, FEATURES, FORMAT_VERSION,
-    Hello, KeyspaceInfo, ListenerInfo, Message, ProbeData, ProbeKind, Site, Snapshot, StopReason,
+    GuidePosition, Hello, KeyspaceInfo, ListenerInfo, Message, ProbeData, ProbeKind, Site,
+    Snapshot, StopReason,
 };
 use super::queue::{self, Inbox, Injector, Outbox, Pushed, RecvError};
 use crate::walkthrough::condition::Condition;
@@ -211,6 +212,7 @@ pub fn tracer(start_paused: bool) -> (Tracer, TraceHandle) {
         held: Duration::ZERO,
         iter_counts: (0, 0, 0),
         before_sleep: None,
+        guide: None,
     };
     (
         Tracer {
@@ -403,6 +405,9 @@ struct Live {
     /// While inside `before_sleep`: when it began, [`Live::held`] then, and
     /// what it did so far.
     before_sleep: Option<(Instant, Duration, BeforeSleepSummary)>,
+    /// Where the leading viewer's guide last said it was: passed on to
+    /// every viewer, and to each new one after the gate.
+    guide: Option<GuidePosition>,
 }
 
 impl Live {
@@ -692,6 +697,11 @@ impl Live {
                 if done.changed {
                     self.broadcast(self.gate_message());
                 }
+                if let Control::Guide(place) = request.control {
+                    let place = GuidePosition { viewer, ..place };
+                    self.broadcast(Arc::new(Message::Guide(place.clone())));
+                    self.guide = Some(place);
+                }
             }
             Err(error) => self.send_to(
                 viewer,
@@ -736,6 +746,10 @@ impl Live {
         sub.outbox.push_forced(Arc::new(self.hello(sub.viewer)));
         sub.outbox.push_forced(snapshot);
         sub.outbox.push_forced(self.gate_message());
+        if let Some(place) = &self.guide {
+            sub.outbox
+                .push_forced(Arc::new(Message::Guide(place.clone())));
+        }
         sub.ready = true;
     }
 
@@ -1287,6 +1301,64 @@ mod tests {
             got.iter()
                 .all(|m| !matches!(&**m, Message::Gate(g) if g.state != GateState::Running))
         );
+    }
+
+    #[test]
+    fn the_leaders_guide_place_reaches_every_viewer_and_late_ones_too() {
+        let (mut t, handle) = tracer(false);
+        let leader = handle.subscribe(64);
+        let student = handle.subscribe(64);
+        let place = |step| GuidePosition {
+            chapter: "06-a-command".into(),
+            step,
+            done: vec![0],
+            viewer: 999, // whatever the sender says, the loop names it
+        };
+        control(&leader, Control::Guide(place(1)));
+        control(&student, Control::Guide(place(4)));
+        begin(&mut t, 1);
+        t.probe(site(), |_| ProbeData::AfterSleep {});
+        let guides = |sub: &Subscription| {
+            let mut got = Vec::new();
+            sub.drain_into(&mut got);
+            let places: Vec<GuidePosition> = got
+                .iter()
+                .filter_map(|m| match &**m {
+                    Message::Guide(g) => Some(g.clone()),
+                    _ => None,
+                })
+                .collect();
+            (places, got)
+        };
+        let expected = GuidePosition {
+            viewer: leader.viewer(),
+            ..place(1)
+        };
+        let (seen, _) = guides(&leader);
+        assert_eq!(seen, vec![expected.clone()]);
+        let (seen, got) = guides(&student);
+        assert_eq!(seen, vec![expected.clone()], "only the leader's place");
+        assert!(
+            got.iter()
+                .any(|m| matches!(&**m, Message::Error(e) if e.error.contains("read-only"))),
+            "a viewer without control cannot lead"
+        );
+        let late = handle.subscribe(64);
+        t.probe(site(), |_| ProbeData::AfterSleep {});
+        let mut got = Vec::new();
+        late.drain_into(&mut got);
+        let kinds: Vec<&str> = got
+            .iter()
+            .take(4)
+            .map(|m| match &**m {
+                Message::Hello(_) => "hello",
+                Message::Snapshot(_) => "snapshot",
+                Message::Gate(_) => "gate",
+                Message::Guide(g) if *g == expected => "guide",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["hello", "snapshot", "gate", "guide"]);
     }
 
     #[test]

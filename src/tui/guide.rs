@@ -19,7 +19,7 @@
 //! Like the rest of the state, nothing here draws or does I/O, so tests can
 //! drive a guide with synthetic messages.
 
-use crate::trace::model::{ControlRequest, Message};
+use crate::trace::model::{Control, ControlRequest, GateStatus, GuidePosition, Message};
 use crate::walkthrough::pause::PauseDriver;
 use crate::walkthrough::{self, Action, StepOutcome, Walkthrough};
 
@@ -47,6 +47,23 @@ pub enum News {
     /// The loop lost events the guide had asked to watch (this many, in
     /// all): a step may have missed its moment.
     MissedWatched(u64),
+    /// Following the class, the guide moved to the leader's step.
+    Followed,
+    /// The leader is on a chapter this loopscope does not have (its id).
+    UnknownLead(String),
+}
+
+/// Following a class: the leading viewer's guide, as the loop passes its
+/// place on (see [`GuidePosition`]), and what this guide last told the loop
+/// when it leads.
+#[derive(Debug, Default)]
+pub struct Class {
+    /// This guide shows the leader's step instead of its own.
+    pub following: bool,
+    /// The leader's last place.
+    pub lead: Option<GuidePosition>,
+    /// This guide's place as it last published it (when it leads).
+    published: Option<GuidePosition>,
 }
 
 /// The guide's state. See the module doc.
@@ -78,6 +95,8 @@ pub struct Guide {
     port: Option<u16>,
     /// Watched events lost so far (from the stream's `drops`).
     watched_lost: u64,
+    /// Leading or following a class.
+    pub class: Class,
 }
 
 impl std::fmt::Debug for Guide {
@@ -108,6 +127,7 @@ impl Guide {
             own_connections: Vec::new(),
             port: None,
             watched_lost: 0,
+            class: Class::default(),
         }
     }
 
@@ -209,6 +229,10 @@ impl Guide {
         if let Message::Hello(h) = msg {
             self.port = Some(h.port);
         }
+        if let Message::Guide(place) = msg {
+            self.class.lead = Some(place.clone());
+            return self.follow_lead();
+        }
         if let Message::Drops(d) = msg
             && d.watched > self.watched_lost
         {
@@ -249,6 +273,101 @@ impl Guide {
     pub fn on_skipped(&mut self, msg: &Message) {
         let handled = self.driver.handle(&mut self.walk, msg);
         self.requests.extend(handled.controls);
+    }
+
+    /// Starts or stops following the class's leader (`F`, `attach
+    /// --follow`). A follower shows the leader's chapter and step, ticks the
+    /// steps the leader shows done, and judges nothing itself: its breakpoint
+    /// and watch list are lifted. Stopping leaves the guide where the leader
+    /// was, the learner's own from then on.
+    pub fn set_following(&mut self, following: bool) -> Option<News> {
+        self.class.following = following;
+        let sync = self.driver.set_following(&self.walk, following);
+        self.requests.extend(sync);
+        if !following {
+            self.moved();
+            return None;
+        }
+        self.follow_lead()
+    }
+
+    /// While following, moves to the leader's place.
+    fn follow_lead(&mut self) -> Option<News> {
+        if !self.class.following {
+            return None;
+        }
+        let lead = self.class.lead.as_ref()?;
+        let Some(chapter) = self
+            .walk
+            .chapters()
+            .iter()
+            .position(|c| c.id == lead.chapter)
+        else {
+            return Some(News::UnknownLead(lead.chapter.clone()));
+        };
+        let target = walkthrough::Position {
+            chapter,
+            step: lead.step,
+        };
+        if self.walk.position() == Some(target) && self.open {
+            return None;
+        }
+        let opened = self.walk.position().map(|p| p.chapter) == Some(chapter);
+        if !(opened || self.walk.open(chapter)) || !self.walk.goto(target.step) {
+            return None;
+        }
+        self.open = true;
+        self.moved();
+        Some(News::Followed)
+    }
+
+    /// True if step `step` of the open chapter is done, as this guide shows
+    /// it: a follower shows the leader's ticks.
+    pub fn step_done(&self, step: usize) -> bool {
+        let lead = self.class.lead.as_ref().filter(|_| self.class.following);
+        match (lead, self.walk.current_chapter()) {
+            (Some(lead), Some(c)) if lead.chapter == c.id => lead.done.contains(&step),
+            _ => self.walk.is_done(step),
+        }
+    }
+
+    /// How many of chapter `chapter`'s steps are done, and how many it has,
+    /// as this guide shows them (see [`Guide::step_done`]).
+    pub fn progress_of(&self, chapter: usize) -> (usize, usize) {
+        let (done, total) = self.walk.chapter_progress(chapter);
+        let open = self.walk.position().is_some_and(|p| p.chapter == chapter);
+        match open && self.class.following {
+            true => ((0..total).filter(|&i| self.step_done(i)).count(), total),
+            false => (done, total),
+        }
+    }
+
+    /// Tells the loop where this guide is, when it moved since it last did,
+    /// so a class can follow; `leads` says whether this viewer moves the
+    /// loop (only the leader's place is passed on).
+    pub fn publish(&mut self, leads: bool) {
+        let place = self.walk.position().zip(self.walk.current_chapter());
+        let (Some((pos, chapter)), true, false) = (place, leads, self.class.following) else {
+            // Whoever leads next hears from this guide afresh.
+            self.class.published = None;
+            return;
+        };
+        let place = GuidePosition {
+            chapter: chapter.id.clone(),
+            step: pos.step,
+            done: (0..chapter.steps.len())
+                .filter(|&i| self.walk.is_done(i))
+                .collect(),
+            viewer: 0,
+        };
+        if self.class.published.as_ref() == Some(&place) {
+            return;
+        }
+        self.class.published = Some(place.clone());
+        self.requests.push(ControlRequest {
+            id: None,
+            control: Control::Guide(place),
+        });
     }
 
     /// `t`: queues the current step's action for the server on `port`.
@@ -301,9 +420,14 @@ impl Guide {
 
     /// What the guide's breakpoint `id` is for, as the header says it after
     /// "PAUSED": "by the guide: chapter 6, step 2 (`command name=set`)".
-    /// `None` if `id` is not the guide's.
-    pub fn breakpoint_label(&self, id: u32) -> Option<String> {
-        let on = self.driver.breakpoint_of(id)?;
+    /// A follower names the leader's breakpoints the same way, from what
+    /// `gate` says each stops at. `None` if `id` is not a guide's.
+    pub fn breakpoint_label(&self, id: u32, gate: Option<&GateStatus>) -> Option<String> {
+        let leaders = || {
+            let bp = gate?.breakpoints.iter().find(|b| b.id == id)?;
+            Some(&bp.on).filter(|_| self.class.following)
+        };
+        let on = self.driver.breakpoint_of(id).or_else(leaders)?;
         let pos = self.walk.position()?;
         let chapter = self.walk.current_chapter()?;
         let (step, wait) = chapter.steps.iter().enumerate().find_map(|(i, s)| {
@@ -314,8 +438,12 @@ impl Guide {
             };
             (s.pause && same).then_some((i, last.text.as_str()))
         })?;
+        let whose = match self.class.following {
+            true => "the leader's guide",
+            false => "the guide",
+        };
         Some(format!(
-            "by the guide: chapter {}, step {} (`{wait}`)",
+            "by {whose}: chapter {}, step {} (`{wait}`)",
             pos.chapter + 1,
             step + 1
         ))
@@ -662,12 +790,16 @@ The command runs, and its reply waits in the client's buffer.
     fn a_stop_at_the_guides_breakpoint_says_which_step_made_it() {
         let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
         meet_first_step(&mut app);
-        let label = guide(&app).breakpoint_label(7);
+        let label = guide(&app).breakpoint_label(7, None);
         assert_eq!(
             label.as_deref(),
             Some("by the guide: chapter 1, step 1 (`file_event handler=accept_tcp_handler`)")
         );
-        assert_eq!(guide(&app).breakpoint_label(8), None, "not the guide's");
+        assert_eq!(
+            guide(&app).breakpoint_label(8, None),
+            None,
+            "not the guide's"
+        );
         let screen = screen_of(&app);
         assert!(
             screen.contains("PAUSED by the guide: chapter 1, step 1"),
@@ -861,5 +993,168 @@ The command runs, and its reply waits in the client's buffer.
             }
         }
         assert!(guide(&app).walk.is_done(1));
+    }
+
+    /// An attached viewer (nobody controls the loop yet) of a loop that
+    /// passes guides on, with the test chapter loaded and the guide closed.
+    fn classroom() -> App {
+        let mut msgs = Script::start().out;
+        if let Some(Message::Hello(h)) = msgs.first_mut() {
+            h.features = vec!["guide".into()];
+            h.viewer = 5;
+        }
+        let mut app = app_with(&msgs, true);
+        app.viewing = crate::tui::control::Viewing::attached(false);
+        app.guide = Some(Guide::new(
+            walk(Progress::in_memory()),
+            Some("127.0.0.1".into()),
+        ));
+        app
+    }
+
+    fn leader_at(step: usize, done: Vec<usize>) -> Message {
+        Message::Guide(GuidePosition {
+            chapter: "test-chapter".into(),
+            step,
+            done,
+            viewer: 1,
+        })
+    }
+
+    fn published(g: &mut Guide) -> Vec<GuidePosition> {
+        g.requests
+            .drain(..)
+            .filter_map(|r| match r.control {
+                Control::Guide(place) => Some(place),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_follower_shows_the_leaders_step_and_ticks_and_judges_nothing_itself() {
+        let mut app = classroom();
+        app.on_key(Key::Char('F'));
+        assert!(guide(&app).class.following && guide(&app).open);
+        assert!(
+            matches!(&app.status, Some(Status::Info(s)) if s.contains("waiting for the leader")),
+            "{:?}",
+            app.status
+        );
+        app.on_message(leader_at(1, vec![0]));
+        let g = guide(&app);
+        assert_eq!(g.walk.position().map(|p| (p.chapter, p.step)), Some((0, 1)));
+        assert!(g.step_done(0) && !g.step_done(1), "the leader's ticks");
+        assert!(
+            !g.walk.is_done(0),
+            "the learner's own progress is untouched"
+        );
+        assert_eq!(g.progress_of(0), (1, 2));
+        assert!(
+            g.requests
+                .iter()
+                .all(|r| !matches!(r.control, Control::BreakAdd { .. })),
+            "a follower stops the loop for nobody: {:?}",
+            g.requests
+        );
+        assert!(
+            matches!(&app.status, Some(Status::Info(s)) if s.starts_with("following the class: step 2"))
+        );
+        // The leader's step 2 is met: the follower's tick comes from the leader.
+        app.on_message(leader_at(1, vec![0, 1]));
+        assert!(guide(&app).step_done(1));
+        // A follower never speaks for the class, and sends no step's command.
+        app.publish_guide();
+        assert!(published(app.guide.as_mut().unwrap()).is_empty());
+        app.guide.as_mut().unwrap().jobs.clear();
+        app.on_key(Key::Char('t'));
+        assert!(guide(&app).jobs.is_empty());
+        // A move of one's own leaves the class, and the guide is one's own again.
+        app.on_key(Key::Char(','));
+        let g = guide(&app);
+        assert!(!g.class.following);
+        assert_eq!(g.walk.position().map(|p| p.step), Some(0));
+        assert!(!g.step_done(0), "its own ticks again");
+        app.on_message(leader_at(1, vec![0]));
+        assert_eq!(
+            guide(&app).walk.position().map(|p| p.step),
+            Some(0),
+            "no longer follows"
+        );
+    }
+
+    #[test]
+    fn a_follower_names_the_leaders_pause_and_an_unknown_chapter() {
+        let mut app = classroom();
+        app.on_key(Key::Char('F'));
+        app.on_message(leader_at(0, vec![]));
+        let on = BreakOn::Kind {
+            kind: ProbeKind::FileEvent,
+        };
+        let gate = GateStatus {
+            state: GateState::Paused,
+            at: None,
+            breakpoints: vec![crate::trace::model::Breakpoint {
+                id: 3,
+                enabled: true,
+                on,
+            }],
+            controller: Some(1),
+        };
+        assert_eq!(
+            guide(&app).breakpoint_label(3, Some(&gate)).as_deref(),
+            Some(
+                "by the leader's guide: chapter 1, step 1 (`file_event handler=accept_tcp_handler`)"
+            )
+        );
+        app.on_message(Message::Guide(GuidePosition {
+            chapter: "not-here".into(),
+            ..GuidePosition::default()
+        }));
+        assert!(
+            matches!(&app.status, Some(Status::Error(s)) if s.contains("`not-here`")),
+            "{:?}",
+            app.status
+        );
+        assert_eq!(
+            guide(&app).walk.position().map(|p| p.step),
+            Some(0),
+            "stays put"
+        );
+    }
+
+    #[test]
+    fn a_leader_tells_the_loop_its_place_once_per_change() {
+        let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        app.publish_guide();
+        assert!(
+            published(app.guide.as_mut().unwrap()).is_empty(),
+            "a loop that does not pass guides on is told nothing"
+        );
+        if let Some(h) = app.hello.as_mut() {
+            h.features = vec!["guide".into()];
+        }
+        app.publish_guide();
+        let first = published(app.guide.as_mut().unwrap());
+        assert_eq!(
+            first,
+            [GuidePosition {
+                chapter: "test-chapter".into(),
+                ..GuidePosition::default()
+            }]
+        );
+        app.publish_guide();
+        assert!(
+            published(app.guide.as_mut().unwrap()).is_empty(),
+            "unchanged"
+        );
+        app.on_key(Key::Char('.'));
+        app.publish_guide();
+        let next = published(app.guide.as_mut().unwrap());
+        assert_eq!(next.iter().map(|p| p.step).collect::<Vec<_>>(), [1]);
+        // F on the loop's own UI: it leads, there is nobody to follow.
+        app.on_key(Key::Char('F'));
+        assert!(!guide(&app).class.following);
+        assert!(matches!(&app.status, Some(Status::Info(s)) if s.contains("it leads")));
     }
 }

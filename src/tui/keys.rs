@@ -137,6 +137,8 @@ pub enum Action {
     PrevStep,
     /// Send the step's action with the built-in client.
     SendAction,
+    /// Follow the class's leader (the viewer in control), or stop.
+    Follow,
     /// Travel to where the step's moment happened before it opened.
     GuideEarlier,
     /// Show the step's next anchor in the source pane.
@@ -264,6 +266,9 @@ pub const BINDINGS: &[Binding] = &[
     b(M::Normal, &[K::Char('a')], "a", A::NextAnchor,
       "guide: show the step's next place in the code in the source pane", Footer::No),
     b(M::Normal, &[K::Char('o')], "o", A::ChapterList, "guide: the chapters, with your progress", Footer::No),
+    b(M::Normal, &[K::Char('F')], "F", A::Follow,
+      "guide, in a class: follow the chapter and step of the viewer in control (attach --follow starts so), or go your own way (again)",
+      Footer::No),
     b(M::Normal, &[K::Char('T')], "T", A::TakeControl,
       "attached: take control of the loop if nobody has it, or hand it back; while another viewer has it, wait and take it when they let go (again: stop waiting)",
       Footer::Wide("control")),
@@ -397,6 +402,7 @@ mod tests {
         assert_eq!(lookup(n, Key::Char('L')), Some(ProbeLog));
         assert_eq!(lookup(n, Key::Char('/')), Some(LogFilter));
         assert_eq!(lookup(n, Key::Char('V')), Some(Projector));
+        assert_eq!(lookup(n, Key::Char('F')), Some(Follow));
         assert_eq!(lookup(Mode::LogFilter, Key::Enter), Some(Submit));
     }
 

@@ -103,6 +103,9 @@ pub struct Options {
     pub guide_open: bool,
     /// Start in the projector preset (`--projector`; `V` toggles it).
     pub projector: bool,
+    /// Follow the class's leader from the start (`attach --follow`; `F`
+    /// toggles it).
+    pub follow: bool,
     /// The host of the server a step's action goes to (its port comes from
     /// the stream); `None` when there is no server (a replay).
     pub server_host: Option<String>,
@@ -140,6 +143,14 @@ pub fn run(source: TraceSource, mut opts: Options) -> io::Result<()> {
     app.guide = Some(load_guide(&mut opts));
     if opts.guide_open {
         app.on_action(Action::Guide);
+    }
+    if opts.follow
+        && let Some(g) = app.guide.as_mut()
+    {
+        // The stream has not begun: whom to follow comes with it.
+        g.set_following(true);
+        g.set_open(true);
+        app.focus = super::panes::Pane::Guide;
     }
     // try_init sets the terminal up (raw mode, the alternate screen, a panic
     // hook that restores it); we draw through our own buffered backend, so
@@ -224,6 +235,7 @@ where
                 app.status = Some(Status::Error(e));
             }
         }
+        app.publish_guide();
         if let Some(g) = app.guide.as_mut() {
             for req in std::mem::take(&mut g.requests) {
                 // The guide learns of a refusal from the stream; a dead

@@ -339,6 +339,8 @@ impl App {
                 }
             }
             Message::Error(e) => self.status = Some(Status::Error(e.error)),
+            // The guide follows it (see `Guide::on_message`).
+            Message::Guide(_) => {}
         }
         if let Some(news) = news {
             self.on_guide_news(news);
@@ -426,6 +428,19 @@ impl App {
                 "the loop lost {} the guide watches for (this viewer read too slowly): \
                  if a step does not tick, do it again",
                 super::panes::plural(n, "event")
+            )),
+            News::Followed => {
+                let at = g.walk.position().map_or(0, |p| p.step);
+                self.code.pin = g.anchor_name().map(str::to_string);
+                Status::Info(format!(
+                    "following the class: step {}{} (F to go your own way)",
+                    at + 1,
+                    title(at)
+                ))
+            }
+            News::UnknownLead(id) => Status::Error(format!(
+                "the class is on chapter `{id}`, which this loopscope does not have \
+                 (another version?): the guide stays where it is"
             )),
         });
     }
@@ -726,6 +741,7 @@ impl App {
             Action::Guide => self.toggle_guide(),
             Action::NextStep | Action::PrevStep => self.guide_step(action == Action::NextStep),
             Action::SendAction => self.send_action(),
+            Action::Follow => self.toggle_follow(),
             Action::GuideEarlier => self.show_earlier(),
             Action::NextAnchor => self.next_anchor(),
             Action::ChapterList => self.chapter_list(),
@@ -1045,6 +1061,7 @@ impl App {
     }
 
     fn guide_step(&mut self, forward: bool) {
+        self.leave_class();
         let Some(g) = self.guide_or_say() else {
             return;
         };
@@ -1077,6 +1094,14 @@ impl App {
         let Some(g) = self.guide_or_say() else {
             return;
         };
+        if g.class.following {
+            // The leader's guide sends it; twice would be another lesson.
+            self.status = Some(Status::Info(
+                "following the class: the leader sends this step's command (F to go your own way)"
+                    .into(),
+            ));
+            return;
+        }
         self.status = Some(match g.send_action(port) {
             Ok(shown) if paused => Status::Info(format!(
                 "sent {shown}: the loop is paused, so it waits unread; c lets the loop run"
@@ -1084,6 +1109,77 @@ impl App {
             Ok(shown) => Status::Info(format!("sent {shown}")),
             Err(e) => Status::Info(e),
         });
+    }
+
+    /// `F`: follows the class's leader, or goes one's own way.
+    fn toggle_follow(&mut self) {
+        let relays = self.relays_guides();
+        let role = self.role();
+        let recording = self.recording;
+        let Some(g) = self.guide_or_say() else {
+            return;
+        };
+        if g.class.following {
+            g.set_following(false);
+            self.status = Some(Status::Info(
+                "your own way from here: the guide is yours (F follows the class again)".into(),
+            ));
+            return;
+        }
+        let refusal = match role {
+            Role::Alone if recording => Some("a recording has no class to follow"),
+            Role::Alone => Some(
+                "this UI runs the loop, so it leads: a class follows it \
+                 with loopscope attach --follow",
+            ),
+            Role::Controller => Some("you control the loop, so you lead: the class follows you"),
+            _ if !relays => Some("this server does not pass a guide on (an older loopscope)"),
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            self.status = Some(Status::Info(why.into()));
+            return;
+        }
+        match g.set_following(true) {
+            Some(news) => self.on_guide_news(news),
+            None if g.class.lead.is_none() => {
+                g.set_open(true);
+                self.focus = Pane::Guide;
+                self.status = Some(Status::Info(
+                    "following the class: waiting for the leader to open a chapter".into(),
+                ));
+            }
+            None => self.on_guide_news(News::Followed),
+        }
+    }
+
+    /// A learner's own move while following: the guide is theirs again.
+    fn leave_class(&mut self) {
+        if let Some(g) = self.guide.as_mut().filter(|g| g.class.following) {
+            g.set_following(false);
+            self.status = Some(Status::Info(
+                "you left the class's step: F follows it again".into(),
+            ));
+        }
+    }
+
+    /// The loop passes a leading guide's place on to every viewer.
+    fn relays_guides(&self) -> bool {
+        self.hello
+            .as_ref()
+            .is_some_and(|h| h.features.iter().any(|f| f == "guide"))
+    }
+
+    /// Tells the loop where the guide is, when this viewer leads: it moves
+    /// the loop (the tour, or the attached viewer in control), and a class
+    /// may be following. A replay has nobody to tell.
+    pub fn publish_guide(&mut self) {
+        let leads = matches!(self.role(), Role::Alone | Role::Controller)
+            && !self.recording
+            && self.relays_guides();
+        if let Some(g) = self.guide.as_mut() {
+            g.publish(leads);
+        }
     }
 
     /// True while the gate holds the loop still.
@@ -1152,6 +1248,7 @@ impl App {
             return;
         };
         self.overlay = Overlay::None;
+        self.leave_class();
         if let Some(g) = self.guide.as_mut()
             && g.open_chapter(selected)
         {

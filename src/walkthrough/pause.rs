@@ -79,6 +79,9 @@ pub struct PauseDriver {
     can_watch: bool,
     /// The watch list last sent, and its request id.
     watching: Option<(Vec<String>, Option<u64>)>,
+    /// The guide follows another viewer's (a class following its teacher):
+    /// it judges nothing itself, so it keeps no breakpoint and watches nothing.
+    following: bool,
 }
 
 impl Default for PauseDriver {
@@ -94,6 +97,7 @@ impl Default for PauseDriver {
             suspended: false,
             can_watch: false,
             watching: None,
+            following: false,
         }
     }
 }
@@ -110,6 +114,14 @@ impl PauseDriver {
     /// that remove (or put back) the one at the gate.
     pub fn set_suspended(&mut self, guide: &Walkthrough, suspended: bool) -> Vec<ControlRequest> {
         self.suspended = suspended;
+        self.sync(guide)
+    }
+
+    /// Stands the driver down while the guide follows another viewer's (or
+    /// back up when it stops), returning the controls that lift (or put back)
+    /// its breakpoint and its watch list.
+    pub fn set_following(&mut self, guide: &Walkthrough, following: bool) -> Vec<ControlRequest> {
+        self.following = following;
         self.sync(guide)
     }
 
@@ -135,7 +147,7 @@ impl PauseDriver {
         if self.refused.is_some() {
             return out;
         }
-        let wanted = if self.suspended {
+        let wanted = if self.suspended || self.following {
             None
         } else {
             guide.pause_breakpoint()
@@ -159,7 +171,10 @@ impl PauseDriver {
 
     /// The watch request that brings the loop's list in line with the guide's.
     fn sync_watch(&mut self, guide: &Walkthrough) -> Vec<ControlRequest> {
-        let wanted = guide.watch_list();
+        let wanted = match self.following {
+            true => Vec::new(),
+            false => guide.watch_list(),
+        };
         let sent = self.watching.as_ref().map(|(list, _)| list);
         if !self.can_watch || sent == Some(&wanted) {
             return Vec::new();
@@ -194,6 +209,8 @@ impl PauseDriver {
     pub fn handle(&mut self, guide: &mut Walkthrough, msg: &Message) -> Handled {
         let mut done = Handled::default();
         match msg {
+            // A follower's steps are ticked by the leader's news, not here.
+            Message::Event(_) if self.following => {}
             Message::Event(ev) => {
                 let outcome = guide.observe(msg);
                 if let StepOutcome::Met {
@@ -255,7 +272,9 @@ impl PauseDriver {
                 {
                     self.installed = None;
                 }
-                let stop = g.at.as_ref().filter(|_| g.state == GateState::Paused);
+                let stop =
+                    g.at.as_ref()
+                        .filter(|_| g.state == GateState::Paused && !self.following);
                 let Some(at) = stop else { return done };
                 let StopReason::Breakpoint { id } = at.reason else {
                     return done;

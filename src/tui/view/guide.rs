@@ -35,16 +35,17 @@ impl Widget for GuideView<'_> {
             return;
         };
         let w = &g.walk;
+        let following = if g.class.following { "following " } else { "" };
         let extra = match (w.position(), w.current_chapter()) {
             (Some(p), Some(c)) => format!(
-                "chapter {}/{} {} step {}/{}",
+                "{following}chapter {}/{} {} step {}/{}",
                 p.chapter + 1,
                 w.chapters().len(),
                 t.glyphs.sep,
                 p.step + 1,
                 c.steps.len()
             ),
-            _ => String::new(),
+            _ => following.trim_end().to_string(),
         };
         let block = pane_block(app, Pane::Guide, &extra);
         let inner = block.inner(area);
@@ -60,12 +61,14 @@ impl Widget for GuideView<'_> {
             " more: Tab here, down "
         });
         let room = usize::from(area.width).saturating_sub(2 + more.map_or(0, str::len));
-        let keys = [
-            " , prev  . next  t send  a code  o chapters ",
-            " ,/. steps  t send  o list ",
-        ]
-        .into_iter()
-        .find(|k| k.len() < room);
+        let keys = match g.class.following {
+            true => [" F your own way  a code ", " F own way "],
+            false => [
+                " , prev  . next  t send  a code  o chapters ",
+                " ,/. steps  t send  o list ",
+            ],
+        };
+        let keys = keys.into_iter().find(|k| k.len() < room);
         let mut block = block;
         if let Some(how) = more {
             block = block.title_bottom(Line::styled(how, t.key()).left_aligned());
@@ -117,10 +120,13 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
     let (Some(pos), Some(chapter), Some(step)) =
         (w.position(), w.current_chapter(), w.current_step())
     else {
-        out.push(Line::styled(
-            "No chapter is open: . starts one, o lists them.",
-            t.dim(),
-        ));
+        let empty = match g.class.following {
+            true => {
+                "Following the class: the leader has not opened a chapter yet. F: your own way."
+            }
+            false => "No chapter is open: . starts one, o lists them.",
+        };
+        out.extend(wrap(&[(t.dim(), empty.to_string())], width, 0));
         return out;
     };
     out.extend(wrap(
@@ -137,7 +143,7 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
         out.extend(markdown(&prose_for_port(&chapter.intro, port), t, width));
     }
     out.push(Line::raw(""));
-    let done = w.is_done(pos.step);
+    let done = g.step_done(pos.step);
     let mark = if done {
         t.glyphs.done
     } else {
@@ -163,11 +169,12 @@ fn guide_lines(app: &App, g: &Guide, width: usize) -> Vec<Line<'static>> {
     }
     if let Some((from, action)) = w.current_action_from() {
         let mut how = match (g.server_host.is_some(), from == pos.step) {
+            _ if g.class.following => "  (the leader's guide sends it)".to_string(),
             (true, true) => "  (t sends it, or type it in redis-cli)".to_string(),
             (true, false) => format!("  (step {}'s command: t sends it again)", from + 1),
             (false, _) => "  (a replay: it was sent when this was recorded)".to_string(),
         };
-        if g.server_host.is_some() && app.loop_paused() && !done {
+        if g.server_host.is_some() && app.loop_paused() && !done && !g.class.following {
             how.push_str(" then c: the loop is paused");
         }
         out.extend(field(
@@ -268,10 +275,9 @@ fn progress_line(
     t: &Theme,
     width: usize,
 ) -> Vec<Line<'static>> {
-    let w = &g.walk;
-    let (done, total) = w.chapter_progress(chapter);
+    let (done, total) = g.progress_of(chapter);
     let marks: String = (0..total)
-        .map(|i| match (w.is_done(i), i == current) {
+        .map(|i| match (g.step_done(i), i == current) {
             (true, _) => t.glyphs.done,
             (false, true) => t.glyphs.current,
             (false, false) => "-",
@@ -294,7 +300,7 @@ fn chapter_end(g: &Guide, chapter: usize, t: &Theme, width: usize) -> Vec<Line<'
     let Some(c) = w.chapters().get(chapter) else {
         return Vec::new();
     };
-    let (done, total) = w.chapter_progress(chapter);
+    let (done, total) = g.progress_of(chapter);
     let mut out = vec![Line::raw("")];
     let head = match done == total {
         true => format!("{} End of chapter {}: all done", t.glyphs.done, chapter + 1),

@@ -402,8 +402,10 @@ fn gate_text(app: &App) -> String {
                     StopReason::Pause => "pause".into(),
                     StopReason::Step => "step".into(),
                     StopReason::Breakpoint { id } => {
-                        if let Some(label) =
-                            app.guide.as_ref().and_then(|g| g.breakpoint_label(*id))
+                        if let Some(label) = app
+                            .guide
+                            .as_ref()
+                            .and_then(|g| g.breakpoint_label(*id, app.gate.as_ref()))
                         {
                             return format!("PAUSED {label}");
                         }
