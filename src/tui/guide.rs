@@ -19,7 +19,9 @@
 //! Like the rest of the state, nothing here draws or does I/O, so tests can
 //! drive a guide with synthetic messages.
 
-use crate::trace::model::{Control, ControlRequest, GateStatus, GuidePosition, Message};
+use crate::trace::model::{
+    Breakpoint, Control, ControlRequest, GateStatus, GuidePosition, Message,
+};
 use crate::walkthrough::pause::PauseDriver;
 use crate::walkthrough::{self, Action, StepOutcome, Walkthrough};
 
@@ -64,6 +66,27 @@ pub struct Class {
     pub lead: Option<GuidePosition>,
     /// This guide's place as it last published it (when it leads).
     published: Option<GuidePosition>,
+    /// The gate's breakpoints lately seen (the latest [`LEADER_BREAKPOINTS_KEPT`]):
+    /// the leader's guide may replace the one the loop stopped at before a
+    /// follower names the stop.
+    breakpoints: Vec<Breakpoint>,
+}
+
+/// How many of the gate's breakpoints a follower remembers.
+const LEADER_BREAKPOINTS_KEPT: usize = 16;
+
+impl Class {
+    /// Remembers the breakpoints of a gate status.
+    fn saw(&mut self, gate: &GateStatus) {
+        for bp in &gate.breakpoints {
+            if !self.breakpoints.iter().any(|b| b.id == bp.id) {
+                if self.breakpoints.len() == LEADER_BREAKPOINTS_KEPT {
+                    self.breakpoints.remove(0);
+                }
+                self.breakpoints.push(bp.clone());
+            }
+        }
+    }
 }
 
 /// The guide's state. See the module doc.
@@ -228,6 +251,9 @@ impl Guide {
     pub fn on_message(&mut self, msg: &Message) -> Option<News> {
         if let Message::Hello(h) = msg {
             self.port = Some(h.port);
+        }
+        if let Message::Gate(gate) = msg {
+            self.class.saw(gate);
         }
         if let Message::Guide(place) = msg {
             self.class.lead = Some(place.clone());
@@ -421,10 +447,10 @@ impl Guide {
     /// What the guide's breakpoint `id` is for, as the header says it after
     /// "PAUSED": "by the guide: chapter 6, step 2 (`command name=set`)".
     /// A follower names the leader's breakpoints the same way, from what
-    /// `gate` says each stops at. `None` if `id` is not a guide's.
-    pub fn breakpoint_label(&self, id: u32, gate: Option<&GateStatus>) -> Option<String> {
+    /// the gate said each stops at. `None` if `id` is not a guide's.
+    pub fn breakpoint_label(&self, id: u32) -> Option<String> {
         let leaders = || {
-            let bp = gate?.breakpoints.iter().find(|b| b.id == id)?;
+            let bp = self.class.breakpoints.iter().find(|b| b.id == id)?;
             Some(&bp.on).filter(|_| self.class.following)
         };
         let on = self.driver.breakpoint_of(id).or_else(leaders)?;
@@ -790,16 +816,12 @@ The command runs, and its reply waits in the client's buffer.
     fn a_stop_at_the_guides_breakpoint_says_which_step_made_it() {
         let mut app = guided(Progress::in_memory(), Some("127.0.0.1"));
         meet_first_step(&mut app);
-        let label = guide(&app).breakpoint_label(7, None);
+        let label = guide(&app).breakpoint_label(7);
         assert_eq!(
             label.as_deref(),
             Some("by the guide: chapter 1, step 1 (`file_event handler=accept_tcp_handler`)")
         );
-        assert_eq!(
-            guide(&app).breakpoint_label(8, None),
-            None,
-            "not the guide's"
-        );
+        assert_eq!(guide(&app).breakpoint_label(8), None, "not the guide's");
         let screen = screen_of(&app);
         assert!(
             screen.contains("PAUSED by the guide: chapter 1, step 1"),
@@ -1101,8 +1123,15 @@ The command runs, and its reply waits in the client's buffer.
             }],
             controller: Some(1),
         };
+        app.on_message(Message::Gate(gate));
+        // The leader's guide moves on to its next breakpoint before the
+        // follower names the stop at this one.
+        app.on_message(Message::Gate(GateStatus {
+            breakpoints: Vec::new(),
+            ..app.gate.clone().unwrap()
+        }));
         assert_eq!(
-            guide(&app).breakpoint_label(3, Some(&gate)).as_deref(),
+            guide(&app).breakpoint_label(3).as_deref(),
             Some(
                 "by the leader's guide: chapter 1, step 1 (`file_event handler=accept_tcp_handler`)"
             )

@@ -402,10 +402,8 @@ fn gate_text(app: &App) -> String {
                     StopReason::Pause => "pause".into(),
                     StopReason::Step => "step".into(),
                     StopReason::Breakpoint { id } => {
-                        if let Some(label) = app
-                            .guide
-                            .as_ref()
-                            .and_then(|g| g.breakpoint_label(*id, app.gate.as_ref()))
+                        if let Some(label) =
+                            app.guide.as_ref().and_then(|g| g.breakpoint_label(*id))
                         {
                             return format!("PAUSED {label}");
                         }

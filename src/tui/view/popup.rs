@@ -280,7 +280,7 @@ pub fn render_breakpoints(
         let whose = app
             .guide
             .as_ref()
-            .and_then(|g| g.breakpoint_label(bp.id, app.gate.as_ref()))
+            .and_then(|g| g.breakpoint_label(bp.id))
             .map_or(String::new(), |label| format!("   ({label})"));
         let text = format!(
             "{mark} #{:<3} {}{whose}{}",
