@@ -382,3 +382,40 @@ fn a_32_mib_value_is_summarised_not_printed() {
     assert!(!sc.contains("\\x00"), "{sc}");
     s.quit();
 }
+
+/// Defect 3's other half: a step whose moment went by before the learner
+/// got to it says so, and `e` travels to that moment in history. On chapter
+/// 1 step 5 a PING is sent (step 4's condition); back on step 4 the guide
+/// says when it happened, and `e` shows that iteration.
+#[test]
+fn a_moment_that_went_by_is_offered_and_e_travels_there() {
+    if !tmux::available("a_moment_that_went_by_is_offered_and_e_travels_there") {
+        return;
+    }
+    let port = free_port();
+    let s = tour("earlier", port, 200, 50);
+    s.go_to_step(1, 5);
+    s.run_loop();
+    let mut client = common::RespConn::connect(&format!("127.0.0.1:{port}"));
+    assert_eq!(client.call(&[b"PING"]), b"+PONG\r\n");
+    s.wait_for("the PING in the command flow", |sc| {
+        sc.contains("PING -> +PONG")
+    });
+    s.keys(",");
+    let sc = s.wait_for("step 4 with the moment that went by", |sc| {
+        on_step(sc, 1, 4) && sc.contains("this already happened at iteration")
+    });
+    let iteration: String = sc
+        .split("this already happened at iteration ")
+        .nth(1)
+        .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default();
+    assert!(!iteration.is_empty(), "{sc}");
+    s.keys("e");
+    s.wait_for("history at that iteration", |sc| {
+        sc.contains(&format!(
+            "history, iteration {iteration}: where this step's moment went by"
+        ))
+    });
+    s.quit();
+}
