@@ -518,7 +518,7 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
                     vec![Span::styled(" (stale until next snapshot)", t.alert())],
                 ));
             }
-            fit_parts(parts, usize::from(area.width), g.ellipsis)
+            fit_parts(parts, usize::from(area.width), g.ellipsis, &sep.content)
         }
     };
     f.render_widget(Paragraph::new(line), top);
@@ -528,12 +528,25 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
 
 /// One line of `parts` no wider than `width`: the parts that are most
 /// readily left out go first (the rightmost of equals first); if the ones
-/// that must stay are still too wide, the longest span is cut.
+/// that must stay are still too wide, the longest span is cut. A part that
+/// starts with the separator `sep` loses it when it comes first, so the line
+/// never opens with one.
 fn fit_parts(
     mut parts: Vec<(u8, Vec<Span<'static>>)>,
     width: usize,
     ellipsis: &str,
+    sep: &str,
 ) -> Line<'static> {
+    let no_leading_sep = |parts: &mut Vec<(u8, Vec<Span<'static>>)>| {
+        let first = parts
+            .iter_mut()
+            .find(|(_, spans)| spans.iter().any(|s| !s.content.trim().is_empty()));
+        if let Some((_, spans)) = first
+            && spans.first().is_some_and(|s| s.content == sep)
+        {
+            spans.remove(0);
+        }
+    };
     let len = |parts: &[(u8, Vec<Span<'static>>)]| {
         parts
             .iter()
@@ -549,6 +562,7 @@ fn fit_parts(
             break;
         };
         parts.remove(pos);
+        no_leading_sep(&mut parts);
     }
     let mut spans: Vec<Span<'static>> = parts.into_iter().flat_map(|(_, s)| s).collect();
     let over = spans

@@ -10,7 +10,7 @@ use ratatui::widgets::Widget;
 
 use super::activity::ActivityView;
 use super::code::CodeView;
-use super::{MIN_HEIGHT, MIN_WIDTH, draw};
+use super::{MIN_HEIGHT, MIN_WIDTH, draw, fit_parts};
 use std::borrow::Cow;
 
 use crate::trace::model::{
@@ -1157,4 +1157,31 @@ fn the_probe_log_says_when_older_probes_are_gone() {
         s.contains(&format!("probe log {cap} probes │ older gone")),
         "{s}"
     );
+}
+
+#[test]
+fn a_header_that_leaves_its_first_parts_out_does_not_open_with_a_separator() {
+    use ratatui::text::Span;
+    let sep = " | ";
+    let part = |text: &str| vec![Span::raw(sep), Span::raw(text.to_string())];
+    let parts = vec![
+        (0, vec![Span::raw(" ")]),
+        (3, vec![Span::raw("loopscope ")]),
+        (2, vec![Span::raw("live")]),
+        (0, part("iter 2")),
+        (0, part("PAUSED by the guide: a long label")),
+    ];
+    let text = |width| -> String {
+        fit_parts(parts.clone(), width, "~", sep)
+            .spans
+            .iter()
+            .map(|s| s.content.to_string())
+            .collect()
+    };
+    assert_eq!(
+        text(80),
+        " loopscope live | iter 2 | PAUSED by the guide: a long label"
+    );
+    assert_eq!(text(45), " iter 2 | PAUSED by the guide: a long label");
+    assert_eq!(text(30), " iter 2 | PAUSED by the guide~");
 }
