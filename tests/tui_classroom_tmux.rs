@@ -60,7 +60,7 @@ fn a_student_follows_the_teachers_chapter_step_ticks_and_pause_then_goes_their_o
         ),
     );
     student.wait_for("the student on the teacher's first step", |sc| {
-        guide_title(sc).contains("following chapter 1/13") && sc.contains("following the class")
+        guide_title(sc).contains("following chapter 1/13") && header(sc).contains("| following |")
     });
 
     // The teacher opens chapter 6: the student's guide goes there too.
@@ -97,7 +97,9 @@ fn a_student_follows_the_teachers_chapter_step_ticks_and_pause_then_goes_their_o
     // (A read-only student's own guide cannot pause the loop, and the
     // status line says so.)
     student.wait_for("the student on their own", |sc| {
-        guide_title(sc).contains("chapter 6/13") && !guide_title(sc).contains("following")
+        guide_title(sc).contains("chapter 6/13")
+            && !guide_title(sc).contains("following")
+            && !header(sc).contains("following")
     });
     teacher.keys(".");
     teacher.wait_for("the teacher on step 2", |sc| {

@@ -469,7 +469,12 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
             }
             // Who controls the loop comes before the figures: it says what
             // this viewer's keys can do.
-            if let Some((wide, narrow)) = app.role().header() {
+            let following = app.guide.as_ref().is_some_and(|g| g.class.following);
+            let role = match following {
+                true => Some(("following the class: F goes your own way", "following")),
+                false => app.role().header(),
+            };
+            if let Some((wide, narrow)) = role {
                 let words = if area.width >= WIDE_HEADER {
                     wide
                 } else {
