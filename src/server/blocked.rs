@@ -86,6 +86,7 @@ pub fn get_timeout_or_reply(c: &mut Client, idx: usize) -> Option<u64> {
 /// what it waits for, parks it in the database's line for each key (a key
 /// named twice is waited on once), and enters its deadline in the timeout
 /// table. No reply is sent now.
+// anchor: blocked.block_for_keys
 pub fn block_for_keys(server: &mut Server, c: &mut Client, keys: &[Vec<u8>], state: BlockState) {
     let me = c.client_ref();
     let mut unique: Vec<Sds> = Vec::with_capacity(keys.len());
@@ -167,6 +168,7 @@ pub fn check_blocked_client_timeout(server: &mut Server, c: &mut Client, now: u6
 /// Times out every client whose deadline has passed, earliest first (mirror
 /// of `handleBlockedClientsTimeout`, which `beforeSleep` runs so short
 /// timeouts need not wait for the cron). Returns how many timed out.
+// anchor: blocked.handle_blocked_clients_timeout
 pub fn handle_blocked_clients_timeout(server: &mut Server) -> usize {
     if server.clients_timeout_table.is_empty() {
         return 0;
@@ -196,6 +198,7 @@ pub fn handle_blocked_clients_timeout(server: &mut Server) -> usize {
 /// Redis keeps one server-wide list of ready keys; here each database keeps
 /// its own, and they are drained in database order. The two orders differ
 /// only when one transaction makes keys ready in several databases.
+// anchor: blocked.handle_clients_blocked_on_keys
 pub fn handle_clients_blocked_on_keys(server: &mut Server) -> usize {
     let mut served = 0;
     loop {
@@ -315,6 +318,7 @@ fn end_name(end: ListEnd) -> &'static [u8] {
 
 /// Runs the input that unblocked clients sent while they waited (mirror of
 /// `processUnblockedClients`, which `beforeSleep` calls).
+// anchor: blocked.process_unblocked_clients
 pub fn process_unblocked_clients(tracer: &mut Tracer, server: &mut Server) {
     while let Some(who) = server.unblocked_clients.pop_front() {
         let Some(c) = server.client_mut(who) else {

@@ -65,6 +65,7 @@ pub fn monitor_line(c: &Client, db: usize, argv: &[Vec<u8>]) -> Vec<u8> {
 
 /// Sends the line for the command `c` just ran to every monitor, `c`
 /// included if it is one (mirror of `replicationFeedMonitors`).
+// anchor: monitor.feed_monitors
 pub fn replication_feed_monitors(server: &mut Server, c: &mut Client) {
     let line = monitor_line(c, c.db, &c.argv);
     for who in server.monitors.clone() {

@@ -134,6 +134,7 @@ fn remove_subscriber(map: &mut Subscribers, name: &[u8], who: ClientRef) {
 
 /// Subscribes `c` to `channel` (if not already) and confirms (mirror of
 /// `pubsubSubscribeChannel`).
+// anchor: pubsub.subscribe_channel
 pub fn subscribe_channel(server: &mut Server, c: &mut Client, channel: &[u8], t: PubSubType) {
     if t.client_channels(c).insert(channel, ()).is_none() {
         let me = c.client_ref();
@@ -265,6 +266,7 @@ pub fn unsubscribe_all(server: &mut Server, c: &mut Client) {
 /// later messages to it are dropped (Redis's `prepareClientToWrite` refuses
 /// them) but still counted. The publisher itself may be a subscriber (a
 /// RESP3 client): it gets its own message before its reply.
+// anchor: pubsub.publish_message
 pub fn pubsub_publish_message(
     server: &mut Server,
     publisher: &mut Client,

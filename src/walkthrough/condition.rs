@@ -139,6 +139,7 @@ pub enum Field {
     WriteHandlersInstalled,
     ClientsClosed,
     KeysExpired,
+    Receivers,
 }
 
 const OUTCOMES: &[&str] = &["ok", "drained", "short", "eof", "error"];
@@ -277,7 +278,7 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
         ProbeKind::ClientBlocked => &[("client", Client), ("fd", Fd), ("key", Key)],
         ProbeKind::CommandQueued => &[("client", Client), ("fd", Fd), ("name", Name)],
         ProbeKind::ClientUnblocked => &[("client", Client), ("fd", Fd), ("reason", Reason)],
-        ProbeKind::Published => &[],
+        ProbeKind::Published => &[("channel", Name), ("receivers", Receivers)],
         ProbeKind::AofAppended => &[("name", Name), ("bytes", Bytes)],
         ProbeKind::AofFlushed => &[("bytes", Bytes)],
         ProbeKind::AofFsynced => &[],
@@ -615,6 +616,8 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         (D::ExpireCycle { fast, .. }, Field::Fast) => Some(Got::Bool(*fast)),
         (D::ExpireCycle { sampled, .. }, Field::Sampled) => num(*sampled),
         (D::ExpireCycle { expired, .. }, Field::Expired) => num(*expired),
+        (D::Published { channel, .. }, Field::Name) => Some(Got::Text(channel)),
+        (D::Published { receivers, .. }, Field::Receivers) => num(*receivers),
         (D::PollEnter { timeout_ms, .. }, Field::TimeoutMs) => opt(*timeout_ms),
         (D::PollEnter { reason, .. }, Field::Why) => Some(Got::Text(match reason {
             PollReason::Timer { .. } => "timer",

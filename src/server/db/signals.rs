@@ -93,6 +93,7 @@ impl Db {
 
     /// Queues `key` in `ready_keys` if clients are blocked on it and it is not
     /// queued yet (mirror of `signalKeyAsReady`).
+    // anchor: db.signal_key_as_ready
     pub fn signal_key_as_ready(&mut self, key: &[u8]) {
         if self.blocking_keys.is_empty() {
             return;
