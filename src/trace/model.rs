@@ -305,6 +305,15 @@ pub enum ProbeData {
         expired: u64,
         duration_us: u64,
     },
+    /// A command looked a key up, found its deadline passed, and deleted it
+    /// there and then (`expireIfNeeded`): lazy expiry, the other way keys
+    /// go besides the active expire cycle. `client` ran the command.
+    LazyExpired {
+        client: u64,
+        fd: Fd,
+        db: u32,
+        key: String,
+    },
     /// `aeCreateFileEvent`: `mask` was added to `fd`, handled by `handler`.
     FileEventCreated {
         fd: Fd,
@@ -404,6 +413,7 @@ pub enum ProbeKind {
     TimeEventStart,
     TimeEvent,
     ExpireCycle,
+    LazyExpired,
     FileEventCreated,
     FileEventDeleted,
     TimeEventCreated,
@@ -422,7 +432,7 @@ pub enum ProbeKind {
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 29] = [
+    pub const ALL: [ProbeKind; 30] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -438,6 +448,7 @@ impl ProbeKind {
         ProbeKind::TimeEventStart,
         ProbeKind::TimeEvent,
         ProbeKind::ExpireCycle,
+        ProbeKind::LazyExpired,
         ProbeKind::FileEventCreated,
         ProbeKind::FileEventDeleted,
         ProbeKind::TimeEventCreated,
@@ -478,6 +489,7 @@ impl ProbeData {
             ProbeData::TimeEventStart { .. } => ProbeKind::TimeEventStart,
             ProbeData::TimeEvent { .. } => ProbeKind::TimeEvent,
             ProbeData::ExpireCycle { .. } => ProbeKind::ExpireCycle,
+            ProbeData::LazyExpired { .. } => ProbeKind::LazyExpired,
             ProbeData::FileEventCreated { .. } => ProbeKind::FileEventCreated,
             ProbeData::FileEventDeleted { .. } => ProbeKind::FileEventDeleted,
             ProbeData::TimeEventCreated { .. } => ProbeKind::TimeEventCreated,
@@ -509,7 +521,8 @@ impl ProbeData {
             | ProbeData::ClientClosed { fd, .. }
             | ProbeData::ClientBlocked { fd, .. }
             | ProbeData::CommandQueued { fd, .. }
-            | ProbeData::ClientUnblocked { fd, .. } => Some(*fd),
+            | ProbeData::ClientUnblocked { fd, .. }
+            | ProbeData::LazyExpired { fd, .. } => Some(*fd),
             _ => None,
         }
     }
@@ -526,6 +539,7 @@ impl ProbeData {
             | ProbeData::ClientBlocked { client, .. }
             | ProbeData::CommandQueued { client, .. }
             | ProbeData::ClientUnblocked { client, .. }
+            | ProbeData::LazyExpired { client, .. }
             | ProbeData::WriteHandlerInstalled { client, .. } => Some(*client),
             _ => None,
         }
@@ -1190,6 +1204,7 @@ impl Snapshot {
             | ProbeData::FileEvent { .. }
             | ProbeData::TimeEventStart { .. }
             | ProbeData::ExpireCycle { .. }
+            | ProbeData::LazyExpired { .. }
             // The client table keeps no MULTI flag: queueing shows in the
             // event stream, not in the snapshot.
             | ProbeData::CommandQueued { .. }

@@ -261,6 +261,12 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
             ("expired", Expired),
             ("duration_us", DurationUs),
         ],
+        ProbeKind::LazyExpired => &[
+            ("key", Key),
+            ("db", Db),
+            ("client", Client),
+            ("fd", Fd),
+        ],
         ProbeKind::FileEventCreated => &[
             ("fd", Fd),
             ("mask", Mask),
@@ -591,11 +597,14 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         | (D::ClientBlocked { client, .. }, Field::Client)
         | (D::CommandQueued { client, .. }, Field::Client)
         | (D::ClientUnblocked { client, .. }, Field::Client)
+        | (D::LazyExpired { client, .. }, Field::Client)
         | (D::WriteHandlerInstalled { client, .. }, Field::Client) => num(*client),
         (D::AofAppended { command, .. }, Field::Name) => Some(Got::Text(command)),
         (D::AofAppended { bytes, .. }, Field::Bytes)
         | (D::AofFlushed { bytes, .. }, Field::Bytes) => num(*bytes),
         (D::ClientBlocked { keys, .. }, Field::Key) => Some(Got::Keys(keys)),
+        (D::LazyExpired { key, .. }, Field::Key) => Some(Got::Keys(std::slice::from_ref(key))),
+        (D::LazyExpired { db, .. }, Field::Db) => num((*db).into()),
         (D::CommandQueued { name, .. }, Field::Name) => Some(Got::Text(name)),
         (D::Command { client_name, .. }, Field::ClientName) => {
             Some(client_name.as_deref().map_or(Got::Nothing, Got::Text))
