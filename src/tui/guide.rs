@@ -129,7 +129,25 @@ impl Guide {
         }
         self.left_chapter(leaving);
         self.moved();
+        self.send_setup_if_due();
         true
+    }
+
+    /// A chapter opened at a later step (where progress resumed it) first
+    /// re-creates what that step needs, with the step's `setup:` lines, once
+    /// the loop watches the step (see [`Walkthrough::take_setup`]). A replay
+    /// has no server: there is nothing to set up.
+    fn send_setup_if_due(&mut self) {
+        if !self.walk.setup_pending() {
+            return;
+        }
+        let Some(addr) = self.server_addr(self.port) else {
+            return;
+        };
+        if let Some(action) = self.walk.take_setup() {
+            self.last_reply = Some(format!("set up for this step: {action}"));
+            self.jobs.push(ClientJob::Send { addr, action });
+        }
     }
 
     /// After leaving a chapter: its cleanup is written on one of its own
@@ -218,6 +236,7 @@ impl Guide {
         let refused_before = self.driver.refused().is_some();
         let handled = self.driver.handle(&mut self.walk, msg);
         self.requests.extend(handled.controls);
+        self.send_setup_if_due();
         if let Some(step) = handled.holding {
             // The loop stopped for a later step of the watched run: show
             // that step, so the pane explains the pause the header names.

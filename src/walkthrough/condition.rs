@@ -261,12 +261,7 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
             ("expired", Expired),
             ("duration_us", DurationUs),
         ],
-        ProbeKind::LazyExpired => &[
-            ("key", Key),
-            ("db", Db),
-            ("client", Client),
-            ("fd", Fd),
-        ],
+        ProbeKind::LazyExpired => &[("key", Key), ("db", Db), ("client", Client), ("fd", Fd)],
         ProbeKind::FileEventCreated => &[
             ("fd", Fd),
             ("mask", Mask),
@@ -886,11 +881,26 @@ mod tests {
         };
         // rwb: readable, writable and the barrier of `appendfsync always`.
         let barrier = created(2 | 4, 1 | 2 | 4);
-        for holds in ["mask=w", "mask=wb", "mask=bw", "now=rwb", "now=rw", "now=r", "now=b"] {
-            assert!(cond(&format!("file_event_created {holds}")).matches(&barrier), "{holds}");
+        for holds in [
+            "mask=w", "mask=wb", "mask=bw", "now=rwb", "now=rw", "now=r", "now=b",
+        ] {
+            assert!(
+                cond(&format!("file_event_created {holds}")).matches(&barrier),
+                "{holds}"
+            );
         }
-        for fails in ["mask=r", "mask=rw", "mask=none", "now=none", "mask!=w", "now!=rw"] {
-            assert!(!cond(&format!("file_event_created {fails}")).matches(&barrier), "{fails}");
+        for fails in [
+            "mask=r",
+            "mask=rw",
+            "mask=none",
+            "now=none",
+            "mask!=w",
+            "now!=rw",
+        ] {
+            assert!(
+                !cond(&format!("file_event_created {fails}")).matches(&barrier),
+                "{fails}"
+            );
         }
         let plain = created(2, 1 | 2);
         assert!(cond("file_event_created now=rw mask!=b now!=b").matches(&plain));
