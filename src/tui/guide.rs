@@ -442,6 +442,7 @@ client is knocking.
 
 ## The command runs
 look: flow
+setup: DEL foo
 wait: command name=set
 anchor: server.call
 
@@ -785,6 +786,70 @@ The command runs, and its reply waits in the client's buffer.
         assert_eq!(g.walk.position().map(|p| p.step), Some(1));
         assert_eq!(app.code.pin.as_deref(), Some("server.call"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_chapter_resumed_at_a_later_step_sends_its_setup_once() {
+        let sends = |app: &App| -> Vec<walkthrough::Action> {
+            guide(app)
+                .jobs
+                .iter()
+                .filter_map(|j| match j {
+                    ClientJob::Send { action, .. } => Some(action.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Opened at its first step: nothing to set up.
+        let app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        assert!(sends(&app).is_empty());
+        // Progress says step 1 is done: the chapter opens at step 2, whose
+        // set-up goes out as soon as the loop watches the step.
+        let mut progress = Progress::in_memory();
+        progress.mark_done("test-chapter", 1).expect("in memory");
+        let mut app = guided(progress.clone(), Some("127.0.0.1"));
+        assert_eq!(guide(&app).walk.position().map(|p| p.step), Some(1));
+        // The stream's hello says the port and that the loop takes watches.
+        let hello = Script::start().out.into_iter().find_map(|m| match m {
+            Message::Hello(mut h) => {
+                h.features = vec!["watch".into()];
+                Some(Message::Hello(h))
+            }
+            _ => None,
+        });
+        app.on_message(hello.expect("the script starts with a hello"));
+        assert!(
+            sends(&app).is_empty(),
+            "not before the loop watches the step"
+        );
+        let acks: Vec<Message> = guide(&app)
+            .requests
+            .iter()
+            .filter_map(|r| match &r.control {
+                Control::Watch { .. } => Some(Message::Ack(Ack {
+                    id: r.id,
+                    cmd: "watch".into(),
+                    breakpoint: None,
+                })),
+                _ => None,
+            })
+            .collect();
+        for ack in acks {
+            app.on_message(ack);
+        }
+        let sent = sends(&app);
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].lines(), ["DEL foo"]);
+        assert!(!guide(&app).walk.setup_pending());
+        // Only once, and never for a replay, which has no server.
+        app.on_message(Message::Ack(Ack {
+            id: None,
+            cmd: "watch".into(),
+            breakpoint: None,
+        }));
+        assert_eq!(sends(&app).len(), 1);
+        let replay = guided(progress, None);
+        assert!(sends(&replay).is_empty());
     }
 
     #[test]

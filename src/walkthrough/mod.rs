@@ -101,6 +101,14 @@
 //! meeting one of them whatever the queue holds; [`pause::PauseDriver`]
 //! keeps that list in step with the guide.
 //!
+//! **Resuming.** [`Walkthrough::open`] opens a chapter at its first step not
+//! done, on a server that holds none of what the steps before it made. A
+//! step's `setup:` ([`Step::setup`]) re-creates it: when the chapter was
+//! opened at a step other than its first, [`Walkthrough::take_setup`] gives
+//! that step's set-up out once, as soon as the loop watches the step (so
+//! what the set-up causes counts), and the viewer sends it with the
+//! built-in client.
+//!
 //! **Progress.** A step is done when its condition is met, or, for a step
 //! without a condition, when the learner moves on from it. Done steps are
 //! saved at once ([`progress`]); [`Walkthrough::reset_progress`] forgets them
