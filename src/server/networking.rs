@@ -433,7 +433,7 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
 fn report_lazily_expired(tracer: &mut Tracer, server: &mut Server, c: &Client) {
     for db in 0..server.dbs.len() {
         for key in std::mem::take(&mut server.dbs[db].lazily_expired) {
-            probe!(tracer, "process_command" => "expireIfNeeded", probes::lazy_expired(c, db, &key));
+            probe!(tracer, "report_lazily_expired" => "expireIfNeeded", probes::lazy_expired(c, db, &key));
         }
     }
 }
