@@ -714,6 +714,11 @@ pub fn render_step(step: &Step, port: u16) -> String {
     if let Some(action) = &step.action {
         out.push_str(&format!("  do:     {action}   (t sends it)\n"));
     }
+    if let Some(setup) = &step.setup {
+        out.push_str(&format!(
+            "  setup:  {setup}   (sent first when the chapter opens here)\n"
+        ));
+    }
     for c in &step.wait.conditions {
         out.push_str(&format!("  wait:   {}\n", c.text));
     }
