@@ -183,6 +183,12 @@ struct Player {
     /// How long one step may take.
     timeout: Duration,
     actions_sent: usize,
+    /// Replies to actions that arrived while the player waited for a
+    /// set-up's reply (they count as answered in `check_replies`).
+    answered_early: Vec<ClientEvent>,
+    /// How long the player reads a step before it acts (the loop runs on
+    /// meanwhile), so what an earlier step left in flight has happened.
+    reading: Duration,
     /// The built-in client's connections: name, local address.
     own: Vec<(String, String)>,
     /// Events the loop dropped for this viewer (its last `drops`).
@@ -201,12 +207,25 @@ impl Player {
     /// A player of `chapters` on one server, its viewer's queue `capacity`
     /// events, with a second viewer attached if `attach`. Opens the first.
     fn over(chapters: Vec<Chapter>, timeout: Duration, capacity: usize, attach: bool) -> Player {
+        Player::resuming(chapters, timeout, capacity, attach, Progress::in_memory())
+    }
+
+    /// Like [`Player::over`], with `progress` saved from an earlier run:
+    /// the first chapter opens at its first step not done, as the TUI
+    /// resumes it.
+    fn resuming(
+        chapters: Vec<Chapter>,
+        timeout: Duration,
+        capacity: usize,
+        attach: bool,
+        progress: Progress,
+    ) -> Player {
         let (addr, sub, handle) = start_server(capacity);
         let loaded = Loaded {
             chapters,
             diagnostics: Vec::new(),
         };
-        let mut guide = Walkthrough::with_progress(loaded.clone(), Progress::in_memory());
+        let mut guide = Walkthrough::with_progress(loaded.clone(), progress);
         let pauses = PauseDriver::new(&mut guide);
         assert!(guide.open(0));
         Player {
@@ -218,6 +237,8 @@ impl Player {
             held: Vec::new(),
             timeout,
             actions_sent: 0,
+            answered_early: Vec::new(),
+            reading: Duration::ZERO,
             own: Vec::new(),
             dropped: 0,
             greeted: false,
@@ -304,6 +325,66 @@ impl Player {
 
     /// Plays step `i`: sends its action, waits for its condition.
     fn play_step(&mut self, i: usize) -> Result<(), String> {
+        self.play_step_as(i, false)
+    }
+
+    /// Sends the set-up the guide gives out once the step opened at is
+    /// watched, and waits for its replies, as a learner would wait for the
+    /// guide to say it is done before acting.
+    fn set_up(&mut self, i: usize, title: &str) -> Result<(), String> {
+        let Some(setup) = self.guide.take_setup() else {
+            return Ok(());
+        };
+        let shown = setup.to_string();
+        self.client.send(&setup).map_err(|e| {
+            format!(
+                "step {} `{title}`: cannot send the set-up `{shown}`: {e}",
+                i + 1
+            )
+        })?;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            while let Ok(msg) = self.sub.recv_timeout(Some(Duration::from_millis(5))) {
+                self.handle(&msg);
+            }
+            match self.client.try_event() {
+                Some(ClientEvent::Connected { client, local }) => self.own.push((client, local)),
+                Some(ClientEvent::Replied {
+                    action,
+                    errors,
+                    first,
+                    ..
+                }) if action == shown => {
+                    return match errors {
+                        0 => Ok(()),
+                        _ => Err(format!(
+                            "{}: step {} `{title}`: the set-up `{shown}` got an error reply: {first}",
+                            self.file,
+                            i + 1
+                        )),
+                    };
+                }
+                Some(ClientEvent::Failed { client, error }) => {
+                    return Err(format!("{}: set-up on client {client}: {error}", self.file));
+                }
+                Some(other) => self.answered_early.push(other),
+                None if Instant::now() > deadline => {
+                    return Err(format!(
+                        "{}: step {} `{title}`: the set-up `{shown}` got no reply within {:?}",
+                        self.file,
+                        i + 1,
+                        self.timeout
+                    ));
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Plays step `i`. `opened_here`: the chapter was opened at this step
+    /// (resumed): its set-up is sent first, and if the step has no action
+    /// of its own, the learner presses `t` for the one the guide offers.
+    fn play_step_as(&mut self, i: usize, opened_here: bool) -> Result<(), String> {
         assert!(self.guide.goto(i));
         let step = self.guide.current_step().cloned().expect("the step exists");
         let controls = self.pauses.sync(&self.guide);
@@ -323,7 +404,29 @@ impl Player {
                     .as_ref()
                     .is_none_or(|a| a.greeted && a.guide.watch_armed())
         });
-        if let Some(action) = &step.action {
+        let set_up = self.guide.setup_pending();
+        self.set_up(i, &step.title)?;
+        if !self.reading.is_zero() && step.action.is_some() {
+            self.read_until(self.reading, |_| false);
+        }
+        // A step whose own action makes its moment must not be met before
+        // that action goes out (by what an earlier step left in flight, or
+        // by its set-up), nor any step by its set-up alone: the set-up
+        // re-creates what the step needs, the learner makes its moment.
+        if (step.action.is_some() || set_up) && self.guide.is_met(i) {
+            return Err(format!(
+                "{}:{}: step {} `{}` was met before its action was sent",
+                self.file,
+                step.line,
+                i + 1,
+                step.title
+            ));
+        }
+        let action = match opened_here {
+            true => self.guide.current_action().cloned(),
+            false => step.action.clone(),
+        };
+        if let Some(action) = &action {
             self.client.send(action).map_err(|e| {
                 format!(
                     "step {} `{}`: cannot send `{action}`: {e}",
@@ -380,12 +483,18 @@ impl Player {
     fn check_replies(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + self.timeout;
         let mut answered = 0;
+        let early: Vec<ClientEvent> = self.answered_early.drain(..).collect();
+        let mut events = early.into_iter();
         while answered < self.actions_sent {
+            let next = match events.next() {
+                Some(e) => Some(e),
+                None => self.client_event(Duration::from_millis(50)),
+            };
             // Keep the stream flowing: a stop at a breakpoint must be continued.
             while let Ok(msg) = self.sub.recv_timeout(Some(Duration::ZERO)) {
                 self.handle(&msg);
             }
-            match self.client_event(Duration::from_millis(50)) {
+            match next {
                 Some(ClientEvent::Replied { errors: 0, .. }) => answered += 1,
                 Some(ClientEvent::Replied { action, first, .. }) => {
                     return Err(format!(
@@ -422,6 +531,9 @@ impl Player {
 
 fn play(chapter: &Chapter) -> Result<(), String> {
     let mut player = Player::new(chapter, STEP_TIMEOUT);
+    // Read each step a moment before acting, as a learner does: a step
+    // met by what the step before left in flight fails here.
+    player.reading = Duration::from_millis(100);
     for i in 0..chapter.steps.len() {
         player.play_step(i)?;
     }
@@ -442,6 +554,86 @@ fn every_chapter_plays_end_to_end() {
         .collect();
     let _ = std::fs::remove_dir_all(aof_dir());
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Plays `chapter` from step `from` (0-based) to its end on a fresh server,
+/// as a learner whose saved progress has every step before `from` done:
+/// the guide opens the chapter there, sends the step's set-up, and the
+/// learner goes on from there.
+fn play_from(chapter: &Chapter, from: usize) -> Result<(), String> {
+    let mut progress = Progress::in_memory();
+    for done in 1..=from {
+        progress.mark_done(&chapter.id, done).expect("in memory");
+    }
+    let mut player = Player::resuming(
+        vec![chapter.clone()],
+        STEP_TIMEOUT,
+        1 << 20,
+        false,
+        progress,
+    );
+    let at = player.guide.position().expect("open").step;
+    if at != from {
+        return Err(format!(
+            "{}: opened at step {} instead of {}",
+            chapter.file,
+            at + 1,
+            from + 1
+        ));
+    }
+    player.play_step_as(from, true)?;
+    for i in from + 1..chapter.steps.len() {
+        player.play_step(i)?;
+    }
+    player.check_replies()
+}
+
+#[test]
+fn every_chapter_resumes_at_every_step() {
+    // A learner comes back to a chapter at the step progress saved: each
+    // step must re-create what it needs (its `setup:`), so the chapter can
+    // be played to its end from there. Step 1 is what the end-to-end test
+    // plays. Two chapters at a time: the machines that run this are small.
+    let all = load::load(&Origin::Embedded).chapters;
+    let only = std::env::var("CHAPTER_ONLY").ok();
+    let chapters: Vec<Chapter> = all
+        .into_iter()
+        .filter(|c| only.as_ref().is_none_or(|o| c.file.contains(o.as_str())))
+        .collect();
+    let started = Instant::now();
+    let halves: Vec<Vec<Chapter>> = vec![
+        chapters.iter().step_by(2).cloned().collect(),
+        chapters.iter().skip(1).step_by(2).cloned().collect(),
+    ];
+    let workers: Vec<_> = halves
+        .into_iter()
+        .map(|half| {
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                for c in &half {
+                    for from in 1..c.steps.len() {
+                        if let Err(e) = play_from(c, from) {
+                            failures.push(format!("resumed at step {}: {e}", from + 1));
+                        }
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    let failures: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("a worker"))
+        .collect();
+    let _ = std::fs::remove_dir_all(aof_dir());
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    // Bounded: every step waits at most STEP_TIMEOUT, and a passing run is
+    // far quicker than that.
+    assert!(
+        started.elapsed() < Duration::from_secs(240),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// The embedded chapters whose file names contain these texts, in this order.

@@ -403,6 +403,30 @@ fn blocking_list_commands_without_blocking() {
 }
 
 #[test]
+fn debug_set_active_expire_leaves_expired_keys_to_lazy_expiry() {
+    // While the active cycle is off only a lookup deletes a key past its
+    // deadline; the argument is read with atoi, so 4294967296 is 0 (off).
+    same_replies_multi(
+        "0> DEBUG SET-ACTIVE-EXPIRE 0
+         0> SET k v PX 50
+         sleep 300
+         0> DBSIZE
+         0> GET k
+         0> DBSIZE
+         0> DEBUG SET-ACTIVE-EXPIRE
+         0> DEBUG set-active-expire 1 2
+         0> DEBUG Set-Active-Expire x
+         0> DEBUG SET-ACTIVE-EXPIRE 4294967296
+         0> SET k v PX 50
+         sleep 300
+         0> DBSIZE
+         0> DEBUG SET-ACTIVE-EXPIRE 5abc
+         sleep 400
+         0> DBSIZE",
+    );
+}
+
+#[test]
 fn blocked_clients_with_several_connections() {
     same_replies_multi(
         "0> FLUSHALL

@@ -278,7 +278,7 @@ fn a_chapters_introduction_and_progress_show_before_step_1() {
         s.open_chapter(9);
         let (summary, intro) = chapter_openings("walkthrough/09-time-events.md");
         s.wait_for(&format!("{w}x{h}: chapter 9's introduction"), |sc| {
-            before_step_1(sc, &["0 of 7 done", &summary, &intro])
+            before_step_1(sc, &["0 of 8 done", &summary, &intro])
         });
         s.quit();
     }

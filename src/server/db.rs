@@ -81,6 +81,10 @@ pub struct Db {
     /// Keys deleted because they expired, waiting to be written to the AOF
     /// as DEL (what `deleteExpiredKeyAndPropagate` propagates).
     pub expired_log: Vec<Sds>,
+    /// Keys a lookup found past their deadline and deleted (lazy expiry,
+    /// `expireIfNeeded`), waiting for `process_command` to report them to
+    /// the trace once the command returns.
+    pub lazily_expired: Vec<Sds>,
 }
 
 /// A key looked up as one type (see [`Db::lookup_typed`]).
@@ -108,6 +112,7 @@ impl Db {
             dirty: 0,
             log_expired: false,
             expired_log: Vec::new(),
+            lazily_expired: Vec::new(),
         }
     }
 
@@ -169,6 +174,7 @@ impl Db {
         if !self.is_expired_at(pos) {
             return false;
         }
+        self.lazily_expired.push(self.dict.key_at(pos).clone());
         self.delete_expired_at(pos, stats);
         true
     }

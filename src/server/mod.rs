@@ -180,6 +180,10 @@ pub struct Server {
     pub stats: Stats,
     /// State and statistics of the active expire cycle (see [`expire`]).
     pub expire_cycle: expire::ExpireCycle,
+    /// Whether serverCron and beforeSleep run the active expire cycle
+    /// (`active_expire_enabled`; `DEBUG SET-ACTIVE-EXPIRE 0|1`). While it is
+    /// off, a key past its deadline goes only when a command looks it up.
+    pub active_expire_enabled: bool,
     /// Monotonic and wall-clock start time, for `uptime_in_seconds`.
     pub start_instant: Instant,
     pub start_unix_ms: u64,
@@ -243,6 +247,7 @@ impl Server {
             commands: cmd::CommandTable::new(),
             stats: Stats::default(),
             expire_cycle: expire::ExpireCycle::default(),
+            active_expire_enabled: true,
             start_instant: Instant::now(),
             start_unix_ms: mstime(),
             cronloops: 0,
@@ -442,9 +447,11 @@ pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
 pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
     crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
     blocked::handle_blocked_clients_timeout(server);
-    let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Fast);
-    if stats.ran {
-        crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
+    if server.active_expire_enabled {
+        let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Fast);
+        if stats.ran {
+            crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
+        }
     }
     blocked::process_unblocked_clients(&mut el.tracer, server);
     if server.shutdown_requested {
@@ -587,8 +594,12 @@ fn run_with_period(server: &Server, ms: u64) -> bool {
 }
 
 /// Background work on the keyspaces (mirror of `databasesCron`): the slow
-/// active expire cycle, which may use up to a quarter of each cron tick.
+/// active expire cycle, which may use up to a quarter of each cron tick,
+/// unless `DEBUG SET-ACTIVE-EXPIRE 0` turned it off.
 fn databases_cron(el: &mut EventLoop<Server>, server: &mut Server) {
+    if !server.active_expire_enabled {
+        return;
+    }
     let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Slow);
     crate::probe!(el.tracer, "databases_cron" => "activeExpireCycle", probes::expire_cycle(false, &stats));
 }

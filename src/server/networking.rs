@@ -401,7 +401,11 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
             probe!(tracer, "process_command" => "queueMultiCommand", probes::command_queued(c, cmd));
         }
         Ok(cmd) => {
+            let expired_before = server.stats.expiredkeys;
             call(server, c, cmd);
+            if server.stats.expiredkeys != expired_before {
+                report_lazily_expired(tracer, server, c);
+            }
             for deferred in server.deferred_probes.drain(..) {
                 if matches!(deferred, ProbeData::AofAppended { .. }) {
                     probe!(tracer, "process_command" => "feedAppendOnlyFile", deferred);
@@ -421,6 +425,17 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
     });
     queue_if_first_reply(server, c, had_pending);
     close_client_on_output_buffer_limit_reached(server, c);
+}
+
+/// Reports the keys the command just ran found past their deadline and
+/// deleted on lookup (lazy expiry, `expireIfNeeded` in db.c): one probe
+/// per key, at the end of the command that touched it.
+fn report_lazily_expired(tracer: &mut Tracer, server: &mut Server, c: &Client) {
+    for db in 0..server.dbs.len() {
+        for key in std::mem::take(&mut server.dbs[db].lazily_expired) {
+            probe!(tracer, "report_lazily_expired" => "expireIfNeeded", probes::lazy_expired(c, db, &key));
+        }
+    }
 }
 
 /// The commands a RESP2 subscriber may still send (the pub/sub check of

@@ -262,3 +262,14 @@ pub fn aof_fsynced(server: &Server, kind: super::aof::FsyncKind) -> ProbeData {
         background: kind == super::aof::FsyncKind::Background,
     }
 }
+
+/// A key the running command found past its deadline and deleted
+/// (`expireIfNeeded`, db.c): lazy expiry.
+pub fn lazy_expired(c: &Client, db: usize, key: &[u8]) -> ProbeData {
+    ProbeData::LazyExpired {
+        client: c.id,
+        fd: c.fd,
+        db: db as u32,
+        key: String::from_utf8_lossy(key).into_owned(),
+    }
+}

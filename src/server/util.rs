@@ -85,6 +85,20 @@ pub fn strtod_prefix(s: &[u8]) -> f64 {
     unsafe { libc::strtod(cstr.as_ptr(), std::ptr::null_mut()) }
 }
 
+/// C's `atoi`, which Redis calls where it reads a number without checking
+/// it (`DEBUG SET-ACTIVE-EXPIRE`): leading white space and a sign are
+/// allowed, the digits end at the first other byte, and no digits at all
+/// read as 0 (so `x` is 0, `5abc` is 5).
+pub fn atoi(s: &[u8]) -> i32 {
+    // atoi reads a C string: it stops at the first NUL.
+    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+    let Ok(cstr) = std::ffi::CString::new(&s[..end]) else {
+        return 0;
+    };
+    // SAFETY: `cstr` is a valid NUL-terminated string that outlives the call.
+    unsafe { libc::atoi(cstr.as_ptr()) }
+}
+
 /// Formats a byte count the way `INFO` shows it: `512B`, `1.21M`, `23.54G`
 /// (mirror of `bytesToHuman`, server.c).
 pub fn bytes_to_human(n: u64) -> String {

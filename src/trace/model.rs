@@ -332,6 +332,15 @@ pub enum ProbeData {
         expired: u64,
         duration_us: u64,
     },
+    /// A command looked a key up, found its deadline passed, and deleted it
+    /// there and then (`expireIfNeeded`): lazy expiry, the other way keys
+    /// go besides the active expire cycle. `client` ran the command.
+    LazyExpired {
+        client: u64,
+        fd: Fd,
+        db: u32,
+        key: String,
+    },
     /// `aeCreateFileEvent`: `mask` was added to `fd`, handled by `handler`.
     FileEventCreated {
         fd: Fd,
@@ -431,6 +440,7 @@ pub enum ProbeKind {
     TimeEventStart,
     TimeEvent,
     ExpireCycle,
+    LazyExpired,
     FileEventCreated,
     FileEventDeleted,
     TimeEventCreated,
@@ -449,7 +459,7 @@ pub enum ProbeKind {
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 29] = [
+    pub const ALL: [ProbeKind; 30] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -465,6 +475,7 @@ impl ProbeKind {
         ProbeKind::TimeEventStart,
         ProbeKind::TimeEvent,
         ProbeKind::ExpireCycle,
+        ProbeKind::LazyExpired,
         ProbeKind::FileEventCreated,
         ProbeKind::FileEventDeleted,
         ProbeKind::TimeEventCreated,
@@ -505,6 +516,7 @@ impl ProbeData {
             ProbeData::TimeEventStart { .. } => ProbeKind::TimeEventStart,
             ProbeData::TimeEvent { .. } => ProbeKind::TimeEvent,
             ProbeData::ExpireCycle { .. } => ProbeKind::ExpireCycle,
+            ProbeData::LazyExpired { .. } => ProbeKind::LazyExpired,
             ProbeData::FileEventCreated { .. } => ProbeKind::FileEventCreated,
             ProbeData::FileEventDeleted { .. } => ProbeKind::FileEventDeleted,
             ProbeData::TimeEventCreated { .. } => ProbeKind::TimeEventCreated,
@@ -536,7 +548,8 @@ impl ProbeData {
             | ProbeData::ClientClosed { fd, .. }
             | ProbeData::ClientBlocked { fd, .. }
             | ProbeData::CommandQueued { fd, .. }
-            | ProbeData::ClientUnblocked { fd, .. } => Some(*fd),
+            | ProbeData::ClientUnblocked { fd, .. }
+            | ProbeData::LazyExpired { fd, .. } => Some(*fd),
             _ => None,
         }
     }
@@ -553,6 +566,7 @@ impl ProbeData {
             | ProbeData::ClientBlocked { client, .. }
             | ProbeData::CommandQueued { client, .. }
             | ProbeData::ClientUnblocked { client, .. }
+            | ProbeData::LazyExpired { client, .. }
             | ProbeData::WriteHandlerInstalled { client, .. } => Some(*client),
             _ => None,
         }
@@ -1217,6 +1231,7 @@ impl Snapshot {
             | ProbeData::FileEvent { .. }
             | ProbeData::TimeEventStart { .. }
             | ProbeData::ExpireCycle { .. }
+            | ProbeData::LazyExpired { .. }
             // The client table keeps no MULTI flag: queueing shows in the
             // event stream, not in the snapshot.
             | ProbeData::CommandQueued { .. }

@@ -346,6 +346,7 @@ pub fn approx_event_bytes(ev: &Event) -> usize {
         ProbeData::ClientConnected { addr, .. } => addr.len(),
         ProbeData::ClientClosed { addr, reason, .. } => addr.len() + reason.len(),
         ProbeData::ClientBlocked { keys, .. } => keys.iter().map(String::len).sum(),
+        ProbeData::LazyExpired { key, .. } => key.len(),
         ProbeData::CommandQueued { name, .. } => name.len(),
         ProbeData::ClientUnblocked { reason, .. } => reason.len(),
         ProbeData::Published { channel, .. } => channel.len(),

@@ -172,7 +172,25 @@ impl Guide {
         }
         self.left_chapter(leaving);
         self.moved();
+        self.send_setup_if_due();
         true
+    }
+
+    /// A chapter opened at a later step (where progress resumed it) first
+    /// re-creates what that step needs, with the step's `setup:` lines, once
+    /// the loop watches the step (see [`Walkthrough::take_setup`]). A replay
+    /// has no server: there is nothing to set up.
+    fn send_setup_if_due(&mut self) {
+        if !self.walk.setup_pending() {
+            return;
+        }
+        let Some(addr) = self.server_addr(self.port) else {
+            return;
+        };
+        if let Some(action) = self.walk.take_setup() {
+            self.last_reply = Some(format!("set up for this step: {action}"));
+            self.jobs.push(ClientJob::Send { addr, action });
+        }
     }
 
     /// After leaving a chapter: its cleanup is written on one of its own
@@ -268,6 +286,7 @@ impl Guide {
         let refused_before = self.driver.refused().is_some();
         let handled = self.driver.handle(&mut self.walk, msg);
         self.requests.extend(handled.controls);
+        self.send_setup_if_due();
         if let Some(step) = handled.holding {
             // The loop stopped for a later step of the watched run: show
             // that step, so the pane explains the pause the header names.
@@ -577,6 +596,7 @@ client is knocking.
 
 ## The command runs
 look: flow
+setup: DEL foo
 wait: command name=set
 anchor: server.call
 
@@ -925,6 +945,70 @@ The command runs, and its reply waits in the client's buffer.
         assert_eq!(g.walk.position().map(|p| p.step), Some(1));
         assert_eq!(app.code.pin.as_deref(), Some("server.call"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_chapter_resumed_at_a_later_step_sends_its_setup_once() {
+        let sends = |app: &App| -> Vec<walkthrough::Action> {
+            guide(app)
+                .jobs
+                .iter()
+                .filter_map(|j| match j {
+                    ClientJob::Send { action, .. } => Some(action.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Opened at its first step: nothing to set up.
+        let app = guided(Progress::in_memory(), Some("127.0.0.1"));
+        assert!(sends(&app).is_empty());
+        // Progress says step 1 is done: the chapter opens at step 2, whose
+        // set-up goes out as soon as the loop watches the step.
+        let mut progress = Progress::in_memory();
+        progress.mark_done("test-chapter", 1).expect("in memory");
+        let mut app = guided(progress.clone(), Some("127.0.0.1"));
+        assert_eq!(guide(&app).walk.position().map(|p| p.step), Some(1));
+        // The stream's hello says the port and that the loop takes watches.
+        let hello = Script::start().out.into_iter().find_map(|m| match m {
+            Message::Hello(mut h) => {
+                h.features = vec!["watch".into()];
+                Some(Message::Hello(h))
+            }
+            _ => None,
+        });
+        app.on_message(hello.expect("the script starts with a hello"));
+        assert!(
+            sends(&app).is_empty(),
+            "not before the loop watches the step"
+        );
+        let acks: Vec<Message> = guide(&app)
+            .requests
+            .iter()
+            .filter_map(|r| match &r.control {
+                Control::Watch { .. } => Some(Message::Ack(Ack {
+                    id: r.id,
+                    cmd: "watch".into(),
+                    breakpoint: None,
+                })),
+                _ => None,
+            })
+            .collect();
+        for ack in acks {
+            app.on_message(ack);
+        }
+        let sent = sends(&app);
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].lines(), ["DEL foo"]);
+        assert!(!guide(&app).walk.setup_pending());
+        // Only once, and never for a replay, which has no server.
+        app.on_message(Message::Ack(Ack {
+            id: None,
+            cmd: "watch".into(),
+            breakpoint: None,
+        }));
+        assert_eq!(sends(&app).len(), 1);
+        let replay = guided(progress, None);
+        assert!(sends(&replay).is_empty());
     }
 
     #[test]

@@ -124,6 +124,7 @@ fn any_name(data: &ProbeData, mut test: impl FnMut(&str) -> bool) -> bool {
         ProbeData::ClientConnected { addr, .. } => test(addr),
         ProbeData::ClientClosed { addr, reason, .. } => test(addr) || test(reason),
         ProbeData::ClientBlocked { keys, .. } => keys.iter().any(|k| test(k)),
+        ProbeData::LazyExpired { key, .. } => test(key),
         ProbeData::CommandQueued { name, .. } => test(name),
         ProbeData::ClientUnblocked { reason, .. } => test(reason),
         ProbeData::Published { channel, .. } => test(channel),

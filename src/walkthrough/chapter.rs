@@ -41,6 +41,12 @@ pub struct Step {
     pub anchors: Vec<AnchorRef>,
     /// Something for the learner to do.
     pub action: Option<Action>,
+    /// What the step needs the server to hold when the chapter is opened at
+    /// this step rather than at its start (`setup:` lines, e.g. the key an
+    /// earlier step made): the guide sends these commands, in one write,
+    /// once the loop watches the step, so their events count for it. Never
+    /// sent when the chapter is played from an earlier step.
+    pub setup: Option<Action>,
     /// What the loop must do for the step to be done (empty: nothing; the step
     /// is done once read).
     pub wait: Sequence,

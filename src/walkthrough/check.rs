@@ -53,10 +53,11 @@ pub fn check(chapters: &[Chapter]) -> Vec<Diagnostic> {
                     );
                 }
             }
-            if let Some(action) = &step.action {
-                for (i, argv) in action.commands.iter().enumerate() {
+            for (field, action) in [("action", &step.action), ("setup", &step.setup)] {
+                for (i, argv) in action.iter().flat_map(|a| a.commands.iter().enumerate()) {
                     if let Err(e) = check_command(&table, argv) {
-                        error(action.line + i, format!("`action:` {e}"));
+                        let line = action.as_ref().map_or(0, |a| a.line + i);
+                        error(line, format!("`{field}:` {e}"));
                     }
                 }
             }

@@ -16,7 +16,7 @@
 //! | shorthand | means |
 //! |---|---|
 //! | `write_handler installed` | `file_event_created handler=send_reply_to_client` |
-//! | `write_handler removed` | `file_event_deleted mask=w` |
+//! | `write_handler removed` | `file_event_deleted mask=w now=r` |
 //! | `key_expired` | `expire_cycle expired>=1` |
 //! | `refired` | `file_event refired=yes` |
 //!
@@ -28,8 +28,11 @@
 //! (`config`) matches all its subcommands; a handler matches our name or the
 //! Redis name (`read_query_from_client` or `readQueryFromClient`); `key` is a
 //! Redis `KEYS`-style pattern that must match one of the command's keys; a
-//! mask is written with the letters `r`, `w`, `b` and compared exactly; yes/no
-//! fields take `yes`, `no`, `true` or `false`.
+//! mask is written with the letters `r`, `w`, `b` and means "has these flags",
+//! the way Redis tests a mask (`mask & AE_WRITABLE`): `mask=w` holds for `w`,
+//! `rw` and `wb` alike, `mask!=w` for a mask without `w`, and `mask=none` only
+//! for the empty mask (see [`mask_holds`]); yes/no fields take `yes`, `no`,
+//! `true` or `false`.
 //!
 //! Every field a kind has is listed by [`fields_of`]; a condition naming an
 //! unknown event, an unknown field or a value of the wrong type is refused when
@@ -259,6 +262,7 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
             ("expired", Expired),
             ("duration_us", DurationUs),
         ],
+        ProbeKind::LazyExpired => &[("key", Key), ("db", Db), ("client", Client), ("fd", Fd)],
         ProbeKind::FileEventCreated => &[
             ("fd", Fd),
             ("mask", Mask),
@@ -308,7 +312,13 @@ const SHORTHANDS: &[(&[&str], &str)] = &[
         &["write_handler", "installed"],
         "file_event_created handler=send_reply_to_client",
     ),
-    (&["write_handler", "removed"], "file_event_deleted mask=w"),
+    // The reader stays: a client being freed loses both directions at once,
+    // which is not the handler removing itself. Under `appendfsync always`
+    // the removed mask is `wb` (deleting WRITABLE clears BARRIER too).
+    (
+        &["write_handler", "removed"],
+        "file_event_deleted mask=w now=r",
+    ),
     (&["key_expired"], "expire_cycle expired>=1"),
     (&["refired"], "file_event refired=yes"),
 ];
@@ -481,7 +491,7 @@ fn parse_filter(kind: ProbeKind, word: &str) -> Result<Filter, ConditionError> {
         },
         Type::Mask => Value::Mask(parse_mask(raw).ok_or_else(|| {
             ConditionError(format!(
-                "`{name}` takes a mask made of the letters r, w and b, not `{raw}`"
+                "`{name}` takes a mask made of the letters r, w and b (or `none`), not `{raw}`"
             ))
         })?),
         Type::Word(allowed) => {
@@ -500,6 +510,9 @@ fn parse_filter(kind: ProbeKind, word: &str) -> Result<Filter, ConditionError> {
 }
 
 fn parse_mask(raw: &str) -> Option<Mask> {
+    if raw.eq_ignore_ascii_case("none") {
+        return Some(Mask::NONE);
+    }
     raw.chars().try_fold(Mask::NONE, |m, c| {
         let bit = match c {
             'r' | 'R' => Mask::READABLE,
@@ -509,6 +522,16 @@ fn parse_mask(raw: &str) -> Option<Mask> {
         };
         Some(m.union(bit))
     })
+}
+
+/// Whether an event's mask `got` matches the mask a condition wrote: it has
+/// every flag written (`w` matches `w`, `rw`, `wb`, `rwb`), as Redis tests a
+/// mask flag by flag; the empty mask (`none`) matches only the empty mask.
+fn mask_holds(got: Mask, wanted: Mask) -> bool {
+    match wanted.is_empty() {
+        true => got.is_empty(),
+        false => got.contains(wanted),
+    }
 }
 
 /// A field's value in one event.
@@ -570,11 +593,14 @@ fn get(field: Field, ev: &Event) -> Option<Got<'_>> {
         | (D::ClientBlocked { client, .. }, Field::Client)
         | (D::CommandQueued { client, .. }, Field::Client)
         | (D::ClientUnblocked { client, .. }, Field::Client)
+        | (D::LazyExpired { client, .. }, Field::Client)
         | (D::WriteHandlerInstalled { client, .. }, Field::Client) => num(*client),
         (D::AofAppended { command, .. }, Field::Name) => Some(Got::Text(command)),
         (D::AofAppended { bytes, .. }, Field::Bytes)
         | (D::AofFlushed { bytes, .. }, Field::Bytes) => num(*bytes),
         (D::ClientBlocked { keys, .. }, Field::Key) => Some(Got::Keys(keys)),
+        (D::LazyExpired { key, .. }, Field::Key) => Some(Got::Keys(std::slice::from_ref(key))),
+        (D::LazyExpired { db, .. }, Field::Db) => num((*db).into()),
         (D::CommandQueued { name, .. }, Field::Name) => Some(Got::Text(name)),
         (D::Command { client_name, .. }, Field::ClientName) => {
             Some(client_name.as_deref().map_or(Got::Nothing, Got::Text))
@@ -686,7 +712,7 @@ impl Filter {
                 .iter()
                 .any(|k| glob_match(pattern.as_bytes(), k.as_bytes())),
             (Got::Bool(a), Value::Bool(b)) => a == b,
-            (Got::Mask(a), Value::Mask(b)) => a == b,
+            (Got::Mask(a), Value::Mask(b)) => mask_holds(*a, *b),
             _ => return false,
         };
         match self.op {
@@ -825,16 +851,14 @@ mod tests {
         });
         assert!(cond("write_handler installed").matches(&installed));
         assert!(cond("write_handler installed now=rw").matches(&installed));
-        let removed = |mask| {
-            ev(ProbeData::FileEventDeleted {
-                fd: 9,
-                mask,
-                now: Mask::READABLE,
-            })
-        };
-        assert!(cond("write_handler removed").matches(&removed(Mask::WRITABLE)));
+        let removed = |mask, now| ev(ProbeData::FileEventDeleted { fd: 9, mask, now });
+        assert!(cond("write_handler removed").matches(&removed(Mask::WRITABLE, Mask::READABLE)));
+        // Under `appendfsync always` the barrier goes with the writer.
+        let wb = Mask::WRITABLE.union(Mask::BARRIER);
+        assert!(cond("write_handler removed").matches(&removed(wb, Mask::READABLE)));
         // Closing a client removes both directions: not "the handler removed itself".
-        assert!(!cond("write_handler removed").matches(&removed(Mask(3))));
+        assert!(!cond("write_handler removed").matches(&removed(Mask(3), Mask::NONE)));
+        assert!(!cond("write_handler removed").matches(&removed(Mask::READABLE, Mask::NONE)));
         let expired = |n| {
             ev(ProbeData::ExpireCycle {
                 fast: false,
@@ -846,6 +870,52 @@ mod tests {
         assert!(cond("key_expired").matches(&expired(1)));
         assert!(!cond("key_expired").matches(&expired(0)));
         assert!(cond("key_expired fast=no").matches(&expired(2)));
+    }
+
+    #[test]
+    fn a_mask_matches_when_it_has_the_flags_written() {
+        let created = |mask: u8, now: u8| {
+            ev(ProbeData::FileEventCreated {
+                fd: 9,
+                mask: Mask(mask),
+                handler: Handler::new("send_reply_to_client", "sendReplyToClient"),
+                now: Mask(now),
+            })
+        };
+        // rwb: readable, writable and the barrier of `appendfsync always`.
+        let barrier = created(2 | 4, 1 | 2 | 4);
+        for holds in [
+            "mask=w", "mask=wb", "mask=bw", "now=rwb", "now=rw", "now=r", "now=b",
+        ] {
+            assert!(
+                cond(&format!("file_event_created {holds}")).matches(&barrier),
+                "{holds}"
+            );
+        }
+        for fails in [
+            "mask=r",
+            "mask=rw",
+            "mask=none",
+            "now=none",
+            "mask!=w",
+            "now!=rw",
+        ] {
+            assert!(
+                !cond(&format!("file_event_created {fails}")).matches(&barrier),
+                "{fails}"
+            );
+        }
+        let plain = created(2, 1 | 2);
+        assert!(cond("file_event_created now=rw mask!=b now!=b").matches(&plain));
+        assert!(!cond("file_event_created now=rwb").matches(&plain));
+        let deleted = ev(ProbeData::FileEventDeleted {
+            fd: 9,
+            mask: Mask(3),
+            now: Mask::NONE,
+        });
+        assert!(cond("file_event_deleted now=none mask=rw").matches(&deleted));
+        assert!(cond("file_event_deleted now!=r").matches(&deleted));
+        assert!(!cond("file_event_deleted mask=none").matches(&deleted));
     }
 
     #[test]

@@ -101,6 +101,14 @@
 //! meeting one of them whatever the queue holds; [`pause::PauseDriver`]
 //! keeps that list in step with the guide.
 //!
+//! **Resuming.** [`Walkthrough::open`] opens a chapter at its first step not
+//! done, on a server that holds none of what the steps before it made. A
+//! step's `setup:` ([`Step::setup`]) re-creates it: when the chapter was
+//! opened at a step other than its first, [`Walkthrough::take_setup`] gives
+//! that step's set-up out once, as soon as the loop watches the step (so
+//! what the set-up causes counts), and the viewer sends it with the
+//! built-in client.
+//!
 //! **Progress.** A step is done when its condition is met, or, for a step
 //! without a condition, when the learner moves on from it. Done steps are
 //! saved at once ([`progress`]); [`Walkthrough::reset_progress`] forgets them
@@ -182,6 +190,9 @@ pub struct Walkthrough {
     shadow: Vec<condition::Progress>,
     /// Where the current step's wait was seen met before it opened.
     earlier: Option<Sighting>,
+    /// The step the chapter was opened at, when that is not its first and
+    /// the step has a `setup:` not sent yet (see [`Walkthrough::take_setup`]).
+    setup_due: Option<usize>,
 }
 
 /// Where a step's wait-condition was met: the completing event.
@@ -216,6 +227,7 @@ impl Walkthrough {
             sightings: Vec::new(),
             shadow: Vec::new(),
             earlier: None,
+            setup_due: None,
         }
     }
 
@@ -416,7 +428,33 @@ impl Walkthrough {
         self.sightings = vec![None; steps];
         self.shadow = vec![condition::Progress::default(); steps];
         self.earlier = None;
+        self.setup_due =
+            (first_open > 0 && c.steps[first_open].setup.is_some()).then_some(first_open);
         true
+    }
+
+    /// The `setup:` of the step the chapter was just opened at, once it is
+    /// time to send it: the chapter opened at a step other than its first
+    /// (progress resumed it there), the learner is still on that step, and
+    /// the loop watches it (the watch list and the pause breakpoint are
+    /// confirmed), so what the set-up causes counts for the step. Given out
+    /// once; `None` otherwise. Leaving the step first drops it.
+    pub fn take_setup(&mut self) -> Option<Action> {
+        let due = self.setup_due?;
+        if self.pos.map(|p| p.step) != Some(due) {
+            self.setup_due = None;
+            return None;
+        }
+        if !(self.watch_armed() && self.pause_armed()) {
+            return None;
+        }
+        self.setup_due = None;
+        self.current_step()?.setup.clone()
+    }
+
+    /// True while the step the chapter opened at still has a set-up to send.
+    pub fn setup_pending(&self) -> bool {
+        self.setup_due.is_some()
     }
 
     /// Goes to step `step` of the open chapter.
@@ -675,6 +713,11 @@ pub fn render_step(step: &Step, port: u16) -> String {
     }
     if let Some(action) = &step.action {
         out.push_str(&format!("  do:     {action}   (t sends it)\n"));
+    }
+    if let Some(setup) = &step.setup {
+        out.push_str(&format!(
+            "  setup:  {setup}   (sent first when the chapter opens here)\n"
+        ));
     }
     for c in &step.wait.conditions {
         out.push_str(&format!("  wait:   {}\n", c.text));

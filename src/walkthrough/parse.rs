@@ -45,7 +45,16 @@ const META_KEYS: &[(&str, bool)] = &[
 
 /// Step field names.
 const STEP_FIELDS: &[&str] = &[
-    "anchor", "action", "client", "repeat", "wait", "pause", "look", "link",
+    "anchor",
+    "action",
+    "client",
+    "repeat",
+    "setup",
+    "setup_client",
+    "wait",
+    "pause",
+    "look",
+    "link",
 ];
 
 /// Parses the text of one chapter file. `file` names it in diagnostics, and
@@ -140,6 +149,8 @@ struct StepBuilder {
     in_fence: bool,
     action_lines: Vec<(usize, Vec<Vec<u8>>)>,
     client: Option<(usize, String)>,
+    setup_lines: Vec<(usize, Vec<Vec<u8>>)>,
+    setup_client: Option<(usize, String)>,
     repeat: Option<(usize, u32)>,
     pause_line: usize,
     seen_pause: bool,
@@ -342,6 +353,7 @@ impl Parser<'_> {
                 text: String::new(),
                 anchors: Vec::new(),
                 action: None,
+                setup: None,
                 wait: Sequence::default(),
                 pause: false,
                 look: Vec::new(),
@@ -352,6 +364,8 @@ impl Parser<'_> {
             in_fence: false,
             action_lines: Vec::new(),
             client: None,
+            setup_lines: Vec::new(),
+            setup_client: None,
             repeat: None,
             pause_line: 0,
             seen_pause: false,
@@ -427,27 +441,34 @@ impl Parser<'_> {
                     line: n,
                 });
             }
-            "action" => match split_args(value) {
-                Ok(argv) if !argv.is_empty() => b.action_lines.push((n, argv)),
-                Ok(_) => self.error(n, "`action:` needs a command"),
+            "action" | "setup" => match split_args(value) {
+                Ok(argv) if !argv.is_empty() => match key {
+                    "action" => b.action_lines.push((n, argv)),
+                    _ => b.setup_lines.push((n, argv)),
+                },
+                Ok(_) => self.error(n, format!("`{key}:` needs a command")),
                 Err(e) => self.error(
                     n,
-                    format!("`action:` cannot be split like redis-cli would: {e}"),
+                    format!("`{key}:` cannot be split like redis-cli would: {e}"),
                 ),
             },
-            "client" => {
+            "client" | "setup_client" => {
                 let ok = value.len() <= 32
                     && value
                         .bytes()
                         .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
-                if b.client.is_some() {
-                    self.error(n, "`client:` is given twice");
+                let slot = match key {
+                    "client" => &mut b.client,
+                    _ => &mut b.setup_client,
+                };
+                if slot.is_some() {
+                    self.error(n, format!("`{key}:` is given twice"));
                 } else if ok {
-                    b.client = Some((n, value.to_string()));
+                    *slot = Some((n, value.to_string()));
                 } else {
                     self.error(
                         n,
-                        "`client:` is a name of up to 32 letters, digits, `-` or `_`",
+                        format!("`{key}:` is a name of up to 32 letters, digits, `-` or `_`"),
                     );
                 }
             }
@@ -516,19 +537,33 @@ impl Parser<'_> {
     }
 
     fn finish_step(&mut self, mut b: StepBuilder, chapter: &mut Chapter) {
+        let step_client = b
+            .client
+            .as_ref()
+            .map_or(DEFAULT_CLIENT.to_string(), |(_, c)| c.clone());
+        if let Some((first, _)) = b.setup_lines.first() {
+            b.step.setup = Some(Action {
+                client: b
+                    .setup_client
+                    .take()
+                    .map_or(step_client.clone(), |(_, c)| c),
+                commands: b.setup_lines.iter().map(|(_, a)| a.clone()).collect(),
+                repeat: 1,
+                line: *first,
+            });
+        } else if let Some((n, _)) = b.setup_client {
+            self.error(n, "`setup_client:` without a `setup:` to send");
+        }
         if let Some((first, _)) = b.action_lines.first() {
             b.step.action = Some(Action {
-                client: b
-                    .client
-                    .take()
-                    .map_or(DEFAULT_CLIENT.to_string(), |(_, c)| c),
+                client: step_client,
                 commands: b.action_lines.iter().map(|(_, a)| a.clone()).collect(),
                 repeat: b.repeat.map_or(1, |(_, r)| r),
                 line: *first,
             });
         } else {
-            if let Some((n, _)) = b.client {
-                self.error(n, "`client:` without an `action:` to send");
+            if let Some((n, _)) = b.client.filter(|_| b.step.setup.is_none()) {
+                self.error(n, "`client:` without an `action:` or `setup:` to send");
             }
             if let Some((n, _)) = b.repeat {
                 self.error(n, "`repeat:` without an `action:` to repeat");
@@ -641,6 +676,40 @@ wait: inside a code block is prose
     }
 
     #[test]
+    fn setup_lines_go_on_their_own_client_or_the_steps() {
+        let head = "---\ntitle: t\nsummary: s\n---\n";
+        let c = parse(&format!(
+            "{head}## a\nclient: other\naction: GET big\nsetup: SETRANGE big 9 x\nsetup: DEL small\n\
+             ## b\nsetup_client: sleeper\nsetup: DEBUG SLEEP 1\nclient: bystander\naction: PING\n\
+             ## c\nclient: first\nsetup: PING\nwait: command\n## d\nsetup: PING\n"
+        ))
+        .expect("parses");
+        let setup = |i: usize| c.steps[i].setup.clone().expect("a setup");
+        assert_eq!(setup(0).client, "other");
+        assert_eq!(setup(0).commands.len(), 2);
+        assert_eq!(setup(0).line, 8);
+        assert_eq!(
+            setup(0).to_string(),
+            "SETRANGE big 9 x | DEL small (in one write) [client other]"
+        );
+        assert_eq!(setup(1).client, "sleeper");
+        assert_eq!(
+            c.steps[1].action.as_ref().expect("action").client,
+            "bystander"
+        );
+        assert_eq!(setup(2).client, "first");
+        assert!(c.steps[2].action.is_none());
+        assert_eq!(setup(3).client, DEFAULT_CLIENT);
+        assert!(
+            parse(GOOD)
+                .expect("parses")
+                .steps
+                .iter()
+                .all(|s| s.setup.is_none())
+        );
+    }
+
+    #[test]
     fn metadata_problems_name_the_line() {
         assert_eq!(
             errors("")[0],
@@ -708,6 +777,16 @@ wait: inside a code block is prose
         );
         let e = errors(&format!("{head}## s\nclient: x\n"));
         assert!(e[0].contains(":6: `client:` without an `action:`"), "{e:?}");
+        let e = errors(&format!("{head}## s\nsetup_client: x\nsetup: \"open\n"));
+        assert!(
+            e.iter()
+                .any(|m| m.contains(":6: `setup_client:` without a `setup:`")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains(":7: `setup:` cannot be split")),
+            "{e:?}"
+        );
         let e = errors(&format!("{head}## s\nlink: https://x.org\nanchor: -bad\n"));
         assert!(
             e.iter().any(|m| m.contains(":6: `link:` needs a label")),

@@ -133,10 +133,13 @@ fn debug_sleep_duration(arg: &[u8]) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
-/// `DEBUG SLEEP <seconds>` and `DEBUG HELP` (the part of `debugCommand` we
-/// implement). DEBUG parses its own subcommands, so a wrong one gets
-/// `unknown subcommand or wrong number of arguments`, as in Redis.
-fn debug_command(_server: &mut Server, c: &mut Client) {
+/// `DEBUG SLEEP <seconds>`, `DEBUG SET-ACTIVE-EXPIRE <0|1>` and `DEBUG HELP`
+/// (the part of `debugCommand` we implement). DEBUG parses its own
+/// subcommands, so a wrong one gets `unknown subcommand or wrong number of
+/// arguments`, as in Redis. SET-ACTIVE-EXPIRE reads its argument with C's
+/// `atoi`, as Redis does: any number but 0 turns the active expire cycle on,
+/// and text that is not a number reads as 0.
+fn debug_command(server: &mut Server, c: &mut Client) {
     let sub = c.argv[1].to_ascii_lowercase();
     match (sub.as_slice(), c.argv.len()) {
         (b"help", 2) => c.add_reply_help(
@@ -145,8 +148,16 @@ fn debug_command(_server: &mut Server, c: &mut Client) {
                 "SLEEP <seconds>",
                 "    Block the event loop thread for <seconds>, which may have decimals:",
                 "    no client is served and no timer runs until it returns.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    0 stops serverCron and beforeSleep from deleting expired keys: a key",
+                "    past its deadline then goes only when a command looks it up. 1 (or",
+                "    any other number) turns the active expire cycle back on.",
             ],
         ),
+        (b"set-active-expire", 3) => {
+            server.active_expire_enabled = util::atoi(&c.argv[2]) != 0;
+            c.add_reply_ok();
+        }
         (b"sleep", 3) => {
             std::thread::sleep(debug_sleep_duration(&c.argv[2]));
             c.add_reply_ok();
@@ -462,6 +473,34 @@ mod tests {
     }
 
     #[test]
+    fn debug_set_active_expire_reads_its_argument_like_atoi() {
+        let mut server = server();
+        let (mut c, _peer) = client(&mut server);
+        for (arg, on) in [
+            (&b"0"[..], false),
+            (b"1", true),
+            (b"x", false),
+            (b"2", true),
+            (b"-1", true),
+            (b"01", true),
+            (b" 7abc", true),
+            (b"", false),
+            (b"4294967296", false),
+        ] {
+            let reply = run(&mut server, &mut c, &[b"DEBUG", b"set-active-expire", arg]);
+            assert_eq!(show(&reply), "+OK\r\n", "{arg:?}");
+            assert_eq!(server.active_expire_enabled, on, "{arg:?}");
+        }
+        for req in ["DEBUG SET-ACTIVE-EXPIRE", "DEBUG SET-ACTIVE-EXPIRE 0 1"] {
+            assert_eq!(
+                show(&run_str(&mut server, &mut c, req)),
+                "-ERR unknown subcommand or wrong number of arguments for 'SET-ACTIVE-EXPIRE'. Try DEBUG HELP.\r\n",
+                "{req}"
+            );
+        }
+    }
+
+    #[test]
     fn debug_errors_match_redis() {
         let mut server = server();
         let (mut c, _peer) = client(&mut server);
@@ -495,7 +534,7 @@ mod tests {
             assert_eq!(show(&run_str(&mut server, &mut c, req)), expected, "{req}");
         }
         let help = show(&run(&mut server, &mut c, &[b"DEBUG", b"Help"]));
-        assert!(help.starts_with("*6\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+SLEEP <seconds>\r\n"));
+        assert!(help.starts_with("*10\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+SLEEP <seconds>\r\n"));
     }
 
     #[test]

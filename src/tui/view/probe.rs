@@ -140,6 +140,11 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
             if *fast { "fast" } else { "slow" },
             plural(*sampled, "key")
         ),
+        ProbeData::LazyExpired {
+            client, db, key, ..
+        } => format!(
+            "expireIfNeeded: client {client}'s command found {key} (db {db}) past its deadline and deleted it"
+        ),
         ProbeData::FileEventCreated {
             fd, mask, handler, ..
         } => {
