@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use loopscope::server::{self, Config};
 use loopscope::trace::admission::Policy;
 use loopscope::trace::attach::spawn_attach_server;
-use loopscope::trace::model::{Control, ControlRequest, Message};
+use loopscope::trace::model::{Control, ControlRequest, Message, ProbeData};
 use loopscope::trace::reader::TraceReader;
 use loopscope::trace::{self, Subscription, TraceHandle};
 use loopscope::walkthrough::client::{ActionClient, ClientEvent};
@@ -344,8 +344,17 @@ impl Player {
         })?;
         let deadline = Instant::now() + self.timeout;
         loop {
+            let mut parked = false;
             while let Ok(msg) = self.sub.recv_timeout(Some(Duration::from_millis(5))) {
+                parked |= matches!(&*msg, Message::Event(e) if matches!(e.data, ProbeData::ClientBlocked { .. }));
                 self.handle(&msg);
+            }
+            if parked {
+                // A set-up that blocks (a waiter the step's action will
+                // serve) is done once the loop parks its client; its reply
+                // comes with the step's action, and is checked with the rest.
+                self.actions_sent += 1;
+                return Ok(());
             }
             match self.client.try_event() {
                 Some(ClientEvent::Connected { client, local }) => self.own.push((client, local)),
