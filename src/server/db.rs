@@ -163,6 +163,7 @@ impl Db {
     /// `expired_keys`; returns true if it did.
     ///
     /// Mirror of `expireIfNeeded` (db.c) on a master.
+    // anchor: db.expire_if_needed
     pub fn expire_if_needed(&mut self, key: &[u8], stats: &mut Stats) -> bool {
         match self.dict.find(key) {
             Some(pos) => self.expire_pos_if_needed(pos, stats),

@@ -204,6 +204,12 @@ pub static ANCHORS: &[AnchorInfo] = &[
         redis_7_0_15("replicationFeedMonitors"),
     ),
     anchor(
+        "db.expire_if_needed",
+        "expire_if_needed",
+        "Every lookup checks the key's deadline first: a key past it is deleted right there.",
+        redis_7_0_15("expireIfNeeded"),
+    ),
+    anchor(
         "server.server_cron",
         "server_cron",
         "The heartbeat, hz times a second: client timeouts, stats, expiry, shutdown.",
