@@ -257,13 +257,25 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // As in Redis's main: the listener is live, the tracer sees the load
+    // (whose loop iterations answer early clients), then the loop runs.
     log::notice(&format!(
-        "loopscope {} ready to accept connections on {} (try: redis-cli -p {})",
+        "loopscope {} initialized, listening on {}",
         env!("CARGO_PKG_VERSION"),
-        srv.local_addr,
-        srv.local_addr.port()
+        srv.local_addr
     ));
-    el.main(&mut srv);
+    let loaded = server::load_data_from_disk(&mut el, &mut srv);
+    if let Err(e) = &loaded {
+        eprintln!("loopscope: {e}");
+    } else if !srv.shutdown_requested {
+        log::notice(&format!(
+            "loopscope {} ready to accept connections on {} (try: redis-cli -p {})",
+            env!("CARGO_PKG_VERSION"),
+            srv.local_addr,
+            srv.local_addr.port()
+        ));
+        el.main(&mut srv);
+    }
     // Dropping the loop drops its tracer, which ends the stream: the file
     // sink writes what is still queued and returns.
     drop(el);
@@ -272,6 +284,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
     if let Some(attached) = attach_server {
         attached.finish(std::time::Duration::from_secs(2));
+    }
+    if loaded.is_err() {
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }
@@ -624,7 +639,12 @@ fn tour(args: TourArgs) -> ExitCode {
                     srv.local_addr
                 ));
                 if tx.send(Ok((handle, srv.local_addr))).is_ok() {
-                    el.main(&mut srv);
+                    // Loaded with the tour watching, as in `serve`.
+                    match server::load_data_from_disk(&mut el, &mut srv) {
+                        Err(e) => log::warning(&format!("loopscope: {e}")),
+                        Ok(()) if srv.shutdown_requested => {}
+                        Ok(()) => el.main(&mut srv),
+                    }
                 }
             }
         });

@@ -262,3 +262,18 @@ pub fn aof_fsynced(server: &Server, kind: super::aof::FsyncKind) -> ProbeData {
         background: kind == super::aof::FsyncKind::Background,
     }
 }
+
+/// The first probe of an iteration run by `process_events_while_blocked`.
+pub fn events_while_blocked(
+    server: &Server,
+    caller: crate::server::networking::WhileBlockedCaller,
+    round: u32,
+) -> ProbeData {
+    ProbeData::EventsWhileBlocked {
+        caller: caller.mirrors().to_string(),
+        round,
+        loading: server.loading,
+        loaded_bytes: server.loading_loaded_bytes,
+        total_bytes: server.loading_total_bytes,
+    }
+}
