@@ -209,8 +209,10 @@ pub fn load_append_only_files(
         return Ok(true);
     }
     open_incr(server, &manifest, base_size, history)
-        .map(|()| total_size > 0)
-        .map_err(|()| "Cannot open the AOF".to_string())
+        .map_err(|()| "Cannot open the AOF".to_string())?;
+    // A CONFIG SET appendonly no served while loading takes effect now.
+    super::apply_config(server)?;
+    Ok(total_size > 0)
 }
 
 /// Replays the manifest's files in order, base first; returns the size of
