@@ -326,3 +326,72 @@ fn redis_answers_the_same_while_loading() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let _ = child.wait();
 }
+
+/// In this process, with a viewer on the trace: a client that connected
+/// and sent PING before the load started is accepted, read and answered by
+/// the loader's first `process_events_while_blocked` (accept, read, write:
+/// three of its four iterations), and every iteration run from inside the
+/// loader says so with an `events_while_blocked` probe.
+#[test]
+fn the_trace_shows_the_iterations_run_from_inside_the_loader() {
+    use loopscope::server::{self, Config};
+    use loopscope::trace::{self, model::Message, model::ProbeData};
+    use std::io::Read;
+
+    let dir = TempDir::new("trace");
+    // 3,000 commands: the loader serves the clients at commands 0, 1024 and 2048.
+    let total = write_aof(&dir.0, 2_999);
+    let config = Config {
+        port: 0,
+        appendonly: true,
+        dir: dir.0.clone(),
+        ..Config::default()
+    };
+    let (mut el, mut srv) = server::init_server(config).expect("the server starts");
+    let (mut tracer, handle) = trace::tracer(false);
+    tracer.set_facts(server::probes::facts(&srv, el.setsize));
+    el.set_tracer(tracer);
+    let sub = handle.subscribe(1 << 16);
+
+    // The listener is registered already: the kernel completes the
+    // connection, and the PING waits in the socket until the loader looks.
+    let mut conn = std::net::TcpStream::connect(srv.local_addr).expect("connect");
+    conn.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+    server::load_data_from_disk(&mut el, &mut srv).expect("the AOF loads");
+    assert!(!srv.loading);
+
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = vec![0; LOADING.len()];
+    conn.read_exact(&mut got).expect("the -LOADING reply");
+    assert_eq!(got, LOADING);
+
+    let mut rounds = Vec::new();
+    let mut ping_seen_in_round = None;
+    while let Ok(msg) = sub.recv_timeout(Some(Duration::from_millis(200))) {
+        let Message::Event(ev) = &*msg else { continue };
+        match &ev.data {
+            ProbeData::EventsWhileBlocked {
+                caller,
+                round,
+                loading,
+                total_bytes,
+                loaded_bytes,
+            } => {
+                assert_eq!(caller, "loadSingleAppendOnlyFile");
+                assert!(*loading);
+                assert_eq!(*total_bytes, total);
+                assert!(loaded_bytes <= total_bytes);
+                rounds.push(*round);
+            }
+            ProbeData::Command { argv, .. } if argv.first().is_some_and(|a| a == "PING") => {
+                ping_seen_in_round = rounds.last().copied();
+            }
+            _ => {}
+        }
+    }
+    // Round 1 accepts, round 2 reads and refuses the PING, round 3 writes
+    // the reply, round 4 finds nothing; the next two calls stop after one
+    // idle round each.
+    assert_eq!(rounds, [1, 2, 3, 4, 1, 1], "{rounds:?}");
+    assert_eq!(ping_seen_in_round, Some(2));
+}
