@@ -1153,3 +1153,54 @@ mod barrier_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod loading_tests {
+    use super::*;
+    use crate::server::cmd::test_support;
+
+    /// The check `processCommand` makes while loading: commands without
+    /// the `loading` flag are refused with Redis's exact error, which also
+    /// dooms an open transaction; flagged ones run. An EXEC is refused too
+    /// when its queue holds an unflagged command (queued before loading
+    /// began: Redis's `cmd_inv_flags` rule).
+    #[test]
+    fn while_loading_only_commands_with_the_loading_flag_run() {
+        let mut server = test_support::server();
+        let (mut c, _peer) = test_support::client(&mut server);
+        let mut tracer = Tracer::disabled();
+        let mut send = |server: &mut Server, c: &mut Client, words: &[&str]| {
+            c.argv = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+            process_command(&mut tracer, server, c);
+            c.reply.take()
+        };
+        assert_eq!(send(&mut server, &mut c, &["MULTI"]), b"+OK\r\n");
+        assert_eq!(send(&mut server, &mut c, &["PING"]), b"+QUEUED\r\n");
+        server.loading = true;
+        let loading = b"-LOADING Redis is loading the dataset in memory\r\n";
+        assert_eq!(send(&mut server, &mut c, &["EXEC"]), loading);
+        assert_eq!(send(&mut server, &mut c, &["DISCARD"]), b"+OK\r\n");
+        for refused in [
+            &["PING"][..],
+            &["GET", "k"],
+            &["SET", "k", "v"],
+            &["DBSIZE"],
+        ] {
+            assert_eq!(send(&mut server, &mut c, refused), loading, "{refused:?}");
+        }
+        assert_eq!(send(&mut server, &mut c, &["ECHO", "x"]), b"$1\r\nx\r\n");
+        assert_eq!(send(&mut server, &mut c, &["SELECT", "1"]), b"+OK\r\n");
+        let info = send(&mut server, &mut c, &["INFO", "persistence"]);
+        let info = String::from_utf8_lossy(&info);
+        assert!(info.contains("\r\nloading:1\r\n"), "{info}");
+        assert!(info.contains("\r\nloading_total_bytes:0\r\n"), "{info}");
+        assert_eq!(send(&mut server, &mut c, &["MULTI"]), b"+OK\r\n");
+        assert_eq!(send(&mut server, &mut c, &["GET", "k"]), loading);
+        assert_eq!(
+            send(&mut server, &mut c, &["EXEC"]),
+            b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
+        server.loading = false;
+        assert_eq!(send(&mut server, &mut c, &["PING"]), b"+PONG\r\n");
+    }
+}
