@@ -257,13 +257,25 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // As in Redis's main: the listener is live, the tracer sees the load
+    // (whose loop iterations answer early clients), then the loop runs.
     log::notice(&format!(
-        "loopscope {} ready to accept connections on {} (try: redis-cli -p {})",
+        "loopscope {} initialized, listening on {}",
         env!("CARGO_PKG_VERSION"),
-        srv.local_addr,
-        srv.local_addr.port()
+        srv.local_addr
     ));
-    el.main(&mut srv);
+    let loaded = server::load_data_from_disk(&mut el, &mut srv);
+    if let Err(e) = &loaded {
+        eprintln!("loopscope: {e}");
+    } else if !srv.shutdown_requested {
+        log::notice(&format!(
+            "loopscope {} ready to accept connections on {} (try: redis-cli -p {})",
+            env!("CARGO_PKG_VERSION"),
+            srv.local_addr,
+            srv.local_addr.port()
+        ));
+        el.main(&mut srv);
+    }
     // Dropping the loop drops its tracer, which ends the stream: the file
     // sink writes what is still queued and returns.
     drop(el);
@@ -272,6 +284,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
     if let Some(attached) = attach_server {
         attached.finish(std::time::Duration::from_secs(2));
+    }
+    if loaded.is_err() {
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }
@@ -607,6 +622,10 @@ fn tour(args: TourArgs) -> ExitCode {
     let state_dir = loopscope::state_dir::state_dir();
     let config = args.server.config(state_dir.unwrap_or_else(|| ".".into()));
     let (tx, rx) = std::sync::mpsc::channel();
+    // A load that fails does so with the tour already on screen: its reason
+    // is said once the TUI has given the terminal back.
+    let load_error = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let load_failed = std::sync::Arc::clone(&load_error);
     // The loop and the server are built on their own thread and never leave it.
     let started = std::thread::Builder::new()
         .name("event-loop".into())
@@ -624,7 +643,17 @@ fn tour(args: TourArgs) -> ExitCode {
                     srv.local_addr
                 ));
                 if tx.send(Ok((handle, srv.local_addr))).is_ok() {
-                    el.main(&mut srv);
+                    // Loaded with the tour watching, as in `serve`.
+                    match server::load_data_from_disk(&mut el, &mut srv) {
+                        Err(e) => {
+                            log::warning(&format!("loopscope: {e}"));
+                            if let Ok(mut slot) = load_failed.lock() {
+                                *slot = Some(e.to_string());
+                            }
+                        }
+                        Ok(()) if srv.shutdown_requested => {}
+                        Ok(()) => el.main(&mut srv),
+                    }
                 }
             }
         });
@@ -672,7 +701,7 @@ fn tour(args: TourArgs) -> ExitCode {
     } else {
         addr.ip().to_string()
     };
-    run_ui(
+    let code = run_ui(
         Some(tty),
         loopscope::tui::TraceSource::Live(sub),
         &args.ui,
@@ -683,7 +712,12 @@ fn tour(args: TourArgs) -> ExitCode {
             follow: false,
             server_host: Some(host),
         },
-    )
+    );
+    if let Some(e) = load_error.lock().ok().and_then(|mut slot| slot.take()) {
+        eprintln!("loopscope: {e}");
+        return ExitCode::FAILURE;
+    }
+    code
 }
 
 fn attach(args: AttachArgs) -> ExitCode {

@@ -214,6 +214,31 @@ pub struct Server {
     /// Set by SHUTDOWN: the loop runs nothing more and stops (Redis exits
     /// inside the command; we stop the loop so the trace is flushed too).
     pub shutdown_requested: bool,
+    /// The dataset is being loaded (`loading`): set by [`start_loading`],
+    /// cleared by [`stop_loading`]. Meanwhile the loader runs the loop now
+    /// and then, and commands without the `loading` flag get `-LOADING`.
+    pub loading: bool,
+    /// When loading started, in Unix seconds (`loading_start_time`).
+    pub loading_start_time: u64,
+    /// Bytes to load in all (`loading_total_bytes`): the sizes of the AOF's files.
+    pub loading_total_bytes: u64,
+    /// Bytes loaded so far (`loading_loaded_bytes`), updated every 1024 commands.
+    pub loading_loaded_bytes: u64,
+    /// How deep we are inside [`networking::process_events_while_blocked`]
+    /// (Redis's global `ProcessingEventsWhileBlocked`, a counter because the
+    /// calls can nest). While it is non-zero `before_sleep` does only the
+    /// vital part of its work.
+    pub processing_events_while_blocked: u32,
+    /// Events handled by loop iterations run from inside a blocking
+    /// operation (`events_processed_while_blocked`): how
+    /// `process_events_while_blocked` tells that an iteration did nothing.
+    pub events_processed_while_blocked: u64,
+    /// Inside [`networking::process_events_while_blocked`]: who called it,
+    /// and which of its (at most four) iterations runs; the trace shows both.
+    pub while_blocked: Option<(networking::WhileBlockedCaller, u32)>,
+    /// Milliseconds up to which `while_blocked_cron` has done its periodic
+    /// work (`blocked_last_cron`); 0 when no blocking operation runs.
+    pub blocked_last_cron: u64,
 }
 
 impl Server {
@@ -261,6 +286,14 @@ impl Server {
             deferred_probes: Vec::new(),
             aof: aof::Aof::default(),
             shutdown_requested: false,
+            loading: false,
+            loading_start_time: 0,
+            loading_total_bytes: 0,
+            loading_loaded_bytes: 0,
+            processing_events_while_blocked: 0,
+            events_processed_while_blocked: 0,
+            while_blocked: None,
+            blocked_last_cron: 0,
         }
     }
 }
@@ -331,6 +364,11 @@ impl std::error::Error for StartError {}
 /// loop with room for `maxclients + 128` fds, binds the listener and registers
 /// it READABLE with the accept handler, creates the serverCron time event and
 /// installs the sleep hooks.
+///
+/// It does not load the data: as in Redis's `main`, that comes after, in
+/// [`load_data_from_disk`], once the caller has installed the tracer. The
+/// listener is live by then, so a client can connect while the data loads
+/// and be told `-LOADING` (see [`networking::process_events_while_blocked`]).
 // anchor: server.init_server
 pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), StartError> {
     config.maxclients = adjust_open_files_limit(config.maxclients);
@@ -357,10 +395,6 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
     let listener_fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
 
     let mut server = Server::new(config, listener, listener_fd, local_addr);
-    // Like Redis, the dataset is loaded after the listener is bound but
-    // before the loop runs, so no client is accepted before it is complete.
-    aof::load::load_append_only_files(&mut server).map_err(StartError)?;
-    server.deferred_probes.clear();
     server.cron_id = el.create_time_event(1, SERVER_CRON, None);
     if el.create_file_event(listener_fd, AE_READABLE, networking::ACCEPT_TCP_HANDLER) == AE_ERR {
         return Err(StartError(
@@ -371,6 +405,93 @@ pub fn init_server(mut config: Config) -> Result<(EventLoop<Server>, Server), St
     el.describe = Some(probes::describe);
     install_shutdown_signal_handlers();
     Ok((el, server))
+}
+
+/// Loads the dataset (mirror of `loadDataFromDisk`, which Redis's `main`
+/// calls after `initServer` and before `aeMain`). loopscope has no RDB, so
+/// this is the AOF when `appendonly` is on, and nothing otherwise. The loop
+/// is not running yet, but the loader runs a few of its iterations every
+/// 1024 commands, so clients are accepted and answered meanwhile.
+///
+/// A SHUTDOWN, or a SIGTERM, during the load stops it: then
+/// `server.shutdown_requested` is set, and the caller should not enter the loop.
+// anchor: server.load_data_from_disk
+pub fn load_data_from_disk(
+    el: &mut EventLoop<Server>,
+    server: &mut Server,
+) -> Result<(), StartError> {
+    let start = Instant::now();
+    let loaded = aof::load::load_append_only_files(el, server).map_err(StartError)?;
+    server.deferred_probes.clear();
+    if loaded && !server.shutdown_requested {
+        log::notice(&format!(
+            "DB loaded from append only file: {:.3} seconds",
+            start.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(())
+}
+
+/// Marks the server as loading and starts the progress counters (mirror of
+/// `startLoading`): from now on commands without the `loading` flag are
+/// refused, and INFO shows the `loading_*` fields. Loading is a blocking
+/// operation, so it also starts the clock of [`while_blocked_cron`].
+pub fn start_loading(server: &mut Server, size: u64) {
+    server.loading = true;
+    server.loading_start_time = mstime() / 1000;
+    server.loading_loaded_bytes = 0;
+    server.loading_total_bytes = size;
+    blocking_operation_starts(server);
+}
+
+/// Loading is over (mirror of `stopLoading`).
+pub fn stop_loading(server: &mut Server) {
+    server.loading = false;
+    blocking_operation_ends(server);
+}
+
+/// Adds `size` bytes to the loading progress (mirror of `loadingIncrProgress`).
+pub fn loading_incr_progress(server: &mut Server, size: u64) {
+    server.loading_loaded_bytes += size;
+}
+
+/// A long operation that runs the loop from inside starts (mirror of
+/// `blockingOperationStarts`): `while_blocked_cron` counts from now.
+pub fn blocking_operation_starts(server: &mut Server) {
+    if server.blocked_last_cron == 0 {
+        server.blocked_last_cron = mstime();
+    }
+}
+
+/// The long operation is over (mirror of `blockingOperationEnds`).
+pub fn blocking_operation_ends(server: &mut Server) {
+    server.blocked_last_cron = 0;
+}
+
+/// What stands in for serverCron while the server is blocked (mirror of
+/// `whileBlockedCron`, which `processEventsWhileBlocked` calls after its
+/// iterations, since those run no time events). At most once per `1000/hz`
+/// ms of time gone by it counts the cron loops serverCron would have run,
+/// so `run_with_period` stays in step (Redis also defragments there, which
+/// loopscope does not do). And it is where a SIGTERM received during
+/// loading is acted on: Redis shuts down without saving and exits right
+/// there; we stop the load and the caller does not enter the loop.
+// anchor: server.while_blocked_cron
+pub fn while_blocked_cron(el: &mut EventLoop<Server>, server: &mut Server) {
+    let now = mstime();
+    if server.blocked_last_cron >= now {
+        return;
+    }
+    let hz_ms = 1000 / u64::from(server.config.hz.clamp(1, 500));
+    while server.blocked_last_cron < now {
+        server.blocked_last_cron += hz_ms;
+        server.cronloops += 1;
+    }
+    if server.loading && SHUTDOWN_ASAP.swap(false, Ordering::SeqCst) {
+        log::warning("Received shutdown signal during loading, scheduling shutdown.");
+        server.shutdown_requested = true;
+        prepare_for_shutdown(el, server);
+    }
 }
 
 /// Raises RLIMIT_NOFILE to fit `maxclients` plus the reserved fds, or lowers
@@ -445,7 +566,13 @@ pub const BEFORE_SLEEP: Handler<crate::ae::SleepProc<Server>> = Handler {
 /// replies are written, then clients marked for closing are freed.
 // anchor: server.before_sleep
 pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
+    if let Some((caller, round)) = server.while_blocked {
+        crate::probe!(el.tracer, "before_sleep" => "processEventsWhileBlocked", probes::events_while_blocked(server, caller, round));
+    }
     crate::probe!(el.tracer, "before_sleep" => "beforeSleep", crate::trace::model::ProbeData::BeforeSleepBegin {});
+    if server.processing_events_while_blocked > 0 {
+        return before_sleep_while_blocked(el, server);
+    }
     blocked::handle_blocked_clients_timeout(server);
     if server.active_expire_enabled {
         let stats = expire::active_expire_cycle(server, expire::ExpireCycleKind::Fast);
@@ -478,6 +605,31 @@ pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
         .before_sleep_end(crate::site!("before_sleep", "beforeSleep"), || {
             probes::keyspace(server)
         });
+}
+
+/// The part of `beforeSleep` that still runs when the loop is entered from
+/// [`networking::process_events_while_blocked`] (the early return at the top
+/// of Redis's `beforeSleep`): only what is vital — the AOF flush, the
+/// replies, the clients to free. No expiry, no blocked-client work: the
+/// server is in the middle of something and the data may be half there.
+/// What it did counts as events processed, so the caller runs another
+/// iteration after one that only wrote replies.
+// anchor: server.before_sleep_while_blocked
+fn before_sleep_while_blocked(el: &mut EventLoop<Server>, server: &mut Server) {
+    let mut processed = 0;
+    if server.aof.on {
+        let flushed = aof::flush_append_only_file(server, false);
+        if flushed.did_something() {
+            crate::probe!(el.tracer, "before_sleep_while_blocked" => "flushAppendOnlyFile", probes::aof_flushed(server, &flushed));
+        }
+    }
+    processed += networking::handle_clients_with_pending_writes(el, server);
+    processed += networking::free_clients_in_async_free_queue(el, server);
+    server.events_processed_while_blocked += processed as u64;
+    el.tracer.before_sleep_end(
+        crate::site!("before_sleep_while_blocked", "beforeSleep"),
+        || probes::keyspace(server),
+    );
 }
 
 /// The last things before the server goes (mirror of `prepareForShutdown`

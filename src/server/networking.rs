@@ -494,7 +494,26 @@ fn check_command(
     {
         return Err("Replica can't interact with the keyspace".to_string());
     }
+    if server.loading && is_denyloading_command(c, cmd) {
+        return Err(LOADING_ERROR.to_string());
+    }
     Ok(cmd)
+}
+
+/// The reply to a command refused while the data loads (Redis's
+/// `shared.loadingerr`), byte for byte once encoded:
+/// `-LOADING Redis is loading the dataset in memory\r\n`.
+pub const LOADING_ERROR: &str = "-LOADING Redis is loading the dataset in memory";
+
+/// Whether a command must wait until loading is over (the
+/// `is_denyloading_command` test of `processCommand`): one without the
+/// `loading` flag, or an EXEC whose queue holds one. Only commands that
+/// may run on half-loaded data have the flag: INFO, CONFIG, SELECT, ECHO,
+/// AUTH, HELLO, MULTI/EXEC, SUBSCRIBE, PUBLISH, SHUTDOWN… but not PING,
+/// GET, SET or DBSIZE.
+fn is_denyloading_command(c: &Client, cmd: &RedisCommand) -> bool {
+    let has_loading = |cmd: &RedisCommand| cmd.flags.split(' ').any(|f| f == "loading");
+    !has_loading(cmd) || (cmd.name == "exec" && c.mstate.iter().any(|q| !has_loading(q.cmd)))
 }
 
 /// Refuses a command: the error, and a doomed transaction if one is open
@@ -528,6 +547,64 @@ pub fn call(server: &mut Server, c: &mut Client, cmd: &'static RedisCommand) {
     if let Some(mark) = aof_mark {
         aof::propagate::after_call(server, c, cmd, mark);
     }
+}
+
+/// Who called [`process_events_while_blocked`], as the trace shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhileBlockedCaller {
+    /// The AOF loader, every 1024 commands (`loadSingleAppendOnlyFile`).
+    AofLoading,
+}
+
+impl WhileBlockedCaller {
+    /// The Redis function that makes the call.
+    pub fn mirrors(self) -> &'static str {
+        match self {
+            WhileBlockedCaller::AofLoading => "loadSingleAppendOnlyFile",
+        }
+    }
+}
+
+/// Runs the event loop for a moment from inside a long operation (mirror of
+/// `processEventsWhileBlocked`, in Redis's networking.c), so clients are not
+/// left hanging while the server loads its data: new connections are
+/// accepted, queries read and answered (mostly with `-LOADING`).
+///
+/// It runs up to four iterations, each with file events only and without
+/// waiting (`AE_FILE_EVENTS | AE_DONT_WAIT`, plus both sleep hooks), and
+/// stops early after an iteration that processed nothing: four are enough
+/// for a new client's accept, read, write and close. No time event runs, so
+/// no serverCron: [`super::while_blocked_cron`] stands in for it after the
+/// iterations. While this runs, `before_sleep` does only its vital part.
+// anchor: net.process_events_while_blocked
+pub fn process_events_while_blocked(
+    el: &mut ServerLoop,
+    server: &mut Server,
+    caller: WhileBlockedCaller,
+) {
+    use crate::ae::{AE_CALL_AFTER_SLEEP, AE_CALL_BEFORE_SLEEP, AE_DONT_WAIT, AE_FILE_EVENTS};
+    let mut iterations = 4;
+    server.processing_events_while_blocked += 1;
+    let outer = server.while_blocked.replace((caller, 0));
+    while iterations > 0 {
+        iterations -= 1;
+        if let Some((_, round)) = server.while_blocked.as_mut() {
+            *round += 1;
+        }
+        let startval = server.events_processed_while_blocked;
+        let ae_events = el.process_events(
+            server,
+            AE_FILE_EVENTS | AE_DONT_WAIT | AE_CALL_BEFORE_SLEEP | AE_CALL_AFTER_SLEEP,
+        );
+        // The reduced before_sleep adds what it did to the same counter.
+        server.events_processed_while_blocked += ae_events as u64;
+        if server.events_processed_while_blocked == startval || server.shutdown_requested {
+            break;
+        }
+    }
+    super::while_blocked_cron(el, server);
+    server.while_blocked = outer;
+    server.processing_events_while_blocked -= 1;
 }
 
 /// Queues the client for a write in `before_sleep` if this request produced
@@ -1089,5 +1166,56 @@ mod barrier_tests {
             assert_ne!(mask & AE_WRITABLE, 0);
             assert_eq!(mask & AE_BARRIER != 0, want, "aof {on}, {policy:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod loading_tests {
+    use super::*;
+    use crate::server::cmd::test_support;
+
+    /// The check `processCommand` makes while loading: commands without
+    /// the `loading` flag are refused with Redis's exact error, which also
+    /// dooms an open transaction; flagged ones run. An EXEC is refused too
+    /// when its queue holds an unflagged command (queued before loading
+    /// began: Redis's `cmd_inv_flags` rule).
+    #[test]
+    fn while_loading_only_commands_with_the_loading_flag_run() {
+        let mut server = test_support::server();
+        let (mut c, _peer) = test_support::client(&mut server);
+        let mut tracer = Tracer::disabled();
+        let mut send = |server: &mut Server, c: &mut Client, words: &[&str]| {
+            c.argv = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+            process_command(&mut tracer, server, c);
+            c.reply.take()
+        };
+        assert_eq!(send(&mut server, &mut c, &["MULTI"]), b"+OK\r\n");
+        assert_eq!(send(&mut server, &mut c, &["PING"]), b"+QUEUED\r\n");
+        server.loading = true;
+        let loading = b"-LOADING Redis is loading the dataset in memory\r\n";
+        assert_eq!(send(&mut server, &mut c, &["EXEC"]), loading);
+        assert_eq!(send(&mut server, &mut c, &["DISCARD"]), b"+OK\r\n");
+        for refused in [
+            &["PING"][..],
+            &["GET", "k"],
+            &["SET", "k", "v"],
+            &["DBSIZE"],
+        ] {
+            assert_eq!(send(&mut server, &mut c, refused), loading, "{refused:?}");
+        }
+        assert_eq!(send(&mut server, &mut c, &["ECHO", "x"]), b"$1\r\nx\r\n");
+        assert_eq!(send(&mut server, &mut c, &["SELECT", "1"]), b"+OK\r\n");
+        let info = send(&mut server, &mut c, &["INFO", "persistence"]);
+        let info = String::from_utf8_lossy(&info);
+        assert!(info.contains("\r\nloading:1\r\n"), "{info}");
+        assert!(info.contains("\r\nloading_total_bytes:0\r\n"), "{info}");
+        assert_eq!(send(&mut server, &mut c, &["MULTI"]), b"+OK\r\n");
+        assert_eq!(send(&mut server, &mut c, &["GET", "k"]), loading);
+        assert_eq!(
+            send(&mut server, &mut c, &["EXEC"]),
+            b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
+        server.loading = false;
+        assert_eq!(send(&mut server, &mut c, &["PING"]), b"+PONG\r\n");
     }
 }

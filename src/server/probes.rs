@@ -273,3 +273,18 @@ pub fn lazy_expired(c: &Client, db: usize, key: &[u8]) -> ProbeData {
         key: String::from_utf8_lossy(key).into_owned(),
     }
 }
+
+/// The first probe of an iteration run by `process_events_while_blocked`.
+pub fn events_while_blocked(
+    server: &Server,
+    caller: crate::server::networking::WhileBlockedCaller,
+    round: u32,
+) -> ProbeData {
+    ProbeData::EventsWhileBlocked {
+        caller: caller.mirrors().to_string(),
+        round,
+        loading: server.loading,
+        loaded_bytes: server.loading_loaded_bytes,
+        total_bytes: server.loading_total_bytes,
+    }
+}

@@ -150,6 +150,36 @@ pub static ANCHORS: &[AnchorInfo] = &[
         redis_7_0_15("initServer"),
     ),
     anchor(
+        "server.load_data_from_disk",
+        "load_data_from_disk",
+        "After the listener is live: load the AOF, serving clients every 1024 commands.",
+        redis_7_0_15("loadDataFromDisk"),
+    ),
+    anchor(
+        "aof.load_single_append_only_file",
+        "load_single_append_only_file",
+        "Replay one AOF file through a fake client; every 1024 commands, run the loop a little.",
+        redis_7_0_15("loadSingleAppendOnlyFile"),
+    ),
+    anchor(
+        "net.process_events_while_blocked",
+        "process_events_while_blocked",
+        "Up to 4 file-event iterations that never wait, from inside the loader; no timers.",
+        redis_7_0_15("processEventsWhileBlocked"),
+    ),
+    anchor(
+        "server.before_sleep_while_blocked",
+        "before_sleep_while_blocked",
+        "beforeSleep while blocked: only the AOF flush, the replies and the clients to free.",
+        redis_7_0_15("beforeSleep"),
+    ),
+    anchor(
+        "server.while_blocked_cron",
+        "while_blocked_cron",
+        "serverCron's stand-in while blocked: count cron loops; SIGTERM during loading stops.",
+        redis_7_0_15("whileBlockedCron"),
+    ),
+    anchor(
         "server.before_sleep",
         "before_sleep",
         "Last work before sleeping: write the AOF, then pending replies, free closed clients.",

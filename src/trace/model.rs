@@ -418,6 +418,18 @@ pub enum ProbeData {
     /// set with it (AOF on with `appendfsync always`), which makes the loop
     /// run this fd's writer before its reader.
     WriteHandlerInstalled { client: u64, fd: Fd, barrier: bool },
+    /// This iteration was entered from inside a long operation, not from
+    /// the loop's `main` (`processEventsWhileBlocked`): `caller` is the
+    /// Redis function that called it (`loadSingleAppendOnlyFile` while the
+    /// AOF loads), `round` which of its at most 4 iterations this is.
+    /// While loading, `loaded_bytes` of `total_bytes` are loaded.
+    EventsWhileBlocked {
+        caller: String,
+        round: u32,
+        loading: bool,
+        loaded_bytes: u64,
+        total_bytes: u64,
+    },
 }
 
 /// The kind of a probe: [`ProbeData`] without its data. Breakpoints and drop
@@ -455,11 +467,12 @@ pub enum ProbeKind {
     AofFlushed,
     AofFsynced,
     WriteHandlerInstalled,
+    EventsWhileBlocked,
 }
 
 impl ProbeKind {
     /// Every kind, in the order of the enum (the index used by drop counters).
-    pub const ALL: [ProbeKind; 30] = [
+    pub const ALL: [ProbeKind; 31] = [
         ProbeKind::IterationBegin,
         ProbeKind::IterationEnd,
         ProbeKind::BeforeSleepBegin,
@@ -490,6 +503,7 @@ impl ProbeKind {
         ProbeKind::AofFlushed,
         ProbeKind::AofFsynced,
         ProbeKind::WriteHandlerInstalled,
+        ProbeKind::EventsWhileBlocked,
     ];
 
     /// Position in [`ProbeKind::ALL`].
@@ -531,6 +545,7 @@ impl ProbeData {
             ProbeData::AofFlushed { .. } => ProbeKind::AofFlushed,
             ProbeData::AofFsynced { .. } => ProbeKind::AofFsynced,
             ProbeData::WriteHandlerInstalled { .. } => ProbeKind::WriteHandlerInstalled,
+            ProbeData::EventsWhileBlocked { .. } => ProbeKind::EventsWhileBlocked,
         }
     }
 
@@ -1239,7 +1254,8 @@ impl Snapshot {
             | ProbeData::AofAppended { .. }
             | ProbeData::AofFlushed { .. }
             | ProbeData::AofFsynced { .. }
-            | ProbeData::WriteHandlerInstalled { .. } => {}
+            | ProbeData::WriteHandlerInstalled { .. }
+            | ProbeData::EventsWhileBlocked { .. } => {}
         }
     }
 

@@ -136,6 +136,10 @@ pub struct Frame {
     pub earlier_fired: Option<(u64, Vec<Fired>)>,
     /// Events were lost since the last snapshot: some facts may be out of date.
     pub stale: bool,
+    /// This iteration was run by `processEventsWhileBlocked` from inside a
+    /// long operation (the AOF loader): the Redis caller, and which of the
+    /// at most four iterations it is. `None` for the loop's own iterations.
+    pub while_blocked: Option<(String, u32)>,
 }
 
 impl Frame {
@@ -155,6 +159,7 @@ impl Frame {
                 .and_then(|p| p.before_sleep.clone())
                 .filter(|b| same_iter.is_some() || !b.running()),
             stale: false,
+            while_blocked: same_iter.and_then(|p| p.while_blocked.clone()),
             snap,
         }
     }
@@ -178,6 +183,10 @@ impl Frame {
             ProbeData::IterationBegin {} => {
                 self.poll = None;
                 self.dispatched.clear();
+                self.while_blocked = None;
+            }
+            ProbeData::EventsWhileBlocked { caller, round, .. } => {
+                self.while_blocked = Some((caller.clone(), *round));
             }
             ProbeData::BeforeSleepBegin {} => {
                 self.before_sleep = Some(BeforeSleepInfo {

@@ -133,6 +133,7 @@ fn any_name(data: &ProbeData, mut test: impl FnMut(&str) -> bool) -> bool {
             postponed, fsync, ..
         } => postponed.as_deref().is_some_and(&mut test) || test(fsync),
         ProbeData::AofFsynced { mode, .. } => test(mode),
+        ProbeData::EventsWhileBlocked { caller, .. } => test(caller),
         _ => false,
     }
 }

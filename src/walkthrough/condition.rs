@@ -287,6 +287,7 @@ pub fn fields_of(kind: ProbeKind) -> &'static [(&'static str, Field)] {
         ProbeKind::AofFlushed => &[("bytes", Bytes)],
         ProbeKind::AofFsynced => &[],
         ProbeKind::WriteHandlerInstalled => &[("client", Client), ("fd", Fd)],
+        ProbeKind::EventsWhileBlocked => &[],
     }
 }
 

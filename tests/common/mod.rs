@@ -28,6 +28,13 @@ impl TestServer {
         TestServer::start_retrying(|| (Vec::new(), ()), extra).0
     }
 
+    /// Like [`TestServer::start_with`], but returns as soon as the log says
+    /// `needle` rather than "ready to accept connections": for a server
+    /// that listens (and answers) before it is ready, while it loads.
+    pub fn start_until(extra: &[&str], needle: &'static str) -> TestServer {
+        TestServer::start_retrying_until(|| (Vec::new(), ()), extra, needle).0
+    }
+
     /// Starts a server with an attach port (`--trace-port`) and extra
     /// `serve` flags; returns it and the attach port. Both ports are chosen
     /// afresh on every try.
@@ -48,8 +55,16 @@ impl TestServer {
     /// `extra`), trying again with new choices when it does not come up:
     /// a port chosen free can be taken by another test before it is bound.
     fn start_retrying<T>(
+        choose: impl FnMut() -> (Vec<String>, T),
+        extra: &[&str],
+    ) -> (TestServer, T) {
+        TestServer::start_retrying_until(choose, extra, "ready to accept connections")
+    }
+
+    fn start_retrying_until<T>(
         mut choose: impl FnMut() -> (Vec<String>, T),
         extra: &[&str],
+        needle: &'static str,
     ) -> (TestServer, T) {
         for _ in 0..10 {
             let port = free_port();
@@ -65,7 +80,7 @@ impl TestServer {
                 .expect("spawn loopscope");
             // Wait for the "ready" log line rather than probing with a
             // connection, which would count as a client.
-            if wait_for_line(child.stderr.take().unwrap(), "ready to accept connections") {
+            if wait_for_line(child.stderr.take().unwrap(), needle) {
                 return (TestServer { port, child }, chosen);
             }
             // No ready line: most likely a port was taken; try others.

@@ -5,8 +5,12 @@
 //! Loading replays the files the manifest lists, base first, through a
 //! *fake client*: a client with no connection whose commands run through
 //! the same `call` as everybody's, so the dataset ends up exactly as the
-//! commands left it. It happens in `init_server`, before the loop's first
-//! iteration, so no client can see a half-loaded dataset.
+//! commands left it. It happens in `load_data_from_disk`, after the
+//! listener is registered and before the loop's first iteration. As in
+//! Redis, clients are not kept waiting meanwhile: every 1024 commands the
+//! loader runs a few loop iterations (`process_events_while_blocked`), so
+//! a client can connect and ask; while `server.loading` is set, commands
+//! that may not see a half-loaded dataset (PING, GET, SET, …) get `-LOADING`.
 //!
 //! Two ways a file can be damaged are told apart:
 //! - **truncated**: the last command stops short, as when the machine died
@@ -21,8 +25,10 @@ use std::path::Path;
 
 use super::manifest::Manifest;
 use super::{aof_dir, cat_append_only_generic_command, open_incr};
+use crate::ae::EventLoop;
 use crate::server::client::{CLIENT_DENY_BLOCKING, CLIENT_MULTI, Client};
 use crate::server::db::Value;
+use crate::server::networking::WhileBlockedCaller;
 use crate::server::{Server, log, multi, networking};
 
 /// How a file failed to parse.
@@ -149,10 +155,20 @@ impl<'a> CommandReader<'a> {
 /// appending (mirror of `loadAppendOnlyFiles` plus
 /// `aofOpenIfNeededOnServerStart`). With no manifest yet, creates an empty
 /// base, an empty incremental file and the manifest, as Redis 7 does on a
-/// first start. An `Err` is the one-line reason start-up stops.
-pub fn load_append_only_files(server: &mut Server) -> Result<(), String> {
+/// first start. An `Err` is the one-line reason start-up stops; `Ok(true)`
+/// says there was data to load.
+///
+/// Between [`start_loading`](crate::server::start_loading) and
+/// [`stop_loading`](crate::server::stop_loading) `server.loading` is set,
+/// once for the base and all the incremental files, as in Redis. A
+/// SHUTDOWN or SIGTERM served meanwhile stops the load where it is, with
+/// `server.shutdown_requested` set and the AOF not opened.
+pub fn load_append_only_files(
+    el: &mut EventLoop<Server>,
+    server: &mut Server,
+) -> Result<bool, String> {
     if !server.config.appendonly {
-        return Ok(());
+        return Ok(false);
     }
     let dir = aof_dir(server);
     let name = server.config.appendfilename.clone();
@@ -167,10 +183,47 @@ pub fn load_append_only_files(server: &mut Server) -> Result<(), String> {
                 m.incrs.last().map_or("", |i| i.0.as_str()),
                 dir.display()
             ));
-            return open_incr(server, &m, 0, 0).map_err(|()| "Cannot open the AOF".to_string());
+            return open_incr(server, &m, 0, 0)
+                .map(|()| false)
+                .map_err(|()| "Cannot open the AOF".to_string());
         }
     };
-    let started = std::time::Instant::now();
+    // Like `getBaseAndIncrAppendOnlyFilesSize`: what INFO's loading
+    // progress counts up to. Files with nothing in them need no loading.
+    let total_size: u64 = manifest
+        .base
+        .iter()
+        .map(|b| b.0.as_str())
+        .chain(manifest.incrs.iter().map(|i| i.0.as_str()))
+        .map(|f| std::fs::metadata(dir.join(f)).map_or(0, |m| m.len()))
+        .sum();
+    if total_size > 0 {
+        crate::server::start_loading(server, total_size);
+    }
+    let loaded = load_manifest_files(el, server, &manifest, &dir);
+    if server.loading {
+        crate::server::stop_loading(server);
+    }
+    let (base_size, history) = loaded?;
+    if server.shutdown_requested {
+        return Ok(true);
+    }
+    open_incr(server, &manifest, base_size, history)
+        .map_err(|()| "Cannot open the AOF".to_string())?;
+    // A CONFIG SET appendonly no served while loading takes effect now.
+    super::apply_config(server)?;
+    Ok(total_size > 0)
+}
+
+/// Replays the manifest's files in order, base first; returns the size of
+/// the base and of the incremental files before the last one, which the
+/// AOF's size accounting starts from.
+fn load_manifest_files(
+    el: &mut EventLoop<Server>,
+    server: &mut Server,
+    manifest: &Manifest,
+    dir: &Path,
+) -> Result<(u64, u64), String> {
     let mut c = fake_client().map_err(|e| format!("Cannot create the AOF client: {e}"))?;
     let mut sizes = Vec::new();
     let last = manifest.files().count().saturating_sub(1);
@@ -186,11 +239,16 @@ pub fn load_append_only_files(server: &mut Server) -> Result<(), String> {
             ));
         }
         sizes.push(load_single_append_only_file(
+            el,
             server,
             &mut c,
             &dir.join(file),
             n == last,
         )?);
+        if server.shutdown_requested {
+            log::warning("Loading stopped: the server is shutting down");
+            return Ok((0, 0));
+        }
     }
     let base_size = if manifest.base.is_some() {
         sizes.first().copied().unwrap_or(0)
@@ -199,11 +257,7 @@ pub fn load_append_only_files(server: &mut Server) -> Result<(), String> {
     };
     let incr_sizes: u64 = sizes.iter().sum::<u64>() - base_size;
     let history = incr_sizes - sizes.last().copied().unwrap_or(0).min(incr_sizes);
-    log::notice(&format!(
-        "DB loaded from append only file: {:.3} seconds",
-        started.elapsed().as_secs_f64()
-    ));
-    open_incr(server, &manifest, base_size, history).map_err(|()| "Cannot open the AOF".to_string())
+    Ok((base_size, history))
 }
 
 /// A client with no connection, to run the file's commands (mirror of
@@ -222,8 +276,12 @@ fn fake_client() -> std::io::Result<Client> {
 }
 
 /// Replays one file; returns its size after any truncation (mirror of
-/// `loadSingleAppendOnlyFile`).
+/// `loadSingleAppendOnlyFile`). Before the first command and then every
+/// 1024 commands it updates the loading progress and serves the clients
+/// (`processEventsWhileBlocked`); after a SHUTDOWN served there it stops.
+// anchor: aof.load_single_append_only_file
 fn load_single_append_only_file(
+    el: &mut EventLoop<Server>,
     server: &mut Server,
     c: &mut Client,
     path: &Path,
@@ -232,12 +290,29 @@ fn load_single_append_only_file(
     let shown = path.display();
     let bytes =
         std::fs::read(path).map_err(|e| format!("Cannot read the AOF file {shown}: {e}"))?;
+    if bytes.is_empty() {
+        return Ok(0);
+    }
     let mut reader = CommandReader::new(&bytes);
     // Where the file was last outside a transaction: a MULTI cut short is
     // undone back to here.
     let mut before_multi = 0;
+    let mut loops: u64 = 0;
+    let mut last_progress_report_size = 0;
     loop {
         let start = reader.offset();
+        // Serve the clients from time to time: at the first command, then
+        // every 1024 (Redis's `if (!(loops++ % 1024))`).
+        if loops.is_multiple_of(1024) {
+            let delta = start as u64 - last_progress_report_size;
+            crate::server::loading_incr_progress(server, delta);
+            last_progress_report_size += delta;
+            networking::process_events_while_blocked(el, server, WhileBlockedCaller::AofLoading);
+            if server.shutdown_requested {
+                return Ok(start as u64);
+            }
+        }
+        loops += 1;
         let argv = match reader.next_command() {
             Ok(Some(argv)) => argv,
             Ok(None) if c.flags & CLIENT_MULTI != 0 => {
@@ -248,7 +323,11 @@ fn load_single_append_only_file(
                     "ends inside a MULTI with no EXEC",
                 );
             }
-            Ok(None) => return Ok(bytes.len() as u64),
+            Ok(None) => {
+                let rest = bytes.len() as u64 - last_progress_report_size;
+                crate::server::loading_incr_progress(server, rest);
+                return Ok(bytes.len() as u64);
+            }
             Err(ReadError::Truncated) => {
                 let keep = if c.flags & CLIENT_MULTI != 0 {
                     before_multi
@@ -288,6 +367,9 @@ fn load_single_append_only_file(
             networking::call(server, c, cmd);
         }
         c.reply.clear();
+        // Nothing the file's commands noticed is shown: they are not the
+        // loop's work (and no client asked for them).
+        server.deferred_probes.clear();
     }
 }
 

@@ -489,7 +489,14 @@ pub fn flush_for_shutdown(server: &mut Server) {
 /// the current dataset as a new base file, in RESP commands, synchronously
 /// in the loop (see [`load::rewrite_base`]), and open a new incremental
 /// file after it. Turning it off flushes, fsyncs and closes the file.
+///
+/// While the data loads (CONFIG has the `loading` flag, so it is answered
+/// then) nothing changes yet: a base written now would hold half the data.
+/// The loader applies the setting once it is done.
 pub fn apply_config(server: &mut Server) -> Result<(), String> {
+    if server.loading {
+        return Ok(());
+    }
     match (server.config.appendonly, server.aof.on) {
         (true, false) => start_append_only(server),
         (false, true) => {

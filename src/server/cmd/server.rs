@@ -197,6 +197,10 @@ fn shutdown_command(server: &mut Server, c: &mut Client) {
         return c.add_reply_error("No shutdown in progress.");
     }
     log::warning("User requested shutdown...");
+    // As in Redis's shutdownCommand: a half-loaded dataset is never saved.
+    if server.loading {
+        save = false;
+    }
     if save {
         log::warning("SHUTDOWN SAVE: loopscope writes no RDB snapshot, so the save fails.");
         if !force {

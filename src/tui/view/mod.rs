@@ -486,6 +486,10 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
                 (0, part(format!("iter {iter}"), t.current())),
                 (0, part(loop_text(app), t.key())),
             ]);
+            // An iteration the loader ran (processEventsWhileBlocked), not main.
+            if let Some((caller, round)) = frame.and_then(|f| f.while_blocked.as_ref()) {
+                parts.push((1, part(format!("run from {caller} ({round}/4)"), t.alert())));
+            }
             // The preset hides panes and columns: the header says why.
             if app.projector {
                 parts.push((1, part("projector (V)".into(), t.key())));

@@ -234,5 +234,21 @@ pub fn describe(d: &ProbeData, t: &Theme) -> String {
                 ""
             }
         ),
+        ProbeData::EventsWhileBlocked {
+            caller,
+            round,
+            loading,
+            loaded_bytes,
+            total_bytes,
+        } => format!(
+            "processEventsWhileBlocked: iteration {round} of at most 4, run from inside {caller}{}",
+            if *loading {
+                format!(
+                    " (loading: {loaded_bytes} of {total_bytes} bytes; commands without the loading flag get -LOADING)"
+                )
+            } else {
+                String::new()
+            }
+        ),
     }
 }

@@ -1185,3 +1185,45 @@ fn a_header_that_leaves_its_first_parts_out_does_not_open_with_a_separator() {
     assert_eq!(text(45), " iter 2 | PAUSED by the guide: a long label");
     assert_eq!(text(30), " iter 2 | PAUSED by the guide~");
 }
+
+/// An iteration that `processEventsWhileBlocked` ran from inside the AOF
+/// loader says so in the header; the loop's next own iteration does not.
+#[test]
+fn the_header_names_the_loader_for_an_iteration_run_from_inside_it() {
+    let mut s = crate::tui::testkit::Script::story();
+    s.iter += 1;
+    s.ev(ProbeData::IterationBegin {});
+    s.ev(ProbeData::EventsWhileBlocked {
+        caller: "loadSingleAppendOnlyFile".into(),
+        round: 2,
+        loading: true,
+        loaded_bytes: 10,
+        total_bytes: 100,
+    });
+    s.ev(ProbeData::BeforeSleepBegin {});
+    let app = app_with(&s.out, true);
+    assert_eq!(
+        app.frame().and_then(|f| f.while_blocked.clone()),
+        Some(("loadSingleAppendOnlyFile".to_string(), 2))
+    );
+    let header = screen(&app, 200, 24)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        header.contains("run from loadSingleAppendOnlyFile (2/4)"),
+        "{header}"
+    );
+
+    s.iter += 1;
+    s.ev(ProbeData::IterationBegin {});
+    let app = app_with(&s.out, true);
+    assert_eq!(app.frame().and_then(|f| f.while_blocked.clone()), None);
+    let header = screen(&app, 200, 24)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!header.contains("run from"), "{header}");
+}
