@@ -151,6 +151,16 @@ fn without_the_right_token_a_viewer_sees_nothing_but_why() {
 }
 
 #[test]
+fn a_server_that_admits_only_watchers_says_so_in_the_hello() {
+    let (_srv, tport) = server(&["--trace-read-only"]);
+    let mut watcher = Peer::connect(tport);
+    assert!(
+        matches!(watcher.next(), Some(Message::Hello(h)) if h.read_only),
+        "the hello says the viewer may only watch"
+    );
+}
+
+#[test]
 fn read_only_viewers_cannot_move_the_loop() {
     let (srv, tport) = server(&[]);
     let mut watcher = Peer::connect(tport);
@@ -171,7 +181,9 @@ fn read_only_viewers_cannot_move_the_loop() {
     ping(srv.port);
     // Another viewer, not read-only, still may.
     let mut teacher = Peer::connect(tport);
-    teacher.greeted();
+    assert!(matches!(teacher.next(), Some(Message::Hello(h)) if !h.read_only));
+    teacher.next();
+    teacher.next();
     teacher.send(r#"{"cmd":"pause","id":5}"#);
     teacher.until(
         "the pause ack",

@@ -178,7 +178,7 @@ fn serve_viewer(
                 Ok(viewer) => viewer,
                 Err(why) => return refuse(&stream, why, LINGER),
             };
-            let sub = handle.subscribe(DEFAULT_CAPACITY);
+            let sub = handle.subscribe_as(DEFAULT_CAPACITY, viewer.read_only);
             let control = sub.controller();
             let injector = sub.injector();
             let Ok(writer) = spawn_writer(sub, stream, Arc::clone(&slot)) else {

@@ -127,6 +127,10 @@ pub struct Hello {
     /// This viewer's id on an attach connection (0 for a file or the TUI).
     #[serde(default)]
     pub viewer: u64,
+    /// This viewer may only watch: the attach port admitted it read-only
+    /// (`attach --read-only`, `serve --trace-read-only`, a tour's class).
+    #[serde(default)]
+    pub read_only: bool,
     /// The sender's anchors: named places in its source, each with the Redis
     /// function it mirrors. A viewer of a replayed file built from another
     /// version of loopscope still knows where each anchor was.

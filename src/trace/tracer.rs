@@ -156,6 +156,8 @@ enum Request {
         viewer: u64,
         /// Boxed: it is by far the largest request, and the rarest.
         outbox: Box<Outbox>,
+        /// The attach port admitted this viewer to watch only.
+        read_only: bool,
     },
     /// The viewer is gone entirely.
     Leave { viewer: u64 },
@@ -368,6 +370,8 @@ struct Sub {
     /// The viewer's `watch` list: events meeting one of these are delivered
     /// even when its queue is full ([`Outbox::push_watched`]).
     watch: Vec<Condition>,
+    /// Said in its hello: it may only watch.
+    read_only: bool,
 }
 
 impl Sub {
@@ -423,7 +427,7 @@ impl Live {
                 .is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY)
     }
 
-    fn hello(&self, viewer: u64) -> Message {
+    fn hello(&self, viewer: u64, read_only: bool) -> Message {
         Message::Hello(Hello {
             format: FORMAT_VERSION,
             loopscope: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
@@ -432,6 +436,7 @@ impl Live {
             port: self.facts.port,
             epoch_unix_us: self.clock.epoch_unix_us,
             viewer,
+            read_only,
             anchors: anchor_entries(),
             features: FEATURES.iter().map(|f| Cow::Borrowed(*f)).collect(),
         })
@@ -641,12 +646,17 @@ impl Live {
 
     fn handle(&mut self, request: Request) {
         match request {
-            Request::Subscribe { viewer, outbox } => {
+            Request::Subscribe {
+                viewer,
+                outbox,
+                read_only,
+            } => {
                 let mut sub = Sub {
                     viewer,
                     outbox: *outbox,
                     ready: false,
                     watch: Vec::new(),
+                    read_only,
                 };
                 if self.shadow_valid {
                     self.greet(&mut sub, Arc::new(Message::Snapshot(self.shadow.clone())));
@@ -743,7 +753,8 @@ impl Live {
 
     /// Sends hello, the state and the gate to a new viewer.
     fn greet(&self, sub: &mut Sub, snapshot: Arc<Message>) {
-        sub.outbox.push_forced(Arc::new(self.hello(sub.viewer)));
+        sub.outbox
+            .push_forced(Arc::new(self.hello(sub.viewer, sub.read_only)));
         sub.outbox.push_forced(snapshot);
         sub.outbox.push_forced(self.gate_message());
         if let Some(place) = &self.guide {
@@ -807,11 +818,19 @@ impl TraceHandle {
     /// Subscribes a new viewer whose queue holds `capacity` events. Its first
     /// messages will be hello, a snapshot and the gate status.
     pub fn subscribe(&self, capacity: usize) -> Subscription {
+        self.subscribe_as(capacity, false)
+    }
+
+    /// [`TraceHandle::subscribe`], saying in the hello whether the viewer
+    /// may only watch (as the attach port admitted it), so its UI shows
+    /// that from the start instead of learning it from a refusal.
+    pub fn subscribe_as(&self, capacity: usize, read_only: bool) -> Subscription {
         let viewer = self.shared.next_viewer.fetch_add(1, Ordering::Relaxed);
         let (outbox, inbox) = queue::channel(capacity);
         self.send(Request::Subscribe {
             viewer,
             outbox: Box::new(outbox),
+            read_only,
         });
         Subscription {
             viewer,

@@ -124,7 +124,7 @@ impl Viewing {
         if !self.attached {
             return Role::Alone;
         }
-        if self.read_only {
+        if self.read_only || hello.is_some_and(|h| h.read_only) {
             return Role::ReadOnly;
         }
         let me = hello.map(|h| h.viewer);
@@ -222,6 +222,12 @@ mod tests {
             Viewing::attached(true).role(Some(&me), Some(&gate(None))),
             Role::ReadOnly
         );
+        // The server said so in the hello (a tour's class, --trace-read-only).
+        let watcher = Hello {
+            read_only: true,
+            ..hello(3)
+        };
+        assert_eq!(v.role(Some(&watcher), Some(&gate(None))), Role::ReadOnly);
         assert_eq!(
             Viewing::alone().role(Some(&me), Some(&gate(Some(4)))),
             Role::Alone

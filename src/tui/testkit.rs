@@ -100,6 +100,7 @@ impl Script {
             port: 6380,
             epoch_unix_us: 1_800_000_000_000_000,
             viewer: 0,
+            read_only: false,
             anchors: Vec::new(),
             features: Vec::new(),
         }));
