@@ -368,9 +368,7 @@ fn start_tracing(
 > {
     use loopscope::trace::{attach, sink};
 
-    let (mut tracer, handle) = loopscope::trace::tracer(args.start_paused);
-    tracer.set_facts(server::probes::facts(srv, el.setsize));
-    el.set_tracer(tracer);
+    let handle = server::probes::install_tracer(el, srv, args.start_paused);
     let file_sink = match &args.trace {
         Some(path) => {
             let out = sink::open_output(path)
@@ -634,9 +632,7 @@ fn tour(args: TourArgs) -> ExitCode {
                 let _ = tx.send(Err(e.to_string()));
             }
             Ok((mut el, mut srv)) => {
-                let (mut tracer, handle) = loopscope::trace::tracer(true);
-                tracer.set_facts(server::probes::facts(&srv, el.setsize));
-                el.set_tracer(tracer);
+                let handle = server::probes::install_tracer(&mut el, &srv, true);
                 log::notice(&format!(
                     "loopscope {} tour: listening on {}",
                     env!("CARGO_PKG_VERSION"),

@@ -6,49 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{RespConn, TestServer};
-
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "loopscope-aof-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn arg(&self) -> &str {
-        self.0.to_str().expect("utf-8 temp path")
-    }
-
-    fn aof_dir(&self) -> PathBuf {
-        self.0.join("appendonlydir")
-    }
-
-    fn incr(&self) -> PathBuf {
-        self.aof_dir().join("appendonly.aof.1.incr.aof")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{RespConn, TempDir, TestServer};
 
 fn start(dir: &TempDir, fsync: &str) -> TestServer {
     TestServer::start_with(&[
@@ -91,7 +55,7 @@ fn writer(addr: String, acked: Arc<Mutex<Vec<(u64, Instant)>>>, stop: Arc<Atomic
 /// Kills the server with SIGKILL after `run`, then checks that every key
 /// acknowledged before `safe_before` of the kill is there after a restart.
 fn kill_and_check(fsync: &str, run: Duration, safe_before: Duration) {
-    let dir = TempDir::new(fsync);
+    let dir = TempDir::new("aof", fsync);
     let server = start(&dir, fsync);
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -176,7 +140,7 @@ fn append(path: &Path, bytes: &[u8]) {
 
 #[test]
 fn a_truncated_last_command_is_cut_off_and_the_rest_loads() {
-    let dir = TempDir::new("truncated");
+    let dir = TempDir::new("aof", "truncated");
     seed(&dir);
     let good_len = std::fs::metadata(dir.incr()).expect("incr file").len();
     append(&dir.incr(), b"*3\r\n$3\r\nSET\r\n$2\r\nk9\r\n$5\r\nhal");
@@ -196,7 +160,7 @@ fn a_truncated_last_command_is_cut_off_and_the_rest_loads() {
 
 #[test]
 fn a_corrupt_file_stops_start_up_with_the_offset() {
-    let dir = TempDir::new("corrupt");
+    let dir = TempDir::new("aof", "corrupt");
     seed(&dir);
     let good_len = std::fs::metadata(dir.incr()).expect("incr file").len();
     append(
@@ -233,7 +197,7 @@ fn a_corrupt_file_stops_start_up_with_the_offset() {
 
 #[test]
 fn config_set_appendonly_works_live() {
-    let dir = TempDir::new("live");
+    let dir = TempDir::new("aof", "live");
     let server = TestServer::start_with(&["--dir", dir.arg()]);
     let mut conn = RespConn::connect(&server.addr());
     assert_eq!(conn.call(&[b"RPUSH", b"before", b"a", b"b"]), b":2\r\n");
@@ -279,11 +243,7 @@ fn config_set_appendonly_works_live() {
 
 #[test]
 fn redis_7_loads_what_we_wrote() {
-    let Some(redis) = common::tool("redis-server") else {
-        eprintln!("SKIPPED: redis-server is not installed; cannot check that Redis loads our AOF");
-        return;
-    };
-    let dir = TempDir::new("redis");
+    let dir = TempDir::new("aof", "redis");
     let server = TestServer::start_with(&["--dir", dir.arg()]);
     let mut conn = RespConn::connect(&server.addr());
     // Some data before the AOF is on goes into the base file, the rest
@@ -301,46 +261,29 @@ fn redis_7_loads_what_we_wrote() {
     drop(conn);
     assert!(server.terminate().success());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut child = Command::new(redis)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "yes", "--dir", dir.arg()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn redis-server");
+    let Some(redis) = common::RealRedis::start_in(&dir.0, &["--appendonly", "yes"]) else {
+        return;
+    };
     // Redis 7.0.15 listens before it loads the AOF and answers -LOADING
     // meanwhile, so a connection alone does not mean the data is there:
     // wait for a PING that is answered.
+    let mut conn = RespConn::connect(&redis.addr());
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut conn = loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let mut conn = RespConn::connect(&format!("127.0.0.1:{port}"));
-            let pong = conn.call(&[b"PING"]);
-            if pong == b"+PONG\r\n" {
-                break conn;
-            }
-            assert!(
-                pong.starts_with(b"-LOADING"),
-                "PING while loading: {pong:?}"
-            );
+    loop {
+        let pong = conn.call(&[b"PING"]);
+        if pong == b"+PONG\r\n" {
+            break;
         }
+        assert!(
+            pong.starts_with(b"-LOADING"),
+            "PING while loading: {pong:?}"
+        );
         assert!(
             Instant::now() < deadline,
             "redis-server did not load our AOF"
         );
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
     let checks: Vec<(Vec<&[u8]>, &[u8])> = vec![
         (vec![b"HGET", b"h", b"f"], b"$1\r\nv\r\n"),
         (vec![b"SCARD", b"s"], b":2\r\n"),
@@ -359,8 +302,6 @@ fn redis_7_loads_what_we_wrote() {
             String::from_utf8_lossy(req[0]).into_owned(),
         ));
     }
-    let _ = child.kill();
-    let _ = child.wait();
     for (ok, what) in results {
         assert!(ok, "redis-server disagrees after loading our AOF: {what}");
     }

@@ -31,7 +31,7 @@ use loopscope::trace::admission::Policy;
 use loopscope::trace::attach::spawn_attach_server;
 use loopscope::trace::model::{Control, ControlRequest, Message, ProbeData};
 use loopscope::trace::reader::TraceReader;
-use loopscope::trace::{self, Subscription, TraceHandle};
+use loopscope::trace::{Subscription, TraceHandle};
 use loopscope::walkthrough::client::{ActionClient, ClientEvent};
 use loopscope::walkthrough::pause::PauseDriver;
 use loopscope::walkthrough::{Chapter, Loaded, Origin, Progress, Walkthrough, load};
@@ -58,9 +58,7 @@ fn start_server(capacity: usize) -> (SocketAddr, Subscription, TraceHandle) {
         ..Config::default()
     };
     let (mut el, mut srv) = server::init_server(config).expect("the server starts");
-    let (mut tracer, handle) = trace::tracer(false);
-    tracer.set_facts(server::probes::facts(&srv, el.setsize));
-    el.set_tracer(tracer);
+    let handle = server::probes::install_tracer(&mut el, &srv, false);
     let sub = handle.subscribe(capacity);
     let addr = srv.local_addr;
     std::thread::Builder::new()

@@ -19,11 +19,10 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{RespConn, TestServer};
+use common::{RespConn, TempDir, TestServer};
 
 /// Keys in the AOF loopscope loads: about 22 MB, several seconds of loading
 /// in a debug build, so the test has time to talk to it meanwhile.
@@ -31,40 +30,6 @@ const KEYS: usize = 600_000;
 
 /// The exact bytes of Redis's `shared.loadingerr`.
 const LOADING: &[u8] = b"-LOADING Redis is loading the dataset in memory\r\n";
-
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "loopscope-loading-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn arg(&self) -> &str {
-        self.0.to_str().expect("utf-8 temp path")
-    }
-
-    fn incr(&self) -> PathBuf {
-        self.0
-            .join("appendonlydir")
-            .join("appendonly.aof.1.incr.aof")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Writes an AOF of `keys` SETs (`key:<n>` to `v`) into `dir`, as a
 /// manifest, an empty base and one incremental file; returns its size.
@@ -183,7 +148,7 @@ fn start_loading(dir: &TempDir) -> TestServer {
 
 #[test]
 fn a_client_during_loading_gets_loading_then_its_answer() {
-    let dir = TempDir::new("serve");
+    let dir = TempDir::new("loading", "serve");
     let total = write_aof(&dir.0, KEYS);
     let started = Instant::now();
     let server = start_loading(&dir);
@@ -234,7 +199,7 @@ fn a_client_during_loading_gets_loading_then_its_answer() {
 
 #[test]
 fn sigterm_during_loading_shuts_down_without_touching_the_aof() {
-    let dir = TempDir::new("sigterm");
+    let dir = TempDir::new("loading", "sigterm");
     let total = write_aof(&dir.0, KEYS);
     let server = start_loading(&dir);
     let mut conn = RespConn::connect(&server.addr());
@@ -254,7 +219,7 @@ fn sigterm_during_loading_shuts_down_without_touching_the_aof() {
 
 #[test]
 fn shutdown_during_loading_stops_the_server() {
-    let dir = TempDir::new("shutdown");
+    let dir = TempDir::new("loading", "shutdown");
     write_aof(&dir.0, KEYS);
     let server = start_loading(&dir);
     let mut conn = RespConn::connect(&server.addr());
@@ -266,45 +231,14 @@ fn shutdown_during_loading_stops_the_server() {
 
 #[test]
 fn redis_answers_the_same_while_loading() {
-    let Some(redis) = common::tool("redis-server") else {
-        return;
-    };
-    let dir = TempDir::new("redis");
+    let dir = TempDir::new("loading", "redis");
     // Redis loads about 1.3 million keys a second here; this many give a
     // client time to ask before it is done.
     let total = write_aof(&dir.0, 2_000_000);
-    let port = common::free_port();
-    let mut child = Command::new(redis)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "yes", "--dir", dir.arg()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn redis-server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let stream = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            break Some(s);
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
+    let Some(redis) = common::RealRedis::start_in(&dir.0, &["--appendonly", "yes"]) else {
+        return;
     };
-    let Some(stream) = stream else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-server did not listen on {port}");
-    };
-    drop(stream);
-    let mut conn = RespConn::connect(&format!("127.0.0.1:{port}"));
+    let mut conn = RespConn::connect(&redis.addr());
     let first = conn.call(&[b"GET", b"key:1"]);
     if first != LOADING {
         eprintln!(
@@ -322,9 +256,6 @@ fn redis_answers_the_same_while_loading() {
             eprintln!("\n*** redis-server finished loading mid-way; replies not compared ***\n");
         }
     }
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
 }
 
 /// In this process, with a viewer on the trace: a client that connected
@@ -335,10 +266,10 @@ fn redis_answers_the_same_while_loading() {
 #[test]
 fn the_trace_shows_the_iterations_run_from_inside_the_loader() {
     use loopscope::server::{self, Config};
-    use loopscope::trace::{self, model::Message, model::ProbeData};
+    use loopscope::trace::model::{Message, ProbeData};
     use std::io::Read;
 
-    let dir = TempDir::new("trace");
+    let dir = TempDir::new("loading", "trace");
     // 3,000 commands: the loader serves the clients at commands 0, 1024 and 2048.
     let total = write_aof(&dir.0, 2_999);
     let config = Config {
@@ -348,9 +279,7 @@ fn the_trace_shows_the_iterations_run_from_inside_the_loader() {
         ..Config::default()
     };
     let (mut el, mut srv) = server::init_server(config).expect("the server starts");
-    let (mut tracer, handle) = trace::tracer(false);
-    tracer.set_facts(server::probes::facts(&srv, el.setsize));
-    el.set_tracer(tracer);
+    let handle = server::probes::install_tracer(&mut el, &srv, false);
     let sub = handle.subscribe(1 << 16);
 
     // The listener is registered already: the kernel completes the

@@ -7,8 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use loopscope::server::{self, Config};
+use loopscope::trace::Subscription;
 use loopscope::trace::model::{Message, ProbeData};
-use loopscope::trace::{self, Subscription};
 
 /// A server on a free loopback port, its loop on its own thread, and a
 /// viewer subscribed to its trace.
@@ -18,9 +18,7 @@ fn start_server() -> (SocketAddr, Subscription) {
         ..Config::default()
     };
     let (mut el, mut srv) = server::init_server(config).expect("the server starts");
-    let (mut tracer, handle) = trace::tracer(false);
-    tracer.set_facts(server::probes::facts(&srv, el.setsize));
-    el.set_tracer(tracer);
+    let handle = server::probes::install_tracer(&mut el, &srv, false);
     let sub = handle.subscribe(1 << 16);
     let addr = srv.local_addr;
     std::thread::spawn(move || el.main(&mut srv));

@@ -82,9 +82,14 @@ pub struct Db {
     /// as DEL (what `deleteExpiredKeyAndPropagate` propagates).
     pub expired_log: Vec<Sds>,
     /// Keys a lookup found past their deadline and deleted (lazy expiry,
-    /// `expireIfNeeded`), waiting for `process_command` to report them to
-    /// the trace once the command returns.
+    /// `expireIfNeeded`) while [`Db::log_lazy_expiries`] is set, waiting for
+    /// `process_command` to report them to the trace once the command returns.
     pub lazily_expired: Vec<Sds>,
+    /// Set by `process_command` while a command runs with someone watching
+    /// the trace: only then are lazily expired keys noted, so nobody pays
+    /// for a report nobody reads, and a lookup outside a command (a blocked
+    /// client served in beforeSleep) is never reported as some command's.
+    pub log_lazy_expiries: bool,
 }
 
 /// A key looked up as one type (see [`Db::lookup_typed`]).
@@ -113,6 +118,7 @@ impl Db {
             log_expired: false,
             expired_log: Vec::new(),
             lazily_expired: Vec::new(),
+            log_lazy_expiries: false,
         }
     }
 
@@ -175,7 +181,9 @@ impl Db {
         if !self.is_expired_at(pos) {
             return false;
         }
-        self.lazily_expired.push(self.dict.key_at(pos).clone());
+        if self.log_lazy_expiries {
+            self.lazily_expired.push(self.dict.key_at(pos).clone());
+        }
         self.delete_expired_at(pos, stats);
         true
     }
@@ -445,6 +453,26 @@ mod tests {
         assert_eq!(db.expires_len(), 1);
         assert_eq!(stats.expiredkeys, 1);
         assert_eq!((stats.keyspace_hits, stats.keyspace_misses), (1, 1));
+    }
+
+    #[test]
+    fn lazily_expired_keys_are_noted_only_while_asked_to() {
+        let mut db = Db::new(0);
+        let mut stats = Stats::default();
+        for key in [&b"unwatched"[..], b"watched"] {
+            db.set_key(key, Value::string(b"v"), false);
+            db.set_expire(key, past());
+        }
+        assert!(db.lookup_key_read(b"unwatched", &mut stats).is_none());
+        assert!(
+            db.lazily_expired.is_empty(),
+            "nobody watches: nothing noted"
+        );
+        db.log_lazy_expiries = true;
+        assert!(db.lookup_key_read(b"watched", &mut stats).is_none());
+        let noted: Vec<&[u8]> = db.lazily_expired.iter().map(Sds::as_bytes).collect();
+        assert_eq!(noted, [b"watched"]);
+        assert_eq!(stats.expiredkeys, 2, "both expired all the same");
     }
 
     #[test]

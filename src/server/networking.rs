@@ -401,9 +401,13 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
             probe!(tracer, "process_command" => "queueMultiCommand", probes::command_queued(c, cmd));
         }
         Ok(cmd) => {
-            let expired_before = server.stats.expiredkeys;
+            let watched = tracer.observed();
+            if watched {
+                log_lazy_expiries(server, true);
+            }
             call(server, c, cmd);
-            if server.stats.expiredkeys != expired_before {
+            if watched {
+                log_lazy_expiries(server, false);
                 report_lazily_expired(tracer, server, c);
             }
             for deferred in server.deferred_probes.drain(..) {
@@ -425,6 +429,14 @@ pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client)
     });
     queue_if_first_reply(server, c, had_pending);
     close_client_on_output_buffer_limit_reached(server, c);
+}
+
+/// Starts or stops noting lazily expired keys in every database (see
+/// [`super::db::Db::log_lazy_expiries`]).
+fn log_lazy_expiries(server: &mut Server, on: bool) {
+    for db in &mut server.dbs {
+        db.log_lazy_expiries = on;
+    }
 }
 
 /// Reports the keys the command just ran found past their deadline and

@@ -17,8 +17,23 @@ use crate::trace::model::{
 };
 use crate::trace::{Facts, TraceClock};
 
+/// Creates the tracer of `server`'s loop, told the server's static facts
+/// (for every viewer's hello), installs it in `el`, and returns the handle
+/// viewers subscribe through. `start_paused`: the gate holds the loop
+/// before its first iteration, until a viewer lets it go.
+pub fn install_tracer(
+    el: &mut crate::ae::EventLoop<Server>,
+    server: &Server,
+    start_paused: bool,
+) -> crate::trace::TraceHandle {
+    let (mut tracer, handle) = crate::trace::tracer(start_paused);
+    tracer.set_facts(facts(server, el.setsize));
+    el.set_tracer(tracer);
+    handle
+}
+
 /// The static facts of this server, for the trace's hello.
-pub fn facts(server: &Server, setsize: usize) -> Facts {
+fn facts(server: &Server, setsize: usize) -> Facts {
     Facts {
         setsize,
         hz: server.config.hz,

@@ -358,7 +358,11 @@ impl Guide {
             return None;
         }
         let opened = self.walk.position().map(|p| p.chapter) == Some(chapter);
-        if !(opened || self.walk.open(chapter)) || !self.walk.goto(target.step) {
+        let moved = match opened {
+            true => self.walk.goto(target.step),
+            false => self.walk.open_at(chapter, target.step),
+        };
+        if !moved {
             return None;
         }
         self.open = true;
@@ -397,17 +401,20 @@ impl Guide {
             self.class.published = None;
             return;
         };
+        // Called every turn of the UI: compare before building anything.
+        let done = || (0..chapter.steps.len()).filter(|&i| self.walk.is_done(i));
+        let unchanged = self.class.published.as_ref().is_some_and(|p| {
+            p.chapter == chapter.id && p.step == pos.step && p.done.iter().copied().eq(done())
+        });
+        if unchanged {
+            return;
+        }
         let place = GuidePosition {
             chapter: chapter.id.clone(),
             step: pos.step,
-            done: (0..chapter.steps.len())
-                .filter(|&i| self.walk.is_done(i))
-                .collect(),
+            done: done().collect(),
             viewer: 0,
         };
-        if self.class.published.as_ref() == Some(&place) {
-            return;
-        }
         self.class.published = Some(place.clone());
         self.requests.push(ControlRequest {
             id: None,
@@ -1186,6 +1193,28 @@ The command runs, and its reply waits in the client's buffer.
             guide(&app).walk.position().map(|p| p.step),
             Some(0),
             "no longer follows"
+        );
+    }
+
+    #[test]
+    fn a_follower_never_sets_up_a_step_for_the_class() {
+        // The learner's own progress would resume the chapter at step 2,
+        // whose set-up (DEL foo) would then go to the server.
+        let mut progress = Progress::in_memory();
+        progress.mark_done("test-chapter", 1).expect("in memory");
+        let mut app = classroom();
+        app.guide = Some(Guide::new(walk(progress), Some("127.0.0.1".into())));
+        app.on_key(Key::Char('F'));
+        app.on_message(leader_at(1, vec![0]));
+        assert_eq!(guide(&app).walk.position().map(|p| p.step), Some(1));
+        assert!(
+            !guide(&app).walk.setup_pending(),
+            "the class's server holds what the leader's step needs"
+        );
+        app.on_key(Key::Char('F'));
+        assert!(
+            !guide(&app).walk.setup_pending(),
+            "nor on going one's own way"
         );
     }
 

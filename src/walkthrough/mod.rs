@@ -418,18 +418,30 @@ impl Walkthrough {
         let first_open = (0..c.steps.len())
             .find(|&s| !self.progress.is_done(&c.id, s + 1))
             .unwrap_or(0);
-        let steps = c.steps.len();
-        self.pos = Some(Position {
-            chapter,
-            step: first_open,
-        });
+        let setup = first_open > 0 && c.steps[first_open].setup.is_some();
+        self.open_at(chapter, first_open);
+        self.setup_due = setup.then_some(first_open);
+        true
+    }
+
+    /// Opens chapter `chapter` at step `step`, with nothing to set up: the
+    /// guide follows another's place (a class's leader), whose server
+    /// already holds what the step needs. Returns false if there is no such
+    /// chapter or step.
+    pub fn open_at(&mut self, chapter: usize, step: usize) -> bool {
+        let Some(steps) = self.chapters.get(chapter).map(|c| c.steps.len()) else {
+            return false;
+        };
+        if step >= steps {
+            return false;
+        }
+        self.pos = Some(Position { chapter, step });
         self.matching = vec![condition::Progress::default(); steps];
         self.met = vec![false; steps];
         self.sightings = vec![None; steps];
         self.shadow = vec![condition::Progress::default(); steps];
         self.earlier = None;
-        self.setup_due =
-            (first_open > 0 && c.steps[first_open].setup.is_some()).then_some(first_open);
+        self.setup_due = None;
         true
     }
 

@@ -646,6 +646,11 @@ wait: inside a code block is prose
         }
     }
 
+    /// Fails unless one of the diagnostics `e` contains `text`.
+    fn assert_reported(e: &[String], text: &str) {
+        assert!(e.iter().any(|m| m.contains(text)), "{text:?} not in {e:?}");
+    }
+
     #[test]
     fn reads_a_good_chapter() {
         let c = parse(GOOD).expect("parses");
@@ -721,27 +726,11 @@ wait: inside a code block is prose
             "{e:?}"
         );
         let e = errors("---\ntitle: t\n");
-        assert!(
-            e.iter()
-                .any(|m| m.contains(":1: the metadata block is never closed")),
-            "{e:?}"
-        );
+        assert_reported(&e, ":1: the metadata block is never closed");
         let e = errors("---\ntitle: t\ncolour: red\nminutes: lots\n---\n## s\n");
-        assert!(
-            e.iter()
-                .any(|m| m.contains(":3: unknown metadata key `colour`")),
-            "{e:?}"
-        );
-        assert!(
-            e.iter()
-                .any(|m| m.contains(":4: `minutes` takes a whole number")),
-            "{e:?}"
-        );
-        assert!(
-            e.iter()
-                .any(|m| m.contains(":1: the metadata block needs `summary:`")),
-            "{e:?}"
-        );
+        assert_reported(&e, ":3: unknown metadata key `colour`");
+        assert_reported(&e, ":4: `minutes` takes a whole number");
+        assert_reported(&e, ":1: the metadata block needs `summary:`");
         let e = errors("---\ntitle: t\nsummary: s\n---\nno steps\n");
         assert!(e[0].contains(":5: the chapter has no steps"), "{e:?}");
     }
@@ -762,41 +751,17 @@ wait: inside a code block is prose
         let e = errors(&format!(
             "{head}## s\nrepeat: 0\nclient: a b\nlook: evnts\n"
         ));
-        assert!(
-            e.iter()
-                .any(|m| m.contains(":6: `repeat:` takes a whole number")),
-            "{e:?}"
-        );
-        assert!(
-            e.iter().any(|m| m.contains(":7: `client:` is a name")),
-            "{e:?}"
-        );
-        assert!(
-            e.iter().any(|m| m.contains(":8: unknown pane `evnts`")),
-            "{e:?}"
-        );
+        assert_reported(&e, ":6: `repeat:` takes a whole number");
+        assert_reported(&e, ":7: `client:` is a name");
+        assert_reported(&e, ":8: unknown pane `evnts`");
         let e = errors(&format!("{head}## s\nclient: x\n"));
         assert!(e[0].contains(":6: `client:` without an `action:`"), "{e:?}");
         let e = errors(&format!("{head}## s\nsetup_client: x\nsetup: \"open\n"));
-        assert!(
-            e.iter()
-                .any(|m| m.contains(":6: `setup_client:` without a `setup:`")),
-            "{e:?}"
-        );
-        assert!(
-            e.iter().any(|m| m.contains(":7: `setup:` cannot be split")),
-            "{e:?}"
-        );
+        assert_reported(&e, ":6: `setup_client:` without a `setup:`");
+        assert_reported(&e, ":7: `setup:` cannot be split");
         let e = errors(&format!("{head}## s\nlink: https://x.org\nanchor: -bad\n"));
-        assert!(
-            e.iter().any(|m| m.contains(":6: `link:` needs a label")),
-            "{e:?}"
-        );
-        assert!(
-            e.iter()
-                .any(|m| m.contains(":7: `anchor:` starts with an anchor name")),
-            "{e:?}"
-        );
+        assert_reported(&e, ":6: `link:` needs a label");
+        assert_reported(&e, ":7: `anchor:` starts with an anchor name");
         let e = errors(&format!("{head}## s\n```\nopen fence\n"));
         assert!(
             e[0].contains(":5: a ``` code block in this step is never closed"),

@@ -355,11 +355,53 @@ fn reply_end(buf: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// A fresh directory under the system's temporary one, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// `loopscope-<what>-<name>-<pid>-<nanos>`: unique per test and run.
+    pub fn new(what: &str, name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "loopscope-{what}-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    /// The path as a command-line argument.
+    pub fn arg(&self) -> &str {
+        self.0.to_str().expect("utf-8 temp path")
+    }
+
+    /// Where the append-only files go (`appendonlydir`, Redis's default).
+    pub fn aof_dir(&self) -> std::path::PathBuf {
+        self.0.join("appendonlydir")
+    }
+
+    /// The first incremental AOF file, under the default `appendfilename`.
+    pub fn incr(&self) -> std::path::PathBuf {
+        self.aof_dir().join("appendonly.aof.1.incr.aof")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A real `redis-server` on a free loopback port, killed by PID when dropped.
 pub struct RealRedis {
     pub port: u16,
     child: Child,
-    dir: std::path::PathBuf,
+    /// Its scratch directory, removed when dropped; `None` when the caller
+    /// gave the directory (and removes it).
+    dir: Option<std::path::PathBuf>,
 }
 
 impl RealRedis {
@@ -378,30 +420,15 @@ impl RealRedis {
                 std::process::id()
             ));
             std::fs::create_dir_all(&dir).unwrap();
-            let mut child = Command::new(&bin)
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--enable-debug-command",
-                    "local",
-                ])
-                .arg("--dir")
-                .arg(&dir)
-                .args(extra)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn redis-server");
+            let mut child = spawn_redis(&bin, port, &dir, extra, Stdio::piped());
             // Like TestServer: wait for the log line, so no probe connection
             // uses up a client id.
             if wait_for_line(child.stdout.take().unwrap(), "Ready to accept connections") {
-                return Some(RealRedis { port, child, dir });
+                return Some(RealRedis {
+                    port,
+                    child,
+                    dir: Some(dir),
+                });
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -409,15 +436,69 @@ impl RealRedis {
         panic!("could not start redis-server");
     }
 
+    /// Starts redis-server on the data in `dir` (which the caller keeps),
+    /// returning as soon as it listens: while it loads, it already accepts
+    /// connections and answers `-LOADING`, and its "Ready" line comes only
+    /// after the load. `None` (after a loud skip note) if it is not installed.
+    pub fn start_in(dir: &std::path::Path, extra: &[&str]) -> Option<RealRedis> {
+        let bin = tool("redis-server")?;
+        let port = free_port();
+        let mut child = spawn_redis(&bin, port, dir, extra, Stdio::null());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("redis-server did not listen on {port}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Some(RealRedis {
+            port,
+            child,
+            dir: None,
+        })
+    }
+
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+}
+
+/// redis-server on loopback `port`, with no snapshots, its data in `dir`,
+/// the DEBUG command allowed, and `extra` settings.
+fn spawn_redis(
+    bin: &std::path::Path,
+    port: u16,
+    dir: &std::path::Path,
+    extra: &[&str],
+    stdout: Stdio,
+) -> Child {
+    Command::new(bin)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "no", "--enable-debug-command", "local"])
+        .arg("--dir")
+        .arg(dir)
+        .args(extra)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn redis-server")
 }
 
 impl Drop for RealRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
