@@ -142,7 +142,7 @@ impl Session<'_> {
                 .and_then(|c| c.as_mut())
         {
             c.querybuf.extend_from_slice(request);
-            networking::process_input_buffer(&mut self.el.tracer, &mut self.server, fd);
+            networking::process_input_buffer(self.el, &mut self.server, fd);
         }
         self.before_sleep()
     }
@@ -152,8 +152,8 @@ impl Session<'_> {
         let server = &mut self.server;
         blocked::handle_blocked_clients_timeout(server);
         active_expire_cycle(server, ExpireCycleKind::Fast);
-        blocked::process_unblocked_clients(&mut self.el.tracer, server);
-        blocked::handle_clients_blocked_on_keys(server);
+        blocked::process_unblocked_clients(self.el, server);
+        blocked::handle_clients_blocked_on_keys(&mut self.el.tracer, server);
         let mut sent = vec![Vec::new(); self.fds.len()];
         for (fd, id) in std::mem::take(&mut server.clients_pending_write) {
             let Some(mut c) =

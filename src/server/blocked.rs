@@ -199,7 +199,7 @@ pub fn handle_blocked_clients_timeout(server: &mut Server) -> usize {
 /// its own, and they are drained in database order. The two orders differ
 /// only when one transaction makes keys ready in several databases.
 // anchor: blocked.handle_clients_blocked_on_keys
-pub fn handle_clients_blocked_on_keys(server: &mut Server) -> usize {
+pub fn handle_clients_blocked_on_keys(tracer: &mut Tracer, server: &mut Server) -> usize {
     let mut served = 0;
     loop {
         let mut progressed = false;
@@ -209,7 +209,7 @@ pub fn handle_clients_blocked_on_keys(server: &mut Server) -> usize {
             }
             progressed = true;
             for key in server.dbs[db].take_ready_keys() {
-                served += serve_clients_blocked_on_list_key(server, db, &key);
+                served += serve_clients_blocked_on_list_key(tracer, server, db, &key);
             }
         }
         if !progressed {
@@ -222,7 +222,12 @@ pub fn handle_clients_blocked_on_keys(server: &mut Server) -> usize {
 /// elements (mirror of `serveClientsBlockedOnListKey`). A key that is no
 /// longer a list by now (a transaction pushed, then deleted or replaced it)
 /// serves nobody: its waiters keep waiting.
-fn serve_clients_blocked_on_list_key(server: &mut Server, db: usize, key: &[u8]) -> usize {
+fn serve_clients_blocked_on_list_key(
+    tracer: &mut Tracer,
+    server: &mut Server,
+    db: usize,
+    key: &[u8],
+) -> usize {
     if !matches!(
         server.dbs[db].lookup_key_write(key, &mut server.stats),
         Some(Value::List(_))
@@ -234,7 +239,7 @@ fn serve_clients_blocked_on_list_key(server: &mut Server, db: usize, key: &[u8])
         let mut deleted = false;
         with_client(server, who, |server, receiver| {
             let reply_from = receiver.reply.pending_len();
-            serve_client_blocked_on_list(server, receiver, key, &mut deleted);
+            serve_client_blocked_on_list(tracer, server, receiver, key, &mut deleted);
             unblock_client(
                 server,
                 receiver,
@@ -256,6 +261,7 @@ fn serve_clients_blocked_on_list_key(server: &mut Server, db: usize, key: &[u8])
 /// if the destination is not a list (then nothing moves). Sets `deleted`
 /// when the source list emptied and was removed.
 fn serve_client_blocked_on_list(
+    tracer: &mut Tracer,
     server: &mut Server,
     receiver: &mut Client,
     key: &[u8],
@@ -295,7 +301,7 @@ fn serve_client_blocked_on_list(
     *deleted = list::delete_if_empty(db, &mut server.stats, key);
     // The AOF gets the non-blocking command the served one amounts to.
     let brpoplpush = receiver.last_cmd == "brpoplpush";
-    aof::propagate::propagate_now(server, receiver.db, || match &target {
+    aof::propagate::propagate_now(tracer, server, receiver.db, || match &target {
         None => vec![list::pop_name(wherefrom).to_vec(), key.to_vec()],
         Some(target) if brpoplpush => vec![b"RPOPLPUSH".to_vec(), key.to_vec(), target.to_vec()],
         Some(target) => vec![
@@ -319,18 +325,18 @@ fn end_name(end: ListEnd) -> &'static [u8] {
 /// Runs the input that unblocked clients sent while they waited (mirror of
 /// `processUnblockedClients`, which `beforeSleep` calls).
 // anchor: blocked.process_unblocked_clients
-pub fn process_unblocked_clients(tracer: &mut Tracer, server: &mut Server) {
+pub fn process_unblocked_clients(el: &mut crate::ae::EventLoop<Server>, server: &mut Server) {
     while let Some(who) = server.unblocked_clients.pop_front() {
         let Some(c) = server.client_mut(who) else {
             continue;
         };
         c.flags &= !CLIENT_UNBLOCKED;
         let reply_from = c.unblock_reply_from.take();
-        probe!(tracer, "process_unblocked_clients" => "processUnblockedClients", |cx| {
+        probe!(el.tracer, "process_unblocked_clients" => "processUnblockedClients", |cx| {
             probes::client_unblocked(c, reply_from, cx.detail)
         });
         if c.flags & CLIENT_BLOCKED == 0 {
-            process_input_buffer(tracer, server, who.fd);
+            process_input_buffer(el, server, who.fd);
         }
     }
 }
@@ -411,7 +417,10 @@ mod tests {
             show(&run_str(&mut server, &mut pusher, "RPUSH k a b")),
             ":2\r\n"
         );
-        assert_eq!(handle_clients_blocked_on_keys(&mut server), 2);
+        assert_eq!(
+            handle_clients_blocked_on_keys(&mut Tracer::disabled(), &mut server),
+            2
+        );
         assert_eq!(reply_of(&mut server, first), "*2\r\n$1\r\nk\r\n$1\r\na\r\n");
         assert_eq!(
             reply_of(&mut server, second),
@@ -431,7 +440,7 @@ mod tests {
         let popper = blocked(&mut server, "BRPOP dst 0");
         let (mut pusher, _p) = client(&mut server);
         run_str(&mut server, &mut pusher, "LPUSH src x");
-        handle_clients_blocked_on_keys(&mut server);
+        handle_clients_blocked_on_keys(&mut Tracer::disabled(), &mut server);
         assert_eq!(reply_of(&mut server, mover), "$1\r\nx\r\n");
         assert_eq!(
             reply_of(&mut server, popper),
@@ -447,7 +456,7 @@ mod tests {
         let (mut pusher, _p) = client(&mut server);
         run_str(&mut server, &mut pusher, "SET dst v");
         run_str(&mut server, &mut pusher, "LPUSH src x");
-        handle_clients_blocked_on_keys(&mut server);
+        handle_clients_blocked_on_keys(&mut Tracer::disabled(), &mut server);
         assert_eq!(
             reply_of(&mut server, mover),
             "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
@@ -483,7 +492,10 @@ mod tests {
         run_str(&mut server, &mut c, "RPUSH k a");
         run_str(&mut server, &mut c, "DEL k");
         run_str(&mut server, &mut c, "SET k v");
-        assert_eq!(handle_clients_blocked_on_keys(&mut server), 0);
+        assert_eq!(
+            handle_clients_blocked_on_keys(&mut Tracer::disabled(), &mut server),
+            0
+        );
         assert_eq!(reply_of(&mut server, waiter), "");
         assert_eq!(server.blocked_clients, 1);
     }

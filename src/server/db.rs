@@ -84,7 +84,7 @@ pub struct Db {
     /// Keys a lookup found past their deadline and deleted (lazy expiry,
     /// `expireIfNeeded`) while [`Db::log_lazy_expiries`] is set, waiting for
     /// `process_command` to report them to the trace once the command returns.
-    pub lazily_expired: Vec<Sds>,
+    pub lazily_expired: Vec<(Sds, &'static crate::trace::model::Site)>,
     /// Set by `process_command` while a command runs with someone watching
     /// the trace: only then are lazily expired keys noted, so nobody pays
     /// for a report nobody reads, and a lookup outside a command (a blocked
@@ -182,7 +182,11 @@ impl Db {
             return false;
         }
         if self.log_lazy_expiries {
-            self.lazily_expired.push(self.dict.key_at(pos).clone());
+            // The probe is fired by `call` once the command returns (the
+            // database cannot reach the tracer), but it names this line.
+            let site = crate::site!("expire_pos_if_needed", "expireIfNeeded");
+            self.lazily_expired
+                .push((self.dict.key_at(pos).clone(), site));
         }
         self.delete_expired_at(pos, stats);
         true
@@ -470,7 +474,11 @@ mod tests {
         );
         db.log_lazy_expiries = true;
         assert!(db.lookup_key_read(b"watched", &mut stats).is_none());
-        let noted: Vec<&[u8]> = db.lazily_expired.iter().map(Sds::as_bytes).collect();
+        let noted: Vec<&[u8]> = db
+            .lazily_expired
+            .iter()
+            .map(|(key, _)| key.as_bytes())
+            .collect();
         assert_eq!(noted, [b"watched"]);
         assert_eq!(stats.expiredkeys, 2, "both expired all the same");
     }

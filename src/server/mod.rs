@@ -23,6 +23,7 @@
 pub mod aof;
 pub mod auth;
 pub mod blocked;
+pub mod call;
 pub mod client;
 pub mod cmd;
 pub mod db;
@@ -205,10 +206,6 @@ pub struct Server {
     pub pubsub: pubsub::PubSub,
     /// Clients in MONITOR mode, in the order they asked (`monitors`).
     pub monitors: Vec<ClientRef>,
-    /// Probes noticed inside a command, where the tracer is not at hand
-    /// (a PUBLISH's deliveries); `process_command` emits them right after
-    /// the command returns.
-    pub deferred_probes: Vec<crate::trace::model::ProbeData>,
     /// The append-only file's state (the `aof_*` fields of `redisServer`).
     pub aof: aof::Aof,
     /// Set by SHUTDOWN: the loop runs nothing more and stops (Redis exits
@@ -283,7 +280,6 @@ impl Server {
             unblocked_clients: VecDeque::new(),
             pubsub: pubsub::PubSub::default(),
             monitors: Vec::new(),
-            deferred_probes: Vec::new(),
             aof: aof::Aof::default(),
             shutdown_requested: false,
             loading: false,
@@ -422,7 +418,6 @@ pub fn load_data_from_disk(
 ) -> Result<(), StartError> {
     let start = Instant::now();
     let loaded = aof::load::load_append_only_files(el, server).map_err(StartError)?;
-    server.deferred_probes.clear();
     if loaded && !server.shutdown_requested {
         log::notice(&format!(
             "DB loaded from append only file: {:.3} seconds",
@@ -580,17 +575,14 @@ pub fn before_sleep(el: &mut EventLoop<Server>, server: &mut Server) {
             crate::probe!(el.tracer, "before_sleep" => "activeExpireCycle", probes::expire_cycle(true, &stats));
         }
     }
-    blocked::process_unblocked_clients(&mut el.tracer, server);
+    blocked::process_unblocked_clients(el, server);
     if server.shutdown_requested {
         // An unblocked client's pending input held a SHUTDOWN.
         return prepare_for_shutdown(el, server);
     }
-    blocked::handle_clients_blocked_on_keys(server);
+    blocked::handle_clients_blocked_on_keys(&mut el.tracer, server);
     if server.aof.on {
-        aof::propagate_expired_deletions(server);
-        for appended in server.deferred_probes.drain(..) {
-            crate::probe!(el.tracer, "before_sleep" => "feedAppendOnlyFile", appended);
-        }
+        aof::propagate_expired_deletions(&mut el.tracer, server);
         let flushed = aof::flush_append_only_file(server, false);
         if flushed.did_something() {
             crate::probe!(el.tracer, "before_sleep" => "flushAppendOnlyFile", probes::aof_flushed(server, &flushed));

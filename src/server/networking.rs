@@ -8,7 +8,9 @@
 //! 2. The client's fd is readable: [`read_query_from_client`] does *one* read
 //!    (16 KiB, or what the query buffer has room for) and calls
 //!    [`process_input_buffer`], which parses as many complete requests as the
-//!    buffer holds and runs each one ([`process_command`] → [`call`]).
+//!    buffer holds and runs each one (`call.rs`:
+//!    [`process_command`](super::call::process_command) →
+//!    [`call`](super::call::call)).
 //! 3. A command never writes to the socket. It appends to the client's reply
 //!    buffer, and the client joins the server's pending-writes list
 //!    ([`put_client_in_pending_write_queue`]).
@@ -33,14 +35,13 @@ use std::time::Instant;
 use crate::ae::{AE_BARRIER, AE_ERR, AE_READABLE, AE_WRITABLE, EventLoop, Fd, Handler};
 
 use super::client::{
-    CLIENT_BLOCKED, CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_MONITOR, CLIENT_MULTI,
+    CLIENT_BLOCKED, CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_MONITOR,
     CLIENT_PENDING_WRITE, CLIENT_PROTOCOL_ERROR, CLIENT_PUBSUB, CLIENT_UNBLOCKED, Client,
     ClientRef,
 };
-use super::cmd::{self, RedisCommand};
-use super::{Server, aof, auth, blocked, log, monitor, multi, probes, pubsub, reply, sds};
+use super::cmd::{self};
+use super::{Server, auth, blocked, log, monitor, multi, probes, pubsub, reply, sds};
 use crate::probe;
-use crate::trace::Tracer;
 use crate::trace::model::{IoOutcome, ProbeData};
 
 /// Bytes a read asks for on a fresh query buffer (Redis's `PROTO_IOBUF_LEN`).
@@ -269,7 +270,7 @@ pub fn read_query_from_client(el: &mut ServerLoop, server: &mut Server, fd: Fd, 
         free_client_async(server, fd, "query buffer over client-query-buffer-limit");
         return;
     }
-    process_input_buffer(&mut el.tracer, server, fd);
+    process_input_buffer(el, server, fd);
     if server.shutdown_requested {
         super::prepare_for_shutdown(el, server);
     }
@@ -313,7 +314,7 @@ fn queued_bytes(fd: Fd) -> usize {
 /// why commands pipelined after QUIT never run — or once a command blocked
 /// it: what it sent after `BLPOP` waits until the BLPOP is answered.
 // anchor: net.process_input_buffer
-pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
+pub fn process_input_buffer(el: &mut ServerLoop, server: &mut Server, fd: Fd) {
     let Some(mut c) = server.clients.get_mut(fd as usize).and_then(Option::take) else {
         return;
     };
@@ -331,7 +332,7 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
             Ok(Some(argv)) if argv.is_empty() => {}
             Ok(Some(argv)) => {
                 c.argv = argv;
-                process_command(tracer, server, &mut c);
+                super::call::process_command(el, server, &mut c);
                 c.argv.clear();
                 commands += 1;
             }
@@ -361,7 +362,7 @@ pub fn process_input_buffer(tracer: &mut Tracer, server: &mut Server, fd: Fd) {
     {
         close_for_query_buffer_memory(server, &mut c, missing);
     }
-    probe!(tracer, "process_input_buffer" => "processInputBuffer", ProbeData::InputProcessed {
+    probe!(el.tracer, "process_input_buffer" => "processInputBuffer", ProbeData::InputProcessed {
         client: c.id,
         fd,
         commands,
@@ -379,186 +380,6 @@ fn close_for_query_buffer_memory(server: &mut Server, c: &mut Client, need: usiz
         c.id, c.addr
     ));
     mark_close_asap(server, c, "no memory for its query buffer");
-}
-
-/// Looks the command up, checks it, and runs it (mirror of `processCommand`).
-///
-/// A command that fails a check is refused with an error, which also dooms
-/// an open transaction. Inside MULTI a command that passes is queued rather
-/// than run. A command that ran may have given blocked clients their data:
-/// they are served right away, before the next command is read.
-// anchor: server.process_command
-pub fn process_command(tracer: &mut Tracer, server: &mut Server, c: &mut Client) {
-    let had_pending = c.has_pending_replies();
-    let (reply_start, stopwatch) = (c.reply.pending_len(), tracer.stopwatch());
-    let found = server.commands.lookup(&c.argv);
-    c.last_cmd = found.map_or("NULL", |cmd| cmd.name);
-    match check_command(server, c, found) {
-        Err(msg) => reject_command(c, &msg),
-        Ok(cmd) if c.flags & CLIENT_MULTI != 0 && !cmd::multi::is_transaction_control(cmd) => {
-            multi::queue_multi_command(c, cmd);
-            c.add_reply_status("QUEUED");
-            probe!(tracer, "process_command" => "queueMultiCommand", probes::command_queued(c, cmd));
-        }
-        Ok(cmd) => {
-            let watched = tracer.observed();
-            if watched {
-                log_lazy_expiries(server, true);
-            }
-            call(server, c, cmd);
-            if watched {
-                log_lazy_expiries(server, false);
-                report_lazily_expired(tracer, server, c);
-            }
-            for deferred in server.deferred_probes.drain(..) {
-                if matches!(deferred, ProbeData::AofAppended { .. }) {
-                    probe!(tracer, "process_command" => "feedAppendOnlyFile", deferred);
-                } else {
-                    probe!(tracer, "process_command" => "pubsubPublishMessage", deferred);
-                }
-            }
-            if c.flags & CLIENT_BLOCKED != 0 {
-                probe!(tracer, "process_command" => "blockForKeys", probes::client_blocked(c));
-            }
-            blocked::handle_clients_blocked_on_keys(server);
-        }
-    }
-    probe!(tracer, "process_command" => "call", |cx| {
-        let reply = c.reply.pending(reply_start);
-        probes::command(c, found, &reply, cx.elapsed_us(stopwatch), cx.detail)
-    });
-    queue_if_first_reply(server, c, had_pending);
-    close_client_on_output_buffer_limit_reached(server, c);
-}
-
-/// Starts or stops noting lazily expired keys in every database (see
-/// [`super::db::Db::log_lazy_expiries`]).
-fn log_lazy_expiries(server: &mut Server, on: bool) {
-    for db in &mut server.dbs {
-        db.log_lazy_expiries = on;
-    }
-}
-
-/// Reports the keys the command just ran found past their deadline and
-/// deleted on lookup (lazy expiry, `expireIfNeeded` in db.c): one probe
-/// per key, at the end of the command that touched it.
-fn report_lazily_expired(tracer: &mut Tracer, server: &mut Server, c: &Client) {
-    for db in 0..server.dbs.len() {
-        for key in std::mem::take(&mut server.dbs[db].lazily_expired) {
-            probe!(tracer, "report_lazily_expired" => "expireIfNeeded", probes::lazy_expired(c, db, &key));
-        }
-    }
-}
-
-/// The commands a RESP2 subscriber may still send (the pub/sub check of
-/// `processCommand`).
-const PUBSUB_CONTEXT_COMMANDS: &[&str] = &[
-    "ping",
-    "subscribe",
-    "ssubscribe",
-    "unsubscribe",
-    "sunsubscribe",
-    "psubscribe",
-    "punsubscribe",
-    "quit",
-    "reset",
-];
-
-/// The checks `processCommand` makes before running or queueing a command,
-/// in Redis's order; `Err` holds the error to reply.
-fn check_command(
-    server: &Server,
-    c: &Client,
-    found: Option<&'static RedisCommand>,
-) -> Result<&'static RedisCommand, String> {
-    let Some(cmd) = found else {
-        return Err(cmd::command_lookup_error(&c.argv, &server.commands));
-    };
-    if !cmd.accepts_argc(c.argv.len()) {
-        return Err(format!(
-            "wrong number of arguments for '{}' command",
-            cmd.name
-        ));
-    }
-    if cmd::is_protected(cmd) && !protected_allowed(server.config.enable_debug_command, c) {
-        return Err(format!(
-            "{} command not allowed. If the enable-debug-command option is set to \"local\", you can run it \
-             from a local connection, otherwise you need to set this option in the configuration file, and then \
-             restart the server.",
-            cmd.name.to_ascii_uppercase()
-        ));
-    }
-    if auth::auth_required(&server.config, c) && !cmd.flags.split(' ').any(|f| f == "no_auth") {
-        return Err(auth::NOAUTH_ERROR.to_string());
-    }
-    if c.flags & CLIENT_MULTI != 0 && cmd.flags.split(' ').any(|f| f == "no_multi") {
-        return Err("Command not allowed inside a transaction".to_string());
-    }
-    if c.flags & CLIENT_PUBSUB != 0 && c.resp == 2 && !PUBSUB_CONTEXT_COMMANDS.contains(&cmd.name) {
-        return Err(format!(
-            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            cmd.name
-        ));
-    }
-    // A monitor is a replica to Redis, and replicas may not touch the keyspace.
-    if c.flags & CLIENT_MONITOR != 0
-        && (cmd::may_replicate(cmd) || cmd.flags.split(' ').any(|f| f == "readonly"))
-    {
-        return Err("Replica can't interact with the keyspace".to_string());
-    }
-    if server.loading && is_denyloading_command(c, cmd) {
-        return Err(LOADING_ERROR.to_string());
-    }
-    Ok(cmd)
-}
-
-/// The reply to a command refused while the data loads (Redis's
-/// `shared.loadingerr`), byte for byte once encoded:
-/// `-LOADING Redis is loading the dataset in memory\r\n`.
-pub const LOADING_ERROR: &str = "-LOADING Redis is loading the dataset in memory";
-
-/// Whether a command must wait until loading is over (the
-/// `is_denyloading_command` test of `processCommand`): one without the
-/// `loading` flag, or an EXEC whose queue holds one. Only commands that
-/// may run on half-loaded data have the flag: INFO, CONFIG, SELECT, ECHO,
-/// AUTH, HELLO, MULTI/EXEC, SUBSCRIBE, PUBLISH, SHUTDOWN… but not PING,
-/// GET, SET or DBSIZE.
-fn is_denyloading_command(c: &Client, cmd: &RedisCommand) -> bool {
-    let has_loading = |cmd: &RedisCommand| cmd.flags.split(' ').any(|f| f == "loading");
-    !has_loading(cmd) || (cmd.name == "exec" && c.mstate.iter().any(|q| !has_loading(q.cmd)))
-}
-
-/// Refuses a command: the error, and a doomed transaction if one is open
-/// (mirror of `rejectCommand`).
-fn reject_command(c: &mut Client, msg: &str) {
-    multi::flag_transaction(c);
-    c.add_reply_error(msg);
-}
-
-/// Whether `c` may run a protected command (the check in `processCommand`).
-fn protected_allowed(setting: super::ProtectedAction, c: &Client) -> bool {
-    match setting {
-        super::ProtectedAction::Yes => true,
-        super::ProtectedAction::No => false,
-        super::ProtectedAction::Local => c.addr.ip().is_loopback(),
-    }
-}
-
-/// Runs a command and keeps the books (mirror of `call`): counts it, shows
-/// it to the monitors unless it is an admin command, and with the AOF on
-/// propagates it to the AOF buffer if it changed the data.
-#[inline]
-// anchor: server.call
-pub fn call(server: &mut Server, c: &mut Client, cmd: &'static RedisCommand) {
-    let aof_mark = aof::propagate::before_call(server, c);
-    (cmd.proc_)(server, c);
-    server.stats.numcommands += 1;
-    if !server.monitors.is_empty() && !cmd.flags.split(' ').any(|f| f == "admin") {
-        monitor::replication_feed_monitors(server, c);
-    }
-    if let Some(mark) = aof_mark {
-        aof::propagate::after_call(server, c, cmd, mark);
-    }
 }
 
 /// Who called [`process_events_while_blocked`], as the trace shows it.
@@ -621,7 +442,7 @@ pub fn process_events_while_blocked(
 
 /// Queues the client for a write in `before_sleep` if this request produced
 /// its first pending reply (what `prepareClientToWrite` does on the first `addReply`).
-fn queue_if_first_reply(server: &mut Server, c: &mut Client, had_pending: bool) {
+pub fn queue_if_first_reply(server: &mut Server, c: &mut Client, had_pending: bool) {
     if !had_pending && c.has_pending_replies() && !c.write_handler_installed {
         put_client_in_pending_write_queue(server, c);
     }
@@ -1178,56 +999,5 @@ mod barrier_tests {
             assert_ne!(mask & AE_WRITABLE, 0);
             assert_eq!(mask & AE_BARRIER != 0, want, "aof {on}, {policy:?}");
         }
-    }
-}
-
-#[cfg(test)]
-mod loading_tests {
-    use super::*;
-    use crate::server::cmd::test_support;
-
-    /// The check `processCommand` makes while loading: commands without
-    /// the `loading` flag are refused with Redis's exact error, which also
-    /// dooms an open transaction; flagged ones run. An EXEC is refused too
-    /// when its queue holds an unflagged command (queued before loading
-    /// began: Redis's `cmd_inv_flags` rule).
-    #[test]
-    fn while_loading_only_commands_with_the_loading_flag_run() {
-        let mut server = test_support::server();
-        let (mut c, _peer) = test_support::client(&mut server);
-        let mut tracer = Tracer::disabled();
-        let mut send = |server: &mut Server, c: &mut Client, words: &[&str]| {
-            c.argv = words.iter().map(|w| w.as_bytes().to_vec()).collect();
-            process_command(&mut tracer, server, c);
-            c.reply.take()
-        };
-        assert_eq!(send(&mut server, &mut c, &["MULTI"]), b"+OK\r\n");
-        assert_eq!(send(&mut server, &mut c, &["PING"]), b"+QUEUED\r\n");
-        server.loading = true;
-        let loading = b"-LOADING Redis is loading the dataset in memory\r\n";
-        assert_eq!(send(&mut server, &mut c, &["EXEC"]), loading);
-        assert_eq!(send(&mut server, &mut c, &["DISCARD"]), b"+OK\r\n");
-        for refused in [
-            &["PING"][..],
-            &["GET", "k"],
-            &["SET", "k", "v"],
-            &["DBSIZE"],
-        ] {
-            assert_eq!(send(&mut server, &mut c, refused), loading, "{refused:?}");
-        }
-        assert_eq!(send(&mut server, &mut c, &["ECHO", "x"]), b"$1\r\nx\r\n");
-        assert_eq!(send(&mut server, &mut c, &["SELECT", "1"]), b"+OK\r\n");
-        let info = send(&mut server, &mut c, &["INFO", "persistence"]);
-        let info = String::from_utf8_lossy(&info);
-        assert!(info.contains("\r\nloading:1\r\n"), "{info}");
-        assert!(info.contains("\r\nloading_total_bytes:0\r\n"), "{info}");
-        assert_eq!(send(&mut server, &mut c, &["MULTI"]), b"+OK\r\n");
-        assert_eq!(send(&mut server, &mut c, &["GET", "k"]), loading);
-        assert_eq!(
-            send(&mut server, &mut c, &["EXEC"]),
-            b"-EXECABORT Transaction discarded because of previous errors.\r\n"
-        );
-        server.loading = false;
-        assert_eq!(send(&mut server, &mut c, &["PING"]), b"+PONG\r\n");
     }
 }

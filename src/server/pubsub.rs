@@ -268,6 +268,7 @@ pub fn unsubscribe_all(server: &mut Server, c: &mut Client) {
 /// RESP3 client): it gets its own message before its reply.
 // anchor: pubsub.publish_message
 pub fn pubsub_publish_message(
+    tracer: &mut crate::trace::Tracer,
     server: &mut Server,
     publisher: &mut Client,
     channel: &[u8],
@@ -275,12 +276,10 @@ pub fn pubsub_publish_message(
     t: PubSubType,
 ) -> usize {
     let receivers = deliver_to_subscribers(server, publisher, channel, message, t);
-    server
-        .deferred_probes
-        .push(crate::trace::model::ProbeData::Published {
-            channel: String::from_utf8_lossy(channel).into_owned(),
-            receivers: receivers as u64,
-        });
+    crate::probe!(tracer, "pubsub_publish_message" => "pubsubPublishMessage", crate::trace::model::ProbeData::Published {
+        channel: String::from_utf8_lossy(channel).into_owned(),
+        receivers: receivers as u64,
+    });
     receivers
 }
 
@@ -412,6 +411,7 @@ mod tests {
         let (mut publisher, _p) = client(&mut server);
         assert_eq!(
             pubsub_publish_message(
+                &mut crate::trace::Tracer::disabled(),
                 &mut server,
                 &mut publisher,
                 b"news",
@@ -432,6 +432,7 @@ mod tests {
         assert_eq!(reply(&mut server, subscribers[2]), message);
         assert_eq!(
             pubsub_publish_message(
+                &mut crate::trace::Tracer::disabled(),
                 &mut server,
                 &mut publisher,
                 b"news",

@@ -26,6 +26,7 @@ use std::path::Path;
 use super::manifest::Manifest;
 use super::{aof_dir, cat_append_only_generic_command, open_incr};
 use crate::ae::EventLoop;
+use crate::server::call::Call;
 use crate::server::client::{CLIENT_DENY_BLOCKING, CLIENT_MULTI, Client};
 use crate::server::db::Value;
 use crate::server::networking::WhileBlockedCaller;
@@ -364,12 +365,12 @@ fn load_single_append_only_file(
         if c.flags & CLIENT_MULTI != 0 && !matches!(cmd.name, "exec" | "discard" | "multi") {
             multi::queue_multi_command(c, cmd);
         } else {
-            networking::call(server, c, cmd);
+            // As Redis does, the procedure alone, not `call`: a loaded
+            // command is not counted, not shown to monitors and not
+            // propagated again.
+            (cmd.proc_)(&mut Call { el, server, c });
         }
         c.reply.clear();
-        // Nothing the file's commands noticed is shown: they are not the
-        // loop's work (and no client asked for them).
-        server.deferred_probes.clear();
     }
 }
 

@@ -48,6 +48,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{Server, log};
+use crate::probe;
+use crate::trace::Tracer;
 use crate::trace::model::ProbeData;
 use manifest::Manifest;
 
@@ -172,9 +174,15 @@ pub fn aof_dir(server: &Server) -> PathBuf {
 /// Appends `argv`, run in database `db`, to the AOF buffer, preceded by a
 /// SELECT when the file's current database is another one (mirror of
 /// `feedAppendOnlyFile`). `db` is `None` for the EXEC that closes a
-/// transaction, which belongs to no database. Returns the bytes appended.
+/// transaction, which belongs to no database. Nothing is written to the
+/// file here: `before_sleep` does that, before any reply goes out.
 // anchor: aof.feed
-pub fn feed_append_only_file(aof: &mut Aof, db: Option<usize>, argv: &[Vec<u8>]) -> usize {
+pub fn feed_append_only_file(
+    tracer: &mut Tracer,
+    aof: &mut Aof,
+    db: Option<usize>,
+    argv: &[Vec<u8>],
+) {
     let start = aof.buf.len();
     if let Some(db) = db
         && aof.selected_db != Some(db)
@@ -184,7 +192,14 @@ pub fn feed_append_only_file(aof: &mut Aof, db: Option<usize>, argv: &[Vec<u8>])
         aof.selected_db = Some(db);
     }
     cat_append_only_generic_command(&mut aof.buf, argv);
-    aof.buf.len() - start
+    probe!(tracer, "feed_append_only_file" => "feedAppendOnlyFile", ProbeData::AofAppended {
+        command: argv
+            .first()
+            .map(|name| String::from_utf8_lossy(name).to_ascii_lowercase())
+            .unwrap_or_default(),
+        bytes: (aof.buf.len() - start) as u64,
+        buffer: aof.buf.len() as u64,
+    });
 }
 
 /// Encodes one command as a RESP array of bulk strings, the form the AOF
@@ -220,46 +235,38 @@ pub fn also_propagate(server: &mut Server, db: usize, argv: Vec<Vec<u8>>) {
 /// MULTI … EXEC, so that loading replays them all or none. Also feeds the
 /// DELs of keys that expired meanwhile, which Redis 7.0 propagates at once,
 /// outside any transaction.
-pub fn propagate_pending_commands(server: &mut Server) {
-    propagate_expired_deletions(server);
+pub fn propagate_pending_commands(tracer: &mut Tracer, server: &mut Server) {
+    propagate_expired_deletions(tracer, server);
     let pending = std::mem::take(&mut server.aof.pending);
     let wrap = pending.len() > 1;
     if wrap && let Some((db, _)) = pending.first() {
-        feed_and_note(server, Some(*db), &[b"MULTI".to_vec()]);
+        feed_append_only_file(tracer, &mut server.aof, Some(*db), &[b"MULTI".to_vec()]);
     }
     for (db, argv) in &pending {
-        feed_and_note(server, Some(*db), argv);
+        feed_append_only_file(tracer, &mut server.aof, Some(*db), argv);
     }
     if wrap {
-        feed_and_note(server, None, &[b"EXEC".to_vec()]);
+        feed_append_only_file(tracer, &mut server.aof, None, &[b"EXEC".to_vec()]);
     }
 }
 
 /// Feeds a DEL for every key the databases expired since the last call
 /// (mirror of `propagateDeletion` for expired keys; `lazyfree-lazy-expire
 /// no`, Redis's default, makes it DEL rather than UNLINK).
-pub fn propagate_expired_deletions(server: &mut Server) {
+pub fn propagate_expired_deletions(tracer: &mut Tracer, server: &mut Server) {
     for db in 0..server.dbs.len() {
         if server.dbs[db].expired_log.is_empty() {
             continue;
         }
         for key in std::mem::take(&mut server.dbs[db].expired_log) {
-            feed_and_note(server, Some(db), &[b"DEL".to_vec(), key.to_vec()]);
+            feed_append_only_file(
+                tracer,
+                &mut server.aof,
+                Some(db),
+                &[b"DEL".to_vec(), key.to_vec()],
+            );
         }
     }
-}
-
-fn feed_and_note(server: &mut Server, db: Option<usize>, argv: &[Vec<u8>]) {
-    let bytes = feed_append_only_file(&mut server.aof, db, argv);
-    let command = argv
-        .first()
-        .map(|name| String::from_utf8_lossy(name).to_ascii_lowercase())
-        .unwrap_or_default();
-    server.deferred_probes.push(ProbeData::AofAppended {
-        command,
-        bytes: bytes as u64,
-        buffer: server.aof.buf.len() as u64,
-    });
 }
 
 /// Tells the databases whether to remember the keys they expire, which only

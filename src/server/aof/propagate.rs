@@ -32,10 +32,11 @@
 //! SPOP took, which key BLPOP served) are reported by the command itself,
 //! through [`propagate_instead`].
 
-use super::{Server, also_propagate, feed_and_note, propagate_pending_commands};
+use super::{Server, also_propagate, feed_append_only_file, propagate_pending_commands};
 use crate::server::client::{CLIENT_PREVENT_PROP, Client};
 use crate::server::cmd::RedisCommand;
 use crate::server::db::{Db, Value};
+use crate::trace::Tracer;
 
 /// Where a command started, for [`after_call`]: its database and that
 /// database's change counter.
@@ -63,7 +64,13 @@ pub fn before_call(server: &mut Server, c: &Client) -> Option<CallMark> {
 /// it runs) returns, feeds everything queued to the AOF buffer. Kept out
 /// of line so that `call` stays small enough to inline while the AOF is off.
 #[inline(never)]
-pub fn after_call(server: &mut Server, c: &mut Client, cmd: &RedisCommand, mark: CallMark) {
+pub fn after_call(
+    tracer: &mut Tracer,
+    server: &mut Server,
+    c: &mut Client,
+    cmd: &RedisCommand,
+    mark: CallMark,
+) {
     server.aof.call_depth = server.aof.call_depth.saturating_sub(1);
     let prevented = c.flags & CLIENT_PREVENT_PROP != 0;
     c.flags &= !CLIENT_PREVENT_PROP;
@@ -76,7 +83,7 @@ pub fn after_call(server: &mut Server, c: &mut Client, cmd: &RedisCommand, mark:
         also_propagate(server, mark.db, argv);
     }
     if server.aof.call_depth == 0 {
-        propagate_pending_commands(server);
+        propagate_pending_commands(tracer, server);
     }
 }
 
@@ -97,10 +104,15 @@ pub fn propagate_instead(server: &mut Server, c: &mut Client, argv: impl FnOnce(
 /// Writes `argv` (run in `db`) to the AOF buffer at once, for work done
 /// outside any command: a blocked client served when another client's push
 /// gave it data (the `alsoPropagate` of `serveClientBlockedOnList`).
-pub fn propagate_now(server: &mut Server, db: usize, argv: impl FnOnce() -> Vec<Vec<u8>>) {
+pub fn propagate_now(
+    tracer: &mut Tracer,
+    server: &mut Server,
+    db: usize,
+    argv: impl FnOnce() -> Vec<Vec<u8>>,
+) {
     if server.aof.on {
-        propagate_pending_commands(server);
-        feed_and_note(server, Some(db), &argv());
+        propagate_pending_commands(tracer, server);
+        feed_append_only_file(tracer, &mut server.aof, Some(db), &argv());
     }
 }
 
@@ -215,7 +227,15 @@ mod tests {
     fn call(server: &mut Server, c: &mut Client, line: &str) {
         c.argv = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
         let cmd = server.commands.lookup(&c.argv).expect("known command");
-        crate::server::networking::call(server, c, cmd);
+        let mut el = crate::server::cmd::test_support::event_loop();
+        crate::server::call::call(
+            &mut crate::server::call::Call {
+                el: &mut el,
+                server,
+                c,
+            },
+            cmd,
+        );
     }
 
     #[test]

@@ -14,9 +14,10 @@ pub mod client;
 use super::{
     Arg, ArgKind, REDIS_VERSION, RedisCommand, parse_long_long_or_reply, parse_range_or_reply,
 };
+use crate::server::call::Call;
 use crate::server::client::{CLIENT_CLOSE_AFTER_REPLY, CLIENT_MONITOR, CLIENT_PUBSUB, Client};
 use crate::server::util::c_str_prefix;
-use crate::server::{Server, auth, monitor, multi, pubsub};
+use crate::server::{auth, monitor, multi, pubsub};
 
 /// The connection family, in the order `COMMAND` lists it.
 pub const COMMANDS: &[RedisCommand] =
@@ -33,7 +34,8 @@ fn reply_arg_bulk(c: &mut Client, i: usize) {
 /// (mirror of `pingCommand`). The arity allows any number of arguments, so
 /// the command itself refuses more than one, as Redis does. A RESP2
 /// subscriber gets `["pong", message]` instead, an array like its messages.
-fn ping_command(_server: &mut Server, c: &mut Client) {
+fn ping_command(call: &mut Call) {
+    let c = &mut *call.c;
     if c.argv.len() > 2 {
         return c.add_reply_error_arity("ping");
     }
@@ -54,7 +56,8 @@ fn ping_command(_server: &mut Server, c: &mut Client) {
 /// `RESET`: back to the state of a fresh connection — no transaction, no
 /// watched keys, no subscriptions, not a monitor, database 0, RESP2, no
 /// name, and back to needing AUTH if a password is set (mirror of `resetCommand` and `clearClientConnectionState`).
-fn reset_command(server: &mut Server, c: &mut Client) {
+fn reset_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.flags & CLIENT_MONITOR != 0 {
         monitor::remove_monitor(server, c.client_ref());
         c.flags &= !CLIENT_MONITOR;
@@ -70,21 +73,24 @@ fn reset_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `ECHO message` (mirror of `echoCommand`).
-fn echo_command(_server: &mut Server, c: &mut Client) {
+fn echo_command(call: &mut Call) {
+    let c = &mut *call.c;
     reply_arg_bulk(c, 1);
 }
 
 /// `QUIT`: `+OK`, then the connection closes once that reply is written
 /// (mirror of `quitCommand`). Commands pipelined after it are never run,
 /// because the input loop stops at a client marked to close.
-fn quit_command(_server: &mut Server, c: &mut Client) {
+fn quit_command(call: &mut Call) {
+    let c = &mut *call.c;
     c.add_reply_ok();
     c.flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
 /// `SELECT index` (mirror of `selectCommand`). The index is first read as a
 /// C `int`, with that parse's errors, then checked against the databases.
-fn select_command(server: &mut Server, c: &mut Client) {
+fn select_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let arg = std::mem::take(&mut c.argv[1]);
     let id = parse_range_or_reply(c, &arg, i32::MIN.into(), i32::MAX.into(), None);
     c.argv[1] = arg;
@@ -103,7 +109,8 @@ fn select_command(server: &mut Server, c: &mut Client) {
 /// almost certainly a configuration mistake, so Redis refuses it with an
 /// explanation rather than accepting silently. The two-argument form is the
 /// ACL style, where the nopass default user accepts any password.
-fn auth_command(server: &mut Server, c: &mut Client) {
+fn auth_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.argv.len() > 3 {
         return c.add_reply_error("syntax error");
     }
@@ -135,7 +142,8 @@ fn auth_command(server: &mut Server, c: &mut Client) {
 /// only then are the changes made. A client that still has to authenticate
 /// and gave no AUTH option is refused with `NOAUTH`, as HELLO itself may
 /// run unauthenticated. The reply is already in the new protocol.
-fn hello_command(server: &mut Server, c: &mut Client) {
+fn hello_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let mut version = None;
     if let Some(arg) = c.argv.get(1).cloned() {
         let msg = Some("Protocol version is not an integer or out of range");

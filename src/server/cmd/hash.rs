@@ -8,6 +8,7 @@
 
 use super::keys::{KEY, arg, argv_long_long_or_reply, command, one_key_spec, with_keys};
 use super::{Arg, ArgKind, KeySpec, RedisCommand};
+use crate::server::call::Call;
 use crate::server::client::Client;
 use crate::server::db::hash::Hash;
 use crate::server::db::{Db, Typed, Value, WRONGTYPE_ERR};
@@ -73,18 +74,21 @@ fn hset_generic(server: &mut Server, c: &mut Client, name: &str, reply_ok: bool)
 }
 
 /// `HSET key field value [field value ...]` (mirror of `hsetCommand`).
-fn hset_command(server: &mut Server, c: &mut Client) {
+fn hset_command(call: &mut Call) {
+    let (server, c) = call.parts();
     hset_generic(server, c, "hset", false);
 }
 
 /// `HMSET key field value [field value ...]`: HSET answering `+OK`.
-fn hmset_command(server: &mut Server, c: &mut Client) {
+fn hmset_command(call: &mut Call) {
+    let (server, c) = call.parts();
     hset_generic(server, c, "hmset", true);
 }
 
 /// `HSETNX key field value`: sets only a new field; `:1` if it did (mirror
 /// of `hsetnxCommand`).
-fn hsetnx_command(server: &mut Server, c: &mut Client) {
+fn hsetnx_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let Some(h) = lookup_write_or_create(db, &mut server.stats, c) else {
         return;
@@ -99,7 +103,8 @@ fn hsetnx_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `HGET key field` (mirror of `hgetCommand`).
-fn hget_command(server: &mut Server, c: &mut Client) {
+fn hget_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_null(),
@@ -112,7 +117,8 @@ fn hget_command(server: &mut Server, c: &mut Client) {
 
 /// `HMGET key field [field ...]`: a null for each missing field (mirror of
 /// `hmgetCommand`).
-fn hmget_command(server: &mut Server, c: &mut Client) {
+fn hmget_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let h = match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => None,
@@ -128,7 +134,8 @@ fn hmget_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `HDEL key field [field ...]`: how many fields went (mirror of `hdelCommand`).
-fn hdel_command(server: &mut Server, c: &mut Client) {
+fn hdel_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let h = match lookup_hash(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
@@ -155,7 +162,8 @@ fn hdel_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `HEXISTS key field` (mirror of `hexistsCommand`).
-fn hexists_command(server: &mut Server, c: &mut Client) {
+fn hexists_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
@@ -167,7 +175,8 @@ fn hexists_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `HLEN key` (mirror of `hlenCommand`).
-fn hlen_command(server: &mut Server, c: &mut Client) {
+fn hlen_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
@@ -180,7 +189,8 @@ fn hlen_command(server: &mut Server, c: &mut Client) {
 
 /// `HSTRLEN key field`: the length of a field's value, 0 if missing (mirror
 /// of `hstrlenCommand`).
-fn hstrlen_command(server: &mut Server, c: &mut Client) {
+fn hstrlen_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match lookup_hash(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
@@ -223,21 +233,25 @@ fn getall_generic(server: &mut Server, c: &mut Client, parts: Parts) {
     }
 }
 
-fn hgetall_command(server: &mut Server, c: &mut Client) {
+fn hgetall_command(call: &mut Call) {
+    let (server, c) = call.parts();
     getall_generic(server, c, Parts::Both);
 }
 
-fn hkeys_command(server: &mut Server, c: &mut Client) {
+fn hkeys_command(call: &mut Call) {
+    let (server, c) = call.parts();
     getall_generic(server, c, Parts::Fields);
 }
 
-fn hvals_command(server: &mut Server, c: &mut Client) {
+fn hvals_command(call: &mut Call) {
+    let (server, c) = call.parts();
     getall_generic(server, c, Parts::Values);
 }
 
 /// `HINCRBY key field increment`: the field, read as an integer (0 if
 /// missing), plus the increment (mirror of `hincrbyCommand`).
-fn hincrby_command(server: &mut Server, c: &mut Client) {
+fn hincrby_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(incr) = argv_long_long_or_reply(c, 3) else {
         return;
     };
@@ -262,7 +276,8 @@ fn hincrby_command(server: &mut Server, c: &mut Client) {
 
 /// `HINCRBYFLOAT key field increment`: like INCRBYFLOAT, in `long double`
 /// precision, on a field (mirror of `hincrbyfloatCommand`).
-fn hincrbyfloat_command(server: &mut Server, c: &mut Client) {
+fn hincrbyfloat_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(incr) = LongDouble::parse(&c.argv[3]) else {
         return c.add_reply_error(ERR_NOT_FLOAT);
     };

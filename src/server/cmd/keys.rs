@@ -12,6 +12,7 @@
 
 use super::{Arg, ArgKind, BeginSearch, FindKeys, KeySpec, RedisCommand, parse_long_long_or_reply};
 use crate::server::Server;
+use crate::server::call::Call;
 use crate::server::client::Client;
 use crate::server::db::{Sds, mstime_i64, type_name_of};
 use crate::server::util::number::parse_scan_cursor;
@@ -33,7 +34,8 @@ pub(super) fn argv_long_long_or_reply(c: &mut Client, idx: usize) -> Option<i64>
 ///
 /// Mirror of `delGenericCommand` (db.c). UNLINK frees large values in a
 /// background thread in Redis; we have one thread, so it is DEL.
-fn del_command(server: &mut Server, c: &mut Client) {
+fn del_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let mut deleted = 0;
     for key in &c.argv[1..] {
@@ -47,7 +49,8 @@ fn del_command(server: &mut Server, c: &mut Client) {
 /// counts twice).
 ///
 /// Mirror of `existsCommand` (db.c).
-fn exists_command(server: &mut Server, c: &mut Client) {
+fn exists_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let found = c.argv[1..]
         .iter()
@@ -59,7 +62,8 @@ fn exists_command(server: &mut Server, c: &mut Client) {
 /// `TYPE key`: `string`, `list`, `set`, `hash`, or `none`.
 ///
 /// Mirror of `typeCommand` (db.c).
-fn type_command(server: &mut Server, c: &mut Client) {
+fn type_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let name = type_name_of(
         db.lookup_key_read(&c.argv[1], &mut server.stats)
@@ -169,22 +173,26 @@ fn expire_generic(
 }
 
 /// `EXPIRE key seconds [NX|XX|GT|LT]` (mirror of `expireCommand`).
-fn expire_command(server: &mut Server, c: &mut Client) {
+fn expire_command(call: &mut Call) {
+    let (server, c) = call.parts();
     expire_generic(server, c, mstime_i64(), true, "expire");
 }
 
 /// `PEXPIRE key milliseconds [NX|XX|GT|LT]` (mirror of `pexpireCommand`).
-fn pexpire_command(server: &mut Server, c: &mut Client) {
+fn pexpire_command(call: &mut Call) {
+    let (server, c) = call.parts();
     expire_generic(server, c, mstime_i64(), false, "pexpire");
 }
 
 /// `EXPIREAT key unix-time-seconds [NX|XX|GT|LT]` (mirror of `expireatCommand`).
-fn expireat_command(server: &mut Server, c: &mut Client) {
+fn expireat_command(call: &mut Call) {
+    let (server, c) = call.parts();
     expire_generic(server, c, 0, true, "expireat");
 }
 
 /// `PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]` (mirror of `pexpireatCommand`).
-fn pexpireat_command(server: &mut Server, c: &mut Client) {
+fn pexpireat_command(call: &mut Call) {
+    let (server, c) = call.parts();
     expire_generic(server, c, 0, false, "pexpireat");
 }
 
@@ -207,17 +215,20 @@ fn ttl_generic(server: &mut Server, c: &mut Client, in_ms: bool) {
 }
 
 /// `TTL key` (mirror of `ttlCommand`).
-fn ttl_command(server: &mut Server, c: &mut Client) {
+fn ttl_command(call: &mut Call) {
+    let (server, c) = call.parts();
     ttl_generic(server, c, false);
 }
 
 /// `PTTL key` (mirror of `pttlCommand`).
-fn pttl_command(server: &mut Server, c: &mut Client) {
+fn pttl_command(call: &mut Call) {
+    let (server, c) = call.parts();
     ttl_generic(server, c, true);
 }
 
 /// `PERSIST key`: `:1` if a TTL was removed (mirror of `persistCommand`).
-fn persist_command(server: &mut Server, c: &mut Client) {
+fn persist_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let removed = db.lookup_key_write(&c.argv[1], &mut server.stats).is_some()
         && db.remove_expire(&c.argv[1]);
@@ -228,7 +239,8 @@ fn persist_command(server: &mut Server, c: &mut Client) {
 /// but, unlike a lookup, not deleted (as in Redis 7.0).
 ///
 /// Mirror of `keysCommand` (db.c).
-fn keys_command(server: &mut Server, c: &mut Client) {
+fn keys_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let pattern = &c.argv[1];
     // A lone `*` matches everything, even the empty key that the matcher
     // itself would refuse.
@@ -294,7 +306,8 @@ fn parse_scan_options(c: &mut Client) -> Option<ScanOptions> {
 /// Mirror of `scanGenericCommand` (db.c) for the keyspace. The filters run
 /// in Redis's order: the pattern, then the type (a read lookup, so it counts
 /// hits and misses, and an expired key reads as type `none`), then expiry.
-fn scan_command(server: &mut Server, c: &mut Client) {
+fn scan_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(cursor) = parse_scan_cursor(&c.argv[1]) else {
         return c.add_reply_error("invalid cursor");
     };
@@ -365,19 +378,22 @@ fn rename_generic(server: &mut Server, c: &mut Client, nx: bool) {
 }
 
 /// `RENAME key newkey` (mirror of `renameCommand`).
-fn rename_command(server: &mut Server, c: &mut Client) {
+fn rename_command(call: &mut Call) {
+    let (server, c) = call.parts();
     rename_generic(server, c, false);
 }
 
 /// `RENAMENX key newkey` (mirror of `renamenxCommand`).
-fn renamenx_command(server: &mut Server, c: &mut Client) {
+fn renamenx_command(call: &mut Call) {
+    let (server, c) = call.parts();
     rename_generic(server, c, true);
 }
 
 /// `RANDOMKEY`: a random key, or null when the database is empty.
 ///
 /// Mirror of `randomkeyCommand` (db.c).
-fn randomkey_command(server: &mut Server, c: &mut Client) {
+fn randomkey_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match server.dbs[c.db].random_key(&mut server.stats) {
         Some(key) => c.add_reply_bulk(&key),
         None => c.add_reply_null(),

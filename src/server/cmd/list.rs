@@ -11,6 +11,7 @@
 //! they park the client (see [`crate::server::blocked`]) until a push makes
 //! the key ready or the timeout passes.
 
+use crate::server::call::Call;
 use std::collections::VecDeque;
 
 use super::keys::{
@@ -124,19 +125,23 @@ fn push_generic(server: &mut Server, c: &mut Client, end: ListEnd, only_existing
     }
 }
 
-fn lpush_command(server: &mut Server, c: &mut Client) {
+fn lpush_command(call: &mut Call) {
+    let (server, c) = call.parts();
     push_generic(server, c, ListEnd::Head, false);
 }
 
-fn rpush_command(server: &mut Server, c: &mut Client) {
+fn rpush_command(call: &mut Call) {
+    let (server, c) = call.parts();
     push_generic(server, c, ListEnd::Tail, false);
 }
 
-fn lpushx_command(server: &mut Server, c: &mut Client) {
+fn lpushx_command(call: &mut Call) {
+    let (server, c) = call.parts();
     push_generic(server, c, ListEnd::Head, true);
 }
 
-fn rpushx_command(server: &mut Server, c: &mut Client) {
+fn rpushx_command(call: &mut Call) {
+    let (server, c) = call.parts();
     push_generic(server, c, ListEnd::Tail, true);
 }
 
@@ -194,16 +199,19 @@ fn elements_removed(db: &mut Db, key: &[u8], emptied: bool) {
     }
 }
 
-fn lpop_command(server: &mut Server, c: &mut Client) {
+fn lpop_command(call: &mut Call) {
+    let (server, c) = call.parts();
     pop_generic(server, c, ListEnd::Head);
 }
 
-fn rpop_command(server: &mut Server, c: &mut Client) {
+fn rpop_command(call: &mut Call) {
+    let (server, c) = call.parts();
     pop_generic(server, c, ListEnd::Tail);
 }
 
 /// `LLEN key` (mirror of `llenCommand`).
-fn llen_command(server: &mut Server, c: &mut Client) {
+fn llen_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match lookup_list(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
@@ -228,7 +236,8 @@ fn normalize_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 /// `LRANGE key start stop` (mirror of `lrangeCommand`).
-fn lrange_command(server: &mut Server, c: &mut Client) {
+fn lrange_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(start) = argv_long_long_or_reply(c, 2) else {
         return;
     };
@@ -260,7 +269,8 @@ fn position(index: i64, len: usize) -> Option<usize> {
 
 /// `LINDEX key index`: the element, or null out of range (mirror of
 /// `lindexCommand`, which looks the key up before reading the index).
-fn lindex_command(server: &mut Server, c: &mut Client) {
+fn lindex_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let list = match lookup_list(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => return c.add_reply_null(),
@@ -276,7 +286,8 @@ fn lindex_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `LSET key index element` (mirror of `lsetCommand`).
-fn lset_command(server: &mut Server, c: &mut Client) {
+fn lset_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let list = match lookup_list(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
@@ -299,7 +310,8 @@ fn lset_command(server: &mut Server, c: &mut Client) {
 /// `LREM key count element`: removes up to `count` matches from the head,
 /// or from the tail for a negative count, or all of them for 0; replies how
 /// many went (mirror of `lremCommand`).
-fn lrem_command(server: &mut Server, c: &mut Client) {
+fn lrem_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(count) = argv_long_long_or_reply(c, 2) else {
         return;
     };
@@ -343,7 +355,8 @@ fn lrem_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `LTRIM key start stop`: keeps only that range (mirror of `ltrimCommand`).
-fn ltrim_command(server: &mut Server, c: &mut Client) {
+fn ltrim_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(start) = argv_long_long_or_reply(c, 2) else {
         return;
     };
@@ -370,7 +383,8 @@ fn ltrim_command(server: &mut Server, c: &mut Client) {
 
 /// `LINSERT key BEFORE|AFTER pivot element`: the new length, `-1` when the
 /// pivot is not found, `0` for a missing key (mirror of `linsertCommand`).
-fn linsert_command(server: &mut Server, c: &mut Client) {
+fn linsert_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let after = if arg_is(&c.argv[2], "after") {
         true
     } else if arg_is(&c.argv[2], "before") {
@@ -397,7 +411,8 @@ fn linsert_command(server: &mut Server, c: &mut Client) {
 /// position of the rank-th match (negative ranks search from the tail), or
 /// with COUNT an array of up to that many positions (0 = all), looking at
 /// no more than MAXLEN elements (mirror of `lposCommand`).
-fn lpos_command(server: &mut Server, c: &mut Client) {
+fn lpos_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let (mut rank, mut count, mut maxlen) = (1i64, None, 0i64);
     let mut j = 3;
     while j < c.argv.len() {
@@ -528,7 +543,8 @@ fn lmove_generic(server: &mut Server, c: &mut Client, wherefrom: ListEnd, wheret
 }
 
 /// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT` (mirror of `lmoveCommand`).
-fn lmove_command(server: &mut Server, c: &mut Client) {
+fn lmove_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(wherefrom) = parse_list_end(c, 3) else {
         return;
     };
@@ -539,7 +555,8 @@ fn lmove_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `RPOPLPUSH source destination`: LMOVE RIGHT LEFT (mirror of `rpoplpushCommand`).
-fn rpoplpush_command(server: &mut Server, c: &mut Client) {
+fn rpoplpush_command(call: &mut Call) {
+    let (server, c) = call.parts();
     lmove_generic(server, c, ListEnd::Tail, ListEnd::Head);
 }
 
@@ -597,11 +614,13 @@ pub fn pop_name(end: ListEnd) -> &'static [u8] {
     }
 }
 
-fn blpop_command(server: &mut Server, c: &mut Client) {
+fn blpop_command(call: &mut Call) {
+    let (server, c) = call.parts();
     blocking_pop_generic(server, c, ListEnd::Head);
 }
 
-fn brpop_command(server: &mut Server, c: &mut Client) {
+fn brpop_command(call: &mut Call) {
+    let (server, c) = call.parts();
     blocking_pop_generic(server, c, ListEnd::Tail);
 }
 
@@ -638,7 +657,8 @@ fn blmove_generic(
 }
 
 /// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout` (mirror of `blmoveCommand`).
-fn blmove_command(server: &mut Server, c: &mut Client) {
+fn blmove_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(wherefrom) = parse_list_end(c, 3) else {
         return;
     };
@@ -649,7 +669,8 @@ fn blmove_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `BRPOPLPUSH source destination timeout` (mirror of `brpoplpushCommand`).
-fn brpoplpush_command(server: &mut Server, c: &mut Client) {
+fn brpoplpush_command(call: &mut Call) {
+    let (server, c) = call.parts();
     blmove_generic(server, c, ListEnd::Tail, ListEnd::Head, 3);
 }
 

@@ -16,7 +16,6 @@
 //! `"container|sub"`; [`CommandTable::lookup`] resolves `argv[1]` to one, so
 //! the arity check and the command statistics see `client|list`, not `client`.
 
-use super::Server;
 use super::client::Client;
 use super::util::c_str_prefix;
 
@@ -26,7 +25,7 @@ use super::util::c_str_prefix;
 pub const REDIS_VERSION: &str = "7.0.15";
 
 /// The function that runs a command: it reads `c.argv` and queues replies on `c`.
-pub type CommandProc = fn(&mut super::Server, &mut super::client::Client);
+pub type CommandProc = fn(&mut super::call::Call);
 
 /// The kind of one argument, as `COMMAND DOCS` reports it (`type` field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -390,7 +389,8 @@ pub fn reply_subcommand_syntax_error(c: &mut Client, command: &RedisCommand) {
 /// container plus a subcommand name to the subcommand, and a container alone
 /// fails the arity check, so this only runs if a caller skips those steps; it
 /// then answers what `processCommand` would have answered.
-pub fn container_proc(server: &mut Server, c: &mut Client) {
+pub fn container_proc(call: &mut super::call::Call) {
+    let (server, c) = call.parts();
     if c.argv.len() < 2 {
         let name = c
             .argv
@@ -458,6 +458,11 @@ pub(crate) mod test_support {
         Server::new(config, listener, 0, local_addr)
     }
 
+    /// An event loop for a command to run in; nothing is registered in it.
+    pub fn event_loop() -> crate::ae::EventLoop<Server> {
+        crate::ae::EventLoop::create(128).expect("an event loop")
+    }
+
     /// A client connected to a throwaway listener, with the next id and the
     /// fd of its real socket. Keep the returned peer stream alive while the
     /// client is used.
@@ -497,7 +502,12 @@ pub(crate) mod test_support {
             Some(cmd) if !cmd.accepts_argc(c.argv.len()) => c.add_reply_error_arity(cmd.name),
             Some(cmd) => {
                 c.last_cmd = cmd.name;
-                (cmd.proc_)(server, c);
+                let mut el = event_loop();
+                (cmd.proc_)(&mut crate::server::call::Call {
+                    el: &mut el,
+                    server,
+                    c,
+                });
                 server.stats.numcommands += 1;
             }
         }
@@ -672,10 +682,15 @@ mod tests {
     fn container_proc_answers_like_process_command() {
         let mut server = server();
         let (mut c, _peer) = client(&mut server);
-        c.argv = argv(&["client"]);
-        container_proc(&mut server, &mut c);
-        c.argv = argv(&["client", "nosuch"]);
-        container_proc(&mut server, &mut c);
+        let mut el = super::test_support::event_loop();
+        for words in [&["client"][..], &["client", "nosuch"]] {
+            c.argv = argv(words);
+            container_proc(&mut crate::server::call::Call {
+                el: &mut el,
+                server: &mut server,
+                c: &mut c,
+            });
+        }
         assert_eq!(
             show(&c.reply.pending(0)),
             "-ERR wrong number of arguments for 'client' command\r\n-ERR unknown subcommand 'nosuch'. Try CLIENT HELP.\r\n"

@@ -3,13 +3,14 @@
 
 use super::RedisCommand;
 use super::keys::command;
-use crate::server::Server;
-use crate::server::client::{CLIENT_DENY_BLOCKING, CLIENT_MONITOR, Client};
+use crate::server::call::Call;
+use crate::server::client::{CLIENT_DENY_BLOCKING, CLIENT_MONITOR};
 
 /// `MONITOR` (mirror of `monitorCommand`). A second MONITOR on the same
 /// connection is ignored, without a reply, as in Redis; inside EXEC it is
 /// refused, since the transaction must get one reply per command.
-fn monitor_command(server: &mut Server, c: &mut Client) {
+fn monitor_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.flags & CLIENT_DENY_BLOCKING != 0 {
         return c.add_reply_error("MONITOR isn't allowed for DENY BLOCKING client");
     }

@@ -2,12 +2,13 @@
 //! `UNWATCH` (the command half of Redis's `multi.c`; the state they act on
 //! is in [`crate::server::multi`]).
 
+use crate::server::call::Call;
 use std::sync::atomic::Ordering;
 
 use super::keys::{KEY, command, key_spec, with_keys};
 use super::{Arg, KeySpec, RedisCommand};
-use crate::server::client::{CLIENT_DENY_BLOCKING, CLIENT_DIRTY_EXEC, CLIENT_MULTI, Client};
-use crate::server::{Server, multi, networking};
+use crate::server::client::{CLIENT_DENY_BLOCKING, CLIENT_DIRTY_EXEC, CLIENT_MULTI};
+use crate::server::multi;
 
 /// The commands `process_command` runs even inside MULTI instead of
 /// queueing them.
@@ -19,7 +20,8 @@ pub fn is_transaction_control(cmd: &RedisCommand) -> bool {
 }
 
 /// `MULTI`: start queueing (mirror of `multiCommand`).
-fn multi_command(_server: &mut Server, c: &mut Client) {
+fn multi_command(call: &mut Call) {
+    let c = &mut *call.c;
     if c.flags & CLIENT_MULTI != 0 {
         return c.add_reply_error("MULTI calls can not be nested");
     }
@@ -28,7 +30,8 @@ fn multi_command(_server: &mut Server, c: &mut Client) {
 }
 
 /// `DISCARD`: drop the queue and the watched keys (mirror of `discardCommand`).
-fn discard_command(server: &mut Server, c: &mut Client) {
+fn discard_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.flags & CLIENT_MULTI == 0 {
         return c.add_reply_error("DISCARD without MULTI");
     }
@@ -42,7 +45,8 @@ fn discard_command(server: &mut Server, c: &mut Client) {
 ///
 /// While the queue runs, the client may not block: a `BLPOP` in there
 /// answers at once, since EXEC's reply must be complete.
-fn exec_command(server: &mut Server, c: &mut Client) {
+fn exec_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.flags & CLIENT_MULTI == 0 {
         return c.add_reply_error("EXEC without MULTI");
     }
@@ -63,12 +67,13 @@ fn exec_command(server: &mut Server, c: &mut Client) {
     let exec_argv = std::mem::take(&mut c.argv);
     c.add_reply_array_len(c.mstate.len());
     // The queue stays in place while it runs, as `CLIENT LIST` shows it.
-    for j in 0..c.mstate.len() {
-        let cmd = c.mstate[j].cmd;
-        c.argv = std::mem::take(&mut c.mstate[j].argv);
-        networking::call(server, c, cmd);
-        c.mstate[j].argv = std::mem::take(&mut c.argv);
+    for j in 0..call.c.mstate.len() {
+        let cmd = call.c.mstate[j].cmd;
+        call.c.argv = std::mem::take(&mut call.c.mstate[j].argv);
+        crate::server::call::call(call, cmd);
+        call.c.mstate[j].argv = std::mem::take(&mut call.c.argv);
     }
+    let (server, c) = call.parts();
     if could_block {
         c.flags &= !CLIENT_DENY_BLOCKING;
     }
@@ -77,7 +82,8 @@ fn exec_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `WATCH key [key ...]` (mirror of `watchCommand`).
-fn watch_command(server: &mut Server, c: &mut Client) {
+fn watch_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.flags & CLIENT_MULTI != 0 {
         return c.add_reply_error("WATCH inside MULTI is not allowed");
     }
@@ -90,7 +96,8 @@ fn watch_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `UNWATCH` (mirror of `unwatchCommand`).
-fn unwatch_command(server: &mut Server, c: &mut Client) {
+fn unwatch_command(call: &mut Call) {
+    let (server, c) = call.parts();
     multi::unwatch_all_keys(server, c);
     c.dirty_cas.store(false, Ordering::Relaxed);
     c.add_reply_ok();

@@ -7,6 +7,7 @@
 use super::keys::{arg, command, key_spec};
 use super::{Arg, ArgKind, KeySpec, RedisCommand, container_proc};
 use crate::server::Server;
+use crate::server::call::Call;
 use crate::server::client::{CLIENT_DENY_BLOCKING, CLIENT_MULTI, CLIENT_PUBSUB, Client};
 use crate::server::pubsub::{self, PubSubType, Subscribers};
 use crate::server::util::string_match;
@@ -59,24 +60,29 @@ fn unsubscribe_generic(server: &mut Server, c: &mut Client, t: PubSubType) {
     update_pubsub_flag(c);
 }
 
-fn subscribe_command(server: &mut Server, c: &mut Client) {
+fn subscribe_command(call: &mut Call) {
+    let (server, c) = call.parts();
     subscribe_generic(server, c, PubSubType::Global);
 }
 
-fn ssubscribe_command(server: &mut Server, c: &mut Client) {
+fn ssubscribe_command(call: &mut Call) {
+    let (server, c) = call.parts();
     subscribe_generic(server, c, PubSubType::Shard);
 }
 
-fn unsubscribe_command(server: &mut Server, c: &mut Client) {
+fn unsubscribe_command(call: &mut Call) {
+    let (server, c) = call.parts();
     unsubscribe_generic(server, c, PubSubType::Global);
 }
 
-fn sunsubscribe_command(server: &mut Server, c: &mut Client) {
+fn sunsubscribe_command(call: &mut Call) {
+    let (server, c) = call.parts();
     unsubscribe_generic(server, c, PubSubType::Shard);
 }
 
 /// `PSUBSCRIBE pattern [pattern ...]` (mirror of `psubscribeCommand`).
-fn psubscribe_command(server: &mut Server, c: &mut Client) {
+fn psubscribe_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.flags & CLIENT_DENY_BLOCKING != 0 && c.flags & CLIENT_MULTI == 0 {
         return c.add_reply_error("PSUBSCRIBE isn't allowed for a DENY BLOCKING client");
     }
@@ -89,7 +95,8 @@ fn psubscribe_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `PUNSUBSCRIBE [pattern ...]` (mirror of `punsubscribeCommand`).
-fn punsubscribe_command(server: &mut Server, c: &mut Client) {
+fn punsubscribe_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.argv.len() == 1 {
         pubsub::unsubscribe_all_patterns(server, c, true);
     } else {
@@ -104,23 +111,25 @@ fn punsubscribe_command(server: &mut Server, c: &mut Client) {
 
 /// PUBLISH and SPUBLISH: deliver, and reply how many deliveries there were
 /// (mirror of `publishCommand` / `spublishCommand`).
-fn publish_generic(server: &mut Server, c: &mut Client, t: PubSubType) {
+fn publish_generic(call: &mut Call, t: PubSubType) {
+    let Call { el, server, c } = call;
     let (channel, message) = (
         std::mem::take(&mut c.argv[1]),
         std::mem::take(&mut c.argv[2]),
     );
-    let receivers = pubsub::pubsub_publish_message(server, c, &channel, &message, t);
+    let receivers =
+        pubsub::pubsub_publish_message(&mut el.tracer, server, c, &channel, &message, t);
     c.add_reply_long_long(receivers as i64);
     c.argv[1] = channel;
     c.argv[2] = message;
 }
 
-fn publish_command(server: &mut Server, c: &mut Client) {
-    publish_generic(server, c, PubSubType::Global);
+fn publish_command(call: &mut Call) {
+    publish_generic(call, PubSubType::Global);
 }
 
-fn spublish_command(server: &mut Server, c: &mut Client) {
-    publish_generic(server, c, PubSubType::Shard);
+fn spublish_command(call: &mut Call) {
+    publish_generic(call, PubSubType::Shard);
 }
 
 /// PUBSUB CHANNELS and SHARDCHANNELS: the channels with a subscriber,
@@ -155,35 +164,41 @@ fn numsub(c: &mut Client, map: &Subscribers) {
     }
 }
 
-fn pubsub_channels_command(server: &mut Server, c: &mut Client) {
+fn pubsub_channels_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.argv.len() > 3 {
         return super::reply_subcommand_syntax_error(c, &PUBSUB);
     }
     channel_list(c, &server.pubsub.channels);
 }
 
-fn pubsub_shardchannels_command(server: &mut Server, c: &mut Client) {
+fn pubsub_shardchannels_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.argv.len() > 3 {
         return super::reply_subcommand_syntax_error(c, &PUBSUB);
     }
     channel_list(c, &server.pubsub.shard_channels);
 }
 
-fn pubsub_numsub_command(server: &mut Server, c: &mut Client) {
+fn pubsub_numsub_command(call: &mut Call) {
+    let (server, c) = call.parts();
     numsub(c, &server.pubsub.channels);
 }
 
-fn pubsub_shardnumsub_command(server: &mut Server, c: &mut Client) {
+fn pubsub_shardnumsub_command(call: &mut Call) {
+    let (server, c) = call.parts();
     numsub(c, &server.pubsub.shard_channels);
 }
 
 /// PUBSUB NUMPAT: how many distinct patterns have subscribers.
-fn pubsub_numpat_command(server: &mut Server, c: &mut Client) {
+fn pubsub_numpat_command(call: &mut Call) {
+    let (server, c) = call.parts();
     c.add_reply_long_long(server.pubsub.patterns.len() as i64);
 }
 
 /// PUBSUB HELP.
-fn pubsub_help_command(_server: &mut Server, c: &mut Client) {
+fn pubsub_help_command(call: &mut Call) {
+    let c = &mut *call.c;
     c.add_reply_help(
         "pubsub",
         &[

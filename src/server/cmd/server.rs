@@ -13,6 +13,7 @@ pub mod command;
 pub mod config;
 pub mod info;
 
+use crate::server::call::Call;
 use std::time::{Duration, Instant};
 
 use super::{Arg, ArgKind, RedisCommand, reply_subcommand_syntax_error};
@@ -66,7 +67,8 @@ pub fn instantaneous_ops_per_sec(server: &Server) -> u64 {
 }
 
 /// `DBSIZE`: keys in the selected database (mirror of `dbsizeCommand`).
-fn dbsize_command(server: &mut Server, c: &mut Client) {
+fn dbsize_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let size = server.dbs.get(c.db).map_or(0, |db| db.size());
     c.add_reply_long_long(i64::try_from(size).unwrap_or(i64::MAX));
 }
@@ -88,7 +90,8 @@ fn flush_args_ok(c: &mut Client) -> bool {
 }
 
 /// `FLUSHDB [ASYNC|SYNC]` (mirror of `flushdbCommand`).
-fn flushdb_command(server: &mut Server, c: &mut Client) {
+fn flushdb_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if !flush_args_ok(c) {
         return;
     }
@@ -99,7 +102,8 @@ fn flushdb_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `FLUSHALL [ASYNC|SYNC]` (mirror of `flushallCommand`).
-fn flushall_command(server: &mut Server, c: &mut Client) {
+fn flushall_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if !flush_args_ok(c) {
         return;
     }
@@ -111,7 +115,8 @@ fn flushall_command(server: &mut Server, c: &mut Client) {
 
 /// `TIME`: the wall clock as two bulk strings, seconds and microseconds
 /// (mirror of `timeCommand`).
-fn time_command(_server: &mut Server, c: &mut Client) {
+fn time_command(call: &mut Call) {
+    let c = &mut *call.c;
     let now = crate::server::ustime();
     c.add_reply_array_len(2);
     c.add_reply_bulk_long_long(i64::try_from(now / 1_000_000).unwrap_or(i64::MAX));
@@ -139,7 +144,8 @@ fn debug_sleep_duration(arg: &[u8]) -> Duration {
 /// arguments`, as in Redis. SET-ACTIVE-EXPIRE reads its argument with C's
 /// `atoi`, as Redis does: any number but 0 turns the active expire cycle on,
 /// and text that is not a number reads as 0.
-fn debug_command(server: &mut Server, c: &mut Client) {
+fn debug_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let sub = c.argv[1].to_ascii_lowercase();
     match (sub.as_slice(), c.argv.len()) {
         (b"help", 2) => c.add_reply_help(
@@ -176,7 +182,8 @@ fn debug_command(server: &mut Server, c: &mut Client) {
 /// and ABORT always says so. SAVE asks for an RDB snapshot, which loopscope
 /// does not write: it fails as a failed save does in Redis, unless FORCE
 /// says to go on regardless.
-fn shutdown_command(server: &mut Server, c: &mut Client) {
+fn shutdown_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let (mut nosave, mut save, mut now, mut force, mut abort) = (false, false, false, false, false);
     for arg in &c.argv[1..] {
         let flag = match arg.to_ascii_lowercase().as_slice() {
@@ -215,7 +222,7 @@ fn shutdown_command(server: &mut Server, c: &mut Client) {
 /// adds its documentation and whatever else it has.
 pub(crate) const fn server_command(
     name: &'static str,
-    proc_: fn(&mut Server, &mut Client),
+    proc_: crate::server::cmd::CommandProc,
     arity: i32,
     flags: &'static str,
     acl_categories: &'static str,

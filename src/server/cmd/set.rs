@@ -7,6 +7,7 @@
 //! forms) build their answer the way Redis builds it, so where Redis's
 //! order is predictable (integers) ours is the same.
 
+use crate::server::call::Call;
 use std::collections::HashSet;
 
 use super::keys::{KEY, arg, command, key_spec, one_key_spec, token, with_keys};
@@ -34,7 +35,8 @@ fn lookup_set<'a>(db: &'a mut Db, stats: &mut Stats, key: &[u8], write: bool) ->
 
 /// `SADD key member [member ...]`: how many members are new (mirror of
 /// `saddCommand`). A new set's encoding follows its first member.
-fn sadd_command(server: &mut Server, c: &mut Client) {
+fn sadd_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let added = match lookup_set(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
@@ -62,7 +64,8 @@ fn members_removed(db: &mut Db, key: &[u8], emptied: bool) {
 }
 
 /// `SREM key member [member ...]`: how many members went (mirror of `sremCommand`).
-fn srem_command(server: &mut Server, c: &mut Client) {
+fn srem_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let set = match lookup_set(db, &mut server.stats, &c.argv[1], true) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
@@ -86,7 +89,8 @@ fn srem_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `SISMEMBER key member` (mirror of `sismemberCommand`).
-fn sismember_command(server: &mut Server, c: &mut Client) {
+fn sismember_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match lookup_set(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
@@ -99,7 +103,8 @@ fn sismember_command(server: &mut Server, c: &mut Client) {
 
 /// `SMISMEMBER key member [member ...]`: `1` or `0` per member (mirror of
 /// `smismemberCommand`).
-fn smismember_command(server: &mut Server, c: &mut Client) {
+fn smismember_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let set = match lookup_set(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => return c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => None,
@@ -113,7 +118,8 @@ fn smismember_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `SCARD key` (mirror of `scardCommand`).
-fn scard_command(server: &mut Server, c: &mut Client) {
+fn scard_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match lookup_set(&mut server.dbs[c.db], &mut server.stats, &c.argv[1], false) {
         Lookup::WrongType => c.add_reply_error(WRONGTYPE_ERR),
         Lookup::Missing => c.add_reply_long_long(0),
@@ -127,7 +133,8 @@ fn scard_command(server: &mut Server, c: &mut Client) {
 /// `SMOVE source destination member`: `1` if the member moved (mirror of
 /// `smoveCommand`). The source is checked first: a missing source is `0`
 /// whatever the destination holds.
-fn smove_command(server: &mut Server, c: &mut Client) {
+fn smove_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     let (src, dst, member) = (&c.argv[1], &c.argv[2], &c.argv[3]);
     let dst_state = match lookup_set(db, &mut server.stats, dst, true) {
@@ -178,7 +185,8 @@ fn syntax_error_if_too_many_args(c: &mut Client) -> bool {
 /// `SPOP key [count]`: removes and returns random members (mirror of
 /// `spopCommand` and `spopWithCountCommand`). With a count the answer is a
 /// set: the whole set (in its order) when the count covers it.
-fn spop_command(server: &mut Server, c: &mut Client) {
+fn spop_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if syntax_error_if_too_many_args(c) {
         return;
     }
@@ -258,7 +266,8 @@ fn propagate_spop(server: &mut Server, c: &mut Client, popped: Vec<Vec<u8>>) {
 /// of `srandmemberCommand` and `srandmemberWithCountCommand`). A positive
 /// count gives distinct members, at most the whole set; a negative count
 /// gives exactly that many, repeats allowed.
-fn srandmember_command(server: &mut Server, c: &mut Client) {
+fn srandmember_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if syntax_error_if_too_many_args(c) {
         return;
     }
@@ -424,7 +433,8 @@ fn sinter_members(sets: &[Option<Set>], limit: Option<usize>) -> (Set, usize) {
 
 /// `SINTER key [key ...]` and `SMEMBERS key` (Redis 7.0 answers SMEMBERS
 /// as the intersection of one set).
-fn sinter_command(server: &mut Server, c: &mut Client) {
+fn sinter_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if let Some(sets) = lookup_sets(server, c, 1..c.argv.len()) {
         let (result, _) = sinter_members(&sets, None);
         output_set(server, c, result, Output::Reply);
@@ -432,7 +442,8 @@ fn sinter_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `SINTERSTORE destination key [key ...]`.
-fn sinterstore_command(server: &mut Server, c: &mut Client) {
+fn sinterstore_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if let Some(sets) = lookup_sets(server, c, 2..c.argv.len()) {
         let (result, _) = sinter_members(&sets, None);
         let dst = c.argv[1].clone();
@@ -443,7 +454,8 @@ fn sinterstore_command(server: &mut Server, c: &mut Client) {
 /// `SINTERCARD numkeys key [key ...] [LIMIT limit]`: the size of the
 /// intersection, counting no further than the limit (mirror of
 /// `sinterCardCommand`).
-fn sintercard_command(server: &mut Server, c: &mut Client) {
+fn sintercard_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let arg = c.argv[1].clone();
     let Some(numkeys) = parse_range_or_reply(
         c,
@@ -553,19 +565,23 @@ fn sunion_diff_generic(server: &mut Server, c: &mut Client, op: SetOp, store: bo
     }
 }
 
-fn sunion_command(server: &mut Server, c: &mut Client) {
+fn sunion_command(call: &mut Call) {
+    let (server, c) = call.parts();
     sunion_diff_generic(server, c, SetOp::Union, false);
 }
 
-fn sunionstore_command(server: &mut Server, c: &mut Client) {
+fn sunionstore_command(call: &mut Call) {
+    let (server, c) = call.parts();
     sunion_diff_generic(server, c, SetOp::Union, true);
 }
 
-fn sdiff_command(server: &mut Server, c: &mut Client) {
+fn sdiff_command(call: &mut Call) {
+    let (server, c) = call.parts();
     sunion_diff_generic(server, c, SetOp::Diff, false);
 }
 
-fn sdiffstore_command(server: &mut Server, c: &mut Client) {
+fn sdiffstore_command(call: &mut Call) {
+    let (server, c) = call.parts();
     sunion_diff_generic(server, c, SetOp::Diff, true);
 }
 

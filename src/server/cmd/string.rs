@@ -15,6 +15,7 @@ use super::keys::{
 };
 use super::{Arg, ArgKind, KeySpec, RedisCommand};
 use crate::server::Server;
+use crate::server::call::Call;
 use crate::server::client::Client;
 use crate::server::db::{Db, Sds, Value, WRONGTYPE_ERR, mstime_i64};
 use crate::server::util::arg_is;
@@ -242,14 +243,16 @@ fn set_generic(
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts-ms|KEEPTTL]`
 ///
 /// Mirror of `setCommand` (t_string.c).
-fn set_command(server: &mut Server, c: &mut Client) {
+fn set_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if let Some(o) = parse_string_options(c, OptionsFor::Set) {
         set_generic(server, c, &o, (1, 2), "set", SetReplies::OkOrNull);
     }
 }
 
 /// `SETNX key value`: SET NX replying `:1`/`:0` (mirror of `setnxCommand`).
-fn setnx_command(server: &mut Server, c: &mut Client) {
+fn setnx_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let o = StringOptions {
         nx: true,
         ..StringOptions::default()
@@ -258,7 +261,8 @@ fn setnx_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `SETEX key seconds value` (mirror of `setexCommand`).
-fn setex_command(server: &mut Server, c: &mut Client) {
+fn setex_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let o = StringOptions {
         expire: Some((ExpireForm::Ex, 2)),
         ..StringOptions::default()
@@ -267,7 +271,8 @@ fn setex_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `PSETEX key milliseconds value` (mirror of `psetexCommand`).
-fn psetex_command(server: &mut Server, c: &mut Client) {
+fn psetex_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let o = StringOptions {
         expire: Some((ExpireForm::Px, 2)),
         ..StringOptions::default()
@@ -276,20 +281,23 @@ fn psetex_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `GET key` (mirror of `getCommand`).
-fn get_command(server: &mut Server, c: &mut Client) {
+fn get_command(call: &mut Call) {
+    let (server, c) = call.parts();
     get_generic(server, c);
 }
 
 /// `GETSET key value`: replies the old value, sets the new one, drops the
 /// TTL (mirror of `getsetCommand`).
-fn getset_command(server: &mut Server, c: &mut Client) {
+fn getset_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if get_generic(server, c) {
         client_db(server, c).set_key(&c.argv[1], Value::string(&c.argv[2]), false);
     }
 }
 
 /// `GETDEL key`: replies the value and deletes the key (mirror of `getdelCommand`).
-fn getdel_command(server: &mut Server, c: &mut Client) {
+fn getdel_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if get_generic(server, c) {
         client_db(server, c).delete(&c.argv[1]);
     }
@@ -299,7 +307,8 @@ fn getdel_command(server: &mut Server, c: &mut Client) {
 /// changes its TTL. An absolute time already in the past deletes the key.
 ///
 /// Mirror of `getexCommand` (t_string.c).
-fn getex_command(server: &mut Server, c: &mut Client) {
+fn getex_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(o) = parse_string_options(c, OptionsFor::GetEx) else {
         return;
     };
@@ -333,7 +342,8 @@ fn getex_command(server: &mut Server, c: &mut Client) {
 /// `MGET key [key ...]`: null for missing keys and for non-strings.
 ///
 /// Mirror of `mgetCommand` (t_string.c).
-fn mget_command(server: &mut Server, c: &mut Client) {
+fn mget_command(call: &mut Call) {
+    let (server, c) = call.parts();
     c.add_reply_array_len(c.argv.len() - 1);
     let db = &mut server.dbs[c.db];
     for j in 1..c.argv.len() {
@@ -371,12 +381,14 @@ fn mset_generic(server: &mut Server, c: &mut Client, nx: bool) {
 }
 
 /// `MSET key value [key value ...]` (mirror of `msetCommand`).
-fn mset_command(server: &mut Server, c: &mut Client) {
+fn mset_command(call: &mut Call) {
+    let (server, c) = call.parts();
     mset_generic(server, c, false);
 }
 
 /// `MSETNX key value [key value ...]` (mirror of `msetnxCommand`).
-fn msetnx_command(server: &mut Server, c: &mut Client) {
+fn msetnx_command(call: &mut Call) {
+    let (server, c) = call.parts();
     mset_generic(server, c, true);
 }
 
@@ -411,17 +423,20 @@ fn incr_decr(server: &mut Server, c: &mut Client, incr: i64) {
 }
 
 /// `INCR key` (mirror of `incrCommand`).
-fn incr_command(server: &mut Server, c: &mut Client) {
+fn incr_command(call: &mut Call) {
+    let (server, c) = call.parts();
     incr_decr(server, c, 1);
 }
 
 /// `DECR key` (mirror of `decrCommand`).
-fn decr_command(server: &mut Server, c: &mut Client) {
+fn decr_command(call: &mut Call) {
+    let (server, c) = call.parts();
     incr_decr(server, c, -1);
 }
 
 /// `INCRBY key increment` (mirror of `incrbyCommand`).
-fn incrby_command(server: &mut Server, c: &mut Client) {
+fn incrby_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if let Some(incr) = argv_long_long_or_reply(c, 2) {
         incr_decr(server, c, incr);
     }
@@ -429,7 +444,8 @@ fn incrby_command(server: &mut Server, c: &mut Client) {
 
 /// `DECRBY key decrement`; `i64::MIN` cannot be negated, so it is refused
 /// up front (mirror of `decrbyCommand`).
-fn decrby_command(server: &mut Server, c: &mut Client) {
+fn decrby_command(call: &mut Call) {
+    let (server, c) = call.parts();
     match argv_long_long_or_reply(c, 2) {
         None => {}
         Some(i64::MIN) => c.add_reply_error("decrement would overflow"),
@@ -442,7 +458,8 @@ fn decrby_command(server: &mut Server, c: &mut Client) {
 /// TTL is kept.
 ///
 /// Mirror of `incrbyfloatCommand` (t_string.c).
-fn incrbyfloat_command(server: &mut Server, c: &mut Client) {
+fn incrbyfloat_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     match db.lookup_key_write(&c.argv[1], &mut server.stats) {
         None => {
@@ -495,7 +512,8 @@ fn check_string_length(c: &mut Client, limit: u64, len: u64, extra: u64) -> bool
 /// `APPEND key value`: creates the key or appends; replies the new length.
 ///
 /// Mirror of `appendCommand` (t_string.c).
-fn append_command(server: &mut Server, c: &mut Client) {
+fn append_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let limit = server.config.proto_max_bulk_len;
     let db = &mut server.dbs[c.db];
     match db.lookup_key_write(&c.argv[1], &mut server.stats) {
@@ -515,7 +533,8 @@ fn append_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `STRLEN key` (mirror of `strlenCommand`).
-fn strlen_command(server: &mut Server, c: &mut Client) {
+fn strlen_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let db = &mut server.dbs[c.db];
     match db.lookup_key_read(&c.argv[1], &mut server.stats) {
         None => c.add_reply_long_long(0),
@@ -529,7 +548,8 @@ fn strlen_command(server: &mut Server, c: &mut Client) {
 /// not create the key).
 ///
 /// Mirror of `setrangeCommand` (t_string.c).
-fn setrange_command(server: &mut Server, c: &mut Client) {
+fn setrange_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(offset) = argv_long_long_or_reply(c, 2) else {
         return;
     };
@@ -589,7 +609,8 @@ fn substring_range(len: usize, mut start: i64, mut end: i64) -> Option<(usize, u
 }
 
 /// `GETRANGE key start end` (mirror of `getrangeCommand`).
-fn getrange_command(server: &mut Server, c: &mut Client) {
+fn getrange_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(start) = argv_long_long_or_reply(c, 2) else {
         return;
     };

@@ -13,6 +13,7 @@
 //! the command outside `server.clients` (its slot is empty during the call),
 //! so every listing puts it back in its place, in fd order.
 
+use crate::server::call::Call;
 use std::io::Write;
 
 use super::super::{
@@ -157,12 +158,14 @@ pub fn cat_client_info(out: &mut Vec<u8>, c: &Client) {
 }
 
 /// `CLIENT ID` (mirror of the `id` branch of `clientCommand`).
-fn client_id_command(_server: &mut Server, c: &mut Client) {
+fn client_id_command(call: &mut Call) {
+    let c = &mut *call.c;
     c.add_reply_long_long(i64::try_from(c.id).unwrap_or(i64::MAX));
 }
 
 /// `CLIENT SETNAME name` (mirror of `clientSetNameOrReply`).
-fn client_setname_command(_server: &mut Server, c: &mut Client) {
+fn client_setname_command(call: &mut Call) {
+    let c = &mut *call.c;
     let name = c.argv[2].clone();
     match validate_client_name(&name) {
         Ok(()) => {
@@ -174,7 +177,8 @@ fn client_setname_command(_server: &mut Server, c: &mut Client) {
 }
 
 /// `CLIENT GETNAME`: the name, or a null when there is none.
-fn client_getname_command(_server: &mut Server, c: &mut Client) {
+fn client_getname_command(call: &mut Call) {
+    let c = &mut *call.c;
     match c.name.clone() {
         Some(name) => c.add_reply_bulk(&name),
         None => c.add_reply_null(),
@@ -182,7 +186,8 @@ fn client_getname_command(_server: &mut Server, c: &mut Client) {
 }
 
 /// `CLIENT INFO`: the `CLIENT LIST` line of the caller alone.
-fn client_info_command(_server: &mut Server, c: &mut Client) {
+fn client_info_command(call: &mut Call) {
+    let c = &mut *call.c;
     let mut text = Vec::new();
     cat_client_info(&mut text, c);
     c.add_reply_verbatim(&text, "txt");
@@ -254,7 +259,8 @@ fn parse_list_filter(c: &mut Client) -> Option<ListFilter> {
 
 /// `CLIENT LIST [TYPE type | ID id ...]` (mirror of the `list` branch of
 /// `clientCommand` and of `getAllClientsInfoString`).
-fn client_list_command(server: &mut Server, c: &mut Client) {
+fn client_list_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(filter) = parse_list_filter(c) else {
         return;
     };
@@ -375,7 +381,8 @@ fn parse_kill_filter(c: &mut Client) -> Option<KillFilter> {
 /// tables at once and closed in the next `before_sleep`; the caller, if it
 /// matches, is closed once the reply is written. The old form answers `+OK`
 /// or `No such client`, the new one how many clients matched.
-fn client_kill_command(server: &mut Server, c: &mut Client) {
+fn client_kill_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let old_form = c.argv.len() == 3;
     let Some(filter) = parse_kill_filter(c) else {
         return;
@@ -405,7 +412,8 @@ fn client_kill_command(server: &mut Server, c: &mut Client) {
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: ends another client's blocking
 /// command as if it timed out, or with an error; `:1` if that client was
 /// blocked (mirror of the `unblock` branch of `clientCommand`).
-fn client_unblock_command(server: &mut Server, c: &mut Client) {
+fn client_unblock_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if c.argv.len() > 4 {
         return reply_subcommand_syntax_error(c, &CLIENT);
     }
@@ -441,7 +449,8 @@ fn client_unblock_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `CLIENT HELP`: the subcommands we implement, in our words.
-fn client_help_command(_server: &mut Server, c: &mut Client) {
+fn client_help_command(call: &mut Call) {
+    let c = &mut *call.c;
     c.add_reply_help(
         "client",
         &[
@@ -473,7 +482,7 @@ fn client_help_command(_server: &mut Server, c: &mut Client) {
 /// `client|setname`, ...): they differ only in name, proc, arity and docs.
 const fn plain_sub(
     name: &'static str,
-    proc_: fn(&mut Server, &mut Client),
+    proc_: crate::server::cmd::CommandProc,
     arity: i32,
     since: &'static str,
     summary: &'static str,

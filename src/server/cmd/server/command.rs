@@ -15,7 +15,7 @@
 
 use super::super::{Arg, ArgKind, BeginSearch, FindKeys, KeySpec, RedisCommand};
 use super::server_command;
-use crate::server::Server;
+use crate::server::call::Call;
 use crate::server::client::Client;
 use crate::server::util::string_match;
 
@@ -235,7 +235,8 @@ fn reply_command_docs(c: &mut Client, cmd: &RedisCommand) {
 }
 
 /// `COMMAND`: the `COMMAND INFO` entry of every command (mirror of `commandCommand`).
-fn command_command(server: &mut Server, c: &mut Client) {
+fn command_command(call: &mut Call) {
+    let (server, c) = call.parts();
     c.add_reply_array_len(server.commands.len());
     for cmd in server.commands.iter() {
         reply_command_info(c, cmd);
@@ -243,17 +244,19 @@ fn command_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `COMMAND COUNT`: the number of top-level commands.
-fn command_count_command(server: &mut Server, c: &mut Client) {
+fn command_count_command(call: &mut Call) {
+    let (server, c) = call.parts();
     c.add_reply_long_long(i64::try_from(server.commands.len()).unwrap_or(i64::MAX));
 }
 
 /// `COMMAND INFO [name ...]`: the entries of the named commands (full names
 /// such as `client|list` work), a null for each unknown name, or every
 /// command when no name is given (mirror of `commandInfoCommand`).
-fn command_info_command(server: &mut Server, c: &mut Client) {
-    if c.argv.len() == 2 {
-        return command_command(server, c);
+fn command_info_command(call: &mut Call) {
+    if call.c.argv.len() == 2 {
+        return command_command(call);
     }
+    let (server, c) = call.parts();
     let names = c.argv[2..].to_vec();
     c.add_reply_array_len(names.len());
     for name in &names {
@@ -267,7 +270,8 @@ fn command_info_command(server: &mut Server, c: &mut Client) {
 /// `COMMAND DOCS [name ...]`: a map from full name to documentation, of the
 /// named commands that exist (unknown names are left out) or of every
 /// command (mirror of `commandDocsCommand`).
-fn command_docs_command(server: &mut Server, c: &mut Client) {
+fn command_docs_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let found: Vec<&RedisCommand> = if c.argv.len() == 2 {
         server.commands.iter().collect()
     } else {
@@ -327,7 +331,8 @@ fn parse_list_filter(argv: &[Vec<u8>]) -> Option<ListFilter> {
 /// `COMMAND LIST [FILTERBY MODULE m | ACLCAT cat | PATTERN p]`: every command
 /// name, subcommands as `container|sub`, optionally filtered (mirror of
 /// `commandListCommand`).
-fn command_list_command(server: &mut Server, c: &mut Client) {
+fn command_list_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let Some(filter) = parse_list_filter(&c.argv) else {
         return c.add_reply_error("syntax error");
     };
@@ -345,7 +350,8 @@ fn command_list_command(server: &mut Server, c: &mut Client) {
 }
 
 /// `COMMAND HELP`.
-fn command_help_command(_server: &mut Server, c: &mut Client) {
+fn command_help_command(call: &mut Call) {
+    let c = &mut *call.c;
     c.add_reply_help(
         "command",
         &[
@@ -367,7 +373,7 @@ fn command_help_command(_server: &mut Server, c: &mut Client) {
 /// The `command|...` entries share flags, categories and group.
 const fn command_sub(
     name: &'static str,
-    proc_: fn(&mut Server, &mut Client),
+    proc_: crate::server::cmd::CommandProc,
     arity: i32,
 ) -> RedisCommand {
     server_command(name, proc_, arity, "loading stale", "@slow @connection")

@@ -13,6 +13,7 @@
 
 use super::super::{Arg, ArgKind, RedisCommand, container_proc};
 use super::server_command;
+use crate::server::call::Call;
 use crate::server::client::Client;
 use crate::server::networking::{ClientBufferLimit, ClientClass};
 use crate::server::util::{c_str_prefix, is_c_space, memtoull, string_match, string2ll};
@@ -478,7 +479,8 @@ fn reply_set_failed(c: &mut Client, name: &[u8], why: &str) {
 /// pattern (mirror of `configGetCommand`). A pattern without `*`, `?` or `[`
 /// is a plain name and is echoed as typed; glob matches show the canonical
 /// name. Each parameter appears once.
-fn config_get_command(server: &mut Server, c: &mut Client) {
+fn config_get_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let mut found: Vec<(String, &Param)> = Vec::new();
     for pattern in &c.argv[2..] {
         if !pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
@@ -509,7 +511,8 @@ fn config_get_command(server: &mut Server, c: &mut Client) {
 /// error: the argument count, then the names left to right (an immutable or
 /// repeated one fails at once; an unknown one is reported after the scan),
 /// then the values, then applying them.
-fn config_set_command(server: &mut Server, c: &mut Client) {
+fn config_set_command(call: &mut Call) {
+    let (server, c) = call.parts();
     if !c.argv.len().is_multiple_of(2) {
         return c.add_reply_error("syntax error");
     }
@@ -592,13 +595,15 @@ fn config_set_command(server: &mut Server, c: &mut Client) {
 
 /// `CONFIG RESETSTAT`: zero the counters `INFO stats` shows (mirror of
 /// `resetServerStats`).
-fn config_resetstat_command(server: &mut Server, c: &mut Client) {
+fn config_resetstat_command(call: &mut Call) {
+    let (server, c) = call.parts();
     server.stats = Stats::default();
     c.add_reply_ok();
 }
 
 /// `CONFIG HELP`.
-fn config_help_command(_server: &mut Server, c: &mut Client) {
+fn config_help_command(call: &mut Call) {
+    let c = &mut *call.c;
     c.add_reply_help(
         "config",
         &[

@@ -13,6 +13,7 @@
 //! `commandstats`/`errorstats`/`latencystats` (we keep no per-command
 //! counters), no `run_id`, no build or compiler fields.
 
+use crate::server::call::Call;
 use std::fmt::Write;
 
 use super::super::{Arg, ArgKind, REDIS_VERSION, RedisCommand};
@@ -341,7 +342,8 @@ pub fn info_string(server: &Server, c: &Client, args: &[Vec<u8>]) -> String {
 
 /// `INFO [section ...]`: the text as a bulk string, or a verbatim string in
 /// RESP3 (mirror of `infoCommand`).
-fn info_command(server: &mut Server, c: &mut Client) {
+fn info_command(call: &mut Call) {
+    let (server, c) = call.parts();
     let text = info_string(server, c, &c.argv[1..]);
     c.add_reply_verbatim(text.as_bytes(), "txt");
 }
