@@ -324,3 +324,173 @@ fn the_trace_shows_the_iterations_run_from_inside_the_loader() {
     assert_eq!(rounds, [1, 2, 3, 4, 1, 1], "{rounds:?}");
     assert_eq!(ping_seen_in_round, Some(2));
 }
+
+/// `DEBUG LOADAOF` on a running server, from one connection, while another
+/// keeps sending PING: the loader runs the loop from inside the DEBUG
+/// command, so the other client is answered `-LOADING` meanwhile, then
+/// `+PONG` once the reload is over; the DEBUG client hears `+OK` only at
+/// the end, and the data is all there again.
+fn debug_loadaof_while_another_client_pings(addr: &str) -> (Vec<u8>, usize) {
+    let mut pinger = RespConn::connect(addr);
+    let mut loader = RespConn::connect(addr);
+    loader.send(&[b"DEBUG", b"LOADAOF"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut refused = 0;
+    loop {
+        let reply = pinger.call(&[b"PING"]);
+        if reply == LOADING {
+            refused += 1;
+        } else if refused > 0 || Instant::now() > deadline {
+            assert_eq!(reply, b"+PONG\r\n");
+            break;
+        } else {
+            // Not started yet, or already over: the reply tells which.
+            assert_eq!(reply, b"+PONG\r\n");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(Instant::now() < deadline, "the reload did not finish");
+    }
+    (loader.reply(), refused)
+}
+
+#[test]
+fn debug_loadaof_reloads_while_serving_other_clients_like_redis() {
+    let dir = TempDir::new("loading", "debug-loadaof");
+    write_aof(&dir.0, KEYS);
+    let server = TestServer::start_with(&["--appendonly", "yes", "--dir", dir.arg()]);
+    let mut conn = RespConn::connect(&server.addr());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while conn.call(&[b"PING"]) != b"+PONG\r\n" {
+        assert!(Instant::now() < deadline, "the first load did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(conn.call(&[b"SET", b"written", b"after"]), b"+OK\r\n");
+    let (reply, refused) = debug_loadaof_while_another_client_pings(&server.addr());
+    assert_eq!(reply, b"+OK\r\n");
+    assert!(
+        refused > 0,
+        "no PING was answered -LOADING during the reload"
+    );
+    assert_eq!(
+        conn.call(&[b"DBSIZE"]),
+        format!(":{}\r\n", KEYS + 1).into_bytes()
+    );
+    assert_eq!(conn.call(&[b"GET", b"written"]), b"$5\r\nafter\r\n");
+    // The AOF is still open: a write after the reload is kept.
+    assert_eq!(conn.call(&[b"SET", b"later", b"x"]), b"+OK\r\n");
+    drop(conn);
+    assert!(server.terminate().success());
+
+    // With the AOF off Redis 7.0.15 exits; loopscope refuses and goes on.
+    let plain = TestServer::start();
+    let mut conn = RespConn::connect(&plain.addr());
+    let refused = conn.call(&[b"DEBUG", b"LOADAOF"]);
+    assert!(
+        refused.starts_with(b"-ERR DEBUG LOADAOF needs the AOF on"),
+        "{}",
+        String::from_utf8_lossy(&refused)
+    );
+    assert_eq!(conn.call(&[b"PING"]), b"+PONG\r\n");
+    drop(conn);
+    assert!(plain.terminate().success());
+
+    let redis_dir = TempDir::new("loading", "debug-loadaof-redis");
+    write_aof(&redis_dir.0, 2_000_000);
+    let Some(redis) = common::RealRedis::start_in(
+        &redis_dir.0,
+        &["--appendonly", "yes", "--enable-debug-command", "yes"],
+    ) else {
+        return;
+    };
+    let mut conn = RespConn::connect(&redis.addr());
+    while conn.call(&[b"PING"]) != b"+PONG\r\n" {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(60),
+            "Redis did not load"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (reply, refused) = debug_loadaof_while_another_client_pings(&redis.addr());
+    assert_eq!(reply, b"+OK\r\n");
+    assert!(
+        refused > 0,
+        "redis-server answered no PING -LOADING during its reload"
+    );
+    assert_eq!(conn.call(&[b"DBSIZE"]), b":2000000\r\n");
+}
+
+/// In this process, with a viewer on the trace: `DEBUG LOADAOF` runs the
+/// loop from inside its own iteration. The trace shows its client's
+/// handlers removed (protected) and put back, the inner iterations
+/// numbered after it, each marked `events_while_blocked`, and then the
+/// outer iteration going on: the DEBUG command's own probe and the
+/// iteration's end carry the outer iteration's number again.
+#[test]
+fn debug_loadaof_nests_iterations_inside_the_command_and_the_trace_says_so() {
+    use loopscope::server::{self, Config};
+    use loopscope::trace::model::{Message, ProbeData};
+
+    let dir = TempDir::new("loading", "nested");
+    write_aof(&dir.0, 2_999);
+    let config = Config {
+        port: 0,
+        appendonly: true,
+        dir: dir.0.clone(),
+        ..Config::default()
+    };
+    let (mut el, mut srv) = server::init_server(config).expect("the server starts");
+    server::load_data_from_disk(&mut el, &mut srv).expect("the AOF loads");
+    let handle = server::probes::install_tracer(&mut el, &srv, false);
+    let sub = handle.subscribe(1 << 16);
+    let addr = srv.local_addr.to_string();
+    std::thread::spawn(move || el.main(&mut srv));
+
+    let mut conn = RespConn::connect(&addr);
+    assert_eq!(conn.call(&[b"DEBUG", b"LOADAOF"]), b"+OK\r\n");
+    assert_eq!(conn.call(&[b"DBSIZE"]), b":2999\r\n");
+
+    let mut debug_iter = None;
+    let (mut deleted, mut recreated) = (false, false);
+    let mut inner_iters = Vec::new();
+    let mut outer_end_after_inner = false;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && !outer_end_after_inner {
+        let Ok(msg) = sub.recv_timeout(Some(Duration::from_millis(500))) else {
+            continue;
+        };
+        let Message::Event(ev) = &*msg else { continue };
+        match &ev.data {
+            ProbeData::FileEventDeleted { .. }
+                if debug_iter.is_none() && inner_iters.is_empty() =>
+            {
+                deleted = true;
+            }
+            ProbeData::EventsWhileBlocked { .. } => inner_iters.push(ev.iter),
+            ProbeData::FileEventCreated { handler, .. }
+                if !inner_iters.is_empty() && handler.name == "read_query_from_client" =>
+            {
+                recreated = true;
+            }
+            ProbeData::Command { argv, .. } if argv.first().is_some_and(|a| a == "DEBUG") => {
+                debug_iter = Some(ev.iter);
+            }
+            ProbeData::IterationEnd { .. } if debug_iter == Some(ev.iter) => {
+                outer_end_after_inner = true;
+            }
+            _ => {}
+        }
+    }
+    let outer = debug_iter.expect("the DEBUG command's probe");
+    assert!(
+        deleted && recreated,
+        "the client was not protected and unprotected"
+    );
+    // At commands 0, 1024 and 2048, one round each: nobody else talks, so
+    // each call stops after its first idle round.
+    assert_eq!(inner_iters.len(), 3, "{inner_iters:?}");
+    assert!(
+        inner_iters.iter().all(|&i| i > outer),
+        "inner iterations {inner_iters:?} are not numbered after the outer {outer}"
+    );
+    assert!(outer_end_after_inner, "the outer iteration never ended");
+}

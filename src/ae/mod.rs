@@ -189,6 +189,10 @@ pub struct EventLoop<C> {
     pub api: poll::ApiState,
     /// Iterations of `process_events` so far, for the trace.
     pub iteration: u64,
+    /// How many `process_events` calls are running: 1 inside the loop's
+    /// own iteration, more when a handler ran the loop from inside
+    /// (`processEventsWhileBlocked` during `DEBUG LOADAOF`).
+    nesting: u32,
     /// The probes' target (see [`crate::trace`]); unobserved unless a viewer
     /// subscribes. Set with [`EventLoop::set_tracer`].
     pub tracer: Tracer,
@@ -213,6 +217,7 @@ impl<C> EventLoop<C> {
             flags: 0,
             api: poll::ApiState::create(setsize)?,
             iteration: 0,
+            nesting: 0,
             tracer: Tracer::disabled(),
             describe: None,
         })
@@ -529,6 +534,12 @@ impl<C> EventLoop<C> {
             return 0;
         }
         self.iteration += 1;
+        self.nesting += 1;
+        if self.nesting > 1 {
+            // The iteration that called us is not over: the tracer puts it
+            // aside and takes it up again when this one ends.
+            self.tracer.enter_nested_iteration();
+        }
         if self.tracer.begin_iteration(self.iteration) {
             let snap = self.snapshot(ctx);
             self.tracer.snapshot(snap);
@@ -596,6 +607,13 @@ impl<C> EventLoop<C> {
             probe!(self.tracer, "process_events" => "aeProcessEvents", ProbeData::AfterSleep {});
 
             for j in 0..numevents {
+                // A handler that ran the loop from inside (see `nesting`)
+                // had its polls overwrite `fired`, as they do in Redis,
+                // whose loop reads on in the same array: we read on too,
+                // but never past what it holds now.
+                if j >= self.fired.len() {
+                    break;
+                }
                 self.dispatch_fired(ctx, j);
                 processed += 1;
             }
@@ -606,6 +624,10 @@ impl<C> EventLoop<C> {
         }
         self.tracer
             .iteration_end(crate::site!("process_events", "aeProcessEvents"));
+        if self.nesting > 1 {
+            self.tracer.leave_nested_iteration();
+        }
+        self.nesting -= 1;
         processed
     }
 

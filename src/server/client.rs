@@ -52,6 +52,11 @@ pub const CLIENT_DENY_BLOCKING: u32 = 1 << 10;
 /// The running command reported what to propagate in its place (Redis's
 /// `CLIENT_PREVENT_PROP`); see `aof::propagate`.
 pub const CLIENT_PREVENT_PROP: u32 = 1 << 11;
+/// The loop neither reads from nor writes to this client for now: its
+/// command runs the loop from inside (`DEBUG LOADAOF`) and must not be
+/// disturbed meanwhile (Redis's `CLIENT_PROTECTED`); see
+/// `networking::protect_client`.
+pub const CLIENT_PROTECTED: u32 = 1 << 12;
 
 /// A client as the server's tables refer to it: its fd, which is its slot
 /// in `server.clients`, and its id, so a closed client's reused fd is never

@@ -175,6 +175,10 @@ pub struct Server {
     pub clients_pending_write: Vec<(Fd, u64)>,
     /// Clients to free in the next `before_sleep` (mirror of `clients_to_close`).
     pub clients_to_close: Vec<(Fd, u64)>,
+    /// Clients protected while their command runs the loop from inside,
+    /// with how the trace showed them then: they are lent out of
+    /// `clients` meanwhile, and a snapshot still lists them.
+    pub protected_clients: Vec<(ClientRef, crate::trace::model::ClientInfo)>,
     pub next_client_id: u64,
     pub dbs: Vec<Db>,
     pub commands: cmd::CommandTable,
@@ -264,6 +268,7 @@ impl Server {
             num_clients: 0,
             clients_pending_write: Vec::new(),
             clients_to_close: Vec::new(),
+            protected_clients: Vec::new(),
             next_client_id: 1,
             dbs: (0..CONFIG_DEFAULT_DBNUM).map(Db::new).collect(),
             commands: cmd::CommandTable::new(),

@@ -36,8 +36,8 @@ use crate::ae::{AE_BARRIER, AE_ERR, AE_READABLE, AE_WRITABLE, EventLoop, Fd, Han
 
 use super::client::{
     CLIENT_BLOCKED, CLIENT_CLOSE_AFTER_REPLY, CLIENT_CLOSE_ASAP, CLIENT_MONITOR,
-    CLIENT_PENDING_WRITE, CLIENT_PROTOCOL_ERROR, CLIENT_PUBSUB, CLIENT_UNBLOCKED, Client,
-    ClientRef,
+    CLIENT_PENDING_WRITE, CLIENT_PROTECTED, CLIENT_PROTOCOL_ERROR, CLIENT_PUBSUB, CLIENT_UNBLOCKED,
+    Client, ClientRef,
 };
 use super::cmd::{self};
 use super::{Server, auth, blocked, log, monitor, multi, probes, pubsub, reply, sds};
@@ -711,12 +711,56 @@ pub fn free_clients_in_async_free_queue(el: &mut ServerLoop, server: &mut Server
     let queue = std::mem::take(&mut server.clients_to_close);
     let mut freed = 0;
     for &(fd, id) in &queue {
-        if let Some(c) = take_client(server, ClientRef { fd, id }) {
+        let who = ClientRef { fd, id };
+        if server.protected_clients.iter().any(|(p, _)| *p == who) {
+            // As in Redis, a protected client is freed later, once its
+            // command is over.
+            server.clients_to_close.push((fd, id));
+        } else if let Some(c) = take_client(server, who) {
             free_client(el, server, c);
             freed += 1;
         }
     }
     freed
+}
+
+/// Stops the loop from reading or writing `c` while its command runs the
+/// loop from inside (mirror of `protectClient`): its handlers are removed,
+/// so the inner iterations neither read its next command nor write its
+/// replies, and a close asked meanwhile waits. The caller must undo it
+/// with [`unprotect_client`] before the command returns.
+// anchor: net.protect_client
+pub fn protect_client(el: &mut ServerLoop, server: &mut Server, c: &mut Client) {
+    c.flags |= CLIENT_PROTECTED;
+    el.delete_file_event(c.fd, AE_READABLE | AE_WRITABLE);
+    c.write_handler_installed = false;
+    let info = probes::client_info(c, &el.tracer.clock());
+    server.protected_clients.push((c.client_ref(), info));
+}
+
+/// Gives the loop its client back (mirror of `unprotectClient`): the read
+/// handler again, and the client queued for writing if replies wait.
+///
+/// An inner `before_sleep` may have taken the client off the pending-write
+/// queue while it was lent out, without being able to clear its flag (in
+/// Redis it clears the flag, then skips a protected client): so the flag
+/// and any entry left are dropped here, and the queueing starts afresh.
+// anchor: net.unprotect_client
+pub fn unprotect_client(el: &mut ServerLoop, server: &mut Server, c: &mut Client) {
+    if c.flags & CLIENT_PROTECTED == 0 {
+        return;
+    }
+    c.flags &= !CLIENT_PROTECTED;
+    let who = c.client_ref();
+    server.protected_clients.retain(|(p, _)| *p != who);
+    el.create_file_event(c.fd, AE_READABLE, READ_QUERY_FROM_CLIENT);
+    server
+        .clients_pending_write
+        .retain(|&(fd, id)| ClientRef { fd, id } != who);
+    c.flags &= !CLIENT_PENDING_WRITE;
+    if c.has_pending_replies() {
+        put_client_in_pending_write_queue(server, c);
+    }
 }
 
 /// Unregisters the fd from the loop and closes the connection (mirror of

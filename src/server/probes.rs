@@ -57,13 +57,19 @@ pub fn describe(server: &Server, clock: &TraceClock, snap: &mut Snapshot) {
         .iter()
         .flatten()
         .map(|c| client_info(c, clock))
+        .chain(
+            server
+                .protected_clients
+                .iter()
+                .map(|(_, info)| info.clone()),
+        )
         .collect();
     snap.clients.sort_by_key(|c| c.id);
     snap.keyspace = keyspace(server);
     snap.relabel_all();
 }
 
-fn client_info(c: &Client, clock: &TraceClock) -> ClientInfo {
+pub fn client_info(c: &Client, clock: &TraceClock) -> ClientInfo {
     ClientInfo {
         id: c.id,
         fd: c.fd,

@@ -294,6 +294,24 @@ pub static ANCHORS: &[AnchorInfo] = &[
         redis_7_0_15("putClientInPendingWriteQueue"),
     ),
     anchor(
+        "net.protect_client",
+        "protect_client",
+        "A client whose command runs the loop from inside: its handlers are removed meanwhile.",
+        redis_7_0_15("protectClient"),
+    ),
+    anchor(
+        "net.unprotect_client",
+        "unprotect_client",
+        "The read handler again, and the client queued if replies wait.",
+        redis_7_0_15("unprotectClient"),
+    ),
+    anchor(
+        "aof.reload",
+        "reload_append_only_files",
+        "DEBUG LOADAOF: empty the data and load the AOF again, serving clients every 1024 commands.",
+        redis_7_0_15("loadAppendOnlyFiles"),
+    ),
+    anchor(
         "net.handle_clients_with_pending_writes",
         "handle_clients_with_pending_writes",
         "In beforeSleep: write each queued reply directly, no writable event needed.",

@@ -213,6 +213,7 @@ pub fn tracer(start_paused: bool) -> (Tracer, TraceHandle) {
         iter_started: None,
         held: Duration::ZERO,
         iter_counts: (0, 0, 0),
+        outer_iterations: Vec::new(),
         before_sleep: None,
         guide: None,
     };
@@ -285,6 +286,30 @@ impl Tracer {
         if self.observed() {
             let data = self.live.iteration_end_data();
             self.emit(site, data);
+        }
+    }
+
+    /// An iteration starts while another is still running: a handler runs
+    /// the loop from inside (`processEventsWhileBlocked`). What the tracer
+    /// counts for the running one (its number, start, counts) is put aside
+    /// until [`Tracer::leave_nested_iteration`], so the events that follow
+    /// the inner iterations are its own again. Its duration includes the
+    /// time they took, since they ran inside it; its counts are its own.
+    #[cold]
+    pub fn enter_nested_iteration(&mut self) {
+        let live = &mut self.live;
+        live.outer_iterations
+            .push((live.iter, live.iter_started, live.iter_counts));
+    }
+
+    /// The inner iteration has ended: the one that ran it goes on.
+    #[cold]
+    pub fn leave_nested_iteration(&mut self) {
+        let live = &mut self.live;
+        if let Some((iter, started, counts)) = live.outer_iterations.pop() {
+            live.iter = iter;
+            live.iter_started = started;
+            live.iter_counts = counts;
         }
     }
 
@@ -406,6 +431,9 @@ struct Live {
     held: Duration,
     /// File events, commands and time events of this iteration.
     iter_counts: (u32, u32, u32),
+    /// The iterations still running around the current one, innermost
+    /// last: number, start and counts (see [`Tracer::enter_nested_iteration`]).
+    outer_iterations: Vec<(u64, Option<(Instant, Duration)>, (u32, u32, u32))>,
     /// While inside `before_sleep`: when it began, [`Live::held`] then, and
     /// what it did so far.
     before_sleep: Option<(Instant, Duration, BeforeSleepSummary)>,

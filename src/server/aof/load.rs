@@ -189,6 +189,58 @@ pub fn load_append_only_files(
                 .map_err(|()| "Cannot open the AOF".to_string());
         }
     };
+    let (total_size, (base_size, history)) = load_while_loading(el, server, &manifest, &dir)?;
+    if server.shutdown_requested {
+        return Ok(true);
+    }
+    open_incr(server, &manifest, base_size, history)
+        .map_err(|()| "Cannot open the AOF".to_string())?;
+    // A CONFIG SET appendonly no served while loading takes effect now.
+    super::apply_config(server)?;
+    Ok(total_size > 0)
+}
+
+/// Empties the databases and loads the AOF again while the server runs,
+/// into the same open file (the `DEBUG LOADAOF` of Redis's `debug.c`:
+/// flush the AOF buffer, `emptyData`, then `loadAppendOnlyFiles` on the
+/// manifest read from disk). The loop is run from inside every 1024
+/// commands, as at start-up, and meanwhile other clients get `-LOADING`.
+///
+/// With the AOF off, Redis 7.0.15 finds no file to load and exits the
+/// whole server (`exit(1)`); loopscope refuses instead, so a tour is not
+/// lost to a typo: that `Err` is the reply.
+// anchor: aof.reload
+pub fn reload_append_only_files(
+    el: &mut EventLoop<Server>,
+    server: &mut Server,
+) -> Result<(), String> {
+    if !server.aof.on {
+        return Err(
+            "DEBUG LOADAOF needs the AOF on (CONFIG SET appendonly yes): with nothing to load, Redis 7.0.15 would exit"
+                .to_string(),
+        );
+    }
+    super::flush_append_only_file(server, true);
+    for db in &mut server.dbs {
+        db.clear();
+    }
+    let dir = aof_dir(server);
+    let name = server.config.appendfilename.clone();
+    let manifest = Manifest::read(&dir, &name)?
+        .ok_or_else(|| format!("The AOF manifest is gone from {}", dir.display()))?;
+    load_while_loading(el, server, &manifest, &dir)?;
+    super::apply_config(server)
+}
+
+/// Replays the manifest's files between `start_loading` and
+/// `stop_loading`; returns what INFO's loading progress counted up to and
+/// the sizes from [`load_manifest_files`].
+fn load_while_loading(
+    el: &mut EventLoop<Server>,
+    server: &mut Server,
+    manifest: &Manifest,
+    dir: &Path,
+) -> Result<(u64, (u64, u64)), String> {
     // Like `getBaseAndIncrAppendOnlyFilesSize`: what INFO's loading
     // progress counts up to. Files with nothing in them need no loading.
     let total_size: u64 = manifest
@@ -201,19 +253,11 @@ pub fn load_append_only_files(
     if total_size > 0 {
         crate::server::start_loading(server, total_size);
     }
-    let loaded = load_manifest_files(el, server, &manifest, &dir);
+    let loaded = load_manifest_files(el, server, manifest, dir);
     if server.loading {
         crate::server::stop_loading(server);
     }
-    let (base_size, history) = loaded?;
-    if server.shutdown_requested {
-        return Ok(true);
-    }
-    open_incr(server, &manifest, base_size, history)
-        .map_err(|()| "Cannot open the AOF".to_string())?;
-    // A CONFIG SET appendonly no served while loading takes effect now.
-    super::apply_config(server)?;
-    Ok(total_size > 0)
+    Ok((total_size, loaded?))
 }
 
 /// Replays the manifest's files in order, base first; returns the size of

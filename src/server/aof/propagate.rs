@@ -3,7 +3,7 @@
 //! and of the `rewriteClientCommandVector` calls scattered over the commands.
 //!
 //! A command is written to the AOF when it is a write command and it
-//! changed its database: [`call`](crate::server::networking::call) reads the
+//! changed its database: [`call`](crate::server::call::call) reads the
 //! database's change counter ([`Db::dirty`]) before and after the command.
 //! So `SET NX` on an existing key, or `DEL` of a missing one, writes nothing.
 //!

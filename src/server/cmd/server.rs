@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::{Arg, ArgKind, RedisCommand, reply_subcommand_syntax_error};
 use crate::server::client::Client;
-use crate::server::{Server, log, util};
+use crate::server::{Server, aof, log, networking, util};
 
 /// The server family, in the order `COMMAND` lists it.
 pub const COMMANDS: &[RedisCommand] = &[
@@ -145,6 +145,9 @@ fn debug_sleep_duration(arg: &[u8]) -> Duration {
 /// `atoi`, as Redis does: any number but 0 turns the active expire cycle on,
 /// and text that is not a number reads as 0.
 fn debug_command(call: &mut Call) {
+    if call.c.argv.len() == 2 && call.c.argv[1].eq_ignore_ascii_case(b"loadaof") {
+        return debug_loadaof(call);
+    }
     let (server, c) = call.parts();
     let sub = c.argv[1].to_ascii_lowercase();
     match (sub.as_slice(), c.argv.len()) {
@@ -154,6 +157,9 @@ fn debug_command(call: &mut Call) {
                 "SLEEP <seconds>",
                 "    Block the event loop thread for <seconds>, which may have decimals:",
                 "    no client is served and no timer runs until it returns.",
+                "LOADAOF",
+                "    Write the AOF buffer to the file, empty the databases and load the AOF",
+                "    again. The loop keeps serving meanwhile: other clients get -LOADING.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    0 stops serverCron and beforeSleep from deleting expired keys: a key",
                 "    past its deadline then goes only when a command looks it up. 1 (or",
@@ -169,6 +175,26 @@ fn debug_command(call: &mut Call) {
             c.add_reply_ok();
         }
         _ => reply_subcommand_syntax_error(c, &DEBUG),
+    }
+}
+
+/// `DEBUG LOADAOF`: reloads the dataset from the AOF while the server runs
+/// (the `loadaof` branch of `debugCommand`). The loader runs the loop from
+/// inside every 1024 commands, so this command's handler is still on the
+/// stack while other clients are accepted, read and answered `-LOADING`.
+/// Its own client is protected meanwhile: the loop neither reads its next
+/// command nor writes its replies until the reload is over.
+fn debug_loadaof(call: &mut Call) {
+    let Call { el, server, c } = call;
+    networking::protect_client(el, server, c);
+    let reloaded = aof::load::reload_append_only_files(el, server);
+    networking::unprotect_client(el, server, c);
+    match reloaded {
+        Ok(()) => {
+            log::warning("Append Only File loaded by DEBUG LOADAOF");
+            c.add_reply_ok();
+        }
+        Err(why) => c.add_reply_error(&why),
     }
 }
 
