@@ -298,18 +298,21 @@ impl Tracer {
     #[cold]
     pub fn enter_nested_iteration(&mut self) {
         let live = &mut self.live;
-        live.outer_iterations
-            .push((live.iter, live.iter_started, live.iter_counts));
+        live.outer_iterations.push(OpenIteration {
+            iter: live.iter,
+            started: live.iter_started,
+            counts: live.iter_counts,
+        });
     }
 
     /// The inner iteration has ended: the one that ran it goes on.
     #[cold]
     pub fn leave_nested_iteration(&mut self) {
         let live = &mut self.live;
-        if let Some((iter, started, counts)) = live.outer_iterations.pop() {
-            live.iter = iter;
-            live.iter_started = started;
-            live.iter_counts = counts;
+        if let Some(outer) = live.outer_iterations.pop() {
+            live.iter = outer.iter;
+            live.iter_started = outer.started;
+            live.iter_counts = outer.counts;
         }
     }
 
@@ -386,6 +389,14 @@ impl Tracer {
     }
 }
 
+/// What the tracer counts for an iteration still running around an inner
+/// one (see [`Tracer::enter_nested_iteration`]).
+struct OpenIteration {
+    iter: u64,
+    started: Option<(Instant, Duration)>,
+    counts: (u32, u32, u32),
+}
+
 /// One subscribed viewer, as the loop thread sees it.
 struct Sub {
     viewer: u64,
@@ -433,7 +444,7 @@ struct Live {
     iter_counts: (u32, u32, u32),
     /// The iterations still running around the current one, innermost
     /// last: number, start and counts (see [`Tracer::enter_nested_iteration`]).
-    outer_iterations: Vec<(u64, Option<(Instant, Duration)>, (u32, u32, u32))>,
+    outer_iterations: Vec<OpenIteration>,
     /// While inside `before_sleep`: when it began, [`Live::held`] then, and
     /// what it did so far.
     before_sleep: Option<(Instant, Duration, BeforeSleepSummary)>,
