@@ -427,6 +427,35 @@ fn debug_set_active_expire_leaves_expired_keys_to_lazy_expiry() {
 }
 
 #[test]
+fn debug_populate_makes_the_same_keys_and_values() {
+    // Existing keys are skipped, a size pads the value with zeros or cuts
+    // it, and both numbers must be non-negative integers.
+    same_replies_multi(
+        "0> FLUSHALL
+         0> DEBUG POPULATE 3
+         0> MGET key:0 key:1 key:2 key:3
+         0> SET p:1 mine
+         0> DEBUG POPULATE 3 p 3
+         0> MGET p:0 p:1 p:2
+         0> DEBUG POPULATE 2 q 10
+         0> GET q:1
+         0> DEBUG POPULATE 1 z 0
+         0> GET z:0
+         0> DEBUG POPULATE abc
+         0> DEBUG POPULATE -1
+         0> DEBUG POPULATE 2 p x
+         0> DEBUG POPULATE 2 p -5
+         0> DEBUG POPULATE
+         0> DEBUG POPULATE 1 2 3 4
+         0> DEBUG POPULATE 0
+         0> DBSIZE
+         0> DEBUG POPULATE 1000 big
+         0> DBSIZE
+         0> GET big:999",
+    );
+}
+
+#[test]
 fn blocked_clients_with_several_connections() {
     same_replies_multi(
         "0> FLUSHALL

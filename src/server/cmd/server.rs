@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::{Arg, ArgKind, RedisCommand, reply_subcommand_syntax_error};
 use crate::server::client::Client;
+use crate::server::db::Value;
 use crate::server::{Server, aof, log, networking, util};
 
 /// The server family, in the order `COMMAND` lists it.
@@ -160,6 +161,10 @@ fn debug_command(call: &mut Call) {
                 "LOADAOF",
                 "    Write the AOF buffer to the file, empty the databases and load the AOF",
                 "    again. The loop keeps serving meanwhile: other clients get -LOADING.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named <prefix>:<num> (default prefix \"key\"),",
+                "    each holding value:<num>, or <size> bytes starting with it. Keys that",
+                "    exist are left alone. Nothing is written to the AOF.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    0 stops serverCron and beforeSleep from deleting expired keys: a key",
                 "    past its deadline then goes only when a command looks it up. 1 (or",
@@ -170,12 +175,68 @@ fn debug_command(call: &mut Call) {
             server.active_expire_enabled = util::atoi(&c.argv[2]) != 0;
             c.add_reply_ok();
         }
+        (b"populate", 3..=5) => debug_populate(server, c),
         (b"sleep", 3) => {
             std::thread::sleep(debug_sleep_duration(&c.argv[2]));
             c.add_reply_ok();
         }
         _ => reply_subcommand_syntax_error(c, &DEBUG),
     }
+}
+
+/// `DEBUG POPULATE count [prefix] [size]`: fills the selected database
+/// with `count` string keys at once, the quick way Redis's own tests make a
+/// big dataset (the `populate` branch of `debugCommand`). Key `n` is
+/// `prefix:n` and holds `value:n`, or `size` bytes that start with it and
+/// are zero after. It is not a write command, so nothing goes to the AOF;
+/// a later AOF rewrite (`CONFIG SET appendonly yes`) does include the keys.
+fn debug_populate(server: &mut Server, c: &mut Client) {
+    const ERR_POSITIVE: &str = "value is out of range, must be positive";
+    let Some(keys) = super::parse_range_or_reply(c, &c.argv[2].clone(), 0, i64::MAX, Some(ERR_POSITIVE))
+    else {
+        return;
+    };
+    let size = match c.argv.get(4).cloned() {
+        Some(arg) => match super::parse_range_or_reply(c, &arg, 0, i64::MAX, Some(ERR_POSITIVE)) {
+            Some(n) => n as u64,
+            None => return,
+        },
+        None => 0,
+    };
+    // Redis would try to allocate any size and die; one value stays within
+    // what a client could have sent.
+    if size > server.config.proto_max_bulk_len {
+        return c.add_reply_error("string exceeds maximum allowed size (proto-max-bulk-len)");
+    }
+    // Redis formats into a C string: the prefix ends at a NUL byte, and a
+    // name is cut to 127 bytes.
+    let prefix: Vec<u8> = match c.argv.get(3) {
+        Some(p) => p.iter().copied().take_while(|&b| b != 0).collect(),
+        None => b"key".to_vec(),
+    };
+    let db = &mut server.dbs[c.db];
+    let mut key = Vec::with_capacity(128);
+    for n in 0..keys as u64 {
+        key.clear();
+        key.extend_from_slice(&prefix);
+        key.push(b':');
+        key.extend_from_slice(n.to_string().as_bytes());
+        key.truncate(127);
+        if db.lookup_key_write(&key, &mut server.stats).is_some() {
+            continue;
+        }
+        let text = format!("value:{n}");
+        let value = if size == 0 {
+            text.into_bytes()
+        } else {
+            let mut bytes = vec![0u8; size as usize];
+            let len = text.len().min(bytes.len());
+            bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
+            bytes
+        };
+        db.add(&key, Value::string(&value));
+    }
+    c.add_reply_ok();
 }
 
 /// `DEBUG LOADAOF`: reloads the dataset from the AOF while the server runs
