@@ -52,6 +52,10 @@ pub struct Step {
     pub wait: Sequence,
     /// Stop the loop where the wait-condition is met, so the learner can look.
     pub pause: bool,
+    /// The step goes on from the moment the step before stopped at (`continues:
+    /// yes`), a moment no set-up can make again, such as a reload still
+    /// running: a learner who comes back resumes at the step before.
+    pub continues: bool,
     /// The panes to look at (the TUI highlights them).
     pub look: Vec<Pane>,
     /// Further reading: Redis permalinks and documentation.

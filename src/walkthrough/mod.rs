@@ -415,9 +415,14 @@ impl Walkthrough {
         let Some(c) = self.chapters.get(chapter) else {
             return false;
         };
-        let first_open = (0..c.steps.len())
+        let mut first_open = (0..c.steps.len())
             .find(|&s| !self.progress.is_done(&c.id, s + 1))
             .unwrap_or(0);
+        // A step that goes on from the moment the one before stopped at
+        // cannot be opened by itself: the learner redoes the one before.
+        while first_open > 0 && c.steps[first_open].continues {
+            first_open -= 1;
+        }
         let setup = first_open > 0 && c.steps[first_open].setup.is_some();
         self.open_at(chapter, first_open);
         self.setup_due = setup.then_some(first_open);
@@ -1035,6 +1040,34 @@ mod tests {
             })
         );
         assert_eq!(w.chapter_progress(0), (0, 4));
+    }
+
+    #[test]
+    fn a_step_that_continues_the_one_before_resumes_there() {
+        let text = "---\ntitle: T\nsummary: S\nid: c\n---\n\
+## Start\naction: PING\nwait: command name=ping\n\
+## Reload\naction: DEBUG LOADAOF\nwait: events_while_blocked\npause: yes\n\
+## Meanwhile\ncontinues: yes\nclient: other\naction: PING\nwait: command name=ping\n\
+## After\ncontinues: yes\nwait: command name=debug\n\
+## Later\nJust prose.\n";
+        let chapter = parse::parse_chapter("c.md", text).expect("parses");
+        let loaded = Loaded {
+            chapters: vec![chapter],
+            diagnostics: vec![],
+        };
+        for (done, opens_at) in [(0, 0), (1, 1), (2, 1), (3, 1), (4, 4)] {
+            let mut progress = Progress::in_memory();
+            for step in 1..=done {
+                progress.mark_done("c", step).expect("in memory");
+            }
+            let mut w = Walkthrough::with_progress(loaded.clone(), progress);
+            assert!(w.open(0));
+            assert_eq!(
+                w.position().map(|p| p.step),
+                Some(opens_at),
+                "with {done} steps done"
+            );
+        }
     }
 
     #[test]

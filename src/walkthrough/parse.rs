@@ -53,6 +53,7 @@ const STEP_FIELDS: &[&str] = &[
     "setup_client",
     "wait",
     "pause",
+    "continues",
     "look",
     "link",
 ];
@@ -154,6 +155,8 @@ struct StepBuilder {
     repeat: Option<(usize, u32)>,
     pause_line: usize,
     seen_pause: bool,
+    /// Where `continues:` was given, if it was.
+    continues_line: Option<usize>,
     seen_look: bool,
 }
 
@@ -356,6 +359,7 @@ impl Parser<'_> {
                 setup: None,
                 wait: Sequence::default(),
                 pause: false,
+                continues: false,
                 look: Vec::new(),
                 links: Vec::new(),
                 line,
@@ -369,6 +373,7 @@ impl Parser<'_> {
             repeat: None,
             pause_line: 0,
             seen_pause: false,
+            continues_line: None,
             seen_look: false,
         }
     }
@@ -496,6 +501,17 @@ impl Parser<'_> {
                     _ => self.error(n, format!("`pause:` takes yes or no, not `{value}`")),
                 }
             }
+            "continues" => {
+                if b.continues_line.is_some() {
+                    self.error(n, "`continues:` is given twice");
+                }
+                b.continues_line = Some(n);
+                match value.to_ascii_lowercase().as_str() {
+                    "yes" | "true" => b.step.continues = true,
+                    "no" | "false" => b.step.continues = false,
+                    _ => self.error(n, format!("`continues:` takes yes or no, not `{value}`")),
+                }
+            }
             "look" => {
                 if b.seen_look {
                     self.error(n, "`look:` is given twice: list the panes on one line");
@@ -574,6 +590,20 @@ impl Parser<'_> {
                 b.pause_line,
                 "`pause: yes` needs a `wait:` condition to pause at",
             );
+        }
+        if let Some(n) = b.continues_line.filter(|_| b.step.continues) {
+            if chapter.steps.is_empty() {
+                self.error(
+                    n,
+                    "`continues: yes` on the first step: there is no step before it to go on from",
+                );
+            }
+            if b.step.setup.is_some() {
+                self.error(
+                    n,
+                    "`continues: yes` with `setup:`: the chapter never opens at this step, so its set-up would never be sent",
+                );
+            }
         }
         if b.in_fence {
             self.error(b.step.line, "a ``` code block in this step is never closed");
@@ -748,6 +778,12 @@ wait: inside a code block is prose
         assert!(e[0].contains(":6: `action:` cannot be split"), "{e:?}");
         let e = errors(&format!("{head}## s\npause: yes\n"));
         assert!(e[0].contains(":6: `pause: yes` needs a `wait:`"), "{e:?}");
+        let e = errors(&format!(
+            "{head}## s\ncontinues: yes\n## t\ncontinues: maybe\n## u\ncontinues: yes\nsetup: PING\n"
+        ));
+        assert_reported(&e, ":6: `continues: yes` on the first step");
+        assert_reported(&e, ":8: `continues:` takes yes or no");
+        assert_reported(&e, ":10: `continues: yes` with `setup:`");
         let e = errors(&format!(
             "{head}## s\nrepeat: 0\nclient: a b\nlook: evnts\n"
         ));

@@ -192,7 +192,8 @@ fn debug_command(call: &mut Call) {
 /// a later AOF rewrite (`CONFIG SET appendonly yes`) does include the keys.
 fn debug_populate(server: &mut Server, c: &mut Client) {
     const ERR_POSITIVE: &str = "value is out of range, must be positive";
-    let Some(keys) = super::parse_range_or_reply(c, &c.argv[2].clone(), 0, i64::MAX, Some(ERR_POSITIVE))
+    let Some(keys) =
+        super::parse_range_or_reply(c, &c.argv[2].clone(), 0, i64::MAX, Some(ERR_POSITIVE))
     else {
         return;
     };
