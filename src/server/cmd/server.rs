@@ -633,7 +633,7 @@ mod tests {
             assert_eq!(show(&run_str(&mut server, &mut c, req)), expected, "{req}");
         }
         let help = show(&run(&mut server, &mut c, &[b"DEBUG", b"Help"]));
-        assert!(help.starts_with("*10\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+SLEEP <seconds>\r\n"));
+        assert!(help.starts_with("*17\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+SLEEP <seconds>\r\n"));
     }
 
     #[test]
