@@ -60,7 +60,7 @@ fn a_student_follows_the_teachers_chapter_step_ticks_and_pause_then_goes_their_o
         ),
     );
     student.wait_for("the student on the teacher's first step", |sc| {
-        guide_title(sc).contains("following chapter 1/15") && header(sc).contains("| following |")
+        guide_title(sc).contains("following chapter 1/16") && header(sc).contains("| following |")
     });
 
     // The teacher opens chapter 6: the student's guide goes there too.
@@ -73,10 +73,10 @@ fn a_student_follows_the_teachers_chapter_step_ticks_and_pause_then_goes_their_o
     }
     teacher.keys("Enter");
     teacher.wait_for("chapter 6 open", |sc| {
-        guide_title(sc).contains("chapter 6/15")
+        guide_title(sc).contains("chapter 6/16")
     });
     student.wait_for("the student on chapter 6", |sc| {
-        guide_title(sc).contains("following chapter 6/15")
+        guide_title(sc).contains("following chapter 6/16")
     });
 
     // The teacher sends the step's command and lets the loop run: the guide
@@ -97,7 +97,7 @@ fn a_student_follows_the_teachers_chapter_step_ticks_and_pause_then_goes_their_o
     // (A read-only student's own guide cannot pause the loop, and the
     // status line says so.)
     student.wait_for("the student on their own", |sc| {
-        guide_title(sc).contains("chapter 6/15")
+        guide_title(sc).contains("chapter 6/16")
             && !guide_title(sc).contains("following")
             && !header(sc).contains("following")
     });
@@ -110,12 +110,12 @@ fn a_student_follows_the_teachers_chapter_step_ticks_and_pause_then_goes_their_o
     std::thread::sleep(std::time::Duration::from_millis(600));
     let sc = student.capture();
     assert!(
-        guide_title(&sc).contains("chapter 6/15") && guide_title(&sc).contains("step 1/6"),
+        guide_title(&sc).contains("chapter 6/16") && guide_title(&sc).contains("step 1/6"),
         "{sc}"
     );
     // And back with the class.
     student.keys("F");
     student.wait_for("the student back with the class", |sc| {
-        guide_title(sc).contains("following chapter 6/15") && guide_title(sc).contains("step 2/6")
+        guide_title(sc).contains("following chapter 6/16") && guide_title(sc).contains("step 2/6")
     });
 }

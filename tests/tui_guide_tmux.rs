@@ -33,7 +33,7 @@ fn header(screen: &str) -> &str {
     screen.lines().next().unwrap_or_default()
 }
 
-/// The guide's title line (`guide chapter N/15 | step M/K`), if on screen.
+/// The guide's title line (`guide chapter N/16 | step M/K`), if on screen.
 fn guide_title(screen: &str) -> Option<&str> {
     screen.lines().find(|l| l.contains(" guide chapter "))
 }

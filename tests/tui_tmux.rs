@@ -140,7 +140,7 @@ fn step_a_set_through_the_loop_in_tmux() {
     let sc = s.capture();
     assert!(
         sc.lines()
-            .any(|l| l.contains("+ source process_command() server/networking.rs:")),
+            .any(|l| l.contains("+ source process_command() server/call.rs:")),
         "{sc}"
     );
     assert!(sc.lines().any(|l| l.starts_with("|>")), "{sc}");
