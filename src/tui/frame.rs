@@ -175,7 +175,16 @@ impl Frame {
             ProbeData::PollReturn { .. } => self.earlier_fired = None,
             _ => {}
         }
+        // An iteration that ran the loop from inside (DEBUG LOADAOF) goes on
+        // once its inner iterations are over: its events carry its earlier
+        // number again. It is back in the file event whose handler made the
+        // call, and no longer run from inside anything.
+        let resumed = ev.iter < self.snap.iter && ev.data.kind() != ProbeKind::IterationBegin;
         self.snap.apply(ev);
+        if resumed {
+            self.phase = Phase::FileEvents;
+            self.while_blocked = None;
+        }
         if let Some(p) = Phase::of(ev.data.kind()) {
             self.phase = p;
         }

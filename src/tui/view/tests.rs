@@ -1216,6 +1216,23 @@ fn the_header_names_the_loader_for_an_iteration_run_from_inside_it() {
         "{header}"
     );
 
+    // Run from inside a command of an earlier iteration: when the inner
+    // iterations are over, that iteration goes on, and is not "run from".
+    let inner = s.iter;
+    s.iter -= 1;
+    s.ev(ProbeData::ClientConnected {
+        client: 9,
+        fd: 30,
+        addr: "127.0.0.1:1".into(),
+    });
+    let app = app_with(&s.out, true);
+    assert_eq!(app.frame().and_then(|f| f.while_blocked.clone()), None);
+    assert_eq!(
+        app.frame().map(|f| f.phase),
+        Some(crate::tui::frame::Phase::FileEvents)
+    );
+    s.iter = inner;
+
     s.iter += 1;
     s.ev(ProbeData::IterationBegin {});
     let app = app_with(&s.out, true);
