@@ -258,6 +258,22 @@ fn redis_answers_the_same_while_loading() {
     }
 }
 
+/// A server in this process with the AOF in `dir` on, not loaded yet.
+fn in_process_server(
+    dir: &TempDir,
+) -> (
+    loopscope::ae::EventLoop<loopscope::server::Server>,
+    loopscope::server::Server,
+) {
+    let config = loopscope::server::Config {
+        port: 0,
+        appendonly: true,
+        dir: dir.0.clone(),
+        ..loopscope::server::Config::default()
+    };
+    loopscope::server::init_server(config).expect("the server starts")
+}
+
 /// In this process, with a viewer on the trace: a client that connected
 /// and sent PING before the load started is accepted, read and answered by
 /// the loader's first `process_events_while_blocked` (accept, read, write:
@@ -265,20 +281,14 @@ fn redis_answers_the_same_while_loading() {
 /// loader says so with an `events_while_blocked` probe.
 #[test]
 fn the_trace_shows_the_iterations_run_from_inside_the_loader() {
-    use loopscope::server::{self, Config};
+    use loopscope::server;
     use loopscope::trace::model::{Message, ProbeData};
     use std::io::Read;
 
     let dir = TempDir::new("loading", "trace");
     // 3,000 commands: the loader serves the clients at commands 0, 1024 and 2048.
     let total = write_aof(&dir.0, 2_999);
-    let config = Config {
-        port: 0,
-        appendonly: true,
-        dir: dir.0.clone(),
-        ..Config::default()
-    };
-    let (mut el, mut srv) = server::init_server(config).expect("the server starts");
+    let (mut el, mut srv) = in_process_server(&dir);
     let handle = server::probes::install_tracer(&mut el, &srv, false);
     let sub = handle.subscribe(1 << 16);
 
@@ -427,18 +437,12 @@ fn debug_loadaof_reloads_while_serving_other_clients_like_redis() {
 /// iteration's end carry the outer iteration's number again.
 #[test]
 fn debug_loadaof_nests_iterations_inside_the_command_and_the_trace_says_so() {
-    use loopscope::server::{self, Config};
+    use loopscope::server;
     use loopscope::trace::model::{Message, ProbeData};
 
     let dir = TempDir::new("loading", "nested");
     write_aof(&dir.0, 2_999);
-    let config = Config {
-        port: 0,
-        appendonly: true,
-        dir: dir.0.clone(),
-        ..Config::default()
-    };
-    let (mut el, mut srv) = server::init_server(config).expect("the server starts");
+    let (mut el, mut srv) = in_process_server(&dir);
     server::load_data_from_disk(&mut el, &mut srv).expect("the AOF loads");
     let handle = server::probes::install_tracer(&mut el, &srv, false);
     let sub = handle.subscribe(1 << 16);
